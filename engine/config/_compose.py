@@ -1,0 +1,252 @@
+"""Compose the YAML groups with Hydra, then validate the whole tree with pydantic.
+
+Every problem is collected before anything runs: override keys are checked against the schema first
+(Hydra would stop at the first), composition errors are translated, and pydantic reports the rest.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from engine.config._errors import (
+    ConfigError,
+    Problem,
+    check_key,
+    is_mapping,
+    problems_from_validation,
+    suggest,
+)
+from engine.config._schema import SECRET_KEY, RunConfig
+from engine.config._searchpath import (
+    extra_config_dirs,
+    find_group_file,
+    group_options,
+    primary_config_file,
+    search_dirs,
+)
+
+GROUPS = ("task", "generation", "connection", "batch", "roles", "preset", "local")
+MODEL_ENV_VAR = "INSPECT_EVAL_MODEL"
+DEFAULT_PRESET = "smollm2"
+DEFAULT_LIMIT = 5
+
+
+@dataclass
+class Composed:
+    """A validated config plus what it was made from (for the log and for error messages)."""
+
+    config: RunConfig
+    resolved: dict[str, Any]
+    overrides: list[str]
+    choices: dict[str, str | None]
+    config_dirs: list[Path]
+    notes: list[str] = field(default_factory=list)
+
+
+def load_dotenv() -> Path | None:
+    """Load the nearest `.env` upward from the working directory; the environment wins."""
+    from dotenv import find_dotenv
+    from dotenv import load_dotenv as _load
+
+    path = find_dotenv(usecwd=True)
+    if path:
+        _load(path, override=False)
+        return Path(path)
+    return None
+
+
+def _display_path(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+class _Sources:
+    """Which file (or command-line override) a dotted key came from, as far as can be told."""
+
+    def __init__(self, overrides: Sequence[Any], choices: dict[str, str | None]) -> None:
+        self.overrides = [(o.key_or_group, _redacted(o)) for o in overrides]
+        self.choices = choices
+
+    def __call__(self, key: str) -> str | None:
+        for override_key, text in reversed(self.overrides):
+            if key == override_key or key.startswith(override_key + ".") or (
+                override_key.startswith(key + ".")
+            ):
+                return f"command line: {text}"
+        preset = self.choices.get("preset")
+        if preset:
+            preset_file = find_group_file("preset", preset)
+            if preset_file is not None and _defines(preset_file, key):
+                return _display_path(preset_file)
+        top = key.split(".")[0]
+        choice = self.choices.get(top)
+        if top in GROUPS and choice:
+            group_file = find_group_file(top, choice)
+            if group_file is not None:
+                return _display_path(group_file)
+        return _display_path(primary_config_file())
+
+
+def _redacted(override: Any) -> str:
+    """An override as typed, unless its key looks like a secret (never echo one)."""
+    key: str = override.key_or_group
+    return f"{key}=***" if SECRET_KEY.search(key.rsplit(".", 1)[-1]) else str(override.input_line)
+
+
+def _defines(path: Path, key: str) -> bool:
+    from omegaconf import OmegaConf
+
+    node: Any = OmegaConf.load(path)
+    for part in key.split("."):
+        if not isinstance(node, dict) and not hasattr(node, "keys"):
+            return False
+        if part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def _parse(overrides: Sequence[str]) -> tuple[list[Any], list[Problem]]:
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    parser = OverridesParser.create()
+    parsed, problems = [], []
+    for text in overrides:
+        try:
+            parsed += parser.parse_overrides([text])
+        except HydraException as error:
+            problems.append(Problem(text.split("=")[0], f"cannot parse override: {error}", "command line"))
+    return parsed, problems
+
+
+def _check_override(override: Any) -> Problem | None:
+    """Unknown keys and unknown group options, with a did-you-mean, before Hydra sees them."""
+    key: str = override.key_or_group
+    if key.startswith("hydra.") or key == "hydra" or override.is_delete():
+        return None
+    source = f"command line: {_redacted(override)}"
+    if key in GROUPS:
+        values = (
+            list(override.sweep_iterator()) if override.is_sweep_override() else [override.value()]
+        )
+        options = group_options(key)
+        for value in values:
+            if value is not None and str(value) not in options:
+                return Problem(
+                    key,
+                    f"unknown {key} '{value}'{suggest(str(value), options)} "
+                    f"(available: {', '.join(options) or 'none'})",
+                    source,
+                )
+        return None
+    reason = check_key(RunConfig, key)
+    return Problem(key, reason, source) if reason else None
+
+
+def _force_add_into_mapping(override: Any) -> str:
+    """`model_args.location=x` means add-or-set: Hydra's `++`, since dict keys are not declared."""
+    from hydra.core.override_parser.types import OverrideType
+
+    key: str = override.key_or_group
+    parts = key.split(".")
+    if (
+        override.type is OverrideType.CHANGE
+        and len(parts) > 1
+        and key.split(".")[0] not in ("hydra",)
+        and is_mapping(RunConfig, parts[:-1])
+    ):
+        return "++" + override.input_line
+    return str(override.input_line)
+
+
+def _hydra_compose(overrides: list[str]) -> tuple[dict[str, Any], dict[str, str | None]]:
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf, open_dict
+
+    from engine._assets import conf_dir
+
+    with initialize_config_dir(str(conf_dir().resolve()), version_base="1.3", job_name="inspect_run"):
+        cfg = compose("config", overrides=overrides, return_hydra_config=True)
+    choices = dict(cfg.hydra.runtime.choices)
+    with open_dict(cfg):
+        del cfg["hydra"]
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    assert isinstance(resolved, dict)
+    return resolved, {k: (None if v is None else str(v)) for k, v in choices.items()}
+
+
+def _translate_hydra_error(error: Exception) -> Problem:
+    message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return Problem("", f"Hydra could not compose the config: {message}")
+
+
+def compose_config(
+    overrides: Sequence[str] = (), config_dirs: Sequence[str | Path] = ()
+) -> Composed:
+    """Compose and validate; raise `ConfigError` listing every problem found."""
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    with extra_config_dirs(config_dirs):
+        parsed, problems = _parse(overrides)
+        usable = []
+        for override in parsed:
+            problem = _check_override(override)
+            if problem is None:
+                usable.append(override)
+            else:
+                problems.append(problem)
+        texts = [_force_add_into_mapping(o) for o in usable]
+        notes: list[str] = []
+        try:
+            resolved, choices = _hydra_compose(texts)
+            if resolved.get("model") is None:
+                env_model = os.environ.get(MODEL_ENV_VAR)
+                if env_model:
+                    resolved["model"] = env_model
+                    notes.append(f"model {env_model} from {MODEL_ENV_VAR}")
+                elif not problems:
+                    extra = [f"preset={DEFAULT_PRESET}"]
+                    if resolved.get("limit") is None:
+                        extra.append(f"limit={DEFAULT_LIMIT}")
+                    resolved, choices = _hydra_compose([*texts, *extra])
+                    notes.append(
+                        f"no model given: using the embedded default {resolved['model']} "
+                        f"(limit {resolved['limit']}); set model=… or {MODEL_ENV_VAR}"
+                    )
+        except (HydraException, OmegaConfBaseException) as error:
+            problems.append(_translate_hydra_error(error))
+            raise ConfigError(problems) from None
+        locate = _Sources(usable, choices)
+        try:
+            config = RunConfig.model_validate(resolved)
+        except ValidationError as error:
+            problems += problems_from_validation(error, RunConfig, locate)
+        if problems:
+            raise ConfigError(problems)
+        return Composed(config, resolved, texts, choices, search_dirs(), notes)
+
+
+def expand_sweep(overrides: Sequence[str]) -> list[list[str]]:
+    """`model=a,b task=x,y` → one override list per combination (Hydra's basic sweeper order)."""
+    parsed, problems = _parse(overrides)
+    if problems:
+        raise ConfigError(problems)
+    axes: list[list[str]] = []
+    for override in parsed:
+        key = override.get_key_element()
+        if override.is_sweep_override():
+            axes.append([f"{key}={value}" for value in override.sweep_string_iterator()])
+        else:
+            axes.append([override.input_line])
+    return [list(combo) for combo in itertools.product(*axes)]

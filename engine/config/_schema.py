@@ -1,0 +1,187 @@
+"""The one schema: every composed config is validated against `RunConfig` before anything runs.
+
+The JSON Schemas in `schemas/` are generated from these models (see `engine.config.write_schemas`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SECRET_KEY = re.compile(r"(api_?key|secret|token|password|credential)", re.IGNORECASE)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ResponseSchema(_Strict):
+    """Structured output: a named JSON schema the reply must follow."""
+
+    name: str
+    json_schema: dict[str, Any]
+    description: str | None = None
+    strict: bool = True
+
+
+class GenerationConfig(_Strict):
+    """Settings that change what the model answers (and so belong in a cache key)."""
+
+    temperature: Annotated[float, Field(ge=0)] | None = None
+    top_p: Annotated[float, Field(gt=0, le=1)] | None = None
+    top_k: Annotated[int, Field(ge=1)] | None = None
+    max_tokens: Annotated[int, Field(ge=1)] | None = None
+    stop_seqs: list[str] | None = None
+    seed: int | None = None
+    frequency_penalty: float | None = None
+    presence_penalty: float | None = None
+    logprobs: bool | None = None
+    top_logprobs: Annotated[int, Field(ge=0, le=20)] | None = None
+    num_choices: Annotated[int, Field(ge=1)] | None = None
+    system_message: str | None = None
+    reasoning_effort: Literal["none", "minimal", "low", "medium", "high"] | None = None
+    reasoning_tokens: Annotated[int, Field(ge=0)] | None = None
+    response_schema: ResponseSchema | None = None
+    extra_headers: dict[str, str] | None = None
+    extra_body: dict[str, Any] | None = None
+
+    def merged(self, override: GenerationConfig) -> GenerationConfig:
+        """Fields set in `override` win; the rest come from self."""
+        return self.model_copy(update=override.model_dump(exclude_none=True))
+
+
+class ConnectionConfig(_Strict):
+    """How to talk to a provider; never part of what the model answers."""
+
+    max_connections: Annotated[int, Field(ge=1)] = 10
+    max_retries: Annotated[int, Field(ge=0)] = 6
+    timeout: Annotated[float, Field(gt=0)] | None = None
+    attempt_timeout: Annotated[float, Field(gt=0)] | None = 120.0
+    backoff_base: Annotated[float, Field(ge=0)] = 1.0
+    backoff_max: Annotated[float, Field(gt=0)] = 60.0
+
+
+class BatchConfig(_Strict):
+    """Provider batch APIs (filled in by the batch issue; off by default)."""
+
+    enabled: bool = False
+    size: Annotated[int, Field(ge=1)] = 1000
+    max_size: Annotated[int, Field(ge=1)] | None = None
+    send_delay: Annotated[float, Field(ge=0)] = 15.0
+    tick: Annotated[float, Field(gt=0)] = 15.0
+    max_batches: Annotated[int, Field(ge=1)] = 50
+
+
+def _check_model_args(args: dict[str, Any]) -> dict[str, Any]:
+    for key in args:
+        if SECRET_KEY.search(key):
+            raise ValueError(
+                f"model_args.{key} looks like a secret: keys come from the environment or .env, "
+                "never from config (they would be saved in the run folder)"
+            )
+    return args
+
+
+class RoleConfig(_Strict):
+    """A model playing a role (grader, critic, ...) with its own generation settings."""
+
+    model: str
+    generation: GenerationConfig = GenerationConfig()
+    model_args: dict[str, Any] = Field(default_factory=dict)
+    base_url: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"model": value}
+        if not isinstance(value, dict | BaseModel):
+            raise ValueError(
+                "expected a model string (provider/name) or a mapping "
+                "{model, generation, model_args, base_url}"
+            )
+        return value
+
+    _secret_free = field_validator("model_args")(_check_model_args)
+
+
+class DatasetFields(_Strict):
+    """Which record fields become the sample's parts."""
+
+    input: str = "input"
+    target: str | None = "target"
+    id: str | None = "id"
+    choices: str | None = None
+    metadata: list[str] | None = None
+
+
+class DatasetConfig(_Strict):
+    """A local JSONL, JSON or CSV file; relative paths resolve against the task directories."""
+
+    path: str
+    format: Literal["jsonl", "json", "csv"] | None = None
+    fields: DatasetFields = DatasetFields()
+
+
+ComponentSpec = str | dict[str, dict[str, Any] | None]
+"""A solver/scorer is named (`generate`) or named with arguments (`{prompt_template: {template: …}}`)."""
+
+
+class TaskConfig(_Strict):
+    name: str
+    description: str = ""
+    dataset: DatasetConfig
+    solvers: list[ComponentSpec] = Field(default_factory=lambda: ["generate"])
+    scorers: list[ComponentSpec] = Field(default_factory=lambda: ["match"])
+    metrics: list[str] = Field(default_factory=lambda: ["accuracy", "stderr"])
+
+
+Limit = Annotated[int, Field(ge=1)] | tuple[Annotated[int, Field(ge=0)], Annotated[int, Field(ge=1)]]
+
+
+class RunConfig(_Strict):
+    """The whole resolved config tree, as the runner sees it."""
+
+    task: TaskConfig
+    model: str | None = None
+    model_args: dict[str, Any] = Field(default_factory=dict)
+    model_base_url: str | None = None
+    generation: GenerationConfig = GenerationConfig()
+    connection: ConnectionConfig = ConnectionConfig()
+    batch: BatchConfig = BatchConfig()
+    roles: dict[str, RoleConfig | None] = Field(default_factory=dict)
+    limit: Limit | None = None
+    sample_id: str | int | list[str | int] | None = None
+    epochs: Annotated[int, Field(ge=1)] = 1
+    shuffle: bool = False
+    seed: int | None = None
+    fail_on_error: bool | int | float = True
+    """true: any failed sample fails the run; false: never; 0 < x < 1: a proportion; N ≥ 1: a count."""
+    log_dir: str = "logs"
+    tags: list[str] = Field(default_factory=list)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    display: Literal["auto", "rich", "plain", "none"] = "auto"
+
+    _secret_free = field_validator("model_args")(_check_model_args)
+
+    @field_validator("fail_on_error")
+    @classmethod
+    def _error_threshold(cls, value: bool | int | float) -> bool | int | float:
+        if isinstance(value, bool) or (isinstance(value, int) and value >= 1) or 0 < value < 1:
+            return value
+        raise ValueError("expected true, false, a proportion between 0 and 1, or a count >= 1")
+
+    @field_validator("limit", mode="before")
+    @classmethod
+    def _limit_from_list(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return tuple(value)
+        return value
+
+    @model_validator(mode="after")
+    def _limit_range(self) -> RunConfig:
+        if isinstance(self.limit, tuple) and self.limit[0] >= self.limit[1]:
+            raise ValueError(f"limit [start, end] needs start < end, got {list(self.limit)}")
+        return self

@@ -1,0 +1,60 @@
+"""Model providers behind one async interface, their connection pools and retry policy."""
+
+from engine.providers._api import ModelAPI
+from engine.providers._errors import (
+    Classified,
+    ErrorKind,
+    GenerateError,
+    MalformedResponseError,
+    ProviderConfigError,
+    ProviderError,
+)
+from engine.providers._model import Model, ModelHub, sample_usage
+from engine.providers._pool import ConnectionPool
+from engine.providers._registry import (
+    NO_MODEL,
+    check_provider,
+    create_api,
+    provider_names,
+    register_provider,
+    split_model,
+)
+from engine.providers._services import COMPATIBLE_SERVICES, CompatibleService
+from engine.providers._types import (
+    ChatMessage,
+    Choice,
+    ModelOutput,
+    ModelUsage,
+    assistant,
+    system,
+    user,
+)
+
+__all__ = [
+    "COMPATIBLE_SERVICES",
+    "NO_MODEL",
+    "ChatMessage",
+    "Choice",
+    "Classified",
+    "CompatibleService",
+    "ConnectionPool",
+    "ErrorKind",
+    "GenerateError",
+    "MalformedResponseError",
+    "Model",
+    "ModelAPI",
+    "ModelHub",
+    "ModelOutput",
+    "ModelUsage",
+    "ProviderConfigError",
+    "ProviderError",
+    "assistant",
+    "check_provider",
+    "create_api",
+    "provider_names",
+    "register_provider",
+    "sample_usage",
+    "split_model",
+    "system",
+    "user",
+]

@@ -1,0 +1,46 @@
+"""The one async interface every provider implements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+from engine.config import GenerationConfig
+from engine.providers._errors import Classified
+from engine.providers._types import ChatMessage, ModelOutput
+
+
+class ModelAPI(ABC):
+    """A provider's client for one model. It sends one attempt; the pool retries."""
+
+    provider: str
+    model_name: str
+    base_url: str | None = None
+    account: str = ""
+    """A non-secret account discriminator (e.g. a short hash of the key) for pool identity."""
+    max_connections: int | None = None
+    """A hard cap the provider imposes (an in-process model serves one request at a time)."""
+
+    @abstractmethod
+    async def generate(
+        self, messages: Sequence[ChatMessage], config: GenerationConfig, timeout: float | None
+    ) -> ModelOutput:
+        """One attempt; raise the SDK's own errors and let `classify` judge them."""
+
+    @abstractmethod
+    def classify(self, error: BaseException) -> Classified:
+        """Tell rate limits and transient failures (retried) from fatal ones (not retried)."""
+
+    def unsupported(self, config: GenerationConfig) -> list[str]:
+        """Generation fields set in `config` that this provider cannot honour."""
+        return []
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook
+        """Release clients and connections."""
+
+    @property
+    def pool_key(self) -> tuple[str, str, str]:
+        return (self.provider, self.base_url or "", self.account)
+
+    def __str__(self) -> str:
+        return f"{self.provider}/{self.model_name}"

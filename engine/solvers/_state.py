@@ -1,0 +1,57 @@
+"""What a solver chain works on, one per sample and epoch."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.datasets._sample import Sample
+from engine.providers import ChatMessage, Model, ModelOutput, user
+
+
+class RoleUnboundError(LookupError):
+    """A role was asked for, but neither it nor a model under test is configured."""
+
+
+@dataclass(slots=True)
+class TaskState:
+    sample: Sample
+    epoch: int
+    model: Model | None
+    """The model under test (None for `model=none` tasks that only use roles)."""
+    roles: Mapping[str, Model]
+    messages: list[ChatMessage]
+    output: ModelOutput | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def start(
+        cls, sample: Sample, epoch: int, model: Model | None, roles: Mapping[str, Model]
+    ) -> TaskState:
+        messages = [user(sample.input)] if isinstance(sample.input, str) else list(sample.input)
+        return cls(sample, epoch, model, roles, messages, None, dict(sample.metadata or {}))
+
+    def role(self, name: str) -> Model:
+        """The model bound to `name`; an unbound role falls back to the model under test."""
+        bound = self.roles.get(name)
+        if bound is not None:
+            return bound
+        if self.model is None:
+            raise RoleUnboundError(f"role '{name}' is not bound and there is no model under test")
+        return self.model
+
+    def require_model(self) -> Model:
+        if self.model is None:
+            raise RoleUnboundError("this solver needs a model under test, but model=none")
+        return self.model
+
+    @property
+    def user_prompt(self) -> ChatMessage:
+        for message in reversed(self.messages):
+            if message.role == "user":
+                return message
+        raise ValueError("no user message in the conversation")
+
+
+Solver = Callable[[TaskState], Awaitable[TaskState]]
