@@ -175,8 +175,15 @@ def _hydra_compose(overrides: list[str]) -> tuple[dict[str, Any], dict[str, str 
 
     from engine._assets import conf_dir
 
-    with initialize_config_dir(str(conf_dir().resolve()), version_base="1.3", job_name="inspect_run"):
+    from hydra.core.global_hydra import GlobalHydra
+
+    if GlobalHydra.instance().is_initialized():  # inside a multirun job: Hydra is set up already
         cfg = compose("config", overrides=overrides, return_hydra_config=True)
+    else:
+        with initialize_config_dir(
+            str(conf_dir().resolve()), version_base="1.3", job_name="inspect_run"
+        ):
+            cfg = compose("config", overrides=overrides, return_hydra_config=True)
     choices = dict(cfg.hydra.runtime.choices)
     with open_dict(cfg):
         del cfg["hydra"]
@@ -235,6 +242,14 @@ def compose_config(
         if problems:
             raise ConfigError(problems)
         return Composed(config, resolved, texts, choices, search_dirs(), notes)
+
+
+def normalize_overrides(overrides: Sequence[str]) -> list[str]:
+    """Overrides as Hydra must see them (`++` into free-form mappings); syntax errors raise."""
+    parsed, problems = _parse(overrides)
+    if problems:
+        raise ConfigError(problems)
+    return [_force_add_into_mapping(o) for o in parsed]
 
 
 def expand_sweep(overrides: Sequence[str]) -> list[list[str]]:

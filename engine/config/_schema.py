@@ -41,7 +41,7 @@ class GenerationConfig(_Strict):
     top_logprobs: Annotated[int, Field(ge=0, le=20)] | None = None
     num_choices: Annotated[int, Field(ge=1)] | None = None
     system_message: str | None = None
-    reasoning_effort: Literal["none", "minimal", "low", "medium", "high"] | None = None
+    reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"] | None = None
     reasoning_tokens: Annotated[int, Field(ge=0)] | None = None
     response_schema: ResponseSchema | None = None
     extra_headers: dict[str, str] | None = None

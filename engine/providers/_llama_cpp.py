@@ -8,6 +8,7 @@ Inference runs in a worker thread so the event loop keeps serving other samples 
 from __future__ import annotations
 
 import importlib.util
+import os
 import inspect
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,7 +25,7 @@ from engine.providers._types import ChatMessage, ModelOutput
 DEFAULT_MAX_TOKENS = 256
 """Unbounded generation from a small local model can run to the end of its context."""
 
-_DEFAULT_LLAMA_ARGS: dict[str, Any] = {"n_ctx": 2048, "verbose": False}
+_DEFAULT_LLAMA_ARGS: dict[str, Any] = {"n_ctx": 2048, "n_threads": os.cpu_count() or 1, "verbose": False}
 
 
 def shipped_models() -> dict[str, Path]:

@@ -67,7 +67,9 @@ class ModelHub:
         base_url: str | None = None,
     ) -> Model:
         args = model_args or {}
-        key = (model, generation, tuple(sorted((k, repr(v)) for k, v in args.items())), base_url)
+        # GenerationConfig holds lists and dicts (stop_seqs, extra_body): key on its JSON.
+        args_key = tuple(sorted((k, repr(v)) for k, v in args.items()))
+        key = (model, generation.model_dump_json(), args_key, base_url)
         found = self.models.get(key)
         if found is not None:
             return found

@@ -1,0 +1,156 @@
+"""The `inspect-run` command. Only this module and `engine.config` know that Hydra exists.
+
+A single run composes with Hydra's compose API and runs in process; `-m` validates every job of the
+sweep first (exit 2 before any request), then hands the sweep to Hydra's multirun and its launchers.
+Help is answered without importing Hydra, pydantic or any SDK, so it is instant.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_CONFIG = 0, 1, 2
+
+_USAGE = """\
+usage: inspect-run [-m] [KEY=VALUE | GROUP=OPTION | +roles.NAME=MODEL …]
+       inspect-run validate [CONFIG_DIR …]
+       inspect-run schemas [--check]
+
+Run an eval composed from YAML config groups. With no arguments: theory_of_mind on the embedded
+local model (SmolLM2 through llama.cpp), graded by the same model.
+
+examples:
+  inspect-run task=theory_of_mind model=openai/gpt-4o-mini roles.grader=openai/gpt-4o
+  inspect-run -m task=theory_of_mind model=openai/gpt-4o,groq/llama-3.3-70b-versatile
+  inspect-run model=vllm/Qwen/Qwen3-8B model_base_url=http://gpu:8000/v1 limit=50
+  inspect-run model=openai/gpt-4o generation.temperature=0 connection.max_connections=50
+  inspect-run preset=smollm2 model_args.n_ctx=4096
+
+keys: model, model_args.KEY, model_base_url, roles.NAME, generation.*, connection.*, batch.*,
+      limit (N or [start,end]), sample_id, epochs, shuffle, seed, fail_on_error, log_dir, tags,
+      metadata.KEY, display (auto|rich|plain|none)
+model strings: PROVIDER/NAME; model=none for tasks that only use roles; unset → INSPECT_EVAL_MODEL
+API keys come from the environment or a .env file, never from config.
+exit status: 0 success, 1 samples failed beyond fail_on_error, 2 bad config
+"""
+
+
+def _help() -> str:
+    from engine.config._searchpath import group_options
+
+    groups = ["task", "generation", "connection", "batch", "roles", "preset"]
+    lines = [_USAGE, "config groups (user dirs: ./conf and INSPECT_RUN_CONFIG_PATH first):"]
+    lines += [f"  {group}: {', '.join(group_options(group)) or '-'}" for group in groups]
+    return "\n".join(lines)
+
+
+def _fail_config(error: Exception) -> int:
+    print(f"inspect-run: {error}", file=sys.stderr)
+    return EXIT_BAD_CONFIG
+
+
+def _single(overrides: list[str]) -> int:
+    from engine.config._compose import compose_config
+    from engine.config._errors import ConfigError
+    from engine.runner import results_table, run_composed
+
+    try:
+        composed = compose_config(overrides)
+        result = run_composed(composed)
+    except ConfigError as error:
+        return _fail_config(error)
+    print(results_table([result]))
+    for reason in result.error_reasons[:5]:
+        print(f"  failed sample: {reason}", file=sys.stderr)
+    return EXIT_FAILED if result.failed else EXIT_OK
+
+
+def _multirun(overrides: list[str]) -> int:
+    from engine.config._compose import compose_config, expand_sweep, normalize_overrides
+    from engine.config._errors import ConfigError, Problem
+    from engine.runner import build_plan
+
+    try:
+        jobs = expand_sweep(overrides)
+        hydra_overrides = normalize_overrides(overrides)
+    except ConfigError as error:
+        return _fail_config(error)
+    problems: list[Problem] = []
+    for job in jobs:
+        try:
+            build_plan(compose_config(job))
+        except ConfigError as error:
+            label = " ".join(job)
+            problems += [Problem(p.key, f"{p.message} (job: {label})", p.source) for p in error.problems]
+    if problems:
+        return _fail_config(ConfigError(problems))
+    return _hydra_multirun(hydra_overrides)
+
+
+def _hydra_multirun(overrides: list[str]) -> int:
+    import hydra
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import DictConfig
+
+    from engine._assets import conf_dir
+    from engine.config._compose import compose_config
+    from engine.runner import EvalResult, results_table, run_composed
+
+    results: list[EvalResult] = []
+
+    @hydra.main(config_path=str(conf_dir().resolve()), config_name="config", version_base="1.3")
+    def job(_: DictConfig) -> None:
+        runtime = HydraConfig.get()
+        composed = compose_config(list(runtime.overrides.task))
+        results.append(run_composed(composed, run_dir=Path(runtime.runtime.output_dir)))
+
+    saved = sys.argv
+    sys.argv = [saved[0], "--multirun", *overrides]
+    try:
+        job()
+    finally:
+        sys.argv = saved
+    if results:
+        print(results_table(results))
+    return EXIT_FAILED if any(r.failed for r in results) else EXIT_OK
+
+
+def cli(args: Sequence[str]) -> int:
+    args = list(args)
+    if args and args[0] in ("-h", "--help", "help"):
+        print(_help())
+        return EXIT_OK
+    if args and args[0] == "--version":
+        from engine import __version__
+
+        print(f"inspect-run {__version__}")
+        return EXIT_OK
+    if args and args[0] == "validate":
+        from engine.config._validate import validate_command
+
+        return validate_command(args[1:])
+    if args and args[0] == "schemas":
+        from engine.config._jsonschema import schemas_command
+
+        return schemas_command(args[1:])
+    multirun = any(a in ("-m", "--multirun") for a in args)
+    overrides = [a for a in args if a not in ("-m", "--multirun")]
+    flags = [a for a in overrides if a.startswith("-")]
+    if flags:
+        print(f"inspect-run: unknown option {flags[0]} (see inspect-run --help)", file=sys.stderr)
+        return EXIT_BAD_CONFIG
+
+    from engine.config._compose import load_dotenv
+
+    load_dotenv()
+    return _multirun(overrides) if multirun else _single(overrides)
+
+
+def main() -> None:
+    try:
+        sys.exit(cli(sys.argv[1:]))
+    except KeyboardInterrupt:
+        print("inspect-run: interrupted; scored samples are in the log", file=sys.stderr)
+        sys.exit(130)

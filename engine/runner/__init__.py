@@ -1,0 +1,23 @@
+"""Plan and run evals. Knows nothing of Hydra: it takes a validated, composed config."""
+
+from engine.runner._display import Display, PlainDisplay, RichDisplay, make_display, results_table
+from engine.runner._execute import default_run_dir, run_composed
+from engine.runner._plan import EvalPlan, build_plan, select_samples
+from engine.runner._run import EvalResult, errors_exceed, run_plan, safe_name
+
+__all__ = [
+    "Display",
+    "EvalPlan",
+    "EvalResult",
+    "PlainDisplay",
+    "RichDisplay",
+    "build_plan",
+    "default_run_dir",
+    "errors_exceed",
+    "make_display",
+    "results_table",
+    "run_composed",
+    "run_plan",
+    "safe_name",
+    "select_samples",
+]

@@ -1,0 +1,143 @@
+"""Progress while an eval runs and the results table after: rich on a terminal, plain lines otherwise."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from engine.runner._plan import EvalPlan
+    from engine.runner._run import EvalResult
+
+
+class Display:
+    """Silent display; the base of the others."""
+
+    def __init__(self) -> None:
+        self.plan: EvalPlan | None = None
+        self.total = 0
+        self.done = 0
+        self.errors = 0
+        self.started = time.monotonic()
+
+    def start(self, plan: EvalPlan, total: int) -> None:
+        self.plan, self.total, self.started = plan, total, time.monotonic()
+
+    def sample_done(self, failed: bool) -> None:
+        self.done += 1
+        self.errors += failed
+
+    def finish(self) -> None:
+        pass
+
+    def message(self, text: str) -> None:
+        print(text, file=sys.stderr)
+
+    def counters(self) -> dict[str, Any]:
+        retries = tokens = 0
+        if self.plan is not None:
+            models = self.plan.models()
+            retries = sum(pool.retries for pool in {m.pool.key: m.pool for m in models}.values())
+            tokens = sum(m.usage.total_tokens for m in models)
+        elapsed = time.monotonic() - self.started
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        eta = (self.total - self.done) / rate if rate > 0 else None
+        return {"retries": retries, "tokens": tokens, "elapsed": elapsed, "eta": eta}
+
+
+class PlainDisplay(Display):
+    """One line per 10 % (and at most every 5 s), for CI logs and pipes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._last_print = 0.0
+        self._last_decile = -1
+
+    def start(self, plan: EvalPlan, total: int) -> None:
+        super().start(plan, total)
+        print(f"{plan.config.task.name} × {plan.model_name}: {total} samples", file=sys.stderr)
+
+    def sample_done(self, failed: bool) -> None:
+        super().sample_done(failed)
+        decile = self.done * 10 // max(self.total, 1)
+        now = time.monotonic()
+        if decile != self._last_decile and (now - self._last_print >= 5 or self.done == self.total):
+            self._last_decile, self._last_print = decile, now
+            c = self.counters()
+            eta = f"{c['eta']:.0f}s" if c["eta"] is not None else "?"
+            print(
+                f"  {self.done}/{self.total} done, {self.errors} errors, {c['retries']} retries, "
+                f"{c['tokens']} tokens, eta {eta}",
+                file=sys.stderr,
+            )
+
+
+class RichDisplay(Display):
+    """A live progress bar with errors, retries, tokens and ETA."""
+
+    def start(self, plan: EvalPlan, total: int) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        super().start(plan, total)
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[stats]}"),
+            TimeRemainingColumn(),
+            transient=False,
+        )
+        self._task = self._progress.add_task(
+            f"{plan.config.task.name} × {plan.model_name}", total=total, stats=""
+        )
+        self._progress.start()
+
+    def sample_done(self, failed: bool) -> None:
+        super().sample_done(failed)
+        c = self.counters()
+        stats = f"errors {self.errors}  retries {c['retries']}  tokens {c['tokens']:,}"
+        self._progress.update(self._task, completed=self.done, stats=stats)
+
+    def finish(self) -> None:
+        self._progress.stop()
+
+
+def make_display(mode: Literal["auto", "rich", "plain", "none"]) -> Display:
+    if mode == "auto":
+        mode = "rich" if sys.stderr.isatty() else "plain"
+    return {"rich": RichDisplay, "plain": PlainDisplay, "none": Display}[mode]()
+
+
+def results_table(results: list[EvalResult]) -> str:
+    """Task, model, samples, each metric ± stderr, tokens, duration, log path."""
+    rows = []
+    for result in results:
+        metrics = []
+        for scorer, values in result.metrics.items():
+            for name, value in values.items():
+                if name == "stderr":
+                    continue
+                text = f"{name}={value:.3f}"
+                if "stderr" in values:
+                    text += f" ± {values['stderr']:.3f}"
+                metrics.append(text if len(result.metrics) == 1 else f"{scorer}.{text}")
+        tokens = sum(usage.total_tokens for usage in result.usage.values())
+        samples = f"{result.samples}" + (f" ({result.errors} failed)" if result.errors else "")
+        rows.append(
+            [
+                result.task,
+                result.model,
+                samples,
+                ", ".join(metrics) or "-",
+                f"{tokens:,}",
+                f"{result.duration:.1f}s",
+                str(result.log_path),
+            ]
+        )
+    head = ["task", "model", "samples", "metrics", "tokens", "time", "log"]
+    widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
+    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+             for row in [head, *rows]]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)

@@ -1,0 +1,283 @@
+"""Run one eval plan: samples concurrently on anyio, bounded by the providers' pools.
+
+The number of samples in flight is the sum of the connection limits of the pools the eval uses, so
+work is never queued behind a global worker count and never piles up in memory either.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from engine.datasets import Sample
+from engine.logs import LogWriter, utc_now
+from engine.logs import config_hash, git_revision, package_versions
+from engine.providers import GenerateError, ModelUsage, sample_usage
+from engine.runner._display import Display
+from engine.runner._plan import EvalPlan
+from engine.scorers import Score
+from engine.solvers import TaskState
+
+
+@dataclass
+class EvalResult:
+    task: str
+    model: str
+    status: str
+    log_path: Path
+    samples: int
+    errors: int
+    metrics: dict[str, dict[str, float]]
+    usage: dict[str, ModelUsage]
+    duration: float
+    error_reasons: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return self.status != "success"
+
+
+def safe_name(text: str) -> str:
+    """Model names carry `/` and `:`; file and folder names must not."""
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in text).strip("-")
+
+
+def errors_exceed(errors: int, total: int, threshold: bool | int | float) -> bool:
+    if errors == 0 or threshold is False:
+        return False
+    if threshold is True:
+        return True
+    if isinstance(threshold, float) and threshold < 1:
+        return errors / max(total, 1) > threshold
+    return errors >= threshold
+
+
+def _log_header(plan: EvalPlan, run_id: str, created: str) -> dict[str, Any]:
+    config = plan.config
+    composed = plan.composed
+    task = config.task
+    revision_dir = composed.config_dirs[0] if len(composed.config_dirs) > 1 else Path.cwd()
+    roles = {
+        role: {
+            "model": model.name,
+            "config": model.generation.model_dump(exclude_none=True),
+            "base_url": model.api.base_url,
+            "args": config.roles[role].model_args if config.roles.get(role) else {},
+        }
+        for role, model in plan.roles.items()
+    }
+    eval_spec: dict[str, Any] = {
+        "eval_id": uuid.uuid4().hex,
+        "run_id": run_id,
+        "created": created,
+        "task": task.name,
+        "task_id": f"{task.name}-{config_hash(composed.resolved)}",
+        "task_version": 0,
+        "task_description": task.description or None,
+        "tags": config.tags or None,
+        "dataset": {
+            "name": task.name,
+            "location": task.dataset.path,
+            "samples": plan.dataset_size,
+            "sample_ids": [s.id for s in plan.samples],
+            "shuffled": config.shuffle,
+        },
+        "model": plan.model_name,
+        "model_generate_config": config.generation.model_dump(exclude_none=True),
+        "model_base_url": plan.model.api.base_url if plan.model else None,
+        "model_args": config.model_args,
+        "model_roles": roles or None,
+        "config": {
+            "limit": list(config.limit) if isinstance(config.limit, tuple) else config.limit,
+            "sample_id": config.sample_id,
+            "sample_shuffle": config.seed if config.shuffle else None,
+            "epochs": config.epochs,
+            "fail_on_error": config.fail_on_error,
+        },
+        "revision": git_revision(revision_dir),
+        "packages": package_versions(),
+        "metadata": {
+            **config.metadata,
+            "inspect_run": {
+                "config": composed.resolved,
+                "config_hash": config_hash(composed.resolved),
+                "overrides": composed.overrides,
+                "choices": {k: v for k, v in composed.choices.items() if not k.startswith("hydra")},
+                "connection": config.connection.model_dump(),
+            },
+        },
+    }
+    plan_steps = [{"solver": c.name, "params": c.args} for c, _ in plan.solvers]
+    return {
+        "eval": eval_spec,
+        "plan": {"name": "plan", "steps": plan_steps, "config": eval_spec["model_generate_config"]},
+    }
+
+
+def _error_record(error: BaseException) -> dict[str, str]:
+    if isinstance(error, GenerateError):
+        message = error.reason
+        trace = message
+    else:
+        message = f"{type(error).__name__}: {error}"
+        trace = "".join(traceback.format_exception(error))
+    return {"message": message, "traceback": trace, "traceback_ansi": trace}
+
+
+class _Tally:
+    """Running totals for metrics and the display, kept as plain numbers (not sample records)."""
+
+    def __init__(self, scorer_names: list[str]) -> None:
+        self.values: dict[str, list[float]] = {name: [] for name in scorer_names}
+        self.done = 0
+        self.errors = 0
+        self.error_reasons: list[str] = []
+
+
+async def run_plan(plan: EvalPlan, run_dir: Path, display: Display) -> EvalResult:
+    config = plan.config
+    created = utc_now()
+    run_id = uuid.uuid4().hex[:12]
+    stamp = created[:19].replace(":", "-")
+    log_path = run_dir / f"{stamp}_{safe_name(config.task.name)}_{safe_name(plan.model_name)}.json"
+    writer = LogWriter(log_path, _log_header(plan, run_id, created))
+    writer.start()
+
+    work: list[tuple[Sample, int]] = [
+        (sample, epoch) for epoch in range(1, config.epochs + 1) for sample in plan.samples
+    ]
+    scorer_names = [component.name for component, _ in plan.scorers]
+    tally = _Tally(scorer_names)
+    started = time.monotonic()
+    pools = {model.pool.key: model.pool for model in plan.models()}
+    in_flight = max(1, sum(pool.max_connections for pool in pools.values()))
+    display.start(plan, len(work))
+
+    async def run_one(sample: Sample, epoch: int) -> None:
+        usage: dict[str, ModelUsage] = {}
+        token = sample_usage.set(usage)
+        sample_start = time.monotonic()
+        state = TaskState.start(sample, epoch, plan.model, plan.roles)
+        scores: dict[str, Score] = {}
+        error: BaseException | None = None
+        try:
+            for _, solve in plan.solvers:
+                state = await solve(state)
+            for (_, score), name in zip(plan.scorers, scorer_names, strict=True):
+                scores[name] = await score(state)
+        except Exception as failure:  # noqa: BLE001 - a sample's failure never stops the run
+            error = failure
+        finally:
+            sample_usage.reset(token)
+        elapsed = time.monotonic() - sample_start
+        record: dict[str, Any] = {
+            "id": sample.id,
+            "epoch": epoch,
+            "input": sample.input_to_log(),
+            "target": sample.target,
+            "messages": [message.to_log() for message in state.messages],
+            "output": state.output.to_log()
+            if state.output is not None
+            else {"model": plan.model_name, "choices": []},
+            "metadata": state.metadata,
+            "model_usage": {name: u.to_log() for name, u in usage.items()},
+            "total_time": round(elapsed, 6),
+            "working_time": round(elapsed, 6),
+            "uuid": uuid.uuid4().hex,
+            "completed": error is None,
+        }
+        if sample.choices is not None:
+            record["choices"] = sample.choices
+        if error is None:
+            record["scores"] = {name: score.to_log() for name, score in scores.items()}
+            for name, score in scores.items():
+                tally.values[name].append(score.as_float())
+        else:
+            record["error"] = _error_record(error)
+            tally.errors += 1
+            if len(tally.error_reasons) < 20:
+                tally.error_reasons.append(record["error"]["message"])
+        writer.write_sample(record)
+        tally.done += 1
+        display.sample_done(error is not None)
+
+    def feed() -> Iterator[tuple[Sample, int]]:
+        yield from work
+
+    items = feed()
+
+    async def worker() -> None:
+        for sample, epoch in items:
+            await run_one(sample, epoch)
+
+    status = "success"
+    try:
+        async with anyio.create_task_group() as group:
+            for _ in range(min(in_flight, len(work))):
+                group.start_soon(worker)
+    except BaseException:
+        status = "cancelled"
+        raise
+    finally:
+        duration = time.monotonic() - started
+        usage_total = {model.name: ModelUsage() for model in plan.models()}
+        for model in plan.models():
+            usage_total[model.name].add(model.usage)
+        results = _results(plan, tally, len(work))
+        if status == "success" and errors_exceed(tally.errors, len(work), config.fail_on_error):
+            status = "error"
+        stats = {
+            "started_at": created,
+            "completed_at": utc_now(),
+            "model_usage": {name: u.to_log() for name, u in usage_total.items()},
+        }
+        failure = None
+        if status == "error":
+            summary = f"{tally.errors} of {len(work)} samples failed (fail_on_error={config.fail_on_error})"
+            failure = {"message": summary, "traceback": summary, "traceback_ansi": summary}
+        with anyio.CancelScope(shield=True):
+            writer.finish(status, results, stats, failure)
+        display.finish()
+    return EvalResult(
+        task=config.task.name,
+        model=plan.model_name,
+        status=status,
+        log_path=log_path,
+        samples=len(work),
+        errors=tally.errors,
+        metrics={
+            score["name"]: {n: m["value"] for n, m in score["metrics"].items()}
+            for score in results["scores"]
+        },
+        usage=usage_total,
+        duration=duration,
+        error_reasons=tally.error_reasons,
+    )
+
+
+def _results(plan: EvalPlan, tally: _Tally, total: int) -> dict[str, Any]:
+    scores = []
+    for component, _ in plan.scorers:
+        values = tally.values[component.name]
+        metrics = {
+            name: {"name": name, "value": metric(values) if values else 0.0, "params": {}}
+            for name, metric in plan.metrics
+        }
+        scores.append(
+            {
+                "name": component.name,
+                "scorer": component.name,
+                "params": component.args,
+                "scored_samples": len(values),
+                "unscored_samples": total - len(values),
+                "metrics": metrics,
+            }
+        )
+    return {"total_samples": total, "completed_samples": total - tally.errors, "scores": scores}

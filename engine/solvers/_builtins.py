@@ -1,0 +1,118 @@
+"""Built-in solvers: `system_message`, `prompt_template` and `generate`.
+
+Each is a factory registered by name; its arguments come from YAML and are checked when the task is
+planned (a bad template or generation key fails before any sample runs), not on the first sample.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import string
+from collections.abc import Mapping
+from typing import Any
+
+from engine.config import GenerationConfig
+from engine.providers import system
+from engine.solvers._registry import solvers
+from engine.solvers._state import Solver, TaskState
+
+
+class _Unknown:
+    """A placeholder with no value: rendered back as written, braces and all."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+class _LenientFormatter(string.Formatter):
+    """`str.format` that leaves unknown `{field}`s intact, so templates may mention literal braces
+    or fields a sample lacks without failing mid-run."""
+
+    def get_field(self, field_name: str, args: Any, kwargs: Any) -> Any:
+        try:
+            return super().get_field(field_name, args, kwargs)
+        except (KeyError, AttributeError, IndexError, TypeError):
+            return _Unknown(field_name), field_name
+
+    def convert_field(self, value: Any, conversion: str | None) -> Any:
+        if isinstance(value, _Unknown):
+            return _Unknown(f"{value.text}!{conversion}") if conversion else value
+        return super().convert_field(value, conversion)
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if isinstance(value, _Unknown):
+            return "{" + value.text + (f":{format_spec}" if format_spec else "") + "}"
+        return super().format_field(value, format_spec)
+
+
+_FORMATTER = _LenientFormatter()
+
+
+def format_template(template: str, values: Mapping[str, Any]) -> str:
+    """Fill `{field}` placeholders from `values`; unknown ones stay as written, `{{`/`}}` escape."""
+    return _FORMATTER.vformat(template, (), values)
+
+
+def check_template(template: str, what: str) -> None:
+    """Fail at planning time on a template `str.format` cannot parse (e.g. a lone `{`)."""
+    try:
+        list(_FORMATTER.parse(template))
+    except ValueError as error:
+        raise ValueError(
+            f"{what} cannot be parsed ({error}); write literal braces as {{{{ }}}}"
+        ) from None
+
+
+@solvers.register("system_message")
+def system_message(template: str) -> Solver:
+    """Add a system message; `{field}`s come from the sample metadata.
+
+    It goes after any system messages already at the start, so a chain of them keeps its order.
+    """
+    check_template(template, "system_message template")
+
+    async def solve(state: TaskState) -> TaskState:
+        position = 0
+        while position < len(state.messages) and state.messages[position].role == "system":
+            position += 1
+        state.messages.insert(position, system(format_template(template, state.metadata)))
+        return state
+
+    return solve
+
+
+@solvers.register("prompt_template")
+def prompt_template(template: str) -> Solver:
+    """Rewrite the last user message: `{prompt}` is its text, other `{field}`s the metadata."""
+    check_template(template, "prompt_template template")
+
+    async def solve(state: TaskState) -> TaskState:
+        for position in range(len(state.messages) - 1, -1, -1):
+            message = state.messages[position]
+            if message.role == "user":
+                text = format_template(template, {**state.metadata, "prompt": message.content})
+                # A new message, not an edit: the original may be shared with the sample's input.
+                state.messages[position] = dataclasses.replace(message, content=text)
+                return state
+        raise ValueError("prompt_template: the conversation has no user message to rewrite")
+
+    return solve
+
+
+@solvers.register("generate")
+def generate(**overrides: Any) -> Solver:
+    """Call the model under test and append its reply; `overrides` are generation settings.
+
+    They are validated here, at planning time, so a misspelt key is a config error.
+    """
+    config = GenerationConfig(**overrides) if overrides else None
+
+    async def solve(state: TaskState) -> TaskState:
+        output = await state.require_model().generate(state.messages, config)
+        state.messages.append(output.message)
+        state.output = output
+        return state
+
+    return solve
