@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,8 @@ class Composed:
     choices: dict[str, str | None]
     config_dirs: list[Path]
     notes: list[str] = field(default_factory=list)
+    locate: Callable[[str], str | None] = lambda key: None
+    """Where a dotted key was set (a file or a command-line override), for error messages."""
 
 
 def load_dotenv() -> Path | None:
@@ -73,7 +75,8 @@ class _Sources:
     """Which file (or command-line override) a dotted key came from, as far as can be told."""
 
     def __init__(self, overrides: Sequence[Any], choices: dict[str, str | None]) -> None:
-        self.overrides = [(o.key_or_group, _redacted(o)) for o in overrides]
+        # A group selection (`task=x`) is not the source of the keys inside; its file is.
+        self.overrides = [(o.key_or_group, _redacted(o)) for o in overrides if o.key_or_group not in GROUPS]
         self.choices = choices
 
     def __call__(self, key: str) -> str | None:
@@ -241,7 +244,7 @@ def compose_config(
             problems += problems_from_validation(error, RunConfig, locate)
         if problems:
             raise ConfigError(problems)
-        return Composed(config, resolved, texts, choices, search_dirs(), notes)
+        return Composed(config, resolved, texts, choices, search_dirs(), notes, locate)
 
 
 def normalize_overrides(overrides: Sequence[str]) -> list[str]:

@@ -50,8 +50,10 @@ def extra_config_dirs(dirs: Sequence[str | Path]) -> Iterator[None]:
 
 
 def is_builtin_search_path(search_path: Any) -> bool:
-    builtin = f"file://{conf_dir().resolve()}"
-    return any(element.path == builtin for element in search_path.get_path())
+    builtin = str(conf_dir().resolve())
+    return any(
+        str(element.path).removeprefix("file://") == builtin for element in search_path.get_path()
+    )
 
 
 def group_options(group: str) -> list[str]:

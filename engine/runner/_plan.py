@@ -81,6 +81,9 @@ def select_samples(samples: list[Sample], config: RunConfig) -> list[Sample]:
 def build_plan(composed: Composed) -> EvalPlan:
     config = composed.config
     problems: list[Problem] = []
+
+    def problem(key: str, error: Exception) -> None:
+        problems.append(Problem(key, str(error), composed.locate(key)))
     hub = ModelHub(config.connection)
 
     model: Model | None = None
@@ -88,7 +91,7 @@ def build_plan(composed: Composed) -> EvalPlan:
         try:
             model = hub.get(config.model, config.generation, config.model_args, config.model_base_url)
         except ProviderError as error:
-            problems.append(Problem("model", str(error)))
+            problem("model", error)
 
     roles: dict[str, Model] = {}
     for role, spec in config.roles.items():
@@ -97,7 +100,7 @@ def build_plan(composed: Composed) -> EvalPlan:
         try:
             roles[role] = hub.get(spec.model, spec.generation, spec.model_args, spec.base_url)
         except ProviderError as error:
-            problems.append(Problem(f"roles.{role}", str(error)))
+            problem(f"roles.{role}", error)
 
     def components(kind: str, specs: list[Any], registry: Any) -> list[tuple[Component, Any]]:
         built = []
@@ -106,7 +109,7 @@ def build_plan(composed: Composed) -> EvalPlan:
                 name, args, component = registry.create(spec)
                 built.append((Component(name, args), component))
             except RegistryError as error:
-                problems.append(Problem(f"task.{kind}.{index}", str(error)))
+                problem(f"task.{kind}.{index}", error)
         return built
 
     planned_solvers = components("solvers", config.task.solvers, solvers)
@@ -117,7 +120,7 @@ def build_plan(composed: Composed) -> EvalPlan:
     try:
         samples = read_samples(config.task.dataset, dataset_search_dirs(composed))
     except DatasetError as error:
-        problems.append(Problem("task.dataset", str(error)))
+        problem("task.dataset", error)
 
     if problems:
         raise ConfigError(problems)

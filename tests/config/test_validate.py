@@ -1,0 +1,48 @@
+from pathlib import Path
+
+import pytest
+
+from engine.config._validate import validate_command, validate_dirs
+
+
+def test_builtin_configs_are_valid() -> None:
+    problems, files, tasks = validate_dirs([])
+    assert problems == []
+    assert files >= 8 and tasks >= 1
+
+
+def write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def test_user_repo_problems_name_file_key_and_fix(
+    clean_environment: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    conf = clean_environment / "team-conf"
+    write(conf / "generation" / "mine.yaml", "temprature: 1\ntop_k: many\n")
+    write(
+        conf / "task" / "mine.yaml",
+        "name: mine\ndataset: {path: nowhere.jsonl}\nsolvers: [generat]\n",
+    )
+    write(conf / "preset" / "broken.yaml", "model: [1, 2\n")
+    assert validate_command([str(conf)]) == 2
+    err = capsys.readouterr().err
+    assert "temprature [team-conf/generation/mine.yaml]: unknown key; did you mean 'temperature'" in err
+    assert "top_k [team-conf/generation/mine.yaml]" in err and "integer" in err
+    assert "team-conf/preset/broken.yaml" in err and "not valid YAML" in err
+    assert "unknown solver 'generat'; did you mean 'generate'" in err
+    assert "dataset file 'nowhere.jsonl' not found" in err
+
+
+def test_valid_user_repo_passes(clean_environment: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    conf = clean_environment / "conf"
+    write(clean_environment / "tasks" / "qa.jsonl", '{"input": "2+2?", "target": "4"}\n')
+    write(conf / "task" / "qa.yaml", "name: qa\ndataset: {path: qa.jsonl}\nscorers: [match]\n")
+    assert validate_command([]) == 0
+    assert "2 tasks compose and plan" in capsys.readouterr().out
+
+
+def test_missing_dir_is_a_problem(clean_environment: Path) -> None:
+    problems, _, _ = validate_dirs([clean_environment / "nope"])
+    assert any("no such config directory" in str(p) for p in problems)
