@@ -83,7 +83,9 @@ def _multirun(overrides: list[str]) -> int:
             build_plan(compose_config(job))
         except ConfigError as error:
             label = " ".join(job)
-            problems += [Problem(p.key, f"{p.message} (job: {label})", p.source) for p in error.problems]
+            problems += [
+                Problem(p.key, f"{p.message} (job: {label})", p.source) for p in error.problems
+            ]
     if problems:
         return _fail_config(ConfigError(problems))
     return _hydra_multirun(hydra_overrides)

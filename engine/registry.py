@@ -59,7 +59,9 @@ class Registry(Generic[F]):
             )
         return factory
 
-    def create(self, spec: str | dict[str, dict[str, Any] | None]) -> tuple[str, dict[str, Any], Any]:
+    def create(
+        self, spec: str | dict[str, dict[str, Any] | None]
+    ) -> tuple[str, dict[str, Any], Any]:
         """Build a component from `name` or `{name: {arg: value}}`; returns (name, args, component)."""
         name, args = parse_spec(spec, self.kind)
         factory = self.get(name)
@@ -78,7 +80,9 @@ class Registry(Generic[F]):
             raise RegistryError(f"{self.kind} '{name}': {error}") from error
 
 
-def parse_spec(spec: str | dict[str, dict[str, Any] | None], kind: str) -> tuple[str, dict[str, Any]]:
+def parse_spec(
+    spec: str | dict[str, dict[str, Any] | None], kind: str
+) -> tuple[str, dict[str, Any]]:
     if isinstance(spec, str):
         return spec, {}
     if len(spec) != 1:

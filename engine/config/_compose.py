@@ -76,13 +76,17 @@ class _Sources:
 
     def __init__(self, overrides: Sequence[Any], choices: dict[str, str | None]) -> None:
         # A group selection (`task=x`) is not the source of the keys inside; its file is.
-        self.overrides = [(o.key_or_group, _redacted(o)) for o in overrides if o.key_or_group not in GROUPS]
+        self.overrides = [
+            (o.key_or_group, _redacted(o)) for o in overrides if o.key_or_group not in GROUPS
+        ]
         self.choices = choices
 
     def __call__(self, key: str) -> str | None:
         for override_key, text in reversed(self.overrides):
-            if key == override_key or key.startswith(override_key + ".") or (
-                override_key.startswith(key + ".")
+            if (
+                key == override_key
+                or key.startswith(override_key + ".")
+                or (override_key.startswith(key + "."))
             ):
                 return f"command line: {text}"
         preset = self.choices.get("preset")
@@ -128,7 +132,9 @@ def _parse(overrides: Sequence[str]) -> tuple[list[Any], list[Problem]]:
         try:
             parsed += parser.parse_overrides([text])
         except HydraException as error:
-            problems.append(Problem(text.split("=")[0], f"cannot parse override: {error}", "command line"))
+            problems.append(
+                Problem(text.split("=")[0], f"cannot parse override: {error}", "command line")
+            )
     return parsed, problems
 
 
@@ -174,11 +180,10 @@ def _force_add_into_mapping(override: Any) -> str:
 
 def _hydra_compose(overrides: list[str]) -> tuple[dict[str, Any], dict[str, str | None]]:
     from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
     from omegaconf import OmegaConf, open_dict
 
     from engine._assets import conf_dir
-
-    from hydra.core.global_hydra import GlobalHydra
 
     if GlobalHydra.instance().is_initialized():  # inside a multirun job: Hydra is set up already
         cfg = compose("config", overrides=overrides, return_hydra_config=True)
@@ -190,8 +195,7 @@ def _hydra_compose(overrides: list[str]) -> tuple[dict[str, Any], dict[str, str 
     choices = dict(cfg.hydra.runtime.choices)
     with open_dict(cfg):
         del cfg["hydra"]
-    resolved = OmegaConf.to_container(cfg, resolve=True)
-    assert isinstance(resolved, dict)
+    resolved: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
     return resolved, {k: (None if v is None else str(v)) for k, v in choices.items()}
 
 

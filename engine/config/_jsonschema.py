@@ -83,7 +83,10 @@ def schemas_command(args: Sequence[str]) -> int:
     if list(args) == ["--check"]:
         stale = drifted()
         if stale:
-            print(f"schemas out of date: {', '.join(stale)} (run: inspect-run schemas)", file=sys.stderr)
+            print(
+                f"schemas out of date: {', '.join(stale)} (run: inspect-run schemas)",
+                file=sys.stderr,
+            )
             return 1
         print("schemas up to date")
         return 0

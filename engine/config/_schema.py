@@ -41,7 +41,9 @@ class GenerationConfig(_Strict):
     top_logprobs: Annotated[int, Field(ge=0, le=20)] | None = None
     num_choices: Annotated[int, Field(ge=1)] | None = None
     system_message: str | None = None
-    reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"] | None = None
+    reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"] | None = (
+        None
+    )
     reasoning_tokens: Annotated[int, Field(ge=0)] | None = None
     response_schema: ResponseSchema | None = None
     extra_headers: dict[str, str] | None = None
@@ -133,12 +135,14 @@ class TaskConfig(_Strict):
     name: str
     description: str = ""
     dataset: DatasetConfig
-    solvers: list[ComponentSpec] = Field(default_factory=lambda: ["generate"])
-    scorers: list[ComponentSpec] = Field(default_factory=lambda: ["match"])
+    solvers: list[ComponentSpec] = Field(default_factory=lambda: list[ComponentSpec](["generate"]))
+    scorers: list[ComponentSpec] = Field(default_factory=lambda: list[ComponentSpec](["match"]))
     metrics: list[str] = Field(default_factory=lambda: ["accuracy", "stderr"])
 
 
-Limit = Annotated[int, Field(ge=1)] | tuple[Annotated[int, Field(ge=0)], Annotated[int, Field(ge=1)]]
+Limit = (
+    Annotated[int, Field(ge=1)] | tuple[Annotated[int, Field(ge=0)], Annotated[int, Field(ge=1)]]
+)
 
 
 class RunConfig(_Strict):

@@ -56,24 +56,24 @@ def check_file(path: Path, schema_name: str) -> list[Problem]:
     data = {k: v for k, v in data.items() if k not in ("defaults", "hydra")}
     schema = load_schema(schema_name)
     problems = []
-    for error in jsonschema.Draft202012Validator(schema).iter_errors(data):
-        if isinstance(error.instance, str) and "${" in error.instance:
+    for invalid in jsonschema.Draft202012Validator(schema).iter_errors(data):
+        if isinstance(invalid.instance, str) and "${" in invalid.instance:
             continue  # an interpolation: checked after composition
-        if error.validator == "required" and partial:
+        if invalid.validator == "required" and partial:
             continue  # an overlay or a file that extends another: composition checks the rest
-        path = [str(part) for part in error.absolute_path]
-        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-            allowed = set(error.schema.get("properties", {}))
-            for unknown in (k for k in error.instance if k not in allowed):
-                key = ".".join([*path, unknown])
+        keys = [str(part) for part in invalid.absolute_path]
+        if invalid.validator == "additionalProperties" and isinstance(invalid.instance, dict):
+            allowed = set(invalid.schema.get("properties", {}))
+            for unknown in (k for k in invalid.instance if k not in allowed):
+                key = ".".join([*keys, unknown])
                 problems.append(Problem(key, f"unknown key{suggest(unknown, allowed)}", where))
             continue
-        if error.context:  # anyOf: say what each alternative wanted
-            wanted = sorted({str(e.message).split(" is not ")[-1] for e in error.context})
-            message = f"{error.instance!r} is not {' or '.join(wanted)}"
+        if invalid.context:  # anyOf: say what each alternative wanted
+            wanted = sorted({str(e.message).split(" is not ")[-1] for e in invalid.context})
+            message = f"{invalid.instance!r} is not {' or '.join(wanted)}"
         else:
-            message = str(error.message)
-        problems.append(Problem(".".join(path), message, where))
+            message = str(invalid.message)
+        problems.append(Problem(".".join(keys), message, where))
     return problems
 
 
@@ -106,7 +106,9 @@ def validate_dirs(dirs: Sequence[str | Path]) -> tuple[list[Problem], int, int]:
 
 
 def validate_command(args: Sequence[str]) -> int:
-    dirs = list(args) or ([Path("conf")] if Path("conf").is_dir() else [])
+    dirs: list[str | Path] = list(args)
+    if not dirs and Path("conf").is_dir():
+        dirs = [Path("conf")]
     problems, files, tasks = validate_dirs(dirs)
     if problems:
         print(ConfigError(problems).render(), file=sys.stderr)

@@ -1,8 +1,8 @@
 """Provider errors, classified once so that exactly one layer (the pool) decides about retries.
 
-    ProviderError
-     ├── ProviderConfigError   bad model string, unknown provider, missing env var: found before the run
-     └── GenerateError         a sample's generate call failed for good (fatal, or retries exhausted)
+ProviderError
+ ├── ProviderConfigError   bad model string, unknown provider, missing env var: found before the run
+ └── GenerateError         a sample's generate call failed for good (fatal, or retries exhausted)
 """
 
 from __future__ import annotations
@@ -63,8 +63,8 @@ def parse_retry_after(headers: object) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         pass
-    from email.utils import parsedate_to_datetime
     import time
+    from email.utils import parsedate_to_datetime
 
     try:
         return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())

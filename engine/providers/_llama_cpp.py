@@ -8,8 +8,8 @@ Inference runs in a worker thread so the event loop keeps serving other samples 
 from __future__ import annotations
 
 import importlib.util
-import os
 import inspect
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,11 @@ from engine.providers._types import ChatMessage, ModelOutput
 DEFAULT_MAX_TOKENS = 256
 """Unbounded generation from a small local model can run to the end of its context."""
 
-_DEFAULT_LLAMA_ARGS: dict[str, Any] = {"n_ctx": 2048, "n_threads": os.cpu_count() or 1, "verbose": False}
+_DEFAULT_LLAMA_ARGS: dict[str, Any] = {
+    "n_ctx": 2048,
+    "n_threads": os.cpu_count() or 1,
+    "verbose": False,
+}
 
 
 def shipped_models() -> dict[str, Path]:
@@ -75,7 +79,9 @@ class LlamaCppAPI(ModelAPI):
         accepted = set(inspect.signature(Llama.__init__).parameters) - {"self", "model_path"}
         unknown = sorted(set(self.llama_args) - accepted)
         if unknown:
-            raise ProviderConfigError(f"model_args {', '.join(unknown)} not accepted by llama_cpp.Llama")
+            raise ProviderConfigError(
+                f"model_args {', '.join(unknown)} not accepted by llama_cpp.Llama"
+            )
         return Llama(model_path=str(self.path), **self.llama_args)
 
     async def generate(
@@ -96,7 +102,14 @@ class LlamaCppAPI(ModelAPI):
             "messages": [{"role": m.role, "content": m.content} for m in messages],
             "max_tokens": config.max_tokens or DEFAULT_MAX_TOKENS,
         }
-        for field in ("temperature", "top_p", "top_k", "seed", "frequency_penalty", "presence_penalty"):
+        for field in (
+            "temperature",
+            "top_p",
+            "top_k",
+            "seed",
+            "frequency_penalty",
+            "presence_penalty",
+        ):
             value = getattr(config, field)
             if value is not None:
                 request[field] = value
@@ -111,7 +124,13 @@ class LlamaCppAPI(ModelAPI):
         return Classified(ErrorKind.FATAL, f"llama.cpp failed: {type(error).__name__}: {error}")
 
     def unsupported(self, config: GenerationConfig) -> list[str]:
-        names = ("reasoning_effort", "reasoning_tokens", "response_schema", "extra_headers", "extra_body")
+        names = (
+            "reasoning_effort",
+            "reasoning_tokens",
+            "response_schema",
+            "extra_headers",
+            "extra_body",
+        )
         fields = [name for name in names if getattr(config, name) is not None]
         if config.num_choices not in (None, 1):
             fields.append("num_choices")

@@ -142,13 +142,17 @@ class OpenAIChatAPI(ModelAPI):
                 reason += " (check the API key and its permissions)"
             elif status == 404:
                 reason += " (check the model name and base URL)"
-            retry_after = parse_retry_after(error.response.headers) if kind is not ErrorKind.FATAL else None
+            retry_after = (
+                parse_retry_after(error.response.headers) if kind is not ErrorKind.FATAL else None
+            )
             return Classified(kind, reason, retry_after)
         if isinstance(error, openai.APITimeoutError):
             return Classified(ErrorKind.TRANSIENT, f"request to {self} timed out")
         if isinstance(error, openai.APIConnectionError):
             cause = error.__cause__ or error
-            return Classified(ErrorKind.TRANSIENT, f"connection to {self.base_url} failed: {cause!r}")
+            return Classified(
+                ErrorKind.TRANSIENT, f"connection to {self.base_url} failed: {cause!r}"
+            )
         if isinstance(error, MalformedResponseError):
             return Classified(ErrorKind.TRANSIENT, f"malformed reply from {self}: {error}")
         return Classified(ErrorKind.FATAL, f"{type(error).__name__}: {error}")

@@ -20,10 +20,14 @@ T = TypeVar("T")
 
 
 class ConnectionPool:
-    def __init__(self, key: tuple[str, str, str], settings: ConnectionConfig, cap: int | None = None):
+    def __init__(
+        self, key: tuple[str, str, str], settings: ConnectionConfig, cap: int | None = None
+    ):
         self.key = key
         self.settings = settings
-        connections = settings.max_connections if cap is None else min(cap, settings.max_connections)
+        connections = (
+            settings.max_connections if cap is None else min(cap, settings.max_connections)
+        )
         self.limiter = anyio.CapacityLimiter(connections)
         self.retries = 0
         self.rate_limits = 0
@@ -60,8 +64,10 @@ class ConnectionPool:
                     with anyio.fail_after(per_attempt + 5):
                         return await attempt(per_attempt)
             except TimeoutError:
-                verdict = Classified(ErrorKind.TRANSIENT, f"attempt timed out after {per_attempt:g}s")
-            except Exception as error:  # noqa: BLE001 - classified right here
+                verdict = Classified(
+                    ErrorKind.TRANSIENT, f"attempt timed out after {per_attempt:g}s"
+                )
+            except Exception as error:
                 verdict = classify(error)
             if verdict.kind is ErrorKind.FATAL:
                 raise GenerateError(verdict.reason, attempts=tries)
@@ -69,7 +75,9 @@ class ConnectionPool:
                 raise GenerateError(
                     f"gave up after {tries} attempts: {verdict.reason}", attempts=tries
                 )
-            delay = verdict.retry_after if verdict.retry_after is not None else self.backoff(tries - 1)
+            delay = (
+                verdict.retry_after if verdict.retry_after is not None else self.backoff(tries - 1)
+            )
             if deadline is not None and time.monotonic() + delay >= deadline:
                 raise GenerateError(
                     f"timeout of {settings.timeout:g}s reached after {tries} attempts: {verdict.reason}",

@@ -140,7 +140,9 @@ def compatible_api(
     client = openai_client(
         openai.AsyncOpenAI, model, model_args, api_key=key or "not-needed", base_url=url
     )
-    return OpenAIChatAPI(provider, name, client, base_url=url, account=account_of(key), native=False)
+    return OpenAIChatAPI(
+        provider, name, client, base_url=url, account=account_of(key), native=False
+    )
 
 
 @register_provider("openai")

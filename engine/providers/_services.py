@@ -19,7 +19,9 @@ COMPATIBLE_SERVICES: dict[str, CompatibleService] = {
     "deepseek": CompatibleService(
         "DEEPSEEK_API_KEY", "DEEPSEEK_BASE_URL", "https://api.deepseek.com/v1"
     ),
-    "mistral": CompatibleService("MISTRAL_API_KEY", "MISTRAL_BASE_URL", "https://api.mistral.ai/v1"),
+    "mistral": CompatibleService(
+        "MISTRAL_API_KEY", "MISTRAL_BASE_URL", "https://api.mistral.ai/v1"
+    ),
     "perplexity": CompatibleService(
         "PERPLEXITY_API_KEY", "PERPLEXITY_BASE_URL", "https://api.perplexity.ai"
     ),

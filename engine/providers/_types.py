@@ -67,7 +67,9 @@ class ModelUsage:
         return usage
 
 
-StopReason = Literal["stop", "max_tokens", "model_length", "tool_calls", "content_filter", "unknown"]
+StopReason = Literal[
+    "stop", "max_tokens", "model_length", "tool_calls", "content_filter", "unknown"
+]
 
 
 @dataclass(slots=True)

@@ -77,7 +77,13 @@ class RichDisplay(Display):
     """A live progress bar with errors, retries, tokens and ETA."""
 
     def start(self, plan: EvalPlan, total: int) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
 
         super().start(plan, total)
         self._progress = Progress(
@@ -137,7 +143,9 @@ def results_table(results: list[EvalResult]) -> str:
         )
     head = ["task", "model", "samples", "metrics", "tokens", "time", "log"]
     widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
-    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-             for row in [head, *rows]]
+    lines = [
+        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in [head, *rows]
+    ]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)

@@ -84,12 +84,15 @@ def build_plan(composed: Composed) -> EvalPlan:
 
     def problem(key: str, error: Exception) -> None:
         problems.append(Problem(key, str(error), composed.locate(key)))
+
     hub = ModelHub(config.connection)
 
     model: Model | None = None
     if config.model and config.model != NO_MODEL:
         try:
-            model = hub.get(config.model, config.generation, config.model_args, config.model_base_url)
+            model = hub.get(
+                config.model, config.generation, config.model_args, config.model_base_url
+            )
         except ProviderError as error:
             problem("model", error)
 

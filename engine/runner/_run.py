@@ -17,8 +17,7 @@ from typing import Any
 import anyio
 
 from engine.datasets import Sample
-from engine.logs import LogWriter, utc_now
-from engine.logs import config_hash, git_revision, package_versions
+from engine.logs import LogWriter, config_hash, git_revision, package_versions, utc_now
 from engine.providers import GenerateError, ModelUsage, sample_usage
 from engine.runner._display import Display
 from engine.runner._plan import EvalPlan
@@ -69,9 +68,10 @@ def _log_header(plan: EvalPlan, run_id: str, created: str) -> dict[str, Any]:
             "model": model.name,
             "config": model.generation.model_dump(exclude_none=True),
             "base_url": model.api.base_url,
-            "args": config.roles[role].model_args if config.roles.get(role) else {},
+            "args": spec.model_args,
         }
         for role, model in plan.roles.items()
+        if (spec := config.roles.get(role)) is not None
     }
     eval_spec: dict[str, Any] = {
         "eval_id": uuid.uuid4().hex,
@@ -111,6 +111,11 @@ def _log_header(plan: EvalPlan, run_id: str, created: str) -> dict[str, Any]:
                 "overrides": composed.overrides,
                 "choices": {k: v for k, v in composed.choices.items() if not k.startswith("hydra")},
                 "connection": config.connection.model_dump(),
+                # Every declared role with the model that played it (unbound → model under test).
+                "roles": {
+                    role: plan.roles[role].name if role in plan.roles else plan.model_name
+                    for role in config.roles
+                },
             },
         },
     }
@@ -172,7 +177,7 @@ async def run_plan(plan: EvalPlan, run_dir: Path, display: Display) -> EvalResul
                 state = await solve(state)
             for (_, score), name in zip(plan.scorers, scorer_names, strict=True):
                 scores[name] = await score(state)
-        except Exception as failure:  # noqa: BLE001 - a sample's failure never stops the run
+        except Exception as failure:
             error = failure
         finally:
             sample_usage.reset(token)
@@ -197,8 +202,8 @@ async def run_plan(plan: EvalPlan, run_dir: Path, display: Display) -> EvalResul
             record["choices"] = sample.choices
         if error is None:
             record["scores"] = {name: score.to_log() for name, score in scores.items()}
-            for name, score in scores.items():
-                tally.values[name].append(score.as_float())
+            for name, value in scores.items():
+                tally.values[name].append(value.as_float())
         else:
             record["error"] = _error_record(error)
             tally.errors += 1

@@ -31,7 +31,9 @@ def test_model_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert composed.config.limit is None
 
 
-def test_model_from_dotenv_found_upward(clean_environment: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_model_from_dotenv_found_upward(
+    clean_environment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (clean_environment / ".env").write_text("INSPECT_EVAL_MODEL=mistral/mistral-large\n")
     nested = clean_environment / "a" / "b"
     nested.mkdir(parents=True)
@@ -89,7 +91,9 @@ def test_roles_from_strings_mappings_and_new_names() -> None:
         ]
     )
     roles = composed.config.roles
-    assert roles["grader"] is not None and roles["grader"].model == "anthropic/claude-3-5-haiku-latest"
+    assert (
+        roles["grader"] is not None and roles["grader"].model == "anthropic/claude-3-5-haiku-latest"
+    )
     assert roles["red_team"] is not None and roles["red_team"].model == "openai/gpt-4o-mini"
     assert roles["critic"] is not None and roles["critic"].generation.temperature == 0.7
 

@@ -28,14 +28,19 @@ def test_user_repo_problems_name_file_key_and_fix(
     write(conf / "preset" / "broken.yaml", "model: [1, 2\n")
     assert validate_command([str(conf)]) == 2
     err = capsys.readouterr().err
-    assert "temprature [team-conf/generation/mine.yaml]: unknown key; did you mean 'temperature'" in err
+    assert (
+        "temprature [team-conf/generation/mine.yaml]: unknown key; did you mean 'temperature'"
+        in err
+    )
     assert "top_k [team-conf/generation/mine.yaml]" in err and "integer" in err
     assert "team-conf/preset/broken.yaml" in err and "not valid YAML" in err
     assert "unknown solver 'generat'; did you mean 'generate'" in err
     assert "dataset file 'nowhere.jsonl' not found" in err
 
 
-def test_valid_user_repo_passes(clean_environment: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_valid_user_repo_passes(
+    clean_environment: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     conf = clean_environment / "conf"
     write(clean_environment / "tasks" / "qa.jsonl", '{"input": "2+2?", "target": "4"}\n')
     write(conf / "task" / "qa.yaml", "name: qa\ndataset: {path: qa.jsonl}\nscorers: [match]\n")

@@ -1,0 +1,226 @@
+"""Reading JSONL, JSON and CSV datasets into samples, and the errors a broken file gives."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.config import DatasetConfig, DatasetFields
+from engine.datasets import DatasetError, Sample, read_samples, record_to_sample
+from engine.providers import ChatMessage
+
+RECORDS: list[dict[str, Any]] = [
+    {"id": "q1", "input": "What is 2+2?", "target": "4", "metadata": {"topic": "math"}},
+    {"id": "q2", "input": "Capital of France?", "target": ["Paris", "paris"]},
+]
+
+
+def write_jsonl(path: Path, records: list[Any]) -> Path:
+    path.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
+    return path
+
+
+def read(path: Path | str, search_dirs: list[Path] | None = None, **config: Any) -> list[Sample]:
+    return read_samples(DatasetConfig(path=str(path), **config), search_dirs or [])
+
+
+def test_jsonl(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "data.jsonl", RECORDS)
+    first, second = read(path)
+    assert first == Sample("What is 2+2?", "4", "q1", None, {"topic": "math"})
+    assert second == Sample("Capital of France?", ["Paris", "paris"], "q2", None, None)
+
+
+def test_jsonl_skips_blank_lines_and_tolerates_a_bom(tmp_path: Path) -> None:
+    path = tmp_path / "data.jsonl"
+    path.write_text('\ufeff{"input": "a"}\n\n   \n{"input": "b"}\n', encoding="utf-8")
+    assert [sample.input for sample in read(path)] == ["a", "b"]
+
+
+@pytest.mark.parametrize("wrap", [lambda r: r, lambda r: {"samples": r}, lambda r: {"data": r}])
+def test_json_list_or_object(tmp_path: Path, wrap: Any) -> None:
+    path = tmp_path / "data.json"
+    path.write_text(json.dumps(wrap(RECORDS)), encoding="utf-8")
+    assert [sample.id for sample in read(path)] == ["q1", "q2"]
+
+
+def test_json_without_a_list(tmp_path: Path) -> None:
+    path = tmp_path / "data.json"
+    path.write_text(json.dumps({"rows": RECORDS}), encoding="utf-8")
+    with pytest.raises(DatasetError, match="list of records or an object with a list under"):
+        read(path)
+
+
+def test_csv(tmp_path: Path) -> None:
+    path = tmp_path / "data.csv"
+    path.write_text(
+        'question,answer,level\nWhat is 2+2?,4,easy\n"Name a colour, any colour.",red,"hard"\n',
+        encoding="utf-8",
+    )
+    fields = DatasetFields(input="question", target="answer", metadata=["level"])
+    samples = read(path, fields=fields)
+    assert samples == [
+        Sample("What is 2+2?", "4", 1, None, {"level": "easy"}),
+        Sample("Name a colour, any colour.", "red", 2, None, {"level": "hard"}),
+    ]
+
+
+def test_format_overrides_the_extension(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "data.txt", RECORDS)
+    assert len(read(path, format="jsonl")) == 2
+    with pytest.raises(DatasetError, match=r"cannot tell the format .*data\.txt.*dataset\.format"):
+        read(path)
+
+
+def test_chat_message_input(tmp_path: Path) -> None:
+    record = {
+        "input": [
+            {"role": "system", "content": "Be brief."},
+            {
+                "role": "user",
+                "content": [{"type": "text", "text": "Hi "}, {"type": "text", "text": "there"}],
+            },
+        ],
+        "target": "hello",
+    }
+    (sample,) = read(write_jsonl(tmp_path / "chat.jsonl", [record]))
+    assert sample.input == [
+        ChatMessage("system", "Be brief.", "input"),
+        ChatMessage("user", "Hi there", "input"),
+    ]
+    assert sample.input_text == "Hi there"
+
+
+@pytest.mark.parametrize(
+    ("messages", "error"),
+    [
+        ([{"role": "robot", "content": "x"}], "message 1: unknown role 'robot'"),
+        ([{"role": "user"}], "message 1: a chat message is an object with 'role' and 'content'"),
+        ([{"role": "user", "content": 3}], "message 1: content must be a string"),
+        ([], "must be a string or a non-empty list of chat messages"),
+    ],
+)
+def test_bad_chat_message(tmp_path: Path, messages: list[Any], error: str) -> None:
+    path = write_jsonl(tmp_path / "chat.jsonl", [{"input": messages}])
+    with pytest.raises(DatasetError) as raised:
+        read(path)
+    assert str(raised.value).startswith(f"{path}, line 1: ")
+    assert error in str(raised.value)
+
+
+def test_field_mapping() -> None:
+    fields = DatasetFields(
+        input="question", target="answers", id="key", choices="options", metadata=["level", "gone"]
+    )
+    record = {
+        "question": "Pick one",
+        "answers": [1, 2.5],
+        "key": 17,
+        "options": ["a", 3],
+        "level": "hard",
+        "metadata": {"ignored": True},
+    }
+    assert record_to_sample(record, fields, 5) == Sample(
+        "Pick one", ["1", "2.5"], 17, ["a", "3"], {"level": "hard"}
+    )
+
+
+def test_defaults_id_target_and_metadata() -> None:
+    fields = DatasetFields()
+    assert record_to_sample({"input": "x", "target": 42}, fields, 3) == Sample("x", "42", 3)
+    assert record_to_sample({"input": "x", "id": ""}, fields, 4).id == 4
+    assert record_to_sample({"input": "x", "id": 1.5}, fields, 4).id == "1.5"
+    no_id_or_target = DatasetFields(id=None, target=None)
+    assert record_to_sample({"input": "x", "id": "a", "target": "t"}, no_id_or_target, 9) == Sample(
+        "x", "", 9
+    )
+
+
+def test_bad_field_values() -> None:
+    fields = DatasetFields(choices="options")
+    with pytest.raises(DatasetError, match="choices field 'options' must be a list, got str"):
+        record_to_sample({"input": "x", "options": "a,b"}, fields, 1)
+    with pytest.raises(DatasetError, match="target must hold strings or numbers, got dict"):
+        record_to_sample({"input": "x", "target": {"a": 1}}, fields, 1)
+    with pytest.raises(DatasetError, match="field 'metadata' must be an object, got list"):
+        record_to_sample({"input": "x", "metadata": [1]}, fields, 1)
+
+
+def test_relative_path_searches_dirs_in_order(tmp_path: Path) -> None:
+    first, second, third = tmp_path / "user", tmp_path / "builtin", tmp_path / "other"
+    for directory, text in ((second, "builtin"), (third, "other")):
+        (directory / "sub").mkdir(parents=True)
+        write_jsonl(directory / "sub" / "d.jsonl", [{"input": text}])
+    first.mkdir()
+    (sample,) = read("sub/d.jsonl", [first, second, third])
+    assert sample.input == "builtin"
+
+
+def test_missing_file_lists_searched_dirs(tmp_path: Path) -> None:
+    dirs = [tmp_path / "a", tmp_path / "b"]
+    with pytest.raises(DatasetError) as raised:
+        read("nope.jsonl", dirs)
+    message = str(raised.value)
+    assert "dataset file 'nope.jsonl' not found" in message
+    assert f"searched: {dirs[0]}, {dirs[1]}" in message
+    with pytest.raises(DatasetError, match="does not exist"):
+        read(tmp_path / "absent.jsonl")
+
+
+def test_missing_input_field_names_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "data.jsonl"
+    path.write_text('{"input": "ok"}\n\n{"prompt": "no input", "target": "t"}\n', encoding="utf-8")
+    with pytest.raises(DatasetError) as raised:
+        read(path)
+    assert str(raised.value) == (
+        f"{path}, line 3: missing input field 'input' (record has: prompt, target)"
+    )
+
+
+def test_missing_input_field_in_csv_and_json(tmp_path: Path) -> None:
+    csv_path = tmp_path / "data.csv"
+    csv_path.write_text("question,answer\nq,a\n", encoding="utf-8")
+    with pytest.raises(DatasetError, match=r"data\.csv, line 2: missing input field 'input'"):
+        read(csv_path)
+    json_path = tmp_path / "data.json"
+    json_path.write_text(json.dumps([{"input": "a"}, {"text": "b"}]), encoding="utf-8")
+    with pytest.raises(DatasetError, match=r"data\.json, record 2: missing input field 'input'"):
+        read(json_path)
+
+
+def test_bad_json_line(tmp_path: Path) -> None:
+    path = tmp_path / "data.jsonl"
+    path.write_text('{"input": "a"}\n{"input": "b",}\n', encoding="utf-8")
+    with pytest.raises(DatasetError, match=r"data\.jsonl, line 2: invalid JSON"):
+        read(path)
+
+
+def test_bad_json_file_reports_line(tmp_path: Path) -> None:
+    path = tmp_path / "data.json"
+    path.write_text('[\n  {"input": "a"},\n  {"input": }\n]\n', encoding="utf-8")
+    with pytest.raises(DatasetError, match=r"data\.json, line 3: invalid JSON"):
+        read(path)
+
+
+def test_record_that_is_not_an_object(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "data.jsonl", [{"input": "a"}, ["input", "b"]])
+    with pytest.raises(DatasetError, match=r"line 2: a record must be an object, got list"):
+        read(path)
+
+
+def test_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "data.csv"
+    path.write_bytes(b"input\ncaf\xe9\n")
+    with pytest.raises(DatasetError, match="is not UTF-8 text"):
+        read(path)
+
+
+def test_builtin_theory_of_mind_dataset() -> None:
+    tasks = Path(__file__).resolve().parents[2] / "tasks"
+    samples = read("theory_of_mind/theory_of_mind.jsonl", [tasks])
+    assert len(samples) >= 100
+    assert samples[0].id == "tom-001"
+    assert samples[0].metadata is not None and "question_type" in samples[0].metadata

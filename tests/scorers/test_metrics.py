@@ -1,0 +1,65 @@
+"""Built-in metrics, created through the registry as a task config names them."""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+import pytest
+
+from engine.registry import RegistryError
+from engine.scorers import Metric, Score, metrics, value_to_float
+
+
+def metric(name: str) -> Metric:
+    created: Metric = metrics.create(name)[2]
+    return created
+
+
+@pytest.mark.parametrize(
+    ("name", "values", "expected"),
+    [
+        ("accuracy", [1.0, 0.0, 1.0, 1.0], 0.75),
+        ("accuracy", [1.0, 0.5, 0.0], 0.5),
+        ("mean", [2.0, 4.0, 9.0], 5.0),
+        (
+            "std",
+            [2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0],
+            statistics.stdev([2, 4, 4, 4, 5, 5, 7, 9]),
+        ),
+        ("std", [1.0, 0.0], math.sqrt(0.5)),
+        ("stderr", [1.0, 0.0, 1.0, 1.0], math.sqrt(0.25) / 2),
+        ("stderr", [3.0, 3.0, 3.0], 0.0),
+    ],
+)
+def test_values(name: str, values: list[float], expected: float) -> None:
+    assert metric(name)(values) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("name", ["accuracy", "mean", "std", "stderr"])
+@pytest.mark.parametrize("values", [[], [1.0]])
+def test_too_few_values_give_zero_not_nan(name: str, values: list[float]) -> None:
+    expected = values[0] if values and name in ("accuracy", "mean") else 0.0
+    assert metric(name)(values) == expected
+
+
+def test_stderr_uses_sample_std() -> None:
+    values = [0.0, 1.0, 1.0, 0.0, 1.0]
+    assert metric("stderr")(values) == pytest.approx(
+        statistics.stdev(values) / math.sqrt(len(values))
+    )
+    assert metric("std")(values) != pytest.approx(statistics.pstdev(values))
+
+
+def test_accuracy_over_letter_scores() -> None:
+    scores = [Score("C"), Score("I"), Score("P"), Score("N"), Score(True), Score("yes")]
+    assert metric("accuracy")([s.as_float() for s in scores]) == pytest.approx(3.5 / 6)
+    assert value_to_float("C") == 1.0
+
+
+def test_registry() -> None:
+    assert {"accuracy", "mean", "std", "stderr"} <= set(metrics.names())
+    with pytest.raises(RegistryError, match="unknown metric 'acuracy'; did you mean 'accuracy'"):
+        metrics.create("acuracy")
+    with pytest.raises(RegistryError, match="metric 'mean' has no argument 'ddof'"):
+        metrics.create({"mean": {"ddof": 1}})
