@@ -1,0 +1,87 @@
+"""Inspect-format EvalLog JSON, written so that nothing scored is lost.
+
+Each scored sample is appended to a journal (`<log>.samples.jsonl`) the moment it is scored. The log
+itself is written at the start with status `started`, and at the end rebuilt from the journal by
+streaming (samples are never all held in memory), replaced atomically, and the journal removed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TextIO
+
+LOG_VERSION = 2
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+class LogWriter:
+    def __init__(self, path: Path, header: dict[str, Any]) -> None:
+        """`header` holds `eval` and `plan`; `results` and `stats` come at the end."""
+        self.path = path
+        self.journal_path = path.with_name(path.stem + ".samples.jsonl")
+        self.header = header
+        self._journal: TextIO | None = None
+
+    def start(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._write_log({"version": LOG_VERSION, "status": "started", **self.header}, iter(()))
+        self._journal = self.journal_path.open("a", encoding="utf-8")
+
+    def write_sample(self, sample: dict[str, Any]) -> None:
+        """Append one scored sample; flushed so that a killed run keeps it."""
+        assert self._journal is not None, "start() first"
+        self._journal.write(_dumps(sample) + "\n")
+        self._journal.flush()
+
+    def finish(
+        self,
+        status: str,
+        results: dict[str, Any] | None,
+        stats: dict[str, Any],
+        error: dict[str, Any] | None = None,
+    ) -> None:
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+        log: dict[str, Any] = {"version": LOG_VERSION, "status": status, **self.header}
+        if results is not None:
+            log["results"] = results
+        log["stats"] = stats
+        if error is not None:
+            log["error"] = error
+        self._write_log(log, self._journal_lines())
+        self.journal_path.unlink(missing_ok=True)
+
+    def _journal_lines(self) -> Iterator[str]:
+        if not self.journal_path.exists():
+            return
+        with self.journal_path.open(encoding="utf-8") as journal:
+            for line in journal:
+                if line.endswith("\n"):  # a torn last line from a crash is not a sample
+                    yield line[:-1]
+
+    def _write_log(self, log: dict[str, Any], samples: Iterator[str]) -> None:
+        """Write `log` with a `samples` array streamed from `samples`, then swap it in atomically."""
+        temporary = self.path.with_name(f".{self.path.name}.tmp")
+        with temporary.open("w", encoding="utf-8") as out:
+            out.write(_dumps(log)[:-1])
+            out.write(',"samples":[')
+            for index, line in enumerate(samples):
+                if index:
+                    out.write(",")
+                out.write(line)
+            out.write("]}")
+            out.flush()
+            os.fsync(out.fileno())
+        temporary.replace(self.path)

@@ -1,0 +1,87 @@
+import json
+from pathlib import Path
+
+from inspect_ai.log import read_eval_log
+
+from engine.logs import LogWriter, config_hash
+from engine.logs._provenance import _strip_credentials, git_revision
+
+HEADER = {
+    "eval": {
+        "created": "2026-01-01T00:00:00+00:00",
+        "task": "t",
+        "dataset": {"name": "t"},
+        "model": "openai/m",
+        "config": {},
+    },
+    "plan": {"name": "plan", "steps": []},
+}
+
+
+def sample(index: int) -> dict[str, object]:
+    return {
+        "id": index,
+        "epoch": 1,
+        "input": f"q{index}",
+        "target": "a",
+        "messages": [],
+        "output": {"model": "m", "choices": []},
+        "scores": {"match": {"value": "C"}},
+    }
+
+
+def test_started_log_then_final_log_streamed_from_journal(tmp_path: Path) -> None:
+    writer = LogWriter(tmp_path / "run" / "log.json", HEADER)
+    writer.start()
+    assert json.loads(writer.path.read_text())["status"] == "started"
+    for index in range(3):
+        writer.write_sample(sample(index))
+    # Each sample is on disk as soon as it is written.
+    assert len(writer.journal_path.read_text().splitlines()) == 3
+    writer.finish("success", {"total_samples": 3, "completed_samples": 3, "scores": []}, {})
+    assert not writer.journal_path.exists()
+    log = read_eval_log(str(writer.path))
+    assert log.status == "success"
+    assert log.samples is not None and [s.id for s in log.samples] == [0, 1, 2]
+
+
+def test_a_torn_last_journal_line_is_not_a_sample(tmp_path: Path) -> None:
+    writer = LogWriter(tmp_path / "log.json", HEADER)
+    writer.start()
+    writer.write_sample(sample(1))
+    with writer.journal_path.open("a") as journal:
+        journal.write('{"id": 2, "epo')
+    writer.finish("cancelled", None, {})
+    data = json.loads(writer.path.read_text())
+    assert data["status"] == "cancelled"
+    assert [s["id"] for s in data["samples"]] == [1]
+
+
+def test_config_hash_is_stable_and_order_free() -> None:
+    assert config_hash({"a": 1, "b": [1, 2]}) == config_hash({"b": [1, 2], "a": 1})
+    assert config_hash({"a": 1}) != config_hash({"a": 2})
+
+
+def test_git_revision_reports_commit_and_dirty(tmp_path: Path) -> None:
+    import subprocess
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    assert git_revision(tmp_path) is None
+    git("init", "-q")
+    git("remote", "add", "origin", "https://user:ghp_token123@github.com/team/evals.git")
+    (tmp_path / "f.yaml").write_text("a: 1\n")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x")
+    clean = git_revision(tmp_path)
+    assert clean is not None and clean["dirty"] is False and len(clean["commit"]) == 40
+    assert clean["origin"] == "https://github.com/team/evals.git"
+    (tmp_path / "f.yaml").write_text("a: 2\n")
+    dirty = git_revision(tmp_path)
+    assert dirty is not None and dirty["dirty"] is True
+
+
+def test_credentials_are_stripped_from_remote_urls() -> None:
+    assert _strip_credentials("https://x:tok@host/r.git") == "https://host/r.git"
+    assert _strip_credentials("git@github.com:team/r.git") == "git@github.com:team/r.git"

@@ -1,0 +1,91 @@
+from pathlib import Path
+
+import pytest
+
+from engine.config import compose_config
+from engine.datasets import Sample
+from engine.runner import build_plan, errors_exceed, run_composed, safe_name, select_samples
+from engine.runner._display import Display
+from tests.support.openai_server import OpenAIServer, Reply, sequence
+
+
+def test_safe_name_flattens_model_strings() -> None:
+    assert safe_name("hf-inference-providers/openai/gpt-oss-120b:cerebras") == (
+        "hf-inference-providers-openai-gpt-oss-120b-cerebras"
+    )
+
+
+@pytest.mark.parametrize(
+    ("errors", "total", "threshold", "exceeded"),
+    [
+        (0, 10, True, False),
+        (1, 10, True, True),
+        (5, 10, False, False),
+        (1, 10, 0.2, False),
+        (3, 10, 0.2, True),
+        (2, 10, 3, False),
+        (3, 10, 3, True),
+    ],
+)
+def test_fail_on_error_thresholds(
+    errors: int, total: int, threshold: bool | float, exceeded: bool
+) -> None:
+    assert errors_exceed(errors, total, threshold) is exceeded
+
+
+def samples(count: int) -> list[Sample]:
+    return [Sample(input=f"q{i}", target="a", id=f"s{i}") for i in range(count)]
+
+
+def test_select_samples_filters_shuffles_then_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    config = compose_config(["model=openai/x", "limit=[2,5]"]).config
+    assert [s.id for s in select_samples(samples(10), config)] == ["s2", "s3", "s4"]
+    by_id = compose_config(["model=openai/x", "sample_id=[s7,s1]"]).config
+    assert [s.id for s in select_samples(samples(10), by_id)] == ["s1", "s7"]
+    shuffled = compose_config(["model=openai/x", "shuffle=true", "seed=3", "limit=4"]).config
+    first = [s.id for s in select_samples(samples(10), shuffled)]
+    assert first == [s.id for s in select_samples(samples(10), shuffled)]
+    assert first != ["s0", "s1", "s2", "s3"] and len(first) == 4
+
+
+@pytest.fixture
+def environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OPENAI_API_KEY", "k")
+    return tmp_path
+
+
+def test_epochs_run_every_sample_each_time_and_concurrency_follows_the_pool(
+    environment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with OpenAIServer(lambda r: "GRADE: C", latency=0.05) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        composed = compose_config(
+            ["model=openai/m", "limit=6", "epochs=2", "connection.max_connections=3"]
+        )
+        result = run_composed(composed, display=Display())
+        assert result.samples == 12 and result.errors == 0
+        assert len(server.chat_requests()) == 24  # generate + grade for each sample and epoch
+        assert server.max_in_flight == 3
+
+
+def test_a_failing_sample_does_not_stop_the_run(
+    environment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script = sequence(["the basket", Reply(status=401, body={"error": {"message": "bad key"}})])
+    with OpenAIServer(script) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        composed = compose_config(
+            ["model=openai/m", "limit=3", "connection.max_connections=1", "fail_on_error=0.9"]
+        )
+        result = run_composed(composed, display=Display())
+    # First sample: generate ok, grading fails (401); the rest fail at generate.
+    assert result.samples == 3 and result.errors == 3
+    assert result.status == "error"
+    assert all("HTTP 401" in reason for reason in result.error_reasons)
+
+
+def test_unsupported_generation_fields_are_reported_once(environment: Path) -> None:
+    composed = compose_config(["model=openai/m", "generation.top_k=5", "limit=1"])
+    plan = build_plan(composed)
+    assert plan.warnings == ["openai/m ignores generation settings: top_k"]
