@@ -94,7 +94,9 @@ class LlamaCppAPI(ModelAPI):
             data = await anyio.to_thread.run_sync(
                 lambda: self._llama.create_chat_completion(**request)
             )
-        return parse_chat_completion(self.model_name, data)
+        # llama.cpp reports the GGUF's absolute path as the model; the server route reports the
+        # requested name. Log the name on both routes (the path is in the eval's model_base_url).
+        return parse_chat_completion(self.model_name, {**data, "model": self.model_name})
 
     @staticmethod
     def build_request(messages: Sequence[ChatMessage], config: GenerationConfig) -> dict[str, Any]:
