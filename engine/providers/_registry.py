@@ -106,7 +106,7 @@ def openai_client(cls: Any, model: str, model_args: dict[str, Any], **settings: 
     """Build an SDK client; unknown `model_args` are a config error naming what is accepted."""
     accepted = {
         p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "api_key")
-    } - {"max_retries", "base_url", "azure_endpoint"}
+    } - {"max_retries", "base_url", "azure_endpoint", "http_client"}
     unknown = sorted(set(model_args) - accepted)
     if unknown:
         close = difflib.get_close_matches(unknown[0], sorted(accepted), n=1)
@@ -115,7 +115,12 @@ def openai_client(cls: Any, model: str, model_args: dict[str, Any], **settings: 
             f"model_args {', '.join(unknown)} not accepted by the {model} client{hint} "
             f"(accepted: {', '.join(sorted(accepted))})"
         )
-    return cls(**settings, **model_args, max_retries=0)
+    import openai
+
+    # The SDK's own aiohttp transport rather than its httpx2 default: httpx2's pool probes every
+    # idle connection on each request, so CPU per call grows with max_connections (see bench/).
+    http_client = openai.DefaultAioHttpClient()
+    return cls(**settings, **model_args, max_retries=0, http_client=http_client)
 
 
 def compatible_api(
