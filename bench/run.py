@@ -291,10 +291,18 @@ class Bench:
         for server in self.servers.values():
             server.stop()
 
+    def child_env(self) -> dict[str, str]:
+        """As on a user's machine: bytecode is cached (this sandbox sets PYTHONDONTWRITEBYTECODE,
+        which would recompile every module of an editable install on every run)."""
+        env = dict(os.environ)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(self.workdir / "pycache")
+        return env
+
     # runs
 
     def run_help(self, label: str) -> Run:
-        done = spawn([self.executable, "--help"], dict(os.environ), self.workdir, self.timeout)
+        done = spawn([self.executable, "--help"], self.child_env(), self.workdir, self.timeout)
         error = None if done.code == 0 else f"exit {done.code}: {_one_line(done.stderr)}"
         if error is None and "usage: inspect-run" not in done.stdout:
             error = "no usage text on stdout"
@@ -307,7 +315,7 @@ class Bench:
         self._runs += 1
         slug = "".join(c if c.isalnum() else "-" for c in label).strip("-")
         log_dir = self.workdir / "logs" / f"{self._runs:03d}-{slug}"
-        env = dict(os.environ)
+        env = self.child_env()
         env.pop("INSPECT_EVAL_MODEL", None)
         env |= {
             "INSPECT_RUN_CONFIG_PATH": str(self.config_dir(samples)),
@@ -364,6 +372,7 @@ class Bench:
 
     def _one_sample_runs(self) -> list[Run]:
         if not self.one_sample:
+            self.run_eval("warm-up (bytecode cache)", 1, 0.0, ONE_SAMPLE_CONNECTIONS)
             self.one_sample = [
                 self.run_eval(f"one-sample #{i + 1}", 1, 0.0, ONE_SAMPLE_CONNECTIONS)
                 for i in range(self.sizes.reps)
@@ -587,7 +596,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{os.cpu_count()} CPUs · workdir {workdir}"
     )
     if os.environ.get("PYTHONDONTWRITEBYTECODE"):
-        print("PYTHONDONTWRITEBYTECODE is set: modules without a cached .pyc compile on every run")
+        print("PYTHONDONTWRITEBYTECODE is set here; runs use a bytecode cache in the workdir instead")
     bench = Bench(executable, workdir, sizes, args.timeout, keep_logs=args.keep)
     steps: dict[str, Callable[[], None]] = {
         "help": bench.figure_help,

@@ -256,6 +256,33 @@ def test_model_from_dotenv_and_model_args(tmp_path: Path, model_server: OpenAISe
     assert first.headers["openai-organization"] == "org-123"
 
 
+def test_a_users_task_with_model_none_uses_roles_only(
+    tmp_path: Path, model_server: OpenAIServer
+) -> None:
+    (tmp_path / "conf" / "task").mkdir(parents=True)
+    (tmp_path / "tasks").mkdir()
+    (tmp_path / "tasks" / "where.csv").write_text("question,answer\nWhere?,basket\nAnd now?,box\n")
+    (tmp_path / "conf" / "task" / "where.yaml").write_text(
+        "name: where\n"
+        "dataset: {path: where.csv, fields: {input: question, target: answer, id: null}}\n"
+        "solvers: [{generate: {role: target}}]\n"
+        "scorers: [includes]\n"
+    )
+    done = run_cli(
+        "task=where",
+        "model=none",
+        "+roles.target=vllm/subject",
+        "display=none",
+        cwd=tmp_path,
+        env={"VLLM_BASE_URL": model_server.base_url},
+    )
+    assert done.returncode == 0, done.stderr
+    log = read_eval_log(str(the_log(tmp_path / "logs")))
+    assert log.eval.model == "none"
+    assert log.results is not None and log.results.scores[0].metrics["accuracy"].value == 0.5
+    assert {r.body["model"] for r in model_server.chat_requests()} == {"subject"}
+
+
 def test_python_api_runs_the_same_path(
     tmp_path: Path,
     model_server: OpenAIServer,

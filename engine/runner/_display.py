@@ -76,6 +76,10 @@ class PlainDisplay(Display):
 class RichDisplay(Display):
     """A live progress bar with errors, retries, tokens and ETA."""
 
+    def __init__(self, console: Any = None) -> None:
+        super().__init__()
+        self.console = console
+
     def start(self, plan: EvalPlan, total: int) -> None:
         from rich.progress import (
             BarColumn,
@@ -92,6 +96,7 @@ class RichDisplay(Display):
             MofNCompleteColumn(),
             TextColumn("{task.fields[stats]}"),
             TimeRemainingColumn(),
+            console=self.console,
             transient=False,
         )
         self._task = self._progress.add_task(

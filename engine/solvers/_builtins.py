@@ -102,15 +102,17 @@ def prompt_template(template: str) -> Solver:
 
 
 @solvers.register("generate")
-def generate(**overrides: Any) -> Solver:
-    """Call the model under test and append its reply; `overrides` are generation settings.
+def generate(role: str | None = None, **overrides: Any) -> Solver:
+    """Call the model under test (or the model playing `role`) and append its reply.
 
-    They are validated here, at planning time, so a misspelt key is a config error.
+    `overrides` are generation settings, validated here at planning time so a misspelt key is a
+    config error. With `role`, a task can run with `model=none` and use roles only.
     """
     config = GenerationConfig(**overrides) if overrides else None
 
     async def solve(state: TaskState) -> TaskState:
-        output = await state.require_model().generate(state.messages, config)
+        model = state.require_model() if role is None else state.role(role)
+        output = await model.generate(state.messages, config)
         state.messages.append(output.message)
         state.output = output
         return state

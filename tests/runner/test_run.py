@@ -89,3 +89,33 @@ def test_unsupported_generation_fields_are_reported_once(environment: Path) -> N
     composed = compose_config(["model=openai/m", "generation.top_k=5", "limit=1"])
     plan = build_plan(composed)
     assert plan.warnings == ["openai/m ignores generation settings: top_k"]
+
+
+def test_rich_progress_shows_samples_errors_retries_and_tokens(
+    environment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from rich.console import Console
+
+    from engine.runner import RichDisplay
+
+    script = sequence([Reply(status=503), "the basket", "GRADE: C"])
+    with OpenAIServer(script) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        composed = compose_config(
+            [
+                "model=openai/m",
+                "limit=2",
+                "connection.max_connections=1",
+                "connection.backoff_base=0.01",
+            ]
+        )
+        screen = io.StringIO()
+        console = Console(file=screen, force_terminal=True, width=160, color_system=None)
+        result = run_composed(composed, display=RichDisplay(console))
+    assert result.errors == 0
+    text = screen.getvalue()
+    assert "theory_of_mind × openai/m" in text
+    assert "2/2" in text
+    assert "errors 0" in text and "retries 1" in text and "tokens" in text

@@ -174,6 +174,18 @@ def test_generate_without_model_under_test() -> None:
         run(generate(), start(Sample("hi")))
 
 
+def test_generate_with_a_role_needs_no_model_under_test(server: OpenAIServer) -> None:
+    server.responder = lambda request: "from the role"
+
+    async def body(model: Model) -> TaskState:
+        state = TaskState.start(Sample("hi"), 1, None, {"red_team": model})
+        return await generate(role="red_team")(state)
+
+    state = with_model(body)
+    assert state.output is not None and state.output.completion == "from the role"
+    assert len(server.chat_requests()) == 1
+
+
 def test_chain_from_specs(server: OpenAIServer) -> None:
     """The way a task config builds its chain: specs through the registry, run in order."""
     seen: list[Request] = []
