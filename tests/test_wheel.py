@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.processes import stop
+
 REPO = Path(__file__).resolve().parents[1]
 ASSETS = (
     "engine/_assets/conf/config.yaml",
@@ -99,13 +101,7 @@ def openai_server() -> Iterator[str]:
             pytest.fail(f"openai_server did not start (first line {base_url!r}):\n{err}")
         yield base_url
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+        stop(process)
 
 
 def test_wheel_contents(wheel: Path) -> None:

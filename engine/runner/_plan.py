@@ -106,11 +106,13 @@ def build_plan(composed: Composed) -> EvalPlan:
             problem(f"roles.{role}", error)
 
     def components(kind: str, specs: list[Any], registry: Any) -> list[tuple[Component, Any]]:
-        built = []
+        built: list[tuple[Component, Any]] = []
         for index, spec in enumerate(specs):
             try:
                 name, args, component = registry.create(spec)
-                built.append((Component(name, args), component))
+                taken = {c.name for c, _ in built}
+                unique = name if name not in taken else f"{name}_{index}"  # two `match`es
+                built.append((Component(unique, args), component))
             except RegistryError as error:
                 problem(f"task.{kind}.{index}", error)
         return built

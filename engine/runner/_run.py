@@ -141,7 +141,6 @@ class _Tally:
 
     def __init__(self, scorer_names: list[str]) -> None:
         self.values: dict[str, list[float]] = {name: [] for name in scorer_names}
-        self.done = 0
         self.errors = 0
         self.error_reasons: list[str] = []
 
@@ -155,15 +154,16 @@ async def run_plan(plan: EvalPlan, run_dir: Path, display: Display) -> EvalResul
     writer = LogWriter(log_path, _log_header(plan, run_id, created))
     writer.start()
 
-    work: list[tuple[Sample, int]] = [
+    total = len(plan.samples) * config.epochs
+    work: Iterator[tuple[Sample, int]] = (
         (sample, epoch) for epoch in range(1, config.epochs + 1) for sample in plan.samples
-    ]
+    )
     scorer_names = [component.name for component, _ in plan.scorers]
     tally = _Tally(scorer_names)
     started = time.monotonic()
     pools = {model.pool.key: model.pool for model in plan.models()}
     in_flight = max(1, sum(pool.max_connections for pool in pools.values()))
-    display.start(plan, len(work))
+    display.start(plan, total)
 
     async def run_one(sample: Sample, epoch: int) -> None:
         usage: dict[str, ModelUsage] = {}
@@ -210,22 +210,16 @@ async def run_plan(plan: EvalPlan, run_dir: Path, display: Display) -> EvalResul
             if len(tally.error_reasons) < 20:
                 tally.error_reasons.append(record["error"]["message"])
         writer.write_sample(record)
-        tally.done += 1
         display.sample_done(error is not None)
 
-    def feed() -> Iterator[tuple[Sample, int]]:
-        yield from work
-
-    items = feed()
-
     async def worker() -> None:
-        for sample, epoch in items:
+        for sample, epoch in work:  # workers share one iterator: each item runs once
             await run_one(sample, epoch)
 
     status = "success"
     try:
         async with anyio.create_task_group() as group:
-            for _ in range(min(in_flight, len(work))):
+            for _ in range(min(in_flight, total)):
                 group.start_soon(worker)
     except BaseException:
         status = "cancelled"
@@ -235,8 +229,8 @@ async def run_plan(plan: EvalPlan, run_dir: Path, display: Display) -> EvalResul
         usage_total = {model.name: ModelUsage() for model in plan.models()}
         for model in plan.models():
             usage_total[model.name].add(model.usage)
-        results = _results(plan, tally, len(work))
-        if status == "success" and errors_exceed(tally.errors, len(work), config.fail_on_error):
+        results = _results(plan, tally, total)
+        if status == "success" and errors_exceed(tally.errors, total, config.fail_on_error):
             status = "error"
         stats = {
             "started_at": created,
@@ -245,7 +239,7 @@ async def run_plan(plan: EvalPlan, run_dir: Path, display: Display) -> EvalResul
         }
         failure = None
         if status == "error":
-            summary = f"{tally.errors} of {len(work)} samples failed (fail_on_error={config.fail_on_error})"
+            summary = f"{tally.errors} of {total} samples failed (fail_on_error={config.fail_on_error})"
             failure = {"message": summary, "traceback": summary, "traceback_ansi": summary}
         with anyio.CancelScope(shield=True):
             writer.finish(status, results, stats, failure)
@@ -255,7 +249,7 @@ async def run_plan(plan: EvalPlan, run_dir: Path, display: Display) -> EvalResul
         model=plan.model_name,
         status=status,
         log_path=log_path,
-        samples=len(work),
+        samples=total,
         errors=tally.errors,
         metrics={
             score["name"]: {n: m["value"] for n, m in score["metrics"].items()}

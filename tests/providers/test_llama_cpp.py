@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.processes import stop
+
 MODEL = "llama-cpp-python/SmolLM2-135M-Instruct"
 FAST = ["limit=2", "generation.max_tokens=32", "display=plain"]
 SERVER_START_TIMEOUT = 120.0
@@ -186,12 +188,7 @@ def llama_server(gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             time.sleep(0.5)
         yield base_url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
+        stop(process)
 
 
 def test_through_llama_cpp_server(tmp_path: Path, llama_server: str) -> None:

@@ -119,3 +119,25 @@ def test_rich_progress_shows_samples_errors_retries_and_tokens(
     assert "theory_of_mind × openai/m" in text
     assert "2/2" in text
     assert "errors 0" in text and "retries 1" in text and "tokens" in text
+
+
+def test_several_scorers_each_get_their_metrics(
+    environment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conf = environment / "conf" / "task"
+    conf.mkdir(parents=True)
+    (environment / "qa.jsonl").write_text(
+        '{"input": "2+2?", "target": "4"}\n{"input": "3+3?", "target": "6"}\n'
+    )
+    (conf / "qa.yaml").write_text(
+        "name: qa\ndataset: {path: qa.jsonl}\n"
+        "scorers: [match, {match: {location: any}}, includes]\nmetrics: [accuracy, mean]\n"
+    )
+    with OpenAIServer(lambda r: "The answer is 4, clearly.") as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        result = run_composed(compose_config(["model=openai/m", "task=qa"]), display=Display())
+    assert result.metrics == {
+        "match": {"accuracy": 0.0, "mean": 0.0},
+        "match_1": {"accuracy": 0.5, "mean": 0.5},
+        "includes": {"accuracy": 0.5, "mean": 0.5},
+    }
