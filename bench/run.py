@@ -596,7 +596,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{os.cpu_count()} CPUs · workdir {workdir}"
     )
     if os.environ.get("PYTHONDONTWRITEBYTECODE"):
-        print("PYTHONDONTWRITEBYTECODE is set here; runs use a bytecode cache in the workdir instead")
+        print(
+            "PYTHONDONTWRITEBYTECODE is set here; runs use a bytecode cache in the workdir instead"
+        )
     bench = Bench(executable, workdir, sizes, args.timeout, keep_logs=args.keep)
     steps: dict[str, Callable[[], None]] = {
         "help": bench.figure_help,

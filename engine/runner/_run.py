@@ -239,7 +239,9 @@ async def run_plan(plan: EvalPlan, run_dir: Path, display: Display) -> EvalResul
         }
         failure = None
         if status == "error":
-            summary = f"{tally.errors} of {total} samples failed (fail_on_error={config.fail_on_error})"
+            summary = (
+                f"{tally.errors} of {total} samples failed (fail_on_error={config.fail_on_error})"
+            )
             failure = {"message": summary, "traceback": summary, "traceback_ansi": summary}
         with anyio.CancelScope(shield=True):
             writer.finish(status, results, stats, failure)
