@@ -243,8 +243,7 @@ async def run_plan(plan: EvalPlan, run_dir: Path, display: Display) -> EvalResul
                 f"{tally.errors} of {total} samples failed (fail_on_error={config.fail_on_error})"
             )
             failure = {"message": summary, "traceback": summary, "traceback_ansi": summary}
-        with anyio.CancelScope(shield=True):
-            writer.finish(status, results, stats, failure)
+        writer.finish(status, results, stats, failure)  # synchronous: cancellation cannot cut it
         display.finish()
     return EvalResult(
         task=config.task.name,
