@@ -25,6 +25,7 @@ from engine.config._errors import (
 )
 from engine.config._schema import SECRET_KEY, RunConfig
 from engine.config._searchpath import (
+    display_path,
     extra_config_dirs,
     find_group_file,
     group_options,
@@ -64,13 +65,6 @@ def load_dotenv() -> Path | None:
     return None
 
 
-def _display_path(path: Path) -> str:
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
-
 class _Sources:
     """Which file (or command-line override) a dotted key came from, as far as can be told."""
 
@@ -93,14 +87,14 @@ class _Sources:
         if preset:
             preset_file = find_group_file("preset", preset)
             if preset_file is not None and _defines(preset_file, key):
-                return _display_path(preset_file)
+                return display_path(preset_file)
         top = key.split(".")[0]
         choice = self.choices.get(top)
         if top in GROUPS and choice:
             group_file = find_group_file(top, choice)
             if group_file is not None:
-                return _display_path(group_file)
-        return _display_path(primary_config_file())
+                return display_path(group_file)
+        return display_path(primary_config_file())
 
 
 def _redacted(override: Any) -> str:

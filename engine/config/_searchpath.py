@@ -80,3 +80,11 @@ def primary_config_file() -> Path:
         if path.is_file():
             return path
     return conf_dir() / "config.yaml"
+
+
+def display_path(path: Path) -> str:
+    """A path as a user reads it in an error: relative to the working directory when inside it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from engine.config._errors import ConfigError, Problem, suggest
-from engine.config._searchpath import extra_config_dirs, group_options, search_dirs
+from engine.config._searchpath import display_path, extra_config_dirs, group_options, search_dirs
 
 _SCHEMA_OF_GROUP = {
     "task": "task",
@@ -29,13 +29,6 @@ def _schema_name(directory: Path, path: Path) -> str | None:
     return _SCHEMA_OF_GROUP.get(relative.parts[0]) if len(relative.parts) > 1 else None
 
 
-def _display(path: Path) -> str:
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
-
 def check_file(path: Path, schema_name: str) -> list[Problem]:
     """Problems in one YAML file: YAML syntax, then the group's JSON Schema."""
     import jsonschema
@@ -43,7 +36,7 @@ def check_file(path: Path, schema_name: str) -> list[Problem]:
 
     from engine.config._jsonschema import load_schema
 
-    where = _display(path)
+    where = display_path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:

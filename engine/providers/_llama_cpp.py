@@ -8,7 +8,6 @@ Inference runs in a worker thread so the event loop keeps serving other samples 
 from __future__ import annotations
 
 import importlib.util
-import inspect
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +19,7 @@ from engine.config import GenerationConfig
 from engine.providers._api import ModelAPI
 from engine.providers._errors import Classified, ErrorKind, ProviderConfigError
 from engine.providers._openai import parse_chat_completion
+from engine.providers._registry import check_model_args
 from engine.providers._types import ChatMessage, ModelOutput
 
 DEFAULT_MAX_TOKENS = 256
@@ -69,6 +69,9 @@ class LlamaCppAPI(ModelAPI):
         self.model_name = name
         self.path = locate_model(name)
         self.base_url = f"file://{self.path}"
+        from llama_cpp import Llama
+
+        check_model_args(Llama.__init__, model_args, f"llama-cpp-python/{name}", {"model_path"})
         self.llama_args = {**_DEFAULT_LLAMA_ARGS, **model_args}
         self._llama: Any = None
         self._lock = anyio.Lock()
@@ -76,12 +79,6 @@ class LlamaCppAPI(ModelAPI):
     def _load(self) -> Any:
         from llama_cpp import Llama
 
-        accepted = set(inspect.signature(Llama.__init__).parameters) - {"self", "model_path"}
-        unknown = sorted(set(self.llama_args) - accepted)
-        if unknown:
-            raise ProviderConfigError(
-                f"model_args {', '.join(unknown)} not accepted by llama_cpp.Llama"
-            )
         return Llama(model_path=str(self.path), **self.llama_args)
 
     async def generate(

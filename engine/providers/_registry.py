@@ -102,11 +102,11 @@ def _expand_url(url: str, model: str) -> str:
     return url
 
 
-def openai_client(cls: Any, model: str, model_args: dict[str, Any], **settings: Any) -> Any:
-    """Build an SDK client; unknown `model_args` are a config error naming what is accepted."""
-    accepted = {
-        p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "api_key")
-    } - {"max_retries", "base_url", "azure_endpoint", "http_client"}
+def check_model_args(
+    target: Callable[..., Any], model_args: dict[str, Any], model: str, managed: set[str]
+) -> None:
+    """Unknown `model_args` are a config error naming what `target` accepts (`managed`: ours)."""
+    accepted = set(inspect.signature(target).parameters) - {"self", *managed}
     unknown = sorted(set(model_args) - accepted)
     if unknown:
         close = difflib.get_close_matches(unknown[0], sorted(accepted), n=1)
@@ -115,6 +115,12 @@ def openai_client(cls: Any, model: str, model_args: dict[str, Any], **settings: 
             f"model_args {', '.join(unknown)} not accepted by the {model} client{hint} "
             f"(accepted: {', '.join(sorted(accepted))})"
         )
+
+
+def openai_client(cls: Any, model: str, model_args: dict[str, Any], **settings: Any) -> Any:
+    """Build an SDK client with our retry and transport choices and the user's `model_args`."""
+    managed = {"api_key", "max_retries", "base_url", "azure_endpoint", "http_client"}
+    check_model_args(cls.__init__, model_args, model, managed)
     import openai
 
     # The SDK's own aiohttp transport rather than its httpx2 default: httpx2's pool probes every

@@ -196,3 +196,16 @@ def test_through_llama_cpp_server(tmp_path: Path, llama_server: str) -> None:
     result = _run(tmp_path, [f"model={MODEL}", *FAST], _env(LLAMA_CPP_PYTHON_BASE_URL=llama_server))
     log = _check_log(tmp_path, result)
     assert log.eval.model_base_url == llama_server  # type: ignore[attr-defined]
+
+
+def test_unknown_llama_args_are_a_config_error_before_loading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.config import ConfigError, compose_config
+    from engine.runner import build_plan
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LLAMA_CPP_PYTHON_BASE_URL", raising=False)
+    composed = compose_config([f"model={MODEL}", "model_args.n_ctxx=4096"])
+    with pytest.raises(ConfigError, match="did you mean 'n_ctx'"):
+        build_plan(composed)
