@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from engine.config._errors import EXIT_BAD_CONFIG, ConfigError, Problem
     from engine.config._schema import (
         BatchConfig,
+        CacheConfig,
         ConnectionConfig,
         DatasetConfig,
         DatasetFields,
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 _EXPORTS = {
     "BatchConfig": "_schema",
+    "CacheConfig": "_schema",
     "ConnectionConfig": "_schema",
     "DatasetConfig": "_schema",
     "DatasetFields": "_schema",
@@ -46,6 +48,7 @@ _EXPORTS = {
 __all__ = [
     "EXIT_BAD_CONFIG",
     "BatchConfig",
+    "CacheConfig",
     "Composed",
     "ConfigError",
     "ConnectionConfig",

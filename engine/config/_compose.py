@@ -33,7 +33,7 @@ from engine.config._searchpath import (
     search_dirs,
 )
 
-GROUPS = ("task", "generation", "connection", "batch", "roles", "preset", "local")
+GROUPS = ("task", "generation", "connection", "batch", "cache", "roles", "preset", "local")
 MODEL_ENV_VAR = "INSPECT_EVAL_MODEL"
 DEFAULT_PRESET = "smollm2"
 DEFAULT_LIMIT = 5

@@ -16,6 +16,7 @@ from pydantic import BaseModel, TypeAdapter
 from engine._assets import schemas_dir
 from engine.config._schema import (
     BatchConfig,
+    CacheConfig,
     ConnectionConfig,
     GenerationConfig,
     RoleConfig,
@@ -29,6 +30,7 @@ GROUP_MODELS: dict[str, Any] = {
     "generation": GenerationConfig,
     "connection": ConnectionConfig,
     "batch": BatchConfig,
+    "cache": CacheConfig,
     "roles": dict[str, RoleConfig | str | None],
 }
 """Schema name → the model (or type) a file of that group must satisfy."""

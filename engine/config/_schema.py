@@ -63,6 +63,30 @@ class ConnectionConfig(_Strict):
     attempt_timeout: Annotated[float, Field(gt=0)] | None = 120.0
     backoff_base: Annotated[float, Field(ge=0)] = 1.0
     backoff_max: Annotated[float, Field(gt=0)] = 60.0
+    adaptive: bool = False
+    """Halve a pool's concurrency on rate limits and grow it back as requests succeed."""
+
+
+_EXPIRY = re.compile(r"^\d+[smhDWMY]$")
+
+
+class CacheConfig(_Strict):
+    """Response cache: a repeated request (same model, messages, generation) is answered locally."""
+
+    enabled: bool = False
+    expiry: str | None = "1W"
+    """How long an entry lives: `30m`, `12h`, `1D`, `1W`, `3M`, `1Y`; null for never."""
+    per_epoch: bool = True
+    """Each epoch gets its own answer (otherwise epochs repeat the first)."""
+    scopes: dict[str, str] = Field(default_factory=dict)
+    """Extra key parts, e.g. {prompt_version: v3}, to keep otherwise equal requests apart."""
+
+    @field_validator("expiry")
+    @classmethod
+    def _expiry_format(cls, value: str | None) -> str | None:
+        if value is None or value == "never" or _EXPIRY.match(value):
+            return None if value == "never" else value
+        raise ValueError("expected a duration like 30m, 12h, 1D, 1W, 3M, 1Y, or never")
 
 
 class BatchConfig(_Strict):
@@ -155,12 +179,17 @@ class RunConfig(_Strict):
     generation: GenerationConfig = GenerationConfig()
     connection: ConnectionConfig = ConnectionConfig()
     batch: BatchConfig = BatchConfig()
+    cache: CacheConfig = CacheConfig()
     roles: dict[str, RoleConfig | None] = Field(default_factory=dict)
     limit: Limit | None = None
     sample_id: str | int | list[str | int] | None = None
     epochs: Annotated[int, Field(ge=1)] = 1
     shuffle: bool = False
     seed: int | None = None
+    retry_on_error: Annotated[int, Field(ge=0)] = 0
+    """Run a failed sample again up to this many times before recording its error."""
+    resume: bool = True
+    """Continue an interrupted run of the same config in `log_dir` instead of starting afresh."""
     fail_on_error: bool | int | float = True
     """true: any failed sample fails the run; false: never; 0 < x < 1: a proportion; N ≥ 1: a count."""
     log_dir: str = "logs"

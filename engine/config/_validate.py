@@ -16,6 +16,7 @@ _SCHEMA_OF_GROUP = {
     "generation": "generation",
     "connection": "connection",
     "batch": "batch",
+    "cache": "cache",
     "roles": "roles",
     "preset": "config",  # overlays at the global package
     "local": "config",
