@@ -16,6 +16,7 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_CONFIG = 0, 1, 2
 _USAGE = """\
 usage: inspect-run [-m] [KEY=VALUE | GROUP=OPTION | +roles.NAME=MODEL …]
        inspect-run validate [CONFIG_DIR …]
+       inspect-run cache list|clear|prune
        inspect-run schemas [--check]
 
 Run an eval composed from YAML config groups. With no arguments: theory_of_mind on the embedded
@@ -133,6 +134,10 @@ def cli(args: Sequence[str]) -> int:
         from engine.config._validate import validate_command
 
         return validate_command(args[1:])
+    if args and args[0] == "cache":
+        from engine.cache import cache_command
+
+        return cache_command(args[1:])
     if args and args[0] == "schemas":
         from engine.config._jsonschema import schemas_command
 

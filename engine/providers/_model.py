@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from contextvars import ContextVar
 from typing import Any
 
-from engine.config import ConnectionConfig, GenerationConfig
+from engine.config import CacheConfig, ConnectionConfig, GenerationConfig
 from engine.providers._api import ModelAPI
 from engine.providers._pool import ConnectionPool
 from engine.providers._registry import create_api
@@ -15,6 +15,9 @@ from engine.providers._types import ChatMessage, ModelOutput, ModelUsage, system
 
 sample_usage: ContextVar[dict[str, ModelUsage] | None] = ContextVar("sample_usage", default=None)
 """Set by the runner for each sample, so usage is recorded per sample and per model."""
+
+sample_epoch: ContextVar[int] = ContextVar("sample_epoch", default=1)
+"""The epoch of the sample being run (the response cache keys on it when `per_epoch`)."""
 
 
 class Model:
@@ -54,8 +57,9 @@ class Model:
 class ModelHub:
     """Creates models and shares one pool per (provider, base URL, account) across them."""
 
-    def __init__(self, connection: ConnectionConfig) -> None:
+    def __init__(self, connection: ConnectionConfig, cache: CacheConfig | None = None) -> None:
         self.connection = connection
+        self.cache = cache
         self.pools: dict[tuple[str, str, str], ConnectionPool] = {}
         self.models: dict[tuple[Any, ...], Model] = {}
 

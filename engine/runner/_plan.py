@@ -85,7 +85,7 @@ def build_plan(composed: Composed) -> EvalPlan:
     def problem(key: str, error: Exception) -> None:
         problems.append(Problem(key, str(error), composed.locate(key)))
 
-    hub = ModelHub(config.connection)
+    hub = ModelHub(config.connection, config.cache)
 
     model: Model | None = None
     if config.model and config.model != NO_MODEL:

@@ -18,7 +18,7 @@ import anyio
 
 from engine.datasets import Sample
 from engine.logs import LogWriter, config_hash, git_revision, package_versions, utc_now
-from engine.providers import GenerateError, ModelUsage, sample_usage
+from engine.providers import GenerateError, ModelUsage, sample_epoch, sample_usage
 from engine.runner._display import Display
 from engine.runner._plan import EvalPlan
 from engine.scorers import Score
@@ -168,6 +168,7 @@ async def run_plan(plan: EvalPlan, run_dir: Path, display: Display) -> EvalResul
     async def run_one(sample: Sample, epoch: int) -> None:
         usage: dict[str, ModelUsage] = {}
         token = sample_usage.set(usage)
+        sample_epoch.set(epoch)
         sample_start = time.monotonic()
         state = TaskState.start(sample, epoch, plan.model, plan.roles)
         scores: dict[str, Score] = {}
