@@ -156,6 +156,10 @@ def cli(args: Sequence[str]) -> int:
 
 
 def main() -> None:
+    import signal
+
+    # A CI job killed at its time limit gets SIGTERM: stop as gracefully as on Ctrl-C.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         sys.exit(cli(sys.argv[1:]))
     except KeyboardInterrupt:

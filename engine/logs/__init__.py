@@ -1,13 +1,33 @@
 """Eval logs in Inspect's EvalLog JSON, written incrementally, with provenance."""
 
 from engine.logs._provenance import config_hash, git_revision, package_versions
-from engine.logs._writer import LOG_VERSION, LogWriter, utc_now
+from engine.logs._redact import MASK, Redactor, redact, secret_values
+from engine.logs._resume import (
+    RUN_FILE,
+    Recovered,
+    find_resumable,
+    recover_journal,
+    run_identity,
+    write_run_file,
+)
+from engine.logs._writer import LOG_VERSION, LogWriter, journal_path, utc_now
 
 __all__ = [
     "LOG_VERSION",
+    "MASK",
+    "RUN_FILE",
     "LogWriter",
+    "Recovered",
+    "Redactor",
     "config_hash",
+    "find_resumable",
     "git_revision",
+    "journal_path",
     "package_versions",
+    "recover_journal",
+    "redact",
+    "run_identity",
+    "secret_values",
     "utc_now",
+    "write_run_file",
 ]

@@ -2,7 +2,8 @@
 
 Each scored sample is appended to a journal (`<log>.samples.jsonl`) the moment it is scored. The log
 itself is written at the start with status `started`, and at the end rebuilt from the journal by
-streaming (samples are never all held in memory), replaced atomically, and the journal removed.
+streaming (samples are never all held in memory) and replaced atomically. The journal is removed
+after a successful run and kept after any other, so the same command resumes from it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
+
+from engine.logs._redact import Redactor
 
 LOG_VERSION = 2
 
@@ -25,12 +28,17 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
+def journal_path(log_path: Path) -> Path:
+    return log_path.with_name(log_path.stem + ".samples.jsonl")
+
+
 class LogWriter:
-    def __init__(self, path: Path, header: dict[str, Any]) -> None:
+    def __init__(self, path: Path, header: dict[str, Any], redact: Redactor | None = None) -> None:
         """`header` holds `eval` and `plan`; `results` and `stats` come at the end."""
         self.path = path
-        self.journal_path = path.with_name(path.stem + ".samples.jsonl")
+        self.journal_path = journal_path(path)
         self.header = header
+        self.redact = redact or Redactor()
         self._journal: TextIO | None = None
 
     def start(self) -> None:
@@ -41,7 +49,7 @@ class LogWriter:
     def write_sample(self, sample: dict[str, Any]) -> None:
         """Append one scored sample; flushed so that a killed run keeps it."""
         assert self._journal is not None, "start() first"
-        self._journal.write(_dumps(sample) + "\n")
+        self._journal.write(self.redact(_dumps(sample)) + "\n")
         self._journal.flush()
 
     def finish(
@@ -61,7 +69,8 @@ class LogWriter:
         if error is not None:
             log["error"] = error
         self._write_log(log, self._journal_lines())
-        self.journal_path.unlink(missing_ok=True)
+        if status == "success":
+            self.journal_path.unlink(missing_ok=True)  # kept otherwise: a rerun resumes from it
 
     def _journal_lines(self) -> Iterator[str]:
         if not self.journal_path.exists():
@@ -75,7 +84,7 @@ class LogWriter:
         """Write `log` with a `samples` array streamed from `samples`, then swap it in atomically."""
         temporary = self.path.with_name(f".{self.path.name}.tmp")
         with temporary.open("w", encoding="utf-8") as out:
-            out.write(_dumps(log)[:-1])
+            out.write(self.redact(_dumps(log))[:-1])
             out.write(',"samples":[')
             for index, line in enumerate(samples):
                 if index:

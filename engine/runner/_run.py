@@ -17,11 +17,21 @@ from typing import Any
 import anyio
 
 from engine.datasets import Sample
-from engine.logs import LogWriter, config_hash, git_revision, package_versions, utc_now
+from engine.logs import (
+    LogWriter,
+    Recovered,
+    config_hash,
+    git_revision,
+    journal_path,
+    package_versions,
+    recover_journal,
+    utc_now,
+    write_run_file,
+)
 from engine.providers import GenerateError, ModelUsage, sample_epoch, sample_usage
 from engine.runner._display import Display
 from engine.runner._plan import EvalPlan
-from engine.scorers import Score
+from engine.scorers import Score, value_to_float
 from engine.solvers import TaskState
 
 
@@ -37,6 +47,8 @@ class EvalResult:
     usage: dict[str, ModelUsage]
     duration: float
     error_reasons: list[str] = field(default_factory=list)
+    resumed: int = 0
+    """Samples already scored by an interrupted run of the same config."""
 
     @property
     def failed(self) -> bool:
@@ -58,7 +70,7 @@ def errors_exceed(errors: int, total: int, threshold: bool | int | float) -> boo
     return errors >= threshold
 
 
-def _log_header(plan: EvalPlan, run_id: str, created: str) -> dict[str, Any]:
+def _log_header(plan: EvalPlan, run_id: str, created: str, resumed: int) -> dict[str, Any]:
     config = plan.config
     composed = plan.composed
     task = config.task
@@ -111,6 +123,7 @@ def _log_header(plan: EvalPlan, run_id: str, created: str) -> dict[str, Any]:
                 "overrides": composed.overrides,
                 "choices": {k: v for k, v in composed.choices.items() if not k.startswith("hydra")},
                 "connection": config.connection.model_dump(),
+                "resumed_samples": resumed,
                 # Every declared role with the model that played it (unbound → model under test).
                 "roles": {
                     role: plan.roles[role].name if role in plan.roles else plan.model_name
@@ -124,6 +137,11 @@ def _log_header(plan: EvalPlan, run_id: str, created: str) -> dict[str, Any]:
         "eval": eval_spec,
         "plan": {"name": "plan", "steps": plan_steps, "config": eval_spec["model_generate_config"]},
     }
+
+
+def _usage_from_log(logged: dict[str, int]) -> ModelUsage:
+    fields = ModelUsage.__dataclass_fields__
+    return ModelUsage(**{k: v for k, v in logged.items() if k in fields})
 
 
 def _error_record(error: BaseException) -> dict[str, str]:
@@ -145,41 +163,79 @@ class _Tally:
         self.error_reasons: list[str] = []
 
 
-async def run_plan(plan: EvalPlan, run_dir: Path, display: Display) -> EvalResult:
+async def _solve_and_score(
+    plan: EvalPlan, sample: Sample, epoch: int, scorer_names: list[str]
+) -> tuple[TaskState, dict[str, Score]]:
+    state = TaskState.start(sample, epoch, plan.model, plan.roles)
+    for _, solve in plan.solvers:
+        state = await solve(state)
+    scores = {}
+    for (_, score), name in zip(plan.scorers, scorer_names, strict=True):
+        scores[name] = await score(state)
+    return state, scores
+
+
+async def run_plan(
+    plan: EvalPlan,
+    run_dir: Path,
+    display: Display,
+    *,
+    identity: str,
+    resume_log: str | None = None,
+) -> EvalResult:
+    """Run every (sample, epoch) not already scored in `run_dir/resume_log` (when resuming)."""
     config = plan.config
     created = utc_now()
     run_id = uuid.uuid4().hex[:12]
     stamp = created[:19].replace(":", "-")
-    log_path = run_dir / f"{stamp}_{safe_name(config.task.name)}_{safe_name(plan.model_name)}.json"
-    writer = LogWriter(log_path, _log_header(plan, run_id, created))
+    log_name = (
+        resume_log or f"{stamp}_{safe_name(config.task.name)}_{safe_name(plan.model_name)}.json"
+    )
+    log_path = run_dir / log_name
+    recovered = recover_journal(journal_path(log_path)) if resume_log else Recovered()
+    writer = LogWriter(log_path, _log_header(plan, run_id, created, resumed=len(recovered.done)))
     writer.start()
+    write_run_file(run_dir, identity, log_name, "started")
 
     total = len(plan.samples) * config.epochs
     work: Iterator[tuple[Sample, int]] = (
-        (sample, epoch) for epoch in range(1, config.epochs + 1) for sample in plan.samples
+        (sample, epoch)
+        for epoch in range(1, config.epochs + 1)
+        for sample in plan.samples
+        if (str(sample.id), epoch) not in recovered.done
     )
     scorer_names = [component.name for component, _ in plan.scorers]
     tally = _Tally(scorer_names)
+    for name, values in recovered.scores.items():
+        if name in tally.values:
+            tally.values[name] += [value_to_float(value) for value in values]
     started = time.monotonic()
     pools = {model.pool.key: model.pool for model in plan.models()}
     in_flight = max(1, sum(pool.max_connections for pool in pools.values()))
     display.start(plan, total)
+    display.done = len(recovered.done)
 
     async def run_one(sample: Sample, epoch: int) -> None:
         usage: dict[str, ModelUsage] = {}
         token = sample_usage.set(usage)
         sample_epoch.set(epoch)
         sample_start = time.monotonic()
-        state = TaskState.start(sample, epoch, plan.model, plan.roles)
-        scores: dict[str, Score] = {}
-        error: BaseException | None = None
+        retries: list[dict[str, str]] = []
         try:
-            for _, solve in plan.solvers:
-                state = await solve(state)
-            for (_, score), name in zip(plan.scorers, scorer_names, strict=True):
-                scores[name] = await score(state)
-        except Exception as failure:
-            error = failure
+            while True:
+                try:
+                    state, scores = await _solve_and_score(plan, sample, epoch, scorer_names)
+                    error: BaseException | None = None
+                    break
+                except Exception as failure:
+                    if len(retries) >= config.retry_on_error:
+                        state, scores, error = (
+                            TaskState.start(sample, epoch, plan.model, plan.roles),
+                            {},
+                            failure,
+                        )
+                        break
+                    retries.append(_error_record(failure))
         finally:
             sample_usage.reset(token)
         elapsed = time.monotonic() - sample_start
@@ -201,6 +257,8 @@ async def run_plan(plan: EvalPlan, run_dir: Path, display: Display) -> EvalResul
         }
         if sample.choices is not None:
             record["choices"] = sample.choices
+        if retries:
+            record["error_retries"] = retries
         if error is None:
             record["scores"] = {name: score.to_log() for name, score in scores.items()}
             for name, value in scores.items():
@@ -209,7 +267,7 @@ async def run_plan(plan: EvalPlan, run_dir: Path, display: Display) -> EvalResul
             record["error"] = _error_record(error)
             tally.errors += 1
             if len(tally.error_reasons) < 20:
-                tally.error_reasons.append(record["error"]["message"])
+                tally.error_reasons.append(writer.redact(record["error"]["message"]))
         writer.write_sample(record)
         display.sample_done(error is not None)
 
@@ -220,7 +278,7 @@ async def run_plan(plan: EvalPlan, run_dir: Path, display: Display) -> EvalResul
     status = "success"
     try:
         async with anyio.create_task_group() as group:
-            for _ in range(min(in_flight, total)):
+            for _ in range(min(in_flight, total - len(recovered.done))):
                 group.start_soon(worker)
     except BaseException:
         status = "cancelled"
@@ -230,6 +288,8 @@ async def run_plan(plan: EvalPlan, run_dir: Path, display: Display) -> EvalResul
         usage_total = {model.name: ModelUsage() for model in plan.models()}
         for model in plan.models():
             usage_total[model.name].add(model.usage)
+        for name, earlier in recovered.usage.items():
+            usage_total.setdefault(name, ModelUsage()).add(_usage_from_log(earlier))
         results = _results(plan, tally, total)
         if status == "success" and errors_exceed(tally.errors, total, config.fail_on_error):
             status = "error"
@@ -245,6 +305,7 @@ async def run_plan(plan: EvalPlan, run_dir: Path, display: Display) -> EvalResul
             )
             failure = {"message": summary, "traceback": summary, "traceback_ansi": summary}
         writer.finish(status, results, stats, failure)  # synchronous: cancellation cannot cut it
+        write_run_file(run_dir, identity, log_name, status)
         display.finish()
     return EvalResult(
         task=config.task.name,
@@ -260,6 +321,7 @@ async def run_plan(plan: EvalPlan, run_dir: Path, display: Display) -> EvalResul
         usage=usage_total,
         duration=duration,
         error_reasons=tally.error_reasons,
+        resumed=len(recovered.done),
     )
 
 

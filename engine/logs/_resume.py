@@ -1,0 +1,96 @@
+"""Find an interrupted run of the same config and recover what it already scored.
+
+Each run folder holds `run.state` ({identity, log, status}); the identity hashes everything that
+changes results and nothing that does not (log dir, display, connection, cache, batch settings).
+A run that did not finish with `success` keeps its journal, so the next identical command picks up
+the scored samples, reruns the failed ones and runs the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.logs._provenance import config_hash
+
+RUN_FILE = "run.state"
+"""JSON, but not named *.json: log viewers treat every .json in a folder as an eval log."""
+RESUMABLE = ("started", "cancelled", "error")
+_NOT_IDENTITY = (
+    "log_dir",
+    "display",
+    "connection",
+    "cache",
+    "batch",
+    "resume",
+    "fail_on_error",
+    "retry_on_error",
+)
+
+
+def run_identity(resolved: dict[str, Any]) -> str:
+    return config_hash({k: v for k, v in resolved.items() if k not in _NOT_IDENTITY})
+
+
+def write_run_file(run_dir: Path, identity: str, log_name: str, status: str) -> None:
+    path = run_dir / RUN_FILE
+    temporary = path.with_name(f".{RUN_FILE}.tmp")
+    temporary.write_text(json.dumps({"identity": identity, "log": log_name, "status": status}))
+    os.replace(temporary, path)
+
+
+def find_resumable(log_dir: Path, identity: str) -> tuple[Path, str] | None:
+    """The newest unfinished run folder of this identity under `log_dir`: (folder, log name)."""
+    if not log_dir.is_dir():
+        return None
+    for run_file in sorted(log_dir.glob(f"*/{RUN_FILE}"), reverse=True):
+        try:
+            record = json.loads(run_file.read_text())
+        except (OSError, ValueError):
+            continue
+        if record.get("identity") == identity and record.get("status") in RESUMABLE:
+            return run_file.parent, str(record["log"])
+    return None
+
+
+@dataclass
+class Recovered:
+    """What an interrupted run left: which samples are scored (and their score values), and the
+    usage of everything it ran. Only keys and values are held, not whole sample records."""
+
+    done: set[tuple[str, int]] = field(default_factory=set)
+    scores: dict[str, list[Any]] = field(default_factory=dict)
+    usage: dict[str, dict[str, int]] = field(default_factory=dict)
+    dropped: int = 0
+    """Samples that had failed: they run again."""
+
+
+def recover_journal(journal: Path) -> Recovered:
+    """Keep the journal's scored samples (once each), drop failed and torn lines, rewrite it."""
+    recovered = Recovered()
+    if not journal.exists():
+        return recovered
+    temporary = journal.with_name(f".{journal.name}.tmp")
+    with journal.open(encoding="utf-8") as lines, temporary.open("w", encoding="utf-8") as kept:
+        for line in lines:
+            if not line.endswith("\n"):
+                continue  # torn by a kill mid-write
+            record = json.loads(line)
+            for model, usage in (record.get("model_usage") or {}).items():
+                total = recovered.usage.setdefault(model, {})
+                for name, value in usage.items():
+                    if isinstance(value, int):
+                        total[name] = total.get(name, 0) + value
+            key = (str(record["id"]), int(record["epoch"]))
+            if record.get("error") is not None or key in recovered.done:
+                recovered.dropped += record.get("error") is not None
+                continue
+            recovered.done.add(key)
+            for name, score in (record.get("scores") or {}).items():
+                recovered.scores.setdefault(name, []).append(score.get("value"))
+            kept.write(line)
+    os.replace(temporary, journal)
+    return recovered

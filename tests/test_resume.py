@@ -1,0 +1,183 @@
+"""An interrupted run keeps every scored sample and the same command resumes from there."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from inspect_ai.log import read_eval_log
+
+from tests.support.openai_server import OpenAIServer, Request, error
+from tests.support.processes import stop
+from tests.test_cli import INSPECT_RUN, run_cli
+
+ARGS = ["model=openai/m", "limit=30", "connection.max_connections=3", "display=none"]
+
+
+def answer(request: Request) -> str:
+    prompt = request.messages[-1]["content"]
+    return "GRADE: C" if "[Expert answer]" in prompt else "the basket"
+
+
+def generate_inputs(server: OpenAIServer) -> Counter[str]:
+    """How often each sample's input was sent to be answered (grading requests excluded)."""
+    return Counter(
+        r.messages[-1]["content"]
+        for r in server.chat_requests()
+        if "[Expert answer]" not in r.messages[-1]["content"]
+    )
+
+
+def journal_lines(cwd: Path) -> int:
+    journals = list(cwd.rglob("*.samples.jsonl"))
+    return len(journals[0].read_text().splitlines()) if journals else 0
+
+
+def interrupt_midway(cwd: Path, server: OpenAIServer, how: signal.Signals) -> None:
+    env = {**os.environ, "OPENAI_API_KEY": "k", "OPENAI_BASE_URL": server.base_url}
+    process = subprocess.Popen([INSPECT_RUN, *ARGS], cwd=cwd, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while journal_lines(cwd) < 6 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        process.send_signal(how)
+        process.wait(timeout=30)
+    finally:
+        stop(process)
+
+
+def final_log(cwd: Path) -> Path:
+    (log,) = [p for p in cwd.rglob("*.json") if not p.name.startswith(".")]
+    return log
+
+
+def test_resume_after_kill_9_runs_only_what_was_not_scored(tmp_path: Path) -> None:
+    with OpenAIServer(answer, latency=0.1) as server:
+        interrupt_midway(tmp_path, server, signal.SIGKILL)
+        scored_before = {
+            json.loads(line)["id"] for line in next(tmp_path.rglob("*.samples.jsonl")).open()
+        }
+        assert 6 <= len(scored_before) < 30
+
+        done = run_cli(
+            *ARGS, cwd=tmp_path, env={"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": server.base_url}
+        )
+        assert done.returncode == 0, done.stderr
+        assert "resuming the interrupted run" in done.stderr
+        sent = generate_inputs(server)
+
+    log = read_eval_log(str(final_log(tmp_path)))
+    assert log.status == "success"
+    assert log.samples is not None
+    ids = [sample.id for sample in log.samples]
+    assert len(ids) == 30 and len(set(ids)) == 30
+    assert all(
+        sample.scores and sample.scores["model_graded_fact"].value == "C" for sample in log.samples
+    )
+    assert log.results is not None and log.results.scores[0].metrics["accuracy"].value == 1.0
+    by_id = {sample.id: sample for sample in log.samples}
+    for sample_id in scored_before:
+        assert sent[str(by_id[sample_id].input)] == 1, (
+            f"{sample_id} was sent again after being scored"
+        )
+    assert len(list(tmp_path.glob("logs/*"))) == 1  # the same run folder, not a new one
+    assert not list(tmp_path.rglob("*.samples.jsonl"))  # the journal goes once the run succeeds
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_leaves_a_readable_cancelled_log_that_resumes(
+    tmp_path: Path, how: signal.Signals
+) -> None:
+    with OpenAIServer(answer, latency=0.1) as server:
+        interrupt_midway(tmp_path, server, how)
+        cancelled = read_eval_log(str(final_log(tmp_path)))
+        assert cancelled.status == "cancelled"
+        assert cancelled.samples is not None and 6 <= len(cancelled.samples) < 30
+
+        done = run_cli(
+            *ARGS, cwd=tmp_path, env={"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": server.base_url}
+        )
+        assert done.returncode == 0, done.stderr
+
+    log = read_eval_log(str(final_log(tmp_path)))
+    assert log.status == "success"
+    assert log.samples is not None and len({s.id for s in log.samples}) == len(log.samples) == 30
+
+
+def test_samples_that_failed_in_a_scorer_run_again_and_only_they(tmp_path: Path) -> None:
+    grader_down = {"on": True}
+
+    def flaky_grader(request: Request) -> str | object:
+        prompt = request.messages[-1]["content"]
+        if "[Expert answer]" not in prompt:
+            return "the basket"
+        if grader_down["on"] and "Sally" in prompt:
+            return error(400, "grader refused")
+        return "GRADE: C"
+
+    env_args = ["model=openai/m", "limit=12", "display=none"]
+    with OpenAIServer(flaky_grader) as server:
+        env = {"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": server.base_url}
+        first = run_cli(*env_args, cwd=tmp_path, env=env)
+        assert first.returncode == 1
+        failed = read_eval_log(str(final_log(tmp_path)))
+        assert failed.status == "error" and failed.samples is not None
+        failed_inputs = {str(s.input) for s in failed.samples if s.error is not None}
+        assert 0 < len(failed_inputs) < 12
+
+        grader_down["on"] = False
+        before = generate_inputs(server)
+        second = run_cli(*env_args, cwd=tmp_path, env=env)
+        assert second.returncode == 0, second.stderr
+        rerun = generate_inputs(server) - before
+
+    assert set(rerun) == failed_inputs
+    log = read_eval_log(str(final_log(tmp_path)))
+    assert log.status == "success" and log.samples is not None and len(log.samples) == 12
+    assert all(s.error is None for s in log.samples)
+
+
+def test_retry_on_error_reruns_a_failed_sample_and_records_the_failure(tmp_path: Path) -> None:
+    calls = Counter[str]()
+
+    def once_broken(request: Request) -> str | object:
+        prompt = request.messages[-1]["content"]
+        calls[prompt] += 1
+        if "[Expert answer]" in prompt:
+            return "GRADE: C"
+        return error(400, "transient nonsense") if calls[prompt] == 1 else "the basket"
+
+    with OpenAIServer(once_broken) as server:
+        env = {"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": server.base_url}
+        done = run_cli(
+            "model=openai/m", "limit=3", "retry_on_error=1", "display=none", cwd=tmp_path, env=env
+        )
+    assert done.returncode == 0, done.stderr
+    log = read_eval_log(str(final_log(tmp_path)))
+    assert log.samples is not None and all(s.error is None for s in log.samples)
+    for sample in log.samples:
+        assert sample.error_retries is not None and len(sample.error_retries) == 1
+        assert "transient nonsense" in sample.error_retries[0].message
+
+
+def test_a_finished_run_or_resume_false_or_another_config_starts_afresh(tmp_path: Path) -> None:
+    with OpenAIServer(answer) as server:
+        env = {"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": server.base_url}
+        assert run_cli("model=openai/m", "limit=2", cwd=tmp_path, env=env).returncode == 0
+        assert run_cli("model=openai/m", "limit=2", cwd=tmp_path, env=env).returncode == 0
+        assert len(list((tmp_path / "logs").iterdir())) == 2
+        # An unfinished run of another config is not resumed by this one.
+        state = next((tmp_path / "logs").glob("*/run.state"))
+        state.write_text(state.read_text().replace('"success"', '"cancelled"'))
+        assert run_cli("model=openai/m", "limit=3", cwd=tmp_path, env=env).returncode == 0
+        assert (
+            run_cli("model=openai/m", "limit=2", "resume=false", cwd=tmp_path, env=env).returncode
+            == 0
+        )
+        assert len(list((tmp_path / "logs").iterdir())) == 4
