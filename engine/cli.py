@@ -48,7 +48,9 @@ def _help() -> str:
 
 
 def _fail_config(error: Exception) -> int:
-    print(f"inspect-run: {error}", file=sys.stderr)
+    from engine.logs import redact
+
+    print(redact(f"inspect-run: {error}"), file=sys.stderr)
     return EXIT_BAD_CONFIG
 
 
@@ -63,7 +65,7 @@ def _single(overrides: list[str]) -> int:
     except ConfigError as error:
         return _fail_config(error)
     print(results_table([result]))
-    for reason in result.error_reasons[:5]:
+    for reason in result.error_reasons[:5]:  # already redacted
         print(f"  failed sample: {reason}", file=sys.stderr)
     return EXIT_FAILED if result.failed else EXIT_OK
 

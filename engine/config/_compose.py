@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from engine._secrets import CREDENTIAL_NAME, secret_values
 from engine.config._errors import (
     ConfigError,
     Problem,
@@ -23,7 +24,7 @@ from engine.config._errors import (
     problems_from_validation,
     suggest,
 )
-from engine.config._schema import SECRET_KEY, RunConfig
+from engine.config._schema import RunConfig
 from engine.config._searchpath import (
     display_path,
     extra_config_dirs,
@@ -100,7 +101,9 @@ class _Sources:
 def _redacted(override: Any) -> str:
     """An override as typed, unless its key looks like a secret (never echo one)."""
     key: str = override.key_or_group
-    return f"{key}=***" if SECRET_KEY.search(key.rsplit(".", 1)[-1]) else str(override.input_line)
+    return (
+        f"{key}=***" if CREDENTIAL_NAME.search(key.rsplit(".", 1)[-1]) else str(override.input_line)
+    )
 
 
 def _defines(path: Path, key: str) -> bool:
@@ -138,6 +141,14 @@ def _check_override(override: Any) -> Problem | None:
     if key.startswith("hydra.") or key == "hydra" or override.is_delete():
         return None
     source = f"command line: {_redacted(override)}"
+    if any(secret in str(override.input_line) for secret in secret_values()):
+        # Hydra would save it under .hydra/ and we would echo it in errors: refuse, masked.
+        return Problem(
+            key,
+            "holds the value of a credential from the environment; keys are read from the "
+            "environment or .env, never passed on the command line",
+            f"command line: {key}=***",
+        )
     if key in GROUPS:
         values = (
             list(override.sweep_iterator()) if override.is_sweep_override() else [override.value()]

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-SECRET_KEY = re.compile(r"(api_?key|secret|token|password|credential)", re.IGNORECASE)
+from engine._secrets import CREDENTIAL_NAME
 
 
 class _Strict(BaseModel):
@@ -102,7 +102,7 @@ class BatchConfig(_Strict):
 
 def _check_model_args(args: dict[str, Any]) -> dict[str, Any]:
     for key in args:
-        if SECRET_KEY.search(key):
+        if CREDENTIAL_NAME.search(key):
             raise ValueError(
                 f"model_args.{key} looks like a secret: keys come from the environment or .env, "
                 "never from config (they would be saved in the run folder)"

@@ -1,7 +1,7 @@
 """Eval logs in Inspect's EvalLog JSON, written incrementally, with provenance."""
 
+from engine._secrets import MASK, Redactor, redact, secret_values
 from engine.logs._provenance import config_hash, git_revision, package_versions
-from engine.logs._redact import MASK, Redactor, redact, secret_values
 from engine.logs._resume import (
     RUN_FILE,
     Recovered,

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
-from engine.logs._redact import Redactor
+from engine._secrets import Redactor
 
 LOG_VERSION = 2
 

@@ -32,7 +32,9 @@ class Display:
         pass
 
     def message(self, text: str) -> None:
-        print(text, file=sys.stderr)
+        from engine.logs import redact
+
+        print(redact(text), file=sys.stderr)
 
     def counters(self) -> dict[str, Any]:
         retries = tokens = 0

@@ -15,7 +15,8 @@ MASK = "***"
 _MIN_SECRET_LENGTH = 6
 """Shorter values would mask ordinary words; real keys are far longer."""
 
-_CREDENTIAL_NAME = re.compile(r"(API_?KEY|TOKEN|SECRET|PASSWORD|CREDENTIAL)", re.IGNORECASE)
+CREDENTIAL_NAME = re.compile(r"(api_?key|token|secret|password|credential)", re.IGNORECASE)
+"""Names that hold credentials: environment variables here, and config keys (rejected)."""
 
 
 def secret_values(environ: dict[str, str] | None = None) -> list[str]:
@@ -24,7 +25,7 @@ def secret_values(environ: dict[str, str] | None = None) -> list[str]:
     values = {
         value
         for name, value in source.items()
-        if _CREDENTIAL_NAME.search(name) and len(value) >= _MIN_SECRET_LENGTH
+        if CREDENTIAL_NAME.search(name) and len(value) >= _MIN_SECRET_LENGTH
     }
     return sorted(values, key=len, reverse=True)
 
