@@ -213,6 +213,7 @@ def compose_config(
     overrides: Sequence[str] = (), config_dirs: Sequence[str | Path] = ()
 ) -> Composed:
     """Compose and validate; raise `ConfigError` listing every problem found."""
+    import yaml
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
@@ -245,6 +246,12 @@ def compose_config(
                     )
         except (HydraException, OmegaConfBaseException) as error:
             problems.append(_translate_hydra_error(error))
+            raise ConfigError(problems) from None
+        except yaml.YAMLError as error:  # safe loading refuses tags such as !!python/object
+            mark = getattr(error, "problem_mark", None)
+            where = f"{display_path(Path(mark.name))}:{mark.line + 1}" if mark else None
+            message = " ".join(str(getattr(error, "problem", None) or error).split())
+            problems.append(Problem("", f"not valid YAML: {message}", where))
             raise ConfigError(problems) from None
         locate = _Sources(usable, choices)
         try:

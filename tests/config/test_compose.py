@@ -156,3 +156,29 @@ def test_expand_sweep_is_the_cartesian_product() -> None:
     jobs = expand_sweep(["task=theory_of_mind", "model=openai/a,openai/b", "epochs=1,2"])
     assert len(jobs) == 4
     assert jobs[0] == ["task=theory_of_mind", "model=openai/a", "epochs=1"]
+
+
+def test_yaml_is_loaded_safely_and_bad_yaml_is_a_config_error(clean_environment: Path) -> None:
+    folder = clean_environment / "conf" / "task"
+    folder.mkdir(parents=True)
+    marker = clean_environment / "pwned"
+    (folder / "evil.yaml").write_text(
+        f'name: evil\ndataset: !!python/object/apply:os.system ["touch {marker}"]\n'
+    )
+    (folder / "broken.yaml").write_text("name: broken\ndataset: {path: [x\n")
+    (evil,) = problems_of(["model=openai/x", "task=evil"])
+    assert "conf/task/evil.yaml:2" in evil and "python/object" in evil
+    assert not marker.exists()
+    (broken,) = problems_of(["model=openai/x", "task=broken"])
+    assert "conf/task/broken.yaml" in broken and "not valid YAML" in broken
+
+
+def test_a_credential_on_the_command_line_is_refused_and_masked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-live-abcdef123456")
+    (problem,) = problems_of(
+        ["model=openai/x", "generation.extra_headers.Authorization=sk-live-abcdef123456"]
+    )
+    assert "never passed on the command line" in problem
+    assert "sk-live-abcdef123456" not in problem
