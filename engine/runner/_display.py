@@ -19,10 +19,13 @@ class Display:
         self.total = 0
         self.done = 0
         self.errors = 0
+        self.resumed = 0
         self.started = time.monotonic()
 
-    def start(self, plan: EvalPlan, total: int) -> None:
-        self.plan, self.total, self.started = plan, total, time.monotonic()
+    def start(self, plan: EvalPlan, total: int, done: int = 0) -> None:
+        """`done`: samples an interrupted run already scored (when resuming)."""
+        self.plan, self.total, self.done, self.started = plan, total, done, time.monotonic()
+        self.resumed = done
 
     def sample_done(self, failed: bool) -> None:
         self.done += 1
@@ -43,7 +46,7 @@ class Display:
             retries = sum(pool.retries for pool in {m.pool.key: m.pool for m in models}.values())
             tokens = sum(m.usage.total_tokens for m in models)
         elapsed = time.monotonic() - self.started
-        rate = self.done / elapsed if elapsed > 0 else 0.0
+        rate = (self.done - self.resumed) / elapsed if elapsed > 0 else 0.0
         eta = (self.total - self.done) / rate if rate > 0 else None
         return {"retries": retries, "tokens": tokens, "elapsed": elapsed, "eta": eta}
 
@@ -56,9 +59,13 @@ class PlainDisplay(Display):
         self._last_print = 0.0
         self._last_decile = -1
 
-    def start(self, plan: EvalPlan, total: int) -> None:
-        super().start(plan, total)
-        print(f"{plan.config.task.name} × {plan.model_name}: {total} samples", file=sys.stderr)
+    def start(self, plan: EvalPlan, total: int, done: int = 0) -> None:
+        super().start(plan, total, done)
+        resumed = f" ({done} already scored)" if done else ""
+        print(
+            f"{plan.config.task.name} × {plan.model_name}: {total} samples{resumed}",
+            file=sys.stderr,
+        )
 
     def sample_done(self, failed: bool) -> None:
         super().sample_done(failed)
@@ -102,7 +109,7 @@ class RichDisplay(Display):
             transient=False,
         )
         self._task = self._progress.add_task(
-            f"{plan.config.task.name} × {plan.model_name}", total=total, stats=""
+            f"{plan.config.task.name} × {plan.model_name}", total=total, completed=done, stats=""
         )
         self._progress.start()
 

@@ -212,8 +212,7 @@ async def run_plan(
     started = time.monotonic()
     pools = {model.pool.key: model.pool for model in plan.models()}
     in_flight = max(1, sum(pool.max_connections for pool in pools.values()))
-    display.start(plan, total)
-    display.done = len(recovered.done)
+    display.start(plan, total, done=len(recovered.done))
 
     async def run_one(sample: Sample, epoch: int) -> None:
         usage: dict[str, ModelUsage] = {}
