@@ -89,7 +89,7 @@ class RichDisplay(Display):
         super().__init__()
         self.console = console
 
-    def start(self, plan: EvalPlan, total: int) -> None:
+    def start(self, plan: EvalPlan, total: int, done: int = 0) -> None:
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -98,7 +98,7 @@ class RichDisplay(Display):
             TimeRemainingColumn,
         )
 
-        super().start(plan, total)
+        super().start(plan, total, done)
         self._progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
