@@ -130,6 +130,10 @@ def test_samples_that_failed_in_a_scorer_run_again_and_only_they(tmp_path: Path)
         assert failed.status == "error" and failed.samples is not None
         failed_inputs = {str(s.input) for s in failed.samples if s.error is not None}
         assert 0 < len(failed_inputs) < 12
+        # A sample that failed in its scorer keeps the transcript it had: the model's answer.
+        assert all(
+            s.output.completion == "the basket" for s in failed.samples if s.error is not None
+        )
 
         grader_down["on"] = False
         before = generate_inputs(server)

@@ -163,16 +163,20 @@ class _Tally:
         self.error_reasons: list[str] = []
 
 
-async def _solve_and_score(
+async def _attempt(
     plan: EvalPlan, sample: Sample, epoch: int, scorer_names: list[str]
-) -> tuple[TaskState, dict[str, Score]]:
+) -> tuple[TaskState, dict[str, Score], Exception | None]:
+    """Solve and score once; on failure the transcript so far is kept for the log."""
     state = TaskState.start(sample, epoch, plan.model, plan.roles)
-    for _, solve in plan.solvers:
-        state = await solve(state)
-    scores = {}
-    for (_, score), name in zip(plan.scorers, scorer_names, strict=True):
-        scores[name] = await score(state)
-    return state, scores
+    try:
+        for _, solve in plan.solvers:
+            state = await solve(state)
+        scores = {}
+        for (_, score), name in zip(plan.scorers, scorer_names, strict=True):
+            scores[name] = await score(state)
+    except Exception as failure:  # a sample's failure never stops the run
+        return state, {}, failure
+    return state, scores, None
 
 
 async def run_plan(
@@ -221,20 +225,10 @@ async def run_plan(
         sample_start = time.monotonic()
         retries: list[dict[str, str]] = []
         try:
-            while True:
-                try:
-                    state, scores = await _solve_and_score(plan, sample, epoch, scorer_names)
-                    error: BaseException | None = None
-                    break
-                except Exception as failure:
-                    if len(retries) >= config.retry_on_error:
-                        state, scores, error = (
-                            TaskState.start(sample, epoch, plan.model, plan.roles),
-                            {},
-                            failure,
-                        )
-                        break
-                    retries.append(_error_record(failure))
+            state, scores, error = await _attempt(plan, sample, epoch, scorer_names)
+            while error is not None and len(retries) < config.retry_on_error:
+                retries.append(_error_record(error))
+                state, scores, error = await _attempt(plan, sample, epoch, scorer_names)
         finally:
             sample_usage.reset(token)
         elapsed = time.monotonic() - sample_start
