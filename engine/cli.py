@@ -41,7 +41,7 @@ exit status: 0 success, 1 samples failed beyond fail_on_error, 2 bad config
 def _help() -> str:
     from engine.config._searchpath import group_options
 
-    groups = ["task", "generation", "connection", "batch", "roles", "preset"]
+    groups = ["task", "generation", "connection", "batch", "cache", "roles", "preset"]
     lines = [_USAGE, "config groups (user dirs: ./conf and INSPECT_RUN_CONFIG_PATH first):"]
     lines += [f"  {group}: {', '.join(group_options(group)) or '-'}" for group in groups]
     return "\n".join(lines)

@@ -5,13 +5,16 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.config import CacheConfig, ConnectionConfig, GenerationConfig
 from engine.providers._api import ModelAPI
 from engine.providers._pool import ConnectionPool
 from engine.providers._registry import create_api
 from engine.providers._types import ChatMessage, ModelOutput, ModelUsage, system
+
+if TYPE_CHECKING:
+    from engine.cache import ResponseCache
 
 sample_usage: ContextVar[dict[str, ModelUsage] | None] = ContextVar("sample_usage", default=None)
 """Set by the runner for each sample, so usage is recorded per sample and per model."""
@@ -20,14 +23,66 @@ sample_epoch: ContextVar[int] = ContextVar("sample_epoch", default=1)
 """The epoch of the sample being run (the response cache keys on it when `per_epoch`)."""
 
 
+class HubCache:
+    """A hub's response cache: its settings, and its store (opened on first use, in this process).
+
+    One per hub, shared by the hub's models; `ModelHub.aclose` closes it.
+    """
+
+    def __init__(self, settings: CacheConfig) -> None:
+        from engine.cache import parse_expiry
+
+        self.settings = settings
+        self.expiry = parse_expiry(settings.expiry)
+        self._store: ResponseCache | None = None
+
+    @property
+    def store(self) -> ResponseCache:
+        if self._store is None:
+            from engine.cache import ResponseCache
+
+            self._store = ResponseCache(expiry=self.expiry)
+        return self._store
+
+    def key(
+        self, api: ModelAPI, messages: Sequence[ChatMessage], settings: GenerationConfig
+    ) -> str:
+        from engine.cache import cache_key
+
+        return cache_key(
+            provider=api.provider,
+            model=api.model_name,
+            base_url=api.base_url,
+            messages=messages,
+            generation=settings,
+            epoch=sample_epoch.get() if self.settings.per_epoch else None,
+            scopes=self.settings.scopes,
+        )
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+
 class Model:
-    def __init__(self, api: ModelAPI, pool: ConnectionPool, generation: GenerationConfig) -> None:
+    def __init__(
+        self,
+        api: ModelAPI,
+        pool: ConnectionPool,
+        generation: GenerationConfig,
+        cache: HubCache | None = None,
+    ) -> None:
         self.api = api
         self.pool = pool
         self.generation = generation
+        self.cache = cache
+        """The hub's response cache when `cache=on`; None costs nothing per call."""
         self.name = str(api)
         self.usage = ModelUsage()
         self.calls = 0
+        """Requests that reached the provider (cache hits send none)."""
+        self.cache_hits = 0
 
     async def generate(
         self, messages: Sequence[ChatMessage], config: GenerationConfig | None = None
@@ -36,6 +91,19 @@ class Model:
         if settings.system_message and not any(m.role == "system" for m in messages):
             messages = [system(settings.system_message), *messages]
         api = self.api
+        cache = self.cache
+        key = None
+        if cache is not None:
+            # Looked up before the pool: a hit takes no connection slot and sends nothing.
+            start = time.perf_counter()
+            key = cache.key(api, messages, settings)
+            hit = cache.store.get(key)
+            if hit is not None:
+                hit.time = time.perf_counter() - start
+                hit.metadata = {**(hit.metadata or {}), "cache": "hit"}
+                self.cache_hits += 1
+                self._count_usage(hit.usage)  # what the answer cost, even if paid earlier
+                return hit
         start = time.perf_counter()
 
         async def attempt(timeout: float | None) -> ModelOutput:
@@ -44,11 +112,17 @@ class Model:
         output = await self.pool.call(attempt, api.classify)
         output.time = time.perf_counter() - start
         self.calls += 1
-        self.usage.add(output.usage)
+        self._count_usage(output.usage)
+        if key is not None and cache is not None and output.error is None:
+            cache.store.put(key, output, model=self.name, base_url=api.base_url)
+            output.metadata = {**(output.metadata or {}), "cache": "miss"}
+        return output
+
+    def _count_usage(self, usage: ModelUsage) -> None:
+        self.usage.add(usage)
         per_sample = sample_usage.get()
         if per_sample is not None:
-            per_sample.setdefault(self.name, ModelUsage()).add(output.usage)
-        return output
+            per_sample.setdefault(self.name, ModelUsage()).add(usage)
 
     def __repr__(self) -> str:
         return f"Model({self.name})"
@@ -60,6 +134,8 @@ class ModelHub:
     def __init__(self, connection: ConnectionConfig, cache: CacheConfig | None = None) -> None:
         self.connection = connection
         self.cache = cache
+        self.response_cache = HubCache(cache) if cache is not None and cache.enabled else None
+        """Opened on the first lookup; None when the cache is off."""
         self.pools: dict[tuple[str, str, str], ConnectionPool] = {}
         self.models: dict[tuple[Any, ...], Model] = {}
 
@@ -82,10 +158,14 @@ class ModelHub:
         if pool is None:
             pool = ConnectionPool(api.pool_key, self.connection, cap=api.max_connections)
             self.pools[api.pool_key] = pool
-        created = Model(api, pool, generation)
+        created = Model(api, pool, generation, self.response_cache)
         self.models[key] = created
         return created
 
     async def aclose(self) -> None:
-        for model in self.models.values():
-            await model.api.aclose()
+        try:
+            for model in self.models.values():
+                await model.api.aclose()
+        finally:
+            if self.response_cache is not None:
+                self.response_cache.close()

@@ -23,6 +23,14 @@ class ChatMessage:
             message["source"] = self.source
         return message
 
+    @classmethod
+    def from_log(cls, logged: dict[str, Any]) -> ChatMessage:
+        """Read `to_log`'s form back (content parts, as Inspect may write them, are joined)."""
+        content = logged.get("content", "")
+        if isinstance(content, list):
+            content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+        return cls(logged["role"], str(content), logged.get("source"))
+
 
 def system(content: str) -> ChatMessage:
     return ChatMessage("system", content)
@@ -66,6 +74,14 @@ class ModelUsage:
                 usage[name] = value
         return usage
 
+    @classmethod
+    def from_log(cls, logged: dict[str, Any]) -> ModelUsage:
+        """Read `to_log`'s form back; unknown fields (from newer writers) are ignored."""
+        return cls(**{k: v for k, v in logged.items() if k in _USAGE_FIELDS})
+
+
+_USAGE_FIELDS = frozenset(ModelUsage.__dataclass_fields__)
+
 
 StopReason = Literal[
     "stop", "max_tokens", "model_length", "tool_calls", "content_filter", "unknown"
@@ -84,6 +100,15 @@ class Choice:
             choice["logprobs"] = {"content": self.logprobs}
         return choice
 
+    @classmethod
+    def from_log(cls, logged: dict[str, Any]) -> Choice:
+        logprobs = logged.get("logprobs")
+        return cls(
+            ChatMessage.from_log(logged["message"]),
+            logged.get("stop_reason", "stop"),
+            logprobs.get("content") if isinstance(logprobs, dict) else None,
+        )
+
 
 @dataclass(slots=True)
 class ModelOutput:
@@ -93,6 +118,8 @@ class ModelOutput:
     time: float = 0.0
     """Seconds spent in the provider call that produced this output (last attempt)."""
     error: str | None = None
+    metadata: dict[str, Any] | None = None
+    """E.g. `{"cache": "hit"}` for an answer the response cache gave (Inspect's field)."""
 
     @property
     def completion(self) -> str:
@@ -111,4 +138,18 @@ class ModelOutput:
         }
         if self.error is not None:
             output["error"] = self.error
+        if self.metadata is not None:
+            output["metadata"] = self.metadata
         return output
+
+    @classmethod
+    def from_log(cls, logged: dict[str, Any]) -> ModelOutput:
+        """Read `to_log`'s form back (the response cache stores outputs this way)."""
+        return cls(
+            logged["model"],
+            [Choice.from_log(choice) for choice in logged.get("choices", [])],
+            ModelUsage.from_log(logged.get("usage") or {}),
+            float(logged.get("time") or 0.0),
+            logged.get("error"),
+            logged.get("metadata"),
+        )

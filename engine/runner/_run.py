@@ -139,11 +139,6 @@ def _log_header(plan: EvalPlan, run_id: str, created: str, resumed: int) -> dict
     }
 
 
-def _usage_from_log(logged: dict[str, int]) -> ModelUsage:
-    fields = ModelUsage.__dataclass_fields__
-    return ModelUsage(**{k: v for k, v in logged.items() if k in fields})
-
-
 def _error_record(error: BaseException) -> dict[str, str]:
     if isinstance(error, GenerateError):
         message = error.reason
@@ -282,7 +277,7 @@ async def run_plan(
         for model in plan.models():
             usage_total[model.name].add(model.usage)
         for name, earlier in recovered.usage.items():
-            usage_total.setdefault(name, ModelUsage()).add(_usage_from_log(earlier))
+            usage_total.setdefault(name, ModelUsage()).add(ModelUsage.from_log(earlier))
         results = _results(plan, tally, total)
         if status == "success" and errors_exceed(tally.errors, total, config.fail_on_error):
             status = "error"
