@@ -1,8 +1,8 @@
 """Benchmark inspect-run against a local OpenAI-compatible server. Prints figures; always exits 0.
 
-    python bench/run.py                      # the full run (a few minutes)
+    python bench/run.py                      # the full run (2–4 minutes)
     python bench/run.py --quick              # smaller N, fewer repetitions
-    python bench/run.py --only throughput    # one figure: help, one-sample, cpu, throughput, memory
+    python bench/run.py --only throughput    # one figure: help, one-sample, cpu, throughput, memory, big
 
 Each eval is `inspect-run task=bench model=openai-api/bench/bench …` in a subprocess, against
 `tests.support.openai_server` running in its own subprocess (one per latency setting), so the
@@ -14,6 +14,7 @@ status 0 and a log with N scored samples. Standard library only.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -31,7 +32,7 @@ from pathlib import Path
 from typing import IO, Any
 
 REPO = Path(__file__).resolve().parent.parent
-FIGURES = ("help", "one-sample", "cpu", "throughput", "memory")
+FIGURES = ("help", "one-sample", "cpu", "throughput", "memory", "big")
 
 
 # ── what a run measured ──────────────────────────────────────────────────────────────────────────
@@ -232,15 +233,21 @@ class Sizes:
     cpu_samples: int
     throughput_samples: int
     memory_samples: int
+    big_samples: int
 
 
-FULL = Sizes(reps=5, cpu_samples=2000, throughput_samples=2000, memory_samples=10000)
-QUICK = Sizes(reps=3, cpu_samples=300, throughput_samples=500, memory_samples=2000)
+FULL = Sizes(
+    reps=5, cpu_samples=2000, throughput_samples=2000, memory_samples=10000, big_samples=100_000
+)
+QUICK = Sizes(
+    reps=3, cpu_samples=300, throughput_samples=500, memory_samples=2000, big_samples=20_000
+)
 
 CPU_CONNECTIONS = 100
 ONE_SAMPLE_CONNECTIONS = 10
 THROUGHPUT_LATENCY, THROUGHPUT_CONNECTIONS = 0.1, 100
 MEMORY_LATENCY, MEMORY_CONNECTIONS = 0.05, 500
+BIG_LATENCY, BIG_CONNECTIONS, BIG_TARGET_MB = 0.0, 100, 300
 
 
 @dataclass
@@ -478,6 +485,42 @@ class Bench:
             )
         )
 
+    def figure_big(self) -> None:
+        """A large eval at full speed: does memory stay flat as N grows (streamed dataset, journal,
+        running tallies) and does CPU per sample hold?"""
+        samples = self.sizes.big_samples
+        latency, connections = BIG_LATENCY, BIG_CONNECTIONS
+        _section(
+            f"peak memory, N={samples}, {latency * 1000:.0f} ms latency, {connections} connections",
+            1,
+        )
+        run = self.run_eval(f"big N={samples}", samples, latency, connections)
+        value = run.max_rss_mb if run.ok else None
+        if run.ok:
+            print(
+                f"  → peak RSS {run.max_rss_mb:.0f} MB, wall {run.wall:.1f} s, "
+                f"CPU {run.cpu_ms_per_sample:.2f} ms/sample, {run.samples_per_s:.0f} samples/s",
+                flush=True,
+            )
+        note = run.error or ""
+        if run.ok:
+            note = (
+                f"wall {run.wall:.1f} s; {run.cpu_ms_per_sample:.2f} ms CPU/sample; "
+                f"{run.samples_per_s:.0f} samples/s"
+            )
+        self._add(
+            Figure(
+                f"peak RSS (N={samples}, {latency * 1000:.0f} ms, {connections} conn)",
+                value,
+                "MB",
+                BIG_TARGET_MB,
+                False,
+                "-",
+                "-",
+                note,
+            )
+        )
+
     def _add(self, figure: Figure) -> None:
         self.figures.append(figure)
 
@@ -582,7 +625,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     sizes = QUICK if args.quick else FULL
     if args.reps:
-        sizes = Sizes(args.reps, sizes.cpu_samples, sizes.throughput_samples, sizes.memory_samples)
+        sizes = dataclasses.replace(sizes, reps=args.reps)
     executable = args.executable or find_inspect_run()
     selected = args.only or list(FIGURES)
     workdir = Path(tempfile.mkdtemp(prefix="inspect-run-bench-"))
@@ -606,6 +649,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "cpu": bench.figure_cpu,
         "throughput": bench.figure_throughput,
         "memory": bench.figure_memory,
+        "big": bench.figure_big,
     }
     started = time.perf_counter()
     try:

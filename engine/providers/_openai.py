@@ -147,6 +147,12 @@ class OpenAIChatAPI(ModelAPI):
             )
             return Classified(kind, reason, retry_after)
         if isinstance(error, openai.APITimeoutError):
+            dropped = _connection_failure(error)
+            if dropped is not None:
+                reason = (
+                    f"connection to {self.base_url} failed: {type(dropped).__name__}: {dropped}"
+                )
+                return Classified(ErrorKind.TRANSIENT, reason)
             return Classified(ErrorKind.TRANSIENT, f"request to {self} timed out")
         if isinstance(error, openai.APIConnectionError):
             cause = error.__cause__ or error
@@ -167,6 +173,22 @@ class OpenAIChatAPI(ModelAPI):
 
     async def aclose(self) -> None:
         await self.client.close()
+
+
+def _connection_failure(error: BaseException) -> BaseException | None:
+    """The aiohttp error behind an `APITimeoutError` that was no timeout, else None.
+
+    The SDK's aiohttp transport maps every `aiohttp.ClientConnectionError` (a dropped connection,
+    a refused one) to httpx's `ConnectTimeout`, which the SDK reports as "Request timed out.".
+    """
+    cause = error.__cause__
+    while cause is not None:
+        if isinstance(cause, TimeoutError):  # aiohttp's timeouts are TimeoutErrors
+            return None
+        if type(cause).__module__.startswith("aiohttp"):
+            return cause
+        cause = cause.__cause__
+    return None
 
 
 def _error_message(error: Any) -> str:

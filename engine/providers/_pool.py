@@ -2,21 +2,66 @@
 
 Only this layer retries (the SDK clients are built with `max_retries=0`), so retries never multiply.
 The limiter is held for one attempt at a time and released while backing off.
+
+With `connection.adaptive`, the cap follows the provider's rate limits (AIMD, as TCP does):
+
+- a rate-limit (429) verdict halves the limit (floor 1), at most once per window: a 429 from an
+  attempt that was already in flight when the limit was last cut says nothing about the new limit,
+  so only attempts started after the cut can cut again;
+- every `limit` consecutive successes (of attempts started after the last cut) add one connection,
+  up to the configured `max_connections`. Other errors (5xx, timeouts) neither cut nor break the
+  streak: they are not a sign of too much concurrency.
+
+Each change is kept in `history` (Inspect's `EvalStats.connection_limit_history` shape via
+`LimitChange.to_log`). With `adaptive` off the limit never moves.
 """
 
 from __future__ import annotations
 
 import random
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
 
 import anyio
 
 from engine.config import ConnectionConfig
 from engine.providers._errors import Classified, ErrorKind, GenerateError
 
+__all__ = ["ConnectionPool", "LimitChange", "LimitChangeReason"]
+
 T = TypeVar("T")
+
+LimitChangeReason = Literal["rate_limit", "steady_state_up"]
+"""Inspect's names: a cut after a 429, or one more connection after a run of successes."""
+
+HISTORY_LIMIT = 1000
+"""Changes kept per pool (the oldest are dropped first)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LimitChange:
+    """One change of a pool's concurrency limit."""
+
+    timestamp: float
+    """Unix time (seconds) of the change."""
+    pool: str
+    """The pool's name: `provider base_url`."""
+    old_limit: int
+    new_limit: int
+    reason: LimitChangeReason
+
+    def to_log(self, model: str | None = None) -> dict[str, Any]:
+        """Inspect's `ConnectionLimitChange`: {timestamp, model, old_limit, new_limit, reason}."""
+        return {
+            "timestamp": self.timestamp,
+            "model": model or self.pool,
+            "old_limit": self.old_limit,
+            "new_limit": self.new_limit,
+            "reason": self.reason,
+        }
 
 
 class ConnectionPool:
@@ -25,21 +70,78 @@ class ConnectionPool:
     ):
         self.key = key
         self.settings = settings
-        connections = (
+        self.ceiling = (
             settings.max_connections if cap is None else min(cap, settings.max_connections)
         )
-        self.limiter = anyio.CapacityLimiter(connections)
+        """The configured cap (`max_connections`, or less if the provider imposes it)."""
+        self.limiter = anyio.CapacityLimiter(self.ceiling)
+        self.adaptive = settings.adaptive
         self.retries = 0
         self.rate_limits = 0
+        self.history: deque[LimitChange] = deque(maxlen=HISTORY_LIMIT)
+        """Changes of the limit, oldest first (only with `adaptive`)."""
+        self._started = 0
+        """Attempts started so far (adaptive only): each attempt's sequence number."""
+        self._cut_at = 0
+        """`_started` at the last cut: attempts numbered up to it were in flight before it."""
+        self._streak = 0
+        """Successes since the last cut or growth (of attempts started after the last cut)."""
+
+    @property
+    def name(self) -> str:
+        provider, base_url, _account = self.key
+        return f"{provider} {base_url}".strip()
 
     @property
     def max_connections(self) -> int:
+        """The most connections this pool ever uses: the runner sizes its workers by it."""
+        return self.ceiling
+
+    @property
+    def limit(self) -> int:
+        """The current concurrency limit (below `max_connections` after adaptive cuts)."""
         return int(self.limiter.total_tokens)
 
+    @property
+    def in_flight(self) -> int:
+        """Attempts holding a connection right now."""
+        return self.limiter.borrowed_tokens
+
+    def limit_history(self, model: str | None = None) -> list[dict[str, Any]]:
+        """`history` in Inspect's `connection_limit_history` shape."""
+        return [change.to_log(model) for change in self.history]
+
     def backoff(self, attempt: int) -> float:
-        """Full-jitter exponential backoff: uniform in [0, min(max, base * 2**attempt)]."""
+        """Exponential backoff with equal jitter: uniform in [c/2, c], c = min(max, base * 2**attempt)."""
         ceiling = min(self.settings.backoff_max, self.settings.backoff_base * (2**attempt))
         return random.uniform(ceiling / 2, ceiling)
+
+    # adaptive concurrency
+
+    def _set_limit(self, new: int, reason: LimitChangeReason) -> None:
+        old = self.limit
+        if new == old:
+            return
+        self.limiter.total_tokens = new  # waiting attempts are let in when it grows
+        self.history.append(LimitChange(time.time(), self.name, old, new, reason))
+
+    def _on_success(self, sequence: int) -> None:
+        if sequence <= self._cut_at:
+            return  # sent at the old limit: says nothing about the new one
+        self._streak += 1
+        limit = self.limit
+        if self._streak >= limit and limit < self.ceiling:
+            self._streak = 0
+            self._set_limit(limit + 1, "steady_state_up")
+
+    def _on_rate_limit(self, sequence: int) -> None:
+        if sequence <= self._cut_at:
+            return  # already answered by the last cut
+        self._streak = 0
+        self._cut_at = self._started
+        self._set_limit(max(1, self.limit // 2), "rate_limit")
+
+    # calls
 
     async def call(
         self,
@@ -48,8 +150,10 @@ class ConnectionPool:
     ) -> T:
         """Run `attempt(per_attempt_timeout)` until it succeeds, fails fatally or runs out of budget."""
         settings = self.settings
+        adaptive = self.adaptive
         deadline = None if settings.timeout is None else time.monotonic() + settings.timeout
         tries = 0
+        sequence = 0
         while True:
             per_attempt = settings.attempt_timeout
             if deadline is not None:
@@ -58,17 +162,26 @@ class ConnectionPool:
             tries += 1
             try:
                 async with self.limiter:
+                    if adaptive:
+                        self._started += 1
+                        sequence = self._started
                     if per_attempt is None:
-                        return await attempt(None)
-                    # The SDK gets the timeout too; this is the backstop if it does not honour it.
-                    with anyio.fail_after(per_attempt + 5):
-                        return await attempt(per_attempt)
+                        result = await attempt(None)
+                    else:
+                        # The SDK gets the timeout too; this is the backstop if it does not honour it.
+                        with anyio.fail_after(per_attempt + 5):
+                            result = await attempt(per_attempt)
+                    if adaptive:
+                        self._on_success(sequence)
+                    return result
             except TimeoutError:
                 verdict = Classified(
                     ErrorKind.TRANSIENT, f"attempt timed out after {per_attempt:g}s"
                 )
             except Exception as error:
                 verdict = classify(error)
+            if adaptive and verdict.kind is ErrorKind.RATE_LIMIT:
+                self._on_rate_limit(sequence)
             if verdict.kind is ErrorKind.FATAL:
                 raise GenerateError(verdict.reason, attempts=tries)
             if tries > settings.max_retries:

@@ -281,11 +281,19 @@ async def run_plan(
         results = _results(plan, tally, total)
         if status == "success" and errors_exceed(tally.errors, total, config.fail_on_error):
             status = "error"
-        stats = {
+        stats: dict[str, Any] = {
             "started_at": created,
             "completed_at": utc_now(),
             "model_usage": {name: u.to_log() for name, u in usage_total.items()},
         }
+        adaptive_pools = {m.pool.key: m for m in plan.models() if m.pool.adaptive}
+        limit_changes = [
+            change
+            for model in adaptive_pools.values()
+            for change in model.pool.limit_history(model.name)
+        ]
+        if limit_changes:
+            stats["connection_limit_history"] = limit_changes
         failure = None
         if status == "error":
             summary = (

@@ -16,7 +16,8 @@ simultaneous keep-alive connections cost one thread. Routes:
 
 The responder gets the parsed `Request` and returns the reply text (wrapped into an exact
 `chat.completion`, usage counted in words) or a `Reply` (errors, headers, delays, raw bytes, a
-dropped connection). It may be a coroutine function; it runs on the server's loop, so keep it quick.
+dropped connection, a truncated body). It may be a coroutine function; it runs on the server's loop,
+so keep it quick. `flaky(...)` injects faults into a seeded share of requests, deterministically.
 
 Standalone (for subprocess tests and benchmarks; the first stdout line is the base URL):
 
@@ -31,6 +32,7 @@ import contextlib
 import inspect
 import itertools
 import json
+import random
 import signal
 import threading
 import time
@@ -51,9 +53,11 @@ __all__ = [
     "echo",
     "error",
     "fixed",
+    "flaky",
     "malformed",
     "rate_limited",
     "sequence",
+    "truncated",
 ]
 
 
@@ -86,7 +90,8 @@ class Reply:
 
     `close` drops the connection without answering; else `raw` is the body verbatim; else `body`
     is sent as JSON; else `text` is wrapped into a chat.completion (a 200 with neither is `""`).
-    `delay` (seconds) is waited first, on top of the server's `latency`.
+    `delay` (seconds) is waited first, on top of the server's `latency`. `truncate` sends only
+    that many bytes of the body (Content-Length still announces all of it), then drops the socket.
     """
 
     status: int = 200
@@ -96,6 +101,7 @@ class Reply:
     raw: bytes | None = None
     text: str | None = None
     close: bool = False
+    truncate: int | None = None
 
 
 Answer = str | Reply
@@ -212,6 +218,46 @@ def malformed(raw: bytes = b'{"id": "chatcmpl-1", "choices": [', status: int = 2
 def close_connection(delay: float = 0.0) -> Reply:
     """Read the request, then drop the socket without answering."""
     return Reply(close=True, delay=delay)
+
+
+def truncated(text: str = "ok", *, sent: int = 16, status: int = 200) -> Reply:
+    """A chat.completion cut short: the headers announce the whole body, `sent` bytes follow,
+    then the connection is dropped (a proxy or server dying mid-reply)."""
+    return Reply(status=status, text=text, truncate=sent)
+
+
+def flaky(
+    faults: Answer | Responder | Sequence[Answer | Responder],
+    rate: float,
+    *,
+    ok: Responder = echo,
+    seed: int = 7,
+) -> Responder:
+    """Answer with a fault (one of `faults`) for a `rate` share of requests, else with `ok`.
+
+    Deterministic whatever the order requests arrive in: the draw for a request is seeded by
+    `seed`, the request body and how often that same body was seen before, so each sample's nth
+    attempt faults or not the same way in every run, and a retried request draws afresh.
+    """
+    choices: list[Answer | Responder] = (
+        list(faults) if isinstance(faults, Sequence) and not isinstance(faults, str) else [faults]
+    )
+    if not choices:
+        raise ValueError("flaky() needs at least one fault")
+    seen: dict[bytes, int] = {}
+    lock = threading.Lock()
+
+    def responder(request: Request) -> Answer | Awaitable[Answer]:
+        with lock:
+            nth = seen.get(request.raw, 0)
+            seen[request.raw] = nth + 1
+        draw = random.Random(f"{seed}:{nth}:{request.raw.decode(errors='replace')}")
+        if draw.random() >= rate:
+            return ok(request)
+        item = draw.choice(choices)
+        return item(request) if callable(item) else item
+
+    return responder
 
 
 def chat_completion(
@@ -482,7 +528,13 @@ class OpenAIServer:
             reply = Reply(status=404, body=_error_body(message))
         if reply.close:
             return False
-        writer.write(_encode(reply, request, keep_alive))
+        encoded = _encode(reply, request, keep_alive)
+        if reply.truncate is not None:
+            head, _, payload = encoded.partition(b"\r\n\r\n")
+            writer.write(head + b"\r\n\r\n" + payload[: reply.truncate])
+            await writer.drain()
+            return False
+        writer.write(encoded)
         await writer.drain()
         return True
 

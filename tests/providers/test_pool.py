@@ -1,0 +1,276 @@
+"""ConnectionPool: retries and adaptive concurrency (AIMD on 429s).
+
+The adaptive tests drive the real `openai` SDK through `ModelHub` against the local server, which
+answers scripted 429 bursts; what counts is the number of requests the *server* sees in flight.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import anyio
+import pytest
+
+from engine.config import ConnectionConfig, GenerationConfig
+from engine.providers import GenerateError, Model, ModelHub, user
+from engine.providers._errors import Classified, ErrorKind
+from engine.providers._pool import ConnectionPool
+from tests.support.openai_server import OpenAIServer, Reply, Request, error
+
+MODEL = "openai/gpt-4o-mini"
+CEILING = 8
+FAST = ConnectionConfig(
+    max_connections=CEILING, backoff_base=0.01, backoff_max=0.05, max_retries=8, attempt_timeout=5
+)
+ADAPTIVE = FAST.model_copy(update={"adaptive": True})
+LATENCY = 0.05
+
+
+class Burst:
+    """Answers "ok" after `LATENCY`; `fail(n)` makes the next n chat requests 429s."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._failures = 0
+        self.rate_limited = 0
+
+    def fail(self, count: int) -> None:
+        with self._lock:
+            self._failures = count
+
+    def __call__(self, request: Request) -> Reply:
+        with self._lock:
+            failing = self._failures > 0
+            if failing:
+                self._failures -= 1
+                self.rate_limited += 1
+        if failing:
+            return error(429, "Rate limit reached", headers={"retry-after": "0"}, delay=LATENCY)
+        return Reply(text="ok", delay=LATENCY)
+
+
+@pytest.fixture
+def burst(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[OpenAIServer, Burst]]:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    script = Burst()
+    with OpenAIServer(script) as server:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-pool")
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        yield server, script
+
+
+async def calls(model: Model, count: int, concurrency: int = 2 * CEILING) -> int:
+    """`count` generate calls from `concurrency` tasks; returns how many succeeded."""
+    remaining = iter(range(count))
+    succeeded = 0
+
+    async def worker() -> None:
+        nonlocal succeeded
+        for index in remaining:
+            try:
+                await model.generate([user(f"question {index}")])
+                succeeded += 1
+            except GenerateError:
+                pass
+
+    async with anyio.create_task_group() as group:
+        for _ in range(concurrency):
+            group.start_soon(worker)
+    return succeeded
+
+
+async def phase(server: OpenAIServer, model: Model, count: int) -> int:
+    """Run `count` successful calls at full demand; the server's in-flight maximum meanwhile."""
+    server.reset()
+    assert await calls(model, count) == count
+    return server.max_in_flight
+
+
+# ── with a real server ────────────────────────────────────────────────────────────────────────────
+
+
+@pytest.mark.anyio
+async def test_adaptive_pool_cuts_on_a_429_burst_and_recovers(
+    burst: tuple[OpenAIServer, Burst],
+) -> None:
+    server, script = burst
+    hub = ModelHub(ADAPTIVE)
+    try:
+        model = hub.get(MODEL, GenerationConfig())
+        pool = model.pool
+        assert await phase(server, model, 3 * CEILING) == CEILING
+        assert list(pool.history) == [] and pool.limit == CEILING
+
+        # A burst: every request in flight is rate limited. One cut, not one per 429 (they were
+        # all sent before the cut), then growth as the retries and later calls succeed.
+        script.fail(CEILING)
+        assert await calls(model, CEILING) == CEILING
+        assert script.rate_limited == CEILING
+        cuts = [c for c in pool.history if c.reason == "rate_limit"]
+        assert [(c.old_limit, c.new_limit) for c in cuts] == [(CEILING, CEILING // 2)]
+        assert pool.max_connections == CEILING  # the ceiling stays; the runner sizes by it
+        after_burst = pool.limit
+        assert after_burst < CEILING
+
+        # Right after the burst the server sees fewer requests at once than before it.
+        peak = await phase(server, model, 2 * after_burst)
+        assert peak < CEILING
+        assert peak <= pool.limit
+
+        # Successes add one connection per `limit` in a row, back up to max_connections.
+        await phase(server, model, 60)
+        assert pool.limit == CEILING
+        assert await phase(server, model, 3 * CEILING) == CEILING
+        ups = [c for c in pool.history if c.reason == "steady_state_up"]
+        assert ups and all(c.new_limit == c.old_limit + 1 for c in ups)
+        assert ups[-1].new_limit == CEILING
+    finally:
+        await hub.aclose()
+
+
+@pytest.mark.anyio
+async def test_a_429_storm_halves_down_to_one_connection_then_recovers(
+    burst: tuple[OpenAIServer, Burst],
+) -> None:
+    server, script = burst
+    hub = ModelHub(ADAPTIVE)
+    try:
+        model = hub.get(MODEL, GenerationConfig())
+        pool = model.pool
+        # Retries keep meeting 429s: each round sent after a cut may cut again, to the floor.
+        script.fail(20)
+        assert await calls(model, CEILING) == CEILING
+        cuts = [(c.old_limit, c.new_limit) for c in pool.history if c.reason == "rate_limit"]
+        assert cuts[:3] == [(8, 4), (4, 2), (2, 1)]
+        assert all(new >= 1 for _, new in cuts)
+        assert min(c.new_limit for c in pool.history) == 1
+
+        peak = await phase(server, model, 6)
+        assert peak <= pool.limit < CEILING
+
+        await phase(server, model, 80)
+        assert pool.limit == CEILING
+        assert await phase(server, model, 3 * CEILING) == CEILING
+    finally:
+        await hub.aclose()
+
+
+@pytest.mark.anyio
+async def test_without_adaptive_the_limit_never_moves(burst: tuple[OpenAIServer, Burst]) -> None:
+    server, script = burst
+    hub = ModelHub(FAST)
+    try:
+        model = hub.get(MODEL, GenerationConfig())
+        pool = model.pool
+        script.fail(3 * CEILING)
+        assert await calls(model, CEILING) == CEILING
+        assert script.rate_limited == 3 * CEILING
+        assert pool.rate_limits == 3 * CEILING
+        assert await phase(server, model, 3 * CEILING) == CEILING
+        assert pool.limit == CEILING
+        assert list(pool.history) == []
+    finally:
+        await hub.aclose()
+
+
+# ── the controller alone (fake attempts, no server) ───────────────────────────────────────────────
+
+
+class RateLimited(Exception):
+    pass
+
+
+def classify(error: BaseException) -> Classified:
+    if isinstance(error, RateLimited):
+        return Classified(ErrorKind.RATE_LIMIT, "HTTP 429: slow down", retry_after=0.0)
+    return Classified(ErrorKind.FATAL, repr(error))
+
+
+def pool_of(**settings: object) -> ConnectionPool:
+    config = ADAPTIVE.model_copy(update=settings)
+    return ConnectionPool(("openai", "http://127.0.0.1:1/v1", "acct"), config)
+
+
+async def succeed(timeout: float | None) -> str:
+    return "ok"
+
+
+@pytest.mark.anyio
+async def test_growth_needs_limit_successes_in_a_row_and_stops_at_the_ceiling() -> None:
+    pool = pool_of(max_connections=4)
+    pool._set_limit(1, "rate_limit")
+    for _ in range(1 + 2 + 3):
+        await pool.call(succeed, classify)
+    assert pool.limit == 4
+    for _ in range(20):
+        await pool.call(succeed, classify)
+    assert pool.limit == 4
+    assert [(c.old_limit, c.new_limit, c.reason) for c in pool.history] == [
+        (4, 1, "rate_limit"),
+        (1, 2, "steady_state_up"),
+        (2, 3, "steady_state_up"),
+        (3, 4, "steady_state_up"),
+    ]
+
+
+@pytest.mark.anyio
+async def test_a_provider_cap_is_the_ceiling() -> None:
+    pool = ConnectionPool(("llama-cpp-python", "", ""), ADAPTIVE, cap=1)
+    for _ in range(10):
+        await pool.call(succeed, classify)
+    assert (pool.limit, pool.max_connections, list(pool.history)) == (1, 1, [])
+
+
+@pytest.mark.anyio
+async def test_a_final_429_still_cuts_and_the_error_names_it() -> None:
+    pool = pool_of(max_retries=0)
+
+    async def limited(timeout: float | None) -> str:
+        raise RateLimited
+
+    with pytest.raises(GenerateError, match="HTTP 429"):
+        await pool.call(limited, classify)
+    assert pool.limit == CEILING // 2
+
+
+@pytest.mark.anyio
+async def test_history_reads_as_inspects_connection_limit_history() -> None:
+    pool = pool_of()
+    calls_made = 0
+
+    async def once_limited(timeout: float | None) -> str:
+        nonlocal calls_made
+        calls_made += 1
+        if calls_made == 1:
+            raise RateLimited
+        return "ok"
+
+    assert await pool.call(once_limited, classify) == "ok"
+    [entry] = pool.limit_history("openai/gpt-4o-mini")
+    assert set(entry) == {"timestamp", "model", "old_limit", "new_limit", "reason"}
+    assert entry["model"] == "openai/gpt-4o-mini"
+    assert (entry["old_limit"], entry["new_limit"], entry["reason"]) == (8, 4, "rate_limit")
+    assert pool.limit_history()[0]["model"] == "openai http://127.0.0.1:1/v1"
+
+    from inspect_ai.log._log import ConnectionLimitChange
+
+    ConnectionLimitChange.model_validate(entry)
+
+
+@pytest.mark.anyio
+async def test_off_by_default_nothing_is_counted() -> None:
+    pool = ConnectionPool(("openai", "", ""), FAST)
+    assert not pool.adaptive
+    calls_made = 0
+
+    async def limited_twice(timeout: float | None) -> str:
+        nonlocal calls_made
+        calls_made += 1
+        if calls_made <= 2:
+            raise RateLimited
+        return "ok"
+
+    assert await pool.call(limited_twice, classify) == "ok"
+    assert (pool.limit, pool.retries, pool.rate_limits, list(pool.history)) == (CEILING, 2, 2, [])
