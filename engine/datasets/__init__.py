@@ -2,6 +2,7 @@
 
 from engine.datasets._files import (
     DatasetError,
+    DatasetFile,
     dataset_format,
     load_dataset,
     read_samples,
@@ -12,6 +13,7 @@ from engine.datasets._sample import Sample
 
 __all__ = [
     "DatasetError",
+    "DatasetFile",
     "Sample",
     "dataset_format",
     "load_dataset",

@@ -1,7 +1,8 @@
 """Local dataset files (JSONL, JSON, CSV) → samples.
 
-Datasets are small, versioned files next to the task config, so they are read whole. Every error
-names the file and the line (or record) at fault: a dataset bug should be fixable from the message.
+A `DatasetFile` re-reads its file on every pass instead of holding the samples, so memory does not
+grow with the dataset (JSON, which cannot be streamed, is parsed whole). Every error names the file
+and the line (or record) at fault: a dataset bug should be fixable from the message.
 """
 
 from __future__ import annotations
@@ -35,10 +36,21 @@ class DatasetError(ValueError):
     """A dataset file is missing or one of its records cannot become a sample."""
 
 
+class DatasetFile:
+    """The samples of a dataset file, in file order, read lazily on each iteration."""
+
+    def __init__(self, config: DatasetConfig, search_dirs: Sequence[Path]) -> None:
+        self.path = resolve_path(config.path, search_dirs)
+        self.format = dataset_format(config, self.path)
+        self.fields = config.fields
+
+    def __iter__(self) -> Iterator[Sample]:
+        return _iter_samples(self.path, self.format, self.fields)
+
+
 def read_samples(config: DatasetConfig, search_dirs: Sequence[Path]) -> list[Sample]:
-    """All samples of the dataset `config` names, in file order."""
-    path = resolve_path(config.path, search_dirs)
-    return list(_iter_samples(path, dataset_format(config, path), config.fields))
+    """All samples of the dataset `config` names, in file order, in memory."""
+    return list(DatasetFile(config, search_dirs))
 
 
 load_dataset = read_samples

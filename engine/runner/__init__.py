@@ -2,7 +2,7 @@
 
 from engine.runner._display import Display, PlainDisplay, RichDisplay, make_display, results_table
 from engine.runner._execute import default_run_dir, run_composed
-from engine.runner._plan import EvalPlan, build_plan, select_samples
+from engine.runner._plan import EvalPlan, SelectedSamples, build_plan
 from engine.runner._run import EvalResult, errors_exceed, run_plan, safe_name
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "EvalResult",
     "PlainDisplay",
     "RichDisplay",
+    "SelectedSamples",
     "build_plan",
     "default_run_dir",
     "errors_exceed",
@@ -19,5 +20,4 @@ __all__ = [
     "run_composed",
     "run_plan",
     "safe_name",
-    "select_samples",
 ]

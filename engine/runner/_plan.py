@@ -6,7 +6,9 @@ together as a `ConfigError` (unknown provider, missing key, bad solver argument,
 
 from __future__ import annotations
 
+import itertools
 import random
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,7 @@ from engine._assets import tasks_dir
 from engine.config import RunConfig
 from engine.config._compose import Composed
 from engine.config._errors import ConfigError, Problem
-from engine.datasets import DatasetError, Sample, read_samples
+from engine.datasets import DatasetError, DatasetFile, Sample
 from engine.providers import NO_MODEL, Model, ModelHub, ProviderError
 from engine.registry import RegistryError
 from engine.scorers import Metric, Scorer, metrics, scorers
@@ -34,8 +36,7 @@ class EvalPlan:
     hub: ModelHub
     model: Model | None
     roles: dict[str, Model]
-    samples: list[Sample]
-    dataset_size: int
+    samples: SelectedSamples
     solvers: list[tuple[Component, Solver]]
     scorers: list[tuple[Component, Scorer]]
     metrics: list[tuple[str, Metric]]
@@ -62,20 +63,67 @@ def dataset_search_dirs(composed: Composed) -> list[Path]:
     return dirs
 
 
-def select_samples(samples: list[Sample], config: RunConfig) -> list[Sample]:
-    """Inspect's order: filter by id, shuffle with the seed, then limit."""
-    if config.sample_id is not None:
-        wanted = config.sample_id if isinstance(config.sample_id, list) else [config.sample_id]
-        keys = {str(w) for w in wanted}
-        samples = [s for s in samples if str(s.id) in keys]
-    if config.shuffle:
-        samples = list(samples)
-        random.Random(config.seed).shuffle(samples)
-    if isinstance(config.limit, tuple):
-        samples = samples[config.limit[0] : config.limit[1]]
-    elif config.limit is not None:
-        samples = samples[: config.limit]
-    return samples
+MAX_LOGGED_IDS = 10_000
+"""The log header lists the selected sample ids up to this many (it is held for the whole run)."""
+
+
+class SelectedSamples:
+    """The samples an eval runs, in Inspect's order: filter by id, shuffle with the seed, limit.
+
+    Built with one pass over the source, which also finds every bad record before any request is
+    sent. Without `shuffle` the source is read again on each iteration (each epoch), so memory does
+    not grow with the dataset; shuffling needs the whole dataset and keeps it in memory.
+    """
+
+    def __init__(self, source: Iterable[Sample], config: RunConfig) -> None:
+        self.source = source
+        wanted = config.sample_id
+        self.wanted = (
+            None
+            if wanted is None
+            else {str(w) for w in (wanted if isinstance(wanted, list) else [wanted])}
+        )
+        self.start, self.stop = 0, None
+        if isinstance(config.limit, tuple):
+            self.start, self.stop = config.limit
+        elif config.limit is not None:
+            self.stop = config.limit
+        self.items: list[Sample] | None = None
+        self.dataset_size = 0
+        self.ids: list[str | int | None] = []
+        matched: list[Sample] = []
+        matching = 0
+        for sample in source:
+            self.dataset_size += 1
+            if not self._wanted(sample):
+                continue
+            if config.shuffle:
+                matched.append(sample)
+            elif self._in_range(matching) and len(self.ids) < MAX_LOGGED_IDS:
+                self.ids.append(sample.id)
+            matching += 1
+        if config.shuffle:
+            random.Random(config.seed).shuffle(matched)
+            self.items = matched[self.start : self.stop]
+            self.ids = [sample.id for sample in self.items[:MAX_LOGGED_IDS]]
+            self.count = len(self.items)
+        else:
+            end = matching if self.stop is None else min(self.stop, matching)
+            self.count = max(0, end - self.start)
+
+    def _in_range(self, position: int) -> bool:
+        return self.start <= position and (self.stop is None or position < self.stop)
+
+    def _wanted(self, sample: Sample) -> bool:
+        return self.wanted is None or str(sample.id) in self.wanted
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[Sample]:
+        if self.items is not None:
+            return iter(self.items)
+        return itertools.islice(filter(self._wanted, self.source), self.start, self.stop)
 
 
 def build_plan(composed: Composed) -> EvalPlan:
@@ -121,13 +169,14 @@ def build_plan(composed: Composed) -> EvalPlan:
     planned_scorers = components("scorers", config.task.scorers, scorers)
     planned_metrics = [(c.name, m) for c, m in components("metrics", config.task.metrics, metrics)]
 
-    samples: list[Sample] = []
+    selected: SelectedSamples | None = None
     try:
-        samples = read_samples(config.task.dataset, dataset_search_dirs(composed))
+        dataset = DatasetFile(config.task.dataset, dataset_search_dirs(composed))
+        selected = SelectedSamples(dataset, config)
     except DatasetError as error:
         problem("task.dataset", error)
 
-    if problems:
+    if problems or selected is None:
         raise ConfigError(problems)
 
     warnings = []
@@ -137,14 +186,12 @@ def build_plan(composed: Composed) -> EvalPlan:
         unsupported = planned.api.unsupported(planned.generation)
         if unsupported:
             warnings.append(f"{planned.name} ignores generation settings: {', '.join(unsupported)}")
-    selected = select_samples(samples, config)
     return EvalPlan(
         composed,
         hub,
         model,
         roles,
         selected,
-        len(samples),
         planned_solvers,
         planned_scorers,
         planned_metrics,

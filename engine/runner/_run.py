@@ -97,8 +97,8 @@ def _log_header(plan: EvalPlan, run_id: str, created: str, resumed: int) -> dict
         "dataset": {
             "name": task.name,
             "location": task.dataset.path,
-            "samples": plan.dataset_size,
-            "sample_ids": [s.id for s in plan.samples],
+            "samples": plan.samples.dataset_size,
+            "sample_ids": plan.samples.ids,
             "shuffled": config.shuffle,
         },
         "model": plan.model_name,

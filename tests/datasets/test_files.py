@@ -224,3 +224,15 @@ def test_builtin_theory_of_mind_dataset() -> None:
     assert len(samples) >= 100
     assert samples[0].id == "tom-001"
     assert samples[0].metadata is not None and "question_type" in samples[0].metadata
+
+
+def test_a_dataset_file_is_reread_on_each_pass_not_held(tmp_path: Path) -> None:
+    from engine.datasets import DatasetFile
+
+    data = tmp_path / "d.jsonl"
+    data.write_text('{"input": "a", "target": "1"}\n')
+    dataset = DatasetFile(DatasetConfig(path=str(data)), [tmp_path])
+    assert [s.input for s in dataset] == ["a"]
+    with data.open("a") as more:
+        more.write('{"input": "b", "target": "2"}\n')
+    assert [s.input for s in dataset] == ["a", "b"]

@@ -1,10 +1,11 @@
+import json
 from pathlib import Path
 
 import pytest
 
 from engine.config import compose_config
 from engine.datasets import Sample
-from engine.runner import build_plan, errors_exceed, run_composed, safe_name, select_samples
+from engine.runner import SelectedSamples, build_plan, errors_exceed, run_composed, safe_name
 from engine.runner._display import Display
 from tests.support.openai_server import OpenAIServer, Reply, sequence
 
@@ -39,12 +40,12 @@ def samples(count: int) -> list[Sample]:
 
 def test_select_samples_filters_shuffles_then_limits(monkeypatch: pytest.MonkeyPatch) -> None:
     config = compose_config(["model=openai/x", "limit=[2,5]"]).config
-    assert [s.id for s in select_samples(samples(10), config)] == ["s2", "s3", "s4"]
+    assert [s.id for s in SelectedSamples(samples(10), config)] == ["s2", "s3", "s4"]
     by_id = compose_config(["model=openai/x", "sample_id=[s7,s1]"]).config
-    assert [s.id for s in select_samples(samples(10), by_id)] == ["s1", "s7"]
+    assert [s.id for s in SelectedSamples(samples(10), by_id)] == ["s1", "s7"]
     shuffled = compose_config(["model=openai/x", "shuffle=true", "seed=3", "limit=4"]).config
-    first = [s.id for s in select_samples(samples(10), shuffled)]
-    assert first == [s.id for s in select_samples(samples(10), shuffled)]
+    first = [s.id for s in SelectedSamples(samples(10), shuffled)]
+    assert first == [s.id for s in SelectedSamples(samples(10), shuffled)]
     assert first != ["s0", "s1", "s2", "s3"] and len(first) == 4
 
 
@@ -141,3 +142,24 @@ def test_several_scorers_each_get_their_metrics(
         "match_1": {"accuracy": 0.5, "mean": 0.5},
         "includes": {"accuracy": 0.5, "mean": 0.5},
     }
+
+
+def test_a_bad_record_anywhere_is_a_config_error_before_any_request(environment: Path) -> None:
+    from engine.config import ConfigError
+
+    conf = environment / "conf" / "task"
+    conf.mkdir(parents=True)
+    lines = [json.dumps({"input": f"q{i}", "target": "a"}) for i in range(500)]
+    lines.append('{"target": "no input"}')
+    (environment / "big.jsonl").write_text("\n".join(lines) + "\n")
+    (conf / "big.yaml").write_text("name: big\ndataset: {path: big.jsonl}\n")
+    with pytest.raises(ConfigError, match="line 501: missing input field"):
+        build_plan(compose_config(["model=openai/m", "task=big"]))
+
+
+def test_selected_samples_stream_in_order_and_count_without_holding_them() -> None:
+    config = compose_config(["model=openai/x", "limit=[1,4]"]).config
+    selected = SelectedSamples(samples(10), config)
+    assert len(selected) == 3 and selected.items is None
+    assert [s.id for s in selected] == [s.id for s in selected] == ["s1", "s2", "s3"]
+    assert selected.dataset_size == 10 and selected.ids == ["s1", "s2", "s3"]
