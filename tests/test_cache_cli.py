@@ -81,6 +81,8 @@ def run(
     assert log.status == "success" and log.samples is not None and len(log.samples) == samples
     scores = {s.id: s.scores["model_graded_fact"].value for s in log.samples if s.scores}
     metadata = [s.output.metadata for s in log.samples]
+    hits = (log.results.metadata or {}).get("cache_hits", {}) if log.results else {}
+    assert sum(hits.values()) == 2 * sum(m == {"cache": "hit"} for m in metadata)  # answer + grade
     return len(server.chat_requests()) - before, scores, metadata
 
 

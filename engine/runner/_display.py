@@ -40,15 +40,22 @@ class Display:
         print(redact(text), file=sys.stderr)
 
     def counters(self) -> dict[str, Any]:
-        retries = tokens = 0
+        retries = tokens = cached = 0
         if self.plan is not None:
             models = self.plan.models()
             retries = sum(pool.retries for pool in {m.pool.key: m.pool for m in models}.values())
             tokens = sum(m.usage.total_tokens for m in models)
+            cached = sum(m.cache_hits for m in models)
         elapsed = time.monotonic() - self.started
         rate = (self.done - self.resumed) / elapsed if elapsed > 0 else 0.0
         eta = (self.total - self.done) / rate if rate > 0 else None
-        return {"retries": retries, "tokens": tokens, "elapsed": elapsed, "eta": eta}
+        return {
+            "retries": retries,
+            "tokens": tokens,
+            "cached": cached,
+            "elapsed": elapsed,
+            "eta": eta,
+        }
 
 
 class PlainDisplay(Display):
@@ -77,7 +84,7 @@ class PlainDisplay(Display):
             eta = f"{c['eta']:.0f}s" if c["eta"] is not None else "?"
             print(
                 f"  {self.done}/{self.total} done, {self.errors} errors, {c['retries']} retries, "
-                f"{c['tokens']} tokens, eta {eta}",
+                f"{c['tokens']} tokens, {c['cached']} cached, eta {eta}",
                 file=sys.stderr,
             )
 
@@ -117,6 +124,8 @@ class RichDisplay(Display):
         super().sample_done(failed)
         c = self.counters()
         stats = f"errors {self.errors}  retries {c['retries']}  tokens {c['tokens']:,}"
+        if c["cached"]:
+            stats += f"  cached {c['cached']:,}"
         self._progress.update(self._task, completed=self.done, stats=stats)
 
     def finish(self) -> None:

@@ -294,6 +294,9 @@ async def run_plan(
         ]
         if limit_changes:
             stats["connection_limit_history"] = limit_changes
+        cache_hits = {model.name: model.cache_hits for model in plan.models() if model.cache_hits}
+        if cache_hits:
+            results["metadata"] = {"cache_hits": cache_hits}
         failure = None
         if status == "error":
             summary = (
