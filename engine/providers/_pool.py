@@ -154,10 +154,16 @@ class ConnectionPool:
         deadline = None if settings.timeout is None else time.monotonic() + settings.timeout
         tries = 0
         sequence = 0
+        reason = ""
         while True:
             per_attempt = settings.attempt_timeout
             if deadline is not None:
                 remaining = deadline - time.monotonic()
+                if remaining <= 0:  # the backoff sleep overran the budget (a busy event loop)
+                    raise GenerateError(
+                        f"timeout of {settings.timeout:g}s reached after {tries} attempts: {reason}",
+                        attempts=tries,
+                    )
                 per_attempt = remaining if per_attempt is None else min(per_attempt, remaining)
             tries += 1
             try:
@@ -180,6 +186,7 @@ class ConnectionPool:
                 )
             except Exception as error:
                 verdict = classify(error)
+            reason = verdict.reason
             if adaptive and verdict.kind is ErrorKind.RATE_LIMIT:
                 self._on_rate_limit(sequence)
             if verdict.kind is ErrorKind.FATAL:
