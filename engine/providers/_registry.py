@@ -196,3 +196,55 @@ def _llama_cpp(name: str, model_args: dict[str, Any], base_url: str | None) -> M
     from engine.providers._llama_cpp import LlamaCppAPI
 
     return LlamaCppAPI(name, model_args)
+
+
+@register_provider("anthropic")
+def _anthropic(name: str, model_args: dict[str, Any], base_url: str | None) -> ModelAPI:
+    import anthropic
+
+    from engine.providers._anthropic import AnthropicAPI
+
+    model = f"anthropic/{name}"
+    key = require_env("ANTHROPIC_API_KEY", model)
+    url = base_url or env("ANTHROPIC_BASE_URL") or "https://api.anthropic.com"
+    managed = {"api_key", "auth_token", "max_retries", "base_url", "http_client"}
+    check_model_args(anthropic.AsyncAnthropic.__init__, model_args, model, managed)
+    # The SDK's aiohttp transport, as for OpenAI (httpx2's pool costs CPU per idle connection).
+    client = anthropic.AsyncAnthropic(
+        **model_args,
+        api_key=key,
+        base_url=url,
+        max_retries=0,
+        http_client=anthropic.DefaultAioHttpClient(),
+    )
+    return AnthropicAPI(name, client, base_url=url, account=account_of(key))
+
+
+@register_provider("google")
+def _google(name: str, model_args: dict[str, Any], base_url: str | None) -> ModelAPI:
+    from google import genai
+    from google.genai import types
+
+    from engine.providers._google import GoogleAPI, safety_settings
+
+    model = f"google/{name}"
+    key = env("GOOGLE_API_KEY") or env("GEMINI_API_KEY")
+    if key is None:
+        raise ProviderConfigError(
+            f"{model} needs the environment variable GOOGLE_API_KEY or GEMINI_API_KEY "
+            "(set it in the environment or a .env file)"
+        )
+    url = base_url or env("GOOGLE_BASE_URL") or "https://generativelanguage.googleapis.com"
+    args = dict(model_args)
+    safety = (
+        safety_settings(args.pop("safety_settings"), model) if "safety_settings" in args else None
+    )
+    api_version = args.pop("api_version", None)  # else GOOGLE_GENAI_API_VERSION, else v1
+    managed = {"api_key", "http_options", "vertexai", "enterprise"}
+    check_model_args(genai.Client.__init__, args, model, managed)
+    # No SDK retries (the pool retries); attempts=1 also stops its hidden reconnect-after-sleep.
+    http_options = types.HttpOptions(
+        base_url=url, api_version=api_version, retry_options=types.HttpRetryOptions(attempts=1)
+    )
+    client = genai.Client(**args, vertexai=False, api_key=key, http_options=http_options)
+    return GoogleAPI(name, client, base_url=url, account=account_of(key), safety_settings=safety)

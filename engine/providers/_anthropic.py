@@ -1,0 +1,232 @@
+"""Anthropic's Messages API through the official `anthropic` SDK.
+
+Requests go through the SDK's own `AsyncAnthropic` client (auth headers, `anthropic-version`, base
+URL, error types), but via `client.post("/v1/messages", cast_to=httpx2.Response)` rather than
+`client.messages.create()`, as `_openai.py` does: it skips the per-call TypedDict transform and the
+pydantic `Message` model, and it sends the body exactly as built here. That matters beyond speed:
+anthropic 2.12 no longer takes `temperature`/`top_p`/`top_k` as `create()` arguments (they belong
+in the body), and `create()` refuses large non-streaming `max_tokens` unless given a timeout.
+
+Mapping (ours → theirs): system messages → top-level `system`; `max_tokens` (required by the API;
+4096 when unset, plus the thinking budget when `reasoning_tokens` is set) ; `stop_seqs` →
+`stop_sequences`; `reasoning_tokens` → `thinking: {type: enabled, budget_tokens}` (0 → disabled);
+`reasoning_effort` → `output_config.effort`. `thinking` content blocks are not part of the answer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from engine.config import GenerationConfig
+from engine.providers._api import ModelAPI
+from engine.providers._errors import (
+    Classified,
+    ErrorKind,
+    MalformedResponseError,
+    classify_status,
+    parse_retry_after,
+)
+from engine.providers._types import (
+    ChatMessage,
+    Choice,
+    ModelOutput,
+    ModelUsage,
+    StopReason,
+    assistant,
+)
+
+__all__ = ["DEFAULT_MAX_TOKENS", "AnthropicAPI", "parse_message"]
+
+DEFAULT_MAX_TOKENS = 4096
+"""The Messages API requires `max_tokens`; this is sent when the config leaves it unset."""
+
+_STOP_REASONS: dict[str | None, StopReason] = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "max_tokens": "max_tokens",
+    "model_context_window_exceeded": "model_length",
+    "tool_use": "tool_calls",
+    "refusal": "content_filter",
+}
+
+_EFFORTS = ("low", "medium", "high", "xhigh", "max")
+"""`reasoning_effort` values Anthropic's `output_config.effort` knows (not `none`, `minimal`)."""
+
+
+class AnthropicAPI(ModelAPI):
+    """The Messages API on an `anthropic.AsyncAnthropic` client (built with `max_retries=0`)."""
+
+    provider = "anthropic"
+
+    def __init__(self, model_name: str, client: Any, *, base_url: str, account: str) -> None:
+        self.model_name = model_name
+        self.client = client
+        self.base_url = base_url
+        self.account = account
+        import httpx2
+
+        self._response_type = httpx2.Response
+
+    def build_request(
+        self, messages: Sequence[ChatMessage], config: GenerationConfig
+    ) -> dict[str, Any]:
+        system_parts = [m.content for m in messages if m.role == "system"]
+        body: dict[str, Any] = {
+            "model": self.model_name,
+            "messages": [
+                # The Messages API has no `tool` role without tool blocks: a plain tool result
+                # is user-side text.
+                {"role": "assistant" if m.role == "assistant" else "user", "content": m.content}
+                for m in messages
+                if m.role != "system"
+            ],
+        }
+        budget = config.reasoning_tokens
+        if config.max_tokens is not None:
+            body["max_tokens"] = config.max_tokens
+        else:  # the thinking budget counts towards max_tokens, which must exceed it
+            body["max_tokens"] = DEFAULT_MAX_TOKENS + (budget or 0)
+        if system_parts:
+            body["system"] = "\n\n".join(system_parts)
+        if config.stop_seqs:
+            body["stop_sequences"] = config.stop_seqs
+        for name in ("temperature", "top_p", "top_k"):
+            value = getattr(config, name)
+            if value is not None:
+                body[name] = value
+        if budget is not None:
+            body["thinking"] = (
+                {"type": "enabled", "budget_tokens": budget} if budget > 0 else {"type": "disabled"}
+            )
+        if config.reasoning_effort in _EFFORTS:
+            body["output_config"] = {"effort": config.reasoning_effort}
+        if config.extra_body:
+            body.update(config.extra_body)
+        return body
+
+    async def generate(
+        self, messages: Sequence[ChatMessage], config: GenerationConfig, timeout: float | None
+    ) -> ModelOutput:
+        options: dict[str, Any] = {}
+        if timeout is not None:
+            options["timeout"] = timeout
+        if config.extra_headers:
+            options["headers"] = config.extra_headers
+        response = await self.client.post(
+            "/v1/messages",
+            body=self.build_request(messages, config),
+            cast_to=self._response_type,
+            options=options,
+        )
+        try:
+            data = json.loads(response.content)
+        except ValueError:
+            snippet = response.content[:200].decode("utf-8", "replace")
+            raise MalformedResponseError(f"reply is not JSON: {snippet!r}") from None
+        return parse_message(self.model_name, data)
+
+    def classify(self, error: BaseException) -> Classified:
+        import anthropic
+
+        if isinstance(error, anthropic.APIStatusError):
+            status = error.status_code
+            kind = classify_status(status)
+            reason = f"HTTP {status} from {self}: {_error_message(error)}"
+            if status == 529:
+                reason += " (Anthropic is overloaded)"
+            elif status in (401, 403):
+                reason += " (check ANTHROPIC_API_KEY and its permissions)"
+            elif status == 404:
+                reason += " (check the model name and base URL)"
+            retry_after = (
+                parse_retry_after(error.response.headers) if kind is not ErrorKind.FATAL else None
+            )
+            return Classified(kind, reason, retry_after)
+        if isinstance(error, anthropic.APITimeoutError):
+            return Classified(ErrorKind.TRANSIENT, f"request to {self} timed out")
+        if isinstance(error, anthropic.APIConnectionError):
+            cause = error.__cause__ or error
+            return Classified(
+                ErrorKind.TRANSIENT, f"connection to {self.base_url} failed: {cause!r}"
+            )
+        if isinstance(error, MalformedResponseError):
+            return Classified(ErrorKind.TRANSIENT, f"malformed reply from {self}: {error}")
+        return Classified(ErrorKind.FATAL, f"{type(error).__name__}: {error}")
+
+    def unsupported(self, config: GenerationConfig) -> list[str]:
+        fields = [
+            name
+            for name in (
+                "seed",
+                "frequency_penalty",
+                "presence_penalty",
+                "logprobs",
+                "top_logprobs",
+                "response_schema",
+            )
+            if getattr(config, name) is not None
+        ]
+        if config.num_choices is not None and config.num_choices > 1:
+            fields.append("num_choices")
+        if config.reasoning_effort is not None and config.reasoning_effort not in _EFFORTS:
+            fields.append("reasoning_effort")
+        return fields
+
+    async def aclose(self) -> None:
+        await self.client.close()
+
+
+def _error_message(error: Any) -> str:
+    """The `message` of Anthropic's `{"type": "error", "error": {"type", "message"}}`."""
+    body = getattr(error, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            kind = inner.get("type")
+            return f"{kind}: {inner['message']}" if kind else str(inner["message"])
+        if isinstance(inner, str):
+            return inner
+    return str(getattr(error, "message", error))
+
+
+def parse_message(model: str, data: Any) -> ModelOutput:
+    """Read a Messages API `message`; anything off-protocol is a `MalformedResponseError`."""
+    try:
+        if data.get("type") == "error":
+            raise ValueError(f"error object: {data.get('error')!r}")
+        blocks = data["content"]
+        # `thinking` and `redacted_thinking` blocks are the model's reasoning, not its answer.
+        text = "".join(
+            block["text"] for block in blocks if block.get("type") == "text" and "text" in block
+        )
+        stop_reason = _STOP_REASONS.get(data.get("stop_reason"), "unknown")
+        usage = _usage(data.get("usage"))
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        snippet = json.dumps(data)[:200]
+        raise MalformedResponseError(f"not a message ({error!r}): {snippet}") from None
+    return ModelOutput(data.get("model") or model, [Choice(assistant(text), stop_reason)], usage)
+
+
+def _usage(usage: Any) -> ModelUsage:
+    if not isinstance(usage, dict):
+        return ModelUsage()
+    read = usage.get("cache_read_input_tokens")
+    write = usage.get("cache_creation_input_tokens")
+    # Anthropic's `input_tokens` excludes cached tokens; the total counts everything billed.
+    input_tokens = int(usage.get("input_tokens") or 0)
+    output_tokens = int(usage.get("output_tokens") or 0)
+    result = ModelUsage(
+        input_tokens,
+        output_tokens,
+        input_tokens + output_tokens + int(read or 0) + int(write or 0),
+    )
+    if read is not None:
+        result.input_tokens_cache_read = int(read)
+    if write is not None:
+        result.input_tokens_cache_write = int(write)
+    details = usage.get("output_tokens_details")
+    if isinstance(details, dict) and details.get("thinking_tokens") is not None:
+        result.reasoning_tokens = int(details["thinking_tokens"])
+    return result

@@ -1,0 +1,373 @@
+"""A local server speaking the Gemini API's `generateContent` wire protocol, for tests.
+
+    with GeminiServer(responder=sequence([rate_limited("0"), "ok"])) as server:
+        os.environ["GOOGLE_BASE_URL"] = server.base_url      # http://127.0.0.1:PORT
+        ...
+        assert len(server.requests) == 2
+
+The HTTP/1.1 machinery is `openai_server`'s (asyncio, its own loop in a background thread,
+keep-alive); only the routes and the JSON shapes differ. Routes:
+
+    POST /{v1,v1beta,v1alpha}/models/{model}:generateContent    the responder answers
+    anything else                                               404 in Google's error shape
+
+The responder gets the parsed `Request` and returns the reply text (wrapped into an exact
+`GenerateContentResponse`, usage counted in words) or a `Reply` (errors, headers, delays, raw
+bytes, a dropped connection). `sequence`, `close_connection` and `malformed` come from
+`openai_server` and work here unchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import json
+import re
+import threading
+from collections.abc import Awaitable, Callable, Sequence
+from http import HTTPStatus
+from types import TracebackType
+from typing import Any
+
+from tests.support.openai_server import (
+    Reply,
+    Request,
+    _Dropped,
+    _read_request,
+    close_connection,
+    malformed,
+    sequence,
+)
+
+__all__ = [
+    "GeminiServer",
+    "Reply",
+    "Request",
+    "Responder",
+    "close_connection",
+    "contents_text",
+    "echo",
+    "error",
+    "fixed",
+    "generate_content",
+    "malformed",
+    "model_of",
+    "rate_limited",
+    "sequence",
+]
+
+Answer = str | Reply
+Responder = Callable[[Request], Answer | Awaitable[Answer]]
+
+_ROUTE = re.compile(r"^/(v1|v1beta|v1alpha)/models/([^/:]+):generateContent$")
+
+_STATUSES = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    409: "ABORTED",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
+
+
+def model_of(request: Request) -> str | None:
+    """The model named in the request path (`gemini-2.5-flash`)."""
+    match = _ROUTE.match(request.path)
+    return match.group(2) if match else None
+
+
+def contents_text(request: Request, role: str | None = "user") -> list[str]:
+    """The text of each content in the body (of `role`, or of all with None)."""
+    body = request.body if isinstance(request.body, dict) else {}
+    return [
+        "".join(part.get("text", "") for part in content.get("parts", []))
+        for content in body.get("contents", [])
+        if role is None or content.get("role") == role
+    ]
+
+
+def echo(request: Request) -> str:
+    """Reply with the last user content."""
+    texts = contents_text(request)
+    return texts[-1] if texts else ""
+
+
+def fixed(text: str) -> Responder:
+    """Always reply `text`."""
+
+    def responder(request: Request) -> str:
+        return text
+
+    return responder
+
+
+def error(
+    status: int,
+    message: str | None = None,
+    *,
+    code_status: str | None = None,
+    headers: dict[str, str] | None = None,
+    delay: float = 0.0,
+) -> Reply:
+    """An error in Google's shape: `{"error": {"code", "message", "status"}}`."""
+    return Reply(
+        status=status,
+        body=_error_body(
+            status,
+            message if message is not None else HTTPStatus(status).phrase,
+            code_status or _STATUSES.get(status, "UNKNOWN"),
+        ),
+        headers=dict(headers or {}),
+        delay=delay,
+    )
+
+
+def _error_body(status: int, message: str, code_status: str) -> dict[str, Any]:
+    return {"error": {"code": status, "message": message, "status": code_status}}
+
+
+def rate_limited(retry_after: str | None = None) -> Reply:
+    """A 429 RESOURCE_EXHAUSTED as Gemini sends it, optionally with `retry-after`."""
+    return error(
+        429,
+        "You exceeded your current quota, please check your plan and billing details.",
+        headers={"retry-after": retry_after} if retry_after is not None else None,
+    )
+
+
+def generate_content(
+    request: Request,
+    text: str | Sequence[str],
+    *,
+    finish_reason: str = "STOP",
+    thought: str | None = None,
+    usage: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """An exact `GenerateContentResponse` answering `request`: one candidate per text given, or
+    `candidateCount` copies of one text. `thought` adds a thought part first in each candidate.
+
+    Usage counts words (thoughts in `thoughtsTokenCount`); `usage` overrides parts of it.
+    """
+    body = request.body if isinstance(request.body, dict) else {}
+    if isinstance(text, str):
+        count = int((body.get("generationConfig") or {}).get("candidateCount") or 1)
+        texts = [text] * count
+    else:
+        texts = list(text)
+    prompt = sum(len(t.split()) for t in contents_text(request, None))
+    system = body.get("systemInstruction") or {}
+    prompt += sum(len(p.get("text", "").split()) for p in system.get("parts", []))
+    completion = sum(len(t.split()) for t in texts)
+    thoughts = len(thought.split()) * len(texts) if thought else 0
+    counted: dict[str, Any] = {
+        "promptTokenCount": prompt,
+        "candidatesTokenCount": completion,
+        "totalTokenCount": prompt + completion + thoughts,
+        "promptTokensDetails": [{"modality": "TEXT", "tokenCount": prompt}],
+    }
+    if thoughts:
+        counted["thoughtsTokenCount"] = thoughts
+    counted.update(usage or {})
+    candidates = []
+    for index, answer in enumerate(texts):
+        parts: list[dict[str, Any]] = []
+        if thought:
+            parts.append({"text": thought, "thought": True})
+        parts.append({"text": answer})
+        candidates.append(
+            {
+                "content": {"role": "model", "parts": parts},
+                "finishReason": finish_reason,
+                "index": index,
+            }
+        )
+    return {
+        "candidates": candidates,
+        "usageMetadata": counted,
+        "modelVersion": model_of(request) or "unknown",
+        "responseId": "local-response",
+    }
+
+
+class GeminiServer:
+    """A `generateContent` server on 127.0.0.1 in a background thread; a context manager.
+
+    Args:
+        responder: answers each generateContent request (default `echo`).
+        api_key: when set, a request without `x-goog-api-key: KEY` (or `?key=KEY`) gets
+            Google's 400 API_KEY_INVALID, as the real API answers.
+    """
+
+    def __init__(
+        self,
+        responder: Responder = echo,
+        *,
+        latency: float = 0.0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_key: str | None = None,
+    ) -> None:
+        self.responder = responder
+        self.latency = latency
+        self.host = host
+        self.port = port
+        self.api_key = api_key
+        self._requests: list[Request] = []
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._server: asyncio.Server | None = None
+
+    @property
+    def base_url(self) -> str:
+        """The server root (the SDK appends `/v1/models/…`): `http://127.0.0.1:PORT`."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def requests(self) -> list[Request]:
+        """A snapshot of every request received so far, in arrival order."""
+        with self._lock:
+            return list(self._requests)
+
+    def start(self) -> GeminiServer:
+        if self._thread is not None:
+            raise RuntimeError("server already started")
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            try:
+                self._server = loop.run_until_complete(
+                    asyncio.start_server(self._serve, self.host, self.port, limit=1 << 20)
+                )
+                self.port = self._server.sockets[0].getsockname()[1]
+            except BaseException as exc:  # reported to the starting thread
+                failure.append(exc)
+                ready.set()
+                loop.close()
+                return
+            ready.set()
+            try:
+                loop.run_forever()
+            finally:
+                loop.run_until_complete(self._shutdown())
+                loop.close()
+
+        self._thread = threading.Thread(target=run, name="gemini-server", daemon=True)
+        self._thread.start()
+        ready.wait()
+        if failure:
+            self._thread.join()
+            self._thread = None
+            raise failure[0]
+        return self
+
+    def stop(self) -> None:
+        if self._thread is None or self._loop is None:
+            return
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._thread = None
+
+    def __enter__(self) -> GeminiServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    async def _shutdown(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        pending = asyncio.all_tasks() - {asyncio.current_task()}
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                request = await _read_request(reader)
+                if request is None:
+                    break
+                keep_alive = request.headers.get("connection", "").lower() != "close"
+                if not await self._answer(request, writer, keep_alive) or not keep_alive:
+                    break
+        except (_Dropped, ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            pass
+        except asyncio.CancelledError:
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await writer.wait_closed()
+
+    async def _answer(
+        self, request: Request, writer: asyncio.StreamWriter, keep_alive: bool
+    ) -> bool:
+        with self._lock:
+            self._requests.append(request)
+        if request.method == "POST" and _ROUTE.match(request.path):
+            reply = await self._generate(request)
+            if reply.delay > 0:
+                await asyncio.sleep(reply.delay)
+        else:
+            reply = error(404, f"The requested URL {request.path} was not found on this server.")
+        if reply.close:
+            return False
+        encoded = _encode(reply, request, keep_alive)
+        if reply.truncate is not None:
+            head, _, payload = encoded.partition(b"\r\n\r\n")
+            writer.write(head + b"\r\n\r\n" + payload[: reply.truncate])
+            await writer.drain()
+            return False
+        writer.write(encoded)
+        await writer.drain()
+        return True
+
+    async def _generate(self, request: Request) -> Reply:
+        if self.latency > 0:
+            await asyncio.sleep(self.latency)
+        if self.api_key is not None and self.api_key not in (
+            request.headers.get("x-goog-api-key"),
+            request.query.get("key"),
+        ):
+            return error(400, "API key not valid. Please pass a valid API key.")
+        if not isinstance(request.body, dict):
+            return error(400, "Invalid JSON payload received.")
+        answer = self.responder(request)
+        if inspect.isawaitable(answer):
+            answer = await answer
+        return Reply(text=answer) if isinstance(answer, str) else answer
+
+
+def _encode(reply: Reply, request: Request, keep_alive: bool) -> bytes:
+    headers = {"content-type": "application/json; charset=UTF-8"}
+    if reply.raw is not None:
+        payload = reply.raw
+    elif reply.body is not None:
+        payload = json.dumps(reply.body).encode()
+    else:
+        payload = json.dumps(generate_content(request, reply.text or "")).encode()
+    headers.update({k.lower(): v for k, v in reply.headers.items()})
+    headers["content-length"] = str(len(payload))
+    headers["connection"] = "keep-alive" if keep_alive else "close"
+    try:
+        phrase = HTTPStatus(reply.status).phrase
+    except ValueError:
+        phrase = "Unknown"
+    head = f"HTTP/1.1 {reply.status} {phrase}\r\n" + "".join(
+        f"{name}: {value}\r\n" for name, value in headers.items()
+    )
+    return head.encode("latin-1") + b"\r\n" + payload
