@@ -27,10 +27,15 @@ import threading
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from types import TracebackType
 from typing import Any
 
-from tests.support.openai_server import Request, _content_text, _Dropped, _read_request
+from tests.support.openai_server import (
+    Request,
+    ThreadedServer,
+    _content_text,
+    _Dropped,
+    _read_request,
+)
 
 __all__ = [
     "AnthropicServer",
@@ -207,7 +212,7 @@ _ids = itertools.count(1)
 # ── the server ────────────────────────────────────────────────────────────────────────────────────
 
 
-class AnthropicServer:
+class AnthropicServer(ThreadedServer):
     """A Messages API server on 127.0.0.1 in a background thread; use it as a context manager.
 
     Args:
@@ -224,92 +229,17 @@ class AnthropicServer:
         port: int = 0,
         api_key: str | None = None,
     ) -> None:
+        super().__init__(host, port)
         self.responder = responder
-        self.host = host
-        self.port = port
         self.api_key = api_key
-        self._requests: list[Request] = []
-        self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._server: asyncio.Server | None = None
 
     @property
     def base_url(self) -> str:
         """Anthropic's base URL shape (the SDK appends `/v1/messages`): `http://127.0.0.1:PORT`."""
         return f"http://{self.host}:{self.port}"
 
-    @property
-    def requests(self) -> list[Request]:
-        """A snapshot of every request received so far, in arrival order."""
-        with self._lock:
-            return list(self._requests)
-
     def message_requests(self) -> list[Request]:
         return [r for r in self.requests if r.path == "/v1/messages"]
-
-    def start(self) -> AnthropicServer:
-        if self._thread is not None:
-            raise RuntimeError("server already started")
-        ready = threading.Event()
-        failure: list[BaseException] = []
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            try:
-                self._server = loop.run_until_complete(
-                    asyncio.start_server(self._serve, self.host, self.port, limit=1 << 20)
-                )
-                self.port = self._server.sockets[0].getsockname()[1]
-            except BaseException as exc:  # reported to the starting thread
-                failure.append(exc)
-                ready.set()
-                loop.close()
-                return
-            ready.set()
-            try:
-                loop.run_forever()
-            finally:
-                loop.run_until_complete(self._shutdown())
-                loop.close()
-
-        self._thread = threading.Thread(target=run, name="anthropic-server", daemon=True)
-        self._thread.start()
-        ready.wait()
-        if failure:
-            self._thread.join()
-            self._thread = None
-            raise failure[0]
-        return self
-
-    def stop(self) -> None:
-        if self._thread is None or self._loop is None:
-            return
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
-        self._thread = None
-
-    def __enter__(self) -> AnthropicServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    # the event loop side
-
-    async def _shutdown(self) -> None:
-        if self._server is not None:
-            self._server.close()
-        pending = asyncio.all_tasks() - {asyncio.current_task()}
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:

@@ -24,15 +24,14 @@ import contextlib
 import inspect
 import json
 import re
-import threading
 from collections.abc import Awaitable, Callable, Sequence
 from http import HTTPStatus
-from types import TracebackType
 from typing import Any
 
 from tests.support.openai_server import (
     Reply,
     Request,
+    ThreadedServer,
     _Dropped,
     _read_request,
     close_connection,
@@ -194,7 +193,7 @@ def generate_content(
     }
 
 
-class GeminiServer:
+class GeminiServer(ThreadedServer):
     """A `generateContent` server on 127.0.0.1 in a background thread; a context manager.
 
     Args:
@@ -212,88 +211,15 @@ class GeminiServer:
         port: int = 0,
         api_key: str | None = None,
     ) -> None:
+        super().__init__(host, port)
         self.responder = responder
         self.latency = latency
-        self.host = host
-        self.port = port
         self.api_key = api_key
-        self._requests: list[Request] = []
-        self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._server: asyncio.Server | None = None
 
     @property
     def base_url(self) -> str:
         """The server root (the SDK appends `/v1/models/…`): `http://127.0.0.1:PORT`."""
         return f"http://{self.host}:{self.port}"
-
-    @property
-    def requests(self) -> list[Request]:
-        """A snapshot of every request received so far, in arrival order."""
-        with self._lock:
-            return list(self._requests)
-
-    def start(self) -> GeminiServer:
-        if self._thread is not None:
-            raise RuntimeError("server already started")
-        ready = threading.Event()
-        failure: list[BaseException] = []
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            try:
-                self._server = loop.run_until_complete(
-                    asyncio.start_server(self._serve, self.host, self.port, limit=1 << 20)
-                )
-                self.port = self._server.sockets[0].getsockname()[1]
-            except BaseException as exc:  # reported to the starting thread
-                failure.append(exc)
-                ready.set()
-                loop.close()
-                return
-            ready.set()
-            try:
-                loop.run_forever()
-            finally:
-                loop.run_until_complete(self._shutdown())
-                loop.close()
-
-        self._thread = threading.Thread(target=run, name="gemini-server", daemon=True)
-        self._thread.start()
-        ready.wait()
-        if failure:
-            self._thread.join()
-            self._thread = None
-            raise failure[0]
-        return self
-
-    def stop(self) -> None:
-        if self._thread is None or self._loop is None:
-            return
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
-        self._thread = None
-
-    def __enter__(self) -> GeminiServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    async def _shutdown(self) -> None:
-        if self._server is not None:
-            self._server.close()
-        pending = asyncio.all_tasks() - {asyncio.current_task()}
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:

@@ -40,7 +40,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 __all__ = [
@@ -48,6 +48,7 @@ __all__ = [
     "Reply",
     "Request",
     "Responder",
+    "ThreadedServer",
     "chat_completion",
     "close_connection",
     "echo",
@@ -349,59 +350,22 @@ class _Dropped(Exception):
     """The peer went away, or sent something that is not HTTP/1.1."""
 
 
-class OpenAIServer:
-    """A chat-completions server on 127.0.0.1 in a background thread; use it as a context manager.
+class ThreadedServer:
+    """An asyncio server on `host:port` with its own event loop in a daemon thread.
 
-    Args:
-        responder: answers each chat request (default `echo`).
-        latency: seconds slept before every chat answer (for benchmarks).
-        host, port: where to listen; port 0 picks a free one.
-        api_key: when set, a request without `Authorization: Bearer KEY` or `api-key: KEY` gets
-            OpenAI's 401.
-        models: ids listed by `GET /v1/models`.
-        record: keep every request in `requests` (turn off for long benchmarks).
+    The lifecycle shared by the wire-protocol servers: start/stop (or use it as a context manager),
+    a thread-safe request log, and a shutdown that cancels every pending handler (slow replies
+    included). Subclasses implement `_serve(reader, writer)` for one connection.
     """
 
-    def __init__(
-        self,
-        responder: Responder = echo,
-        *,
-        latency: float = 0.0,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        api_key: str | None = None,
-        models: Sequence[str] = ("gpt-4o-mini",),
-        record: bool = True,
-    ) -> None:
-        self.responder = responder
-        self.latency = latency
+    def __init__(self, host: str, port: int) -> None:
         self.host = host
         self.port = port
-        self.api_key = api_key
-        self.models = list(models)
-        self.record = record
-        self.in_flight = 0
-        """Chat requests received and not yet answered."""
-        self.max_in_flight = 0
-        self.connections = 0
-        """Connections accepted so far (keep-alive reuse keeps this low)."""
         self._requests: list[Request] = []
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: asyncio.Server | None = None
-
-    # public surface
-
-    @property
-    def url(self) -> str:
-        """The server root, e.g. for Azure's endpoint: `http://127.0.0.1:PORT`."""
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def base_url(self) -> str:
-        """OpenAI's base URL shape: `http://127.0.0.1:PORT/v1`."""
-        return f"{self.url}/v1"
 
     @property
     def requests(self) -> list[Request]:
@@ -409,16 +373,7 @@ class OpenAIServer:
         with self._lock:
             return list(self._requests)
 
-    def chat_requests(self) -> list[Request]:
-        return [r for r in self.requests if r.path.endswith("/chat/completions")]
-
-    def reset(self) -> None:
-        """Forget recorded requests and the in-flight high-water mark."""
-        with self._lock:
-            self._requests.clear()
-            self.max_in_flight = self.in_flight
-
-    def start(self) -> OpenAIServer:
+    def start(self: S) -> S:
         if self._thread is not None:
             raise RuntimeError("server already started")
         ready = threading.Event()
@@ -446,7 +401,8 @@ class OpenAIServer:
                 loop.run_until_complete(self._shutdown())
                 loop.close()
 
-        self._thread = threading.Thread(target=run, name=f"openai-server:{self.port}", daemon=True)
+        name = f"{type(self).__name__}:{self.port}"
+        self._thread = threading.Thread(target=run, name=name, daemon=True)
         self._thread.start()
         ready.wait()
         if failure:
@@ -462,7 +418,7 @@ class OpenAIServer:
         self._thread.join(timeout=10)
         self._thread = None
 
-    def __enter__(self) -> OpenAIServer:
+    def __enter__(self: S) -> S:
         return self.start()
 
     def __exit__(
@@ -473,16 +429,77 @@ class OpenAIServer:
     ) -> None:
         self.stop()
 
-    # the event loop side
-
     async def _shutdown(self) -> None:
         if self._server is not None:
             self._server.close()
-        # Every connection handler, slow replies included (some may be closing their socket).
         pending = asyncio.all_tasks() - {asyncio.current_task()}
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        raise NotImplementedError
+
+
+S = TypeVar("S", bound=ThreadedServer)
+
+
+class OpenAIServer(ThreadedServer):
+    """A chat-completions server on 127.0.0.1 in a background thread; use it as a context manager.
+
+    Args:
+        responder: answers each chat request (default `echo`).
+        latency: seconds slept before every chat answer (for benchmarks).
+        host, port: where to listen; port 0 picks a free one.
+        api_key: when set, a request without `Authorization: Bearer KEY` or `api-key: KEY` gets
+            OpenAI's 401.
+        models: ids listed by `GET /v1/models`.
+        record: keep every request in `requests` (turn off for long benchmarks).
+    """
+
+    def __init__(
+        self,
+        responder: Responder = echo,
+        *,
+        latency: float = 0.0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_key: str | None = None,
+        models: Sequence[str] = ("gpt-4o-mini",),
+        record: bool = True,
+    ) -> None:
+        super().__init__(host, port)
+        self.responder = responder
+        self.latency = latency
+        self.api_key = api_key
+        self.models = list(models)
+        self.record = record
+        self.in_flight = 0
+        """Chat requests received and not yet answered."""
+        self.max_in_flight = 0
+        self.connections = 0
+        """Connections accepted so far (keep-alive reuse keeps this low)."""
+
+    # public surface
+
+    @property
+    def url(self) -> str:
+        """The server root, e.g. for Azure's endpoint: `http://127.0.0.1:PORT`."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """OpenAI's base URL shape: `http://127.0.0.1:PORT/v1`."""
+        return f"{self.url}/v1"
+
+    def chat_requests(self) -> list[Request]:
+        return [r for r in self.requests if r.path.endswith("/chat/completions")]
+
+    def reset(self) -> None:
+        """Forget recorded requests and the in-flight high-water mark."""
+        with self._lock:
+            self._requests.clear()
+            self.max_in_flight = self.in_flight
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
