@@ -28,6 +28,7 @@ from engine.providers._errors import (
     classify_status,
     parse_retry_after,
 )
+from engine.providers._sdk import post_json
 from engine.providers._types import (
     ChatMessage,
     Choice,
@@ -65,9 +66,6 @@ class AnthropicAPI(ModelAPI):
         self.client = client
         self.base_url = base_url
         self.account = account
-        import httpx2
-
-        self._response_type = httpx2.Response
 
     def build_request(
         self, messages: Sequence[ChatMessage], config: GenerationConfig
@@ -109,22 +107,8 @@ class AnthropicAPI(ModelAPI):
     async def generate(
         self, messages: Sequence[ChatMessage], config: GenerationConfig, timeout: float | None
     ) -> ModelOutput:
-        options: dict[str, Any] = {}
-        if timeout is not None:
-            options["timeout"] = timeout
-        if config.extra_headers:
-            options["headers"] = config.extra_headers
-        response = await self.client.post(
-            "/v1/messages",
-            body=self.build_request(messages, config),
-            cast_to=self._response_type,
-            options=options,
-        )
-        try:
-            data = json.loads(response.content)
-        except ValueError:
-            snippet = response.content[:200].decode("utf-8", "replace")
-            raise MalformedResponseError(f"reply is not JSON: {snippet!r}") from None
+        body = self.build_request(messages, config)
+        data = await post_json(self.client, "/v1/messages", body, config, timeout)
         return parse_message(self.model_name, data)
 
     def classify(self, error: BaseException) -> Classified:

@@ -1,7 +1,7 @@
 """OpenAI chat completions through the official SDK: OpenAI, Azure OpenAI and every compatible service.
 
 Requests go through the SDK's own client (auth, base URL, Azure deployment routing, error types),
-but via `client.post(..., cast_to=Response)`: that skips the SDK's per-call TypedDict transform and
+via the shared `post_json` (`_sdk.py`): that skips the SDK's per-call TypedDict transform and
 pydantic response models, which cost more CPU than the HTTP exchange itself, and we read the JSON
 into our own slotted types instead.
 """
@@ -21,6 +21,7 @@ from engine.providers._errors import (
     classify_status,
     parse_retry_after,
 )
+from engine.providers._sdk import post_json
 from engine.providers._types import (
     ChatMessage,
     Choice,
@@ -75,9 +76,6 @@ class OpenAIChatAPI(ModelAPI):
         # OpenAI itself wants `max_completion_tokens`; compatible servers (llama.cpp, vLLM, …)
         # know `max_tokens`. Only native OpenAI lacks `top_k`, which the others take in the body.
         self.native = native
-        import httpx2
-
-        self._response_type = httpx2.Response
 
     def build_request(
         self, messages: Sequence[ChatMessage], config: GenerationConfig
@@ -113,22 +111,8 @@ class OpenAIChatAPI(ModelAPI):
     async def generate(
         self, messages: Sequence[ChatMessage], config: GenerationConfig, timeout: float | None
     ) -> ModelOutput:
-        options: dict[str, Any] = {}
-        if timeout is not None:
-            options["timeout"] = timeout
-        if config.extra_headers:
-            options["headers"] = config.extra_headers
-        response = await self.client.post(
-            "/chat/completions",
-            body=self.build_request(messages, config),
-            cast_to=self._response_type,
-            options=options,
-        )
-        try:
-            data = json.loads(response.content)
-        except ValueError:
-            snippet = response.content[:200].decode("utf-8", "replace")
-            raise MalformedResponseError(f"reply is not JSON: {snippet!r}") from None
+        body = self.build_request(messages, config)
+        data = await post_json(self.client, "/chat/completions", body, config, timeout)
         return parse_chat_completion(self.model_name, data)
 
     def classify(self, error: BaseException) -> Classified:
