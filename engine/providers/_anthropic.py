@@ -23,12 +23,9 @@ from engine.config import GenerationConfig
 from engine.providers._api import ModelAPI
 from engine.providers._errors import (
     Classified,
-    ErrorKind,
     MalformedResponseError,
-    classify_status,
-    parse_retry_after,
 )
-from engine.providers._sdk import post_json
+from engine.providers._sdk import classify_sdk_error, error_message, post_json
 from engine.providers._types import (
     ChatMessage,
     Choice,
@@ -114,30 +111,7 @@ class AnthropicAPI(ModelAPI):
     def classify(self, error: BaseException) -> Classified:
         import anthropic
 
-        if isinstance(error, anthropic.APIStatusError):
-            status = error.status_code
-            kind = classify_status(status)
-            reason = f"HTTP {status} from {self}: {_error_message(error)}"
-            if status == 529:
-                reason += " (Anthropic is overloaded)"
-            elif status in (401, 403):
-                reason += " (check ANTHROPIC_API_KEY and its permissions)"
-            elif status == 404:
-                reason += " (check the model name and base URL)"
-            retry_after = (
-                parse_retry_after(error.response.headers) if kind is not ErrorKind.FATAL else None
-            )
-            return Classified(kind, reason, retry_after)
-        if isinstance(error, anthropic.APITimeoutError):
-            return Classified(ErrorKind.TRANSIENT, f"request to {self} timed out")
-        if isinstance(error, anthropic.APIConnectionError):
-            cause = error.__cause__ or error
-            return Classified(
-                ErrorKind.TRANSIENT, f"connection to {self.base_url} failed: {cause!r}"
-            )
-        if isinstance(error, MalformedResponseError):
-            return Classified(ErrorKind.TRANSIENT, f"malformed reply from {self}: {error}")
-        return Classified(ErrorKind.FATAL, f"{type(error).__name__}: {error}")
+        return classify_sdk_error(anthropic, self, error, _HINTS, _error_message)
 
     def unsupported(self, config: GenerationConfig) -> list[str]:
         fields = [
@@ -162,17 +136,17 @@ class AnthropicAPI(ModelAPI):
         await self.client.close()
 
 
+_HINTS = {
+    529: "Anthropic is overloaded",
+    401: "check ANTHROPIC_API_KEY and its permissions",
+    403: "check ANTHROPIC_API_KEY and its permissions",
+    404: "check the model name and base URL",
+}
+
+
 def _error_message(error: Any) -> str:
-    """The `message` of Anthropic's `{"type": "error", "error": {"type", "message"}}`."""
-    body = getattr(error, "body", None)
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and inner.get("message"):
-            kind = inner.get("type")
-            return f"{kind}: {inner['message']}" if kind else str(inner["message"])
-        if isinstance(inner, str):
-            return inner
-    return str(getattr(error, "message", error))
+    """Anthropic's error type with its message: `overloaded_error: Overloaded`."""
+    return error_message(error, with_type=True)
 
 
 def parse_message(model: str, data: Any) -> ModelOutput:

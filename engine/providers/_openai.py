@@ -16,12 +16,9 @@ from engine.config import GenerationConfig
 from engine.providers._api import ModelAPI
 from engine.providers._errors import (
     Classified,
-    ErrorKind,
     MalformedResponseError,
-    classify_status,
-    parse_retry_after,
 )
-from engine.providers._sdk import post_json
+from engine.providers._sdk import classify_sdk_error, post_json
 from engine.providers._types import (
     ChatMessage,
     Choice,
@@ -37,6 +34,12 @@ _STOP_REASONS: dict[str | None, StopReason] = {
     "tool_calls": "tool_calls",
     "function_call": "tool_calls",
     "content_filter": "content_filter",
+}
+
+_HINTS = {
+    401: "check the API key and its permissions",
+    403: "check the API key and its permissions",
+    404: "check the model name and base URL",
 }
 
 _SIMPLE_FIELDS = (
@@ -118,34 +121,7 @@ class OpenAIChatAPI(ModelAPI):
     def classify(self, error: BaseException) -> Classified:
         import openai
 
-        if isinstance(error, openai.APIStatusError):
-            status = error.status_code
-            kind = classify_status(status)
-            reason = f"HTTP {status} from {self}: {_error_message(error)}"
-            if status in (401, 403):
-                reason += " (check the API key and its permissions)"
-            elif status == 404:
-                reason += " (check the model name and base URL)"
-            retry_after = (
-                parse_retry_after(error.response.headers) if kind is not ErrorKind.FATAL else None
-            )
-            return Classified(kind, reason, retry_after)
-        if isinstance(error, openai.APITimeoutError):
-            dropped = _connection_failure(error)
-            if dropped is not None:
-                reason = (
-                    f"connection to {self.base_url} failed: {type(dropped).__name__}: {dropped}"
-                )
-                return Classified(ErrorKind.TRANSIENT, reason)
-            return Classified(ErrorKind.TRANSIENT, f"request to {self} timed out")
-        if isinstance(error, openai.APIConnectionError):
-            cause = error.__cause__ or error
-            return Classified(
-                ErrorKind.TRANSIENT, f"connection to {self.base_url} failed: {cause!r}"
-            )
-        if isinstance(error, MalformedResponseError):
-            return Classified(ErrorKind.TRANSIENT, f"malformed reply from {self}: {error}")
-        return Classified(ErrorKind.FATAL, f"{type(error).__name__}: {error}")
+        return classify_sdk_error(openai, self, error, _HINTS)
 
     def unsupported(self, config: GenerationConfig) -> list[str]:
         fields = []
@@ -157,33 +133,6 @@ class OpenAIChatAPI(ModelAPI):
 
     async def aclose(self) -> None:
         await self.client.close()
-
-
-def _connection_failure(error: BaseException) -> BaseException | None:
-    """The aiohttp error behind an `APITimeoutError` that was no timeout, else None.
-
-    The SDK's aiohttp transport maps every `aiohttp.ClientConnectionError` (a dropped connection,
-    a refused one) to httpx's `ConnectTimeout`, which the SDK reports as "Request timed out.".
-    """
-    cause = error.__cause__
-    while cause is not None:
-        if isinstance(cause, TimeoutError):  # aiohttp's timeouts are TimeoutErrors
-            return None
-        if type(cause).__module__.startswith("aiohttp"):
-            return cause
-        cause = cause.__cause__
-    return None
-
-
-def _error_message(error: Any) -> str:
-    body = getattr(error, "body", None)
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and inner.get("message"):
-            return str(inner["message"])
-        if isinstance(inner, str):
-            return inner
-    return str(getattr(error, "message", error))
 
 
 def parse_chat_completion(model: str, data: Any) -> ModelOutput:

@@ -1,4 +1,5 @@
-"""The call the Stainless-generated SDKs (openai, anthropic) share: `client.post` for raw JSON.
+"""What the Stainless-generated SDKs (openai, anthropic) share: `client.post` for raw JSON, and
+one error hierarchy to classify.
 
 Going through `client.post(..., cast_to=httpx2.Response)` keeps the SDK's auth, base URL, headers
 and error types, and skips its per-call request transform and pydantic response models, which cost
@@ -8,12 +9,20 @@ more CPU than the HTTP exchange itself.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx2
 
 from engine.config import GenerationConfig
-from engine.providers._errors import MalformedResponseError
+from engine.providers._api import ModelAPI
+from engine.providers._errors import (
+    Classified,
+    ErrorKind,
+    MalformedResponseError,
+    classify_status,
+    parse_retry_after,
+)
 
 
 async def post_json(
@@ -31,3 +40,64 @@ async def post_json(
     except ValueError:
         snippet = response.content[:200].decode("utf-8", "replace")
         raise MalformedResponseError(f"reply is not JSON: {snippet!r}") from None
+
+
+def error_message(error: Any, *, with_type: bool = False) -> str:
+    """The `message` of an `{"error": {"message", "type"}}` body (both SDKs' error shape)."""
+    body = getattr(error, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            kind = inner.get("type") if with_type else None
+            return f"{kind}: {inner['message']}" if kind else str(inner["message"])
+        if isinstance(inner, str):
+            return inner
+    return str(getattr(error, "message", error))
+
+
+def classify_sdk_error(
+    sdk: Any,
+    api: ModelAPI,
+    error: BaseException,
+    hints: Mapping[int, str],
+    message: Callable[[Any], str] = error_message,
+) -> Classified:
+    """Classify an openai/anthropic SDK error (same hierarchy); `hints` are added by status."""
+    if isinstance(error, sdk.APIStatusError):
+        status = error.status_code
+        kind = classify_status(status)
+        reason = f"HTTP {status} from {api}: {message(error)}"
+        if status in hints:
+            reason += f" ({hints[status]})"
+        retry_after = (
+            parse_retry_after(error.response.headers) if kind is not ErrorKind.FATAL else None
+        )
+        return Classified(kind, reason, retry_after)
+    if isinstance(error, sdk.APITimeoutError):
+        dropped = _connection_failure(error)
+        if dropped is not None:
+            reason = f"connection to {api.base_url} failed: {type(dropped).__name__}: {dropped}"
+            return Classified(ErrorKind.TRANSIENT, reason)
+        return Classified(ErrorKind.TRANSIENT, f"request to {api} timed out")
+    if isinstance(error, sdk.APIConnectionError):
+        cause = error.__cause__ or error
+        return Classified(ErrorKind.TRANSIENT, f"connection to {api.base_url} failed: {cause!r}")
+    if isinstance(error, MalformedResponseError):
+        return Classified(ErrorKind.TRANSIENT, f"malformed reply from {api}: {error}")
+    return Classified(ErrorKind.FATAL, f"{type(error).__name__}: {error}")
+
+
+def _connection_failure(error: BaseException) -> BaseException | None:
+    """The aiohttp error behind an `APITimeoutError` that was no timeout, else None.
+
+    The SDKs' aiohttp transport maps every `aiohttp.ClientConnectionError` (a dropped connection,
+    a refused one) to httpx's `ConnectTimeout`, which the SDK reports as "Request timed out.".
+    """
+    cause = error.__cause__
+    while cause is not None:
+        if isinstance(cause, TimeoutError):  # aiohttp's timeouts are TimeoutErrors
+            return None
+        if type(cause).__module__.startswith("aiohttp"):
+            return cause
+        cause = cause.__cause__
+    return None
