@@ -514,6 +514,17 @@ async def test_unreachable_server_is_transient(monkeypatch: pytest.MonkeyPatch) 
     assert "connection to http://127.0.0.1:9 failed" in failure.reason
 
 
+@pytest.mark.anyio
+async def test_a_dropped_connection_is_named_not_called_a_timeout(server: AnthropicServer) -> None:
+    server.responder = lambda request: Reply(close=True)
+
+    failure = await generate_error(FAST.model_copy(update={"max_retries": 1}))
+
+    assert failure.attempts == 2
+    assert "failed:" in failure.reason and "Server disconnected" in failure.reason
+    assert "timed out" not in failure.reason
+
+
 # ── resolving the model string ────────────────────────────────────────────────────────────────────
 
 

@@ -23,18 +23,20 @@ import contextlib
 import inspect
 import itertools
 import json
-import threading
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
 from tests.support.openai_server import (
+    Reply,
     Request,
+    Responder,
     ThreadedServer,
     _content_text,
     _Dropped,
     _read_request,
+    echo,
+    fixed,
+    sequence,
 )
 
 __all__ = [
@@ -53,58 +55,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """A scripted answer: `raw` is sent verbatim, else `body` as JSON, else `text` as a message."""
-
-    status: int = 200
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
-    raw: bytes | None = None
-    text: str | None = None
-
-
-Answer = str | Reply
-Responder = Callable[[Request], Answer | Awaitable[Answer]]
-
-
-# ── ready-made responders and replies ─────────────────────────────────────────────────────────────
-
-
-def echo(request: Request) -> str:
-    """Reply with the last user message."""
-    for turn in reversed(request.messages):
-        if turn.get("role") == "user":
-            return _content_text(turn.get("content"))
-    return ""
-
-
-def fixed(text: str) -> Responder:
-    """Always reply `text`."""
-
-    def responder(request: Request) -> str:
-        return text
-
-    return responder
-
-
-def sequence(script: Iterable[Answer | Responder]) -> Responder:
-    """One scripted item per call, in order; the last one repeats once the script runs out."""
-    items = list(script)
-    if not items:
-        raise ValueError("sequence() needs at least one item")
-    lock = threading.Lock()
-    position = 0
-
-    def responder(request: Request) -> Answer | Awaitable[Answer]:
-        nonlocal position
-        with lock:
-            item = items[min(position, len(items) - 1)]
-            position += 1
-        return item(request) if callable(item) else item
-
-    return responder
+# Reply, echo, fixed and sequence are openai_server's: the scripting is the same for every wire.
 
 
 _ERROR_TYPES = {
@@ -253,6 +204,8 @@ class AnthropicServer(ThreadedServer):
                 reply = await self._answer(request)
                 if reply.delay > 0:
                     await asyncio.sleep(reply.delay)
+                if reply.close:  # drop the connection without answering
+                    break
                 writer.write(_encode(reply, request, keep_alive))
                 await writer.drain()
                 if not keep_alive:
