@@ -63,7 +63,7 @@ def cache_key(
         "provider": provider,
         "model": model,
         "base_url": base_url,
-        "messages": [[m.role, m.content] for m in messages],
+        "messages": [[m.role, m.to_log()["content"]] for m in messages],
         "generation": generation.model_dump(exclude_none=True, exclude=set(NOT_IN_KEY)),
         "epoch": epoch,
         "scopes": dict(scopes or {}),

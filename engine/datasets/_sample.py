@@ -23,7 +23,7 @@ class Sample:
             return self.input
         for message in reversed(self.input):
             if message.role == "user":
-                return message.content
+                return message.text
         return ""
 
     @property

@@ -67,7 +67,7 @@ class AnthropicAPI(ModelAPI):
     def build_request(
         self, messages: Sequence[ChatMessage], config: GenerationConfig
     ) -> dict[str, Any]:
-        system_parts = [m.content for m in messages if m.role == "system"]
+        system_parts = [m.text for m in messages if m.role == "system"]
         body: dict[str, Any] = {
             "model": self.model_name,
             "messages": [

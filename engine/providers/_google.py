@@ -96,7 +96,7 @@ class GoogleAPI(ModelAPI):
     ) -> tuple[list[Any], Any]:
         """Messages → `contents`, system messages → `system_instruction`, settings → config."""
         types = self._types
-        system = [m.content for m in messages if m.role == "system"]
+        system = [m.text for m in messages if m.role == "system"]
         contents: list[Any] = []
         for message in messages:
             if message.role == "system":

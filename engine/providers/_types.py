@@ -9,34 +9,135 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Role = Literal["system", "user", "assistant", "tool"]
+Modality = Literal["text", "image", "audio", "video"]
+
+
+@dataclass(slots=True, frozen=True)
+class ContentText:
+    text: str
+    type: Literal["text"] = "text"
+
+
+@dataclass(slots=True, frozen=True)
+class ContentImage:
+    """An image: an http(s) URL, a `data:` URI or a local file path."""
+
+    image: str
+    detail: Literal["auto", "low", "high"] = "auto"
+    type: Literal["image"] = "image"
+
+
+@dataclass(slots=True, frozen=True)
+class ContentAudio:
+    """Audio: a `data:` URI or a local file path (URLs where the provider fetches them)."""
+
+    audio: str
+    format: Literal["wav", "mp3"] = "wav"
+    type: Literal["audio"] = "audio"
+
+
+@dataclass(slots=True, frozen=True)
+class ContentVideo:
+    """Video: a `data:` URI, a local file path or a URL."""
+
+    video: str
+    format: Literal["mp4", "mpeg", "mov"] = "mp4"
+    type: Literal["video"] = "video"
+
+
+@dataclass(slots=True, frozen=True)
+class ContentReasoning:
+    """The model's reasoning (thinking), kept apart from its answer; `signature` lets a provider
+    verify it when it is sent back, `redacted` marks reasoning the provider returned encrypted."""
+
+    reasoning: str
+    signature: str | None = None
+    redacted: bool = False
+    type: Literal["reasoning"] = "reasoning"
+
+
+Content = ContentText | ContentImage | ContentAudio | ContentVideo | ContentReasoning
+
+_CONTENT_TYPES: dict[str, type[Content]] = {
+    "text": ContentText,
+    "image": ContentImage,
+    "audio": ContentAudio,
+    "video": ContentVideo,
+    "reasoning": ContentReasoning,
+}
+
+
+def content_to_log(part: Content) -> dict[str, Any]:
+    """Inspect's content-part form: `{"type": "image", "image": …, "detail": …}`."""
+    return {name: getattr(part, name) for name in part.__dataclass_fields__}
+
+
+def content_from_log(logged: dict[str, Any]) -> Content:
+    kind = _CONTENT_TYPES.get(str(logged.get("type")))
+    if kind is None:
+        raise ValueError(
+            f"unknown content type {logged.get('type')!r} (expected one of {sorted(_CONTENT_TYPES)})"
+        )
+    return kind(**{k: v for k, v in logged.items() if k in kind.__dataclass_fields__})
 
 
 @dataclass(slots=True)
 class ChatMessage:
     role: Role
-    content: str
+    content: str | list[Content]
+    """Plain text, or parts mixing text with images, audio and video."""
     source: Literal["input", "generate"] | None = None
 
+    @property
+    def text(self) -> str:
+        """The message's text: the string, or its text parts joined."""
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(part.text for part in self.content if isinstance(part, ContentText))
+
+    @property
+    def reasoning(self) -> str | None:
+        """The reasoning parts joined, or None when the message has none."""
+        if isinstance(self.content, str):
+            return None
+        parts = [p.reasoning for p in self.content if isinstance(p, ContentReasoning)]
+        return "\n\n".join(parts) if parts else None
+
+    @property
+    def modalities(self) -> set[Modality]:
+        """The input modalities the message carries (reasoning is not one)."""
+        if isinstance(self.content, str):
+            return {"text"}
+        return {p.type for p in self.content if not isinstance(p, ContentReasoning)}
+
     def to_log(self) -> dict[str, Any]:
-        message: dict[str, Any] = {"role": self.role, "content": self.content}
+        content: str | list[dict[str, Any]] = (
+            self.content
+            if isinstance(self.content, str)
+            else [content_to_log(part) for part in self.content]
+        )
+        message: dict[str, Any] = {"role": self.role, "content": content}
         if self.source is not None:
             message["source"] = self.source
         return message
 
     @classmethod
     def from_log(cls, logged: dict[str, Any]) -> ChatMessage:
-        """Read `to_log`'s form back (content parts, as Inspect may write them, are joined)."""
+        """Read `to_log`'s form back (and Inspect's, whose content may be a list of parts)."""
         content = logged.get("content", "")
-        if isinstance(content, list):
-            content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
-        return cls(logged["role"], str(content), logged.get("source"))
+        parts: str | list[Content] = (
+            [content_from_log(p) for p in content if isinstance(p, dict)]
+            if isinstance(content, list)
+            else str(content)
+        )
+        return cls(logged["role"], parts, logged.get("source"))
 
 
 def system(content: str) -> ChatMessage:
     return ChatMessage("system", content)
 
 
-def user(content: str) -> ChatMessage:
+def user(content: str | list[Content]) -> ChatMessage:
     return ChatMessage("user", content, "input")
 
 
@@ -123,7 +224,7 @@ class ModelOutput:
 
     @property
     def completion(self) -> str:
-        return self.choices[0].message.content if self.choices else ""
+        return self.choices[0].message.text if self.choices else ""
 
     @property
     def message(self) -> ChatMessage:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.config import GenerationConfig
-from engine.providers import system
+from engine.providers import Content, ContentText, system
 from engine.solvers._registry import solvers
 from engine.solvers._state import Solver, TaskState
 
@@ -92,9 +92,18 @@ def prompt_template(template: str) -> Solver:
         for position in range(len(state.messages) - 1, -1, -1):
             message = state.messages[position]
             if message.role == "user":
-                text = format_template(template, {**state.metadata, "prompt": message.content})
+                text = format_template(template, {**state.metadata, "prompt": message.text})
                 # A new message, not an edit: the original may be shared with the sample's input.
-                state.messages[position] = dataclasses.replace(message, content=text)
+                # Images and other parts stay; the text parts become the one rewritten text.
+                content: str | list[Content] = (
+                    text
+                    if isinstance(message.content, str)
+                    else [
+                        ContentText(text),
+                        *(p for p in message.content if not isinstance(p, ContentText)),
+                    ]
+                )
+                state.messages[position] = dataclasses.replace(message, content=content)
                 return state
         raise ValueError("prompt_template: the conversation has no user message to rewrite")
 
