@@ -41,6 +41,11 @@ class TaskState:
             raise RoleUnboundError(f"role '{name}' is not bound and there is no model under test")
         return self.model
 
+    def role_models(self, name: str) -> list[Model]:
+        """Every model playing `name` (a role bound to a list of models, e.g. several graders,
+        gives several); scorers that vote use this, everything else uses `role`."""
+        return [self.role(name)]
+
     def require_model(self) -> Model:
         if self.model is None:
             raise RoleUnboundError("this solver needs a model under test, but model=none")

@@ -1,0 +1,47 @@
+"""Image, audio and video sources (URL, `data:` URI or file path) as providers need them."""
+
+from __future__ import annotations
+
+import base64
+import mimetypes
+from pathlib import Path
+
+_EXTRA_TYPES = {".webp": "image/webp", ".mp3": "audio/mpeg", ".wav": "audio/wav"}
+
+
+def is_url(source: str) -> bool:
+    return source.startswith(("http://", "https://", "gs://"))
+
+
+def mime_type(source: str, fallback: str = "application/octet-stream") -> str:
+    """The media type a source declares (data URI) or its file name suggests."""
+    if source.startswith("data:"):
+        return source[5:].split(";", 1)[0].split(",", 1)[0] or fallback
+    suffix = Path(source.split("?", 1)[0]).suffix.lower()
+    return _EXTRA_TYPES.get(suffix) or mimetypes.guess_type(f"x{suffix}")[0] or fallback
+
+
+def media_bytes(source: str) -> tuple[str, bytes]:
+    """(media type, bytes) of a `data:` URI or a local file; URLs are not fetched here."""
+    if source.startswith("data:"):
+        header, _, payload = source.partition(",")
+        if ";base64" in header:
+            return mime_type(source), base64.b64decode(payload)
+        return mime_type(source), payload.encode()
+    if is_url(source):
+        raise ValueError(
+            f"{source} is a URL; this provider needs the bytes (use a file or data URI)"
+        )
+    path = Path(source).expanduser()
+    try:
+        return mime_type(source), path.read_bytes()
+    except OSError as error:
+        raise ValueError(f"cannot read media file {source}: {error.strerror or error}") from None
+
+
+def data_uri(source: str) -> str:
+    """A URL or data URI as it is; a file path read into a base64 `data:` URI."""
+    if source.startswith("data:") or is_url(source):
+        return source
+    kind, data = media_bytes(source)
+    return f"data:{kind};base64,{base64.b64encode(data).decode()}"
