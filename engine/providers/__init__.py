@@ -1,5 +1,6 @@
 """Model providers behind one async interface, their connection pools and retry policy."""
 
+from engine.providers import _clouds  # noqa: F401 - registers bedrock/ and azureai/
 from engine.providers._api import ModelAPI
 from engine.providers._errors import (
     Classified,

@@ -16,7 +16,7 @@ Mapping (ours → theirs): system messages → top-level `system`; `max_tokens` 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from engine.config import GenerationConfig
@@ -58,18 +58,31 @@ class AnthropicAPI(ModelAPI):
 
     provider = "anthropic"
 
-    def __init__(self, model_name: str, client: Any, *, base_url: str, account: str) -> None:
+    def __init__(
+        self,
+        model_name: str,
+        client: Any,
+        *,
+        base_url: str,
+        account: str,
+        request_model: str | None = None,
+        hints: Mapping[int, str] | None = None,
+    ) -> None:
         self.model_name = model_name
+        self.request_model = request_model or model_name
+        """The model id sent (on Bedrock and Vertex, without our `bedrock/`/`vertex/` prefix)."""
         self.client = client
         self.base_url = base_url
         self.account = account
+        self.hints = _HINTS if hints is None else hints
+        """Added to error reasons by HTTP status (which credentials to check, and where)."""
 
     def build_request(
         self, messages: Sequence[ChatMessage], config: GenerationConfig
     ) -> dict[str, Any]:
         system_parts = [m.text for m in messages if m.role == "system"]
         body: dict[str, Any] = {
-            "model": self.model_name,
+            "model": self.request_model,
             "messages": [
                 # The Messages API has no `tool` role without tool blocks: a plain tool result
                 # is user-side text.
@@ -111,7 +124,7 @@ class AnthropicAPI(ModelAPI):
     def classify(self, error: BaseException) -> Classified:
         import anthropic
 
-        return classify_sdk_error(anthropic, self, error, _HINTS, _error_message)
+        return classify_sdk_error(anthropic, self, error, self.hints, _error_message)
 
     def unsupported(self, config: GenerationConfig) -> list[str]:
         fields = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
-from engine.config import GenerationConfig
+from engine.config import ConnectionConfig, GenerationConfig
 from engine.providers._errors import Classified
 from engine.providers._types import ChatMessage, ModelOutput
 
@@ -34,6 +34,10 @@ class ModelAPI(ABC):
     def unsupported(self, config: GenerationConfig) -> list[str]:
         """Generation fields set in `config` that this provider cannot honour."""
         return []
+
+    def configure(self, connection: ConnectionConfig) -> None:  # noqa: B027 - optional hook
+        """Called once with the run's connection settings, before the first request, for clients
+        that size their own HTTP pool or socket timeouts (boto3)."""
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release clients and connections."""

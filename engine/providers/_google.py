@@ -79,11 +79,17 @@ class GoogleAPI(ModelAPI):
         base_url: str | None,
         account: str,
         safety_settings: list[Any] | None = None,
+        request_model: str | None = None,
+        credentials_hint: str = "check GOOGLE_API_KEY / GEMINI_API_KEY and its permissions",
     ) -> None:
         from google.genai import types
 
         self.provider = "google"
         self.model_name = model_name
+        self.request_model = request_model or model_name
+        """The model sent (on Vertex, without our `vertex/` prefix)."""
+        self.credentials_hint = credentials_hint
+        """Added to 401/403 reasons: which credentials to check."""
         self.client = client
         self.base_url = base_url
         self.account = account
@@ -150,7 +156,7 @@ class GoogleAPI(ModelAPI):
     ) -> ModelOutput:
         contents, settings = self.build_config(messages, config, timeout)
         response = await self.client.aio.models.generate_content(
-            model=self.model_name, contents=contents, config=settings
+            model=self.request_model, contents=contents, config=settings
         )
         return parse_response(self.model_name, response)
 
@@ -167,7 +173,7 @@ class GoogleAPI(ModelAPI):
             label = f"HTTP {status}" + (f" {error.status}" if error.status else "")
             reason = f"{label} from {self}: {error.message or error.details}"
             if status in (401, 403):
-                reason += " (check GOOGLE_API_KEY / GEMINI_API_KEY and its permissions)"
+                reason += f" ({self.credentials_hint})"
             elif status == 404:
                 reason += " (check the model name and base URL)"
             retry_after = None

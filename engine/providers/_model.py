@@ -154,6 +154,7 @@ class ModelHub:
         if found is not None:
             return found
         api = create_api(model, args, base_url)
+        api.configure(self.connection)
         pool = self.pools.get(api.pool_key)
         if pool is None:
             pool = ConnectionPool(api.pool_key, self.connection, cap=api.max_connections)

@@ -204,6 +204,10 @@ def _anthropic(name: str, model_args: dict[str, Any], base_url: str | None) -> M
 
     from engine.providers._anthropic import AnthropicAPI
 
+    if "/" in name:  # a cloud platform: anthropic/bedrock/…, anthropic/vertex/…
+        from engine.providers._clouds import anthropic_platform
+
+        return anthropic_platform(name, model_args, base_url)
     model = f"anthropic/{name}"
     key = require_env("ANTHROPIC_API_KEY", model)
     url = base_url or env("ANTHROPIC_BASE_URL") or "https://api.anthropic.com"
@@ -227,6 +231,17 @@ def _google(name: str, model_args: dict[str, Any], base_url: str | None) -> Mode
 
     from engine.providers._google import GoogleAPI, safety_settings
 
+    platform, sep, rest = name.partition("/")
+    if sep:  # google/vertex/…; Gemini's own names may be `models/…` or `tunedModels/…`
+        from engine.providers._clouds import google_vertex, misspelt_platform
+
+        if platform == "vertex":
+            return google_vertex(rest, model_args, base_url)
+        hint = misspelt_platform("google", platform, ("vertex",))
+        if hint is not None:
+            raise ProviderConfigError(
+                f"unknown Google platform '{platform}' in 'google/{name}'; did you mean {hint}?"
+            )
     model = f"google/{name}"
     key = env("GOOGLE_API_KEY") or env("GEMINI_API_KEY")
     if key is None:

@@ -26,14 +26,20 @@ from engine.providers._errors import (
 
 
 async def post_json(
-    client: Any, path: str, body: dict[str, Any], config: GenerationConfig, timeout: float | None
+    client: Any,
+    path: str,
+    body: dict[str, Any],
+    config: GenerationConfig,
+    timeout: float | None,
+    headers: Mapping[str, str] | None = None,
 ) -> Any:
-    """POST `body` to `path` with the per-attempt timeout and `extra_headers`; the parsed reply."""
+    """POST `body` to `path` with the per-attempt timeout, the provider's `headers` and the
+    config's `extra_headers` (which win); the parsed reply."""
     options: dict[str, Any] = {}
     if timeout is not None:
         options["timeout"] = timeout
-    if config.extra_headers:
-        options["headers"] = config.extra_headers
+    if headers or config.extra_headers:
+        options["headers"] = {**(headers or {}), **(config.extra_headers or {})}
     response = await client.post(path, body=body, cast_to=httpx2.Response, options=options)
     try:
         return json.loads(response.content)

@@ -1,0 +1,81 @@
+"""Azure AI Foundry models (Llama, Mistral, DeepSeek, Phi, …) on the Azure AI model-inference API.
+
+The wire protocol is OpenAI's chat completions at `{endpoint}/chat/completions?api-version=…` with
+the key in an `api-key` header, so the openai SDK speaks it (with our OpenAI mapping) instead of the
+beta `azure-ai-inference` package: one tested transport, no new dependency. What differs:
+
+- the key goes in `api-key`, not `Authorization: Bearer` (a client subclass swaps the header);
+- the service rejects parameters outside its spec unless asked to pass them on: a request with any
+  (`top_k`, `n`, `logprobs`, `reasoning_effort`, `extra_body` fields…) carries
+  `extra-parameters: pass-through`, so the model itself judges them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from engine.config import GenerationConfig
+from engine.providers._openai import OpenAIChatAPI, parse_chat_completion
+from engine.providers._registry import check_model_args
+from engine.providers._sdk import post_json
+from engine.providers._types import ChatMessage, ModelOutput
+
+__all__ = ["AzureAIChatAPI", "azureai_client"]
+
+SPEC_FIELDS = frozenset(
+    {
+        "model",
+        "messages",
+        "frequency_penalty",
+        "presence_penalty",
+        "temperature",
+        "top_p",
+        "max_tokens",
+        "response_format",
+        "stop",
+        "stream",
+        "tools",
+        "tool_choice",
+        "seed",
+        "modalities",
+    }
+)
+"""The chat-completions parameters the model-inference API defines; others need pass-through."""
+
+
+class AzureAIChatAPI(OpenAIChatAPI):
+    """Chat completions on an Azure AI model-inference endpoint."""
+
+    async def generate(
+        self, messages: Sequence[ChatMessage], config: GenerationConfig, timeout: float | None
+    ) -> ModelOutput:
+        body = self.build_request(messages, config)
+        headers = {"extra-parameters": "pass-through"} if set(body) - SPEC_FIELDS else None
+        data = await post_json(
+            self.client, "/chat/completions", body, config, timeout, headers=headers
+        )
+        return parse_chat_completion(self.model_name, data)
+
+
+def azureai_client(
+    model: str, model_args: dict[str, Any], *, api_key: str, base_url: str, api_version: str
+) -> Any:
+    """An `openai.AsyncOpenAI` that authenticates with `api-key` and sends `api-version`."""
+    import openai
+
+    class AzureAIClient(openai.AsyncOpenAI):
+        @property
+        def auth_headers(self) -> dict[str, str]:
+            return {"api-key": self.api_key}
+
+    managed = {"api_key", "max_retries", "base_url", "http_client", "default_query"}
+    check_model_args(openai.AsyncOpenAI.__init__, model_args, model, managed)
+    return AzureAIClient(
+        **model_args,
+        api_key=api_key,
+        base_url=base_url,
+        default_query={"api-version": api_version},
+        max_retries=0,
+        http_client=openai.DefaultAioHttpClient(),
+    )
