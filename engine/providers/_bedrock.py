@@ -199,6 +199,7 @@ class BedrockConverseAPI(ModelAPI):
 
     def classify(self, error: BaseException) -> Classified:
         from botocore import exceptions
+        from botocore.parsers import ResponseParserError
 
         if isinstance(error, exceptions.ClientError):
             response: dict[str, Any] = error.response or {}
@@ -223,7 +224,7 @@ class BedrockConverseAPI(ModelAPI):
             return Classified(ErrorKind.TRANSIENT, f"request to {self} timed out")
         if isinstance(error, (exceptions.ConnectionError, exceptions.HTTPClientError)):
             return Classified(ErrorKind.TRANSIENT, f"connection to {self.base_url} failed: {error}")
-        if isinstance(error, (exceptions.ResponseParserError, MalformedResponseError)):
+        if isinstance(error, (ResponseParserError, MalformedResponseError)):
             return Classified(ErrorKind.TRANSIENT, f"malformed reply from {self}: {error}")
         if isinstance(error, exceptions.NoCredentialsError):
             return Classified(

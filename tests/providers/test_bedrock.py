@@ -1,0 +1,327 @@
+"""`bedrock/MODEL`: the real boto3 Converse client, SigV4-signed, against a local Converse server.
+
+We assert on what botocore sent (path, SigV4 header, JSON body with base64 image bytes) and on how
+replies, usage, AWS errors and retries are read back, through `ModelHub` as the runner uses it.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.config import ConnectionConfig, GenerationConfig, ResponseSchema
+from engine.providers import (
+    ChatMessage,
+    ContentImage,
+    ContentReasoning,
+    ContentText,
+    GenerateError,
+    Model,
+    ModelHub,
+    ModelOutput,
+    ProviderConfigError,
+    assistant,
+    create_api,
+    system,
+    user,
+)
+from tests.support.bedrock_server import (
+    BedrockServer,
+    Reply,
+    Request,
+    converse,
+    error,
+    fixed,
+    malformed,
+    sequence,
+    throttled,
+)
+
+ACCESS_KEY = "AKIDLOCALTEST0000001"
+SECRET_KEY = "local/secret+Key0123456789abcdefghijklmn"
+MODEL = "bedrock/amazon.nova-pro-v1:0"
+FAST = ConnectionConfig(backoff_base=0.01, backoff_max=0.05, max_retries=3, attempt_timeout=5.0)
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
+
+_ENV_VARS = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
+    "AWS_BEARER_TOKEN_BEDROCK",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "http_proxy",
+    "https_proxy",
+)
+
+
+@pytest.fixture(autouse=True)
+def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No AWS settings from the machine: no profile files, no instance metadata lookups."""
+    for name in _ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[BedrockServer]:
+    with BedrockServer(fixed("Paris."), access_key=ACCESS_KEY) as running:
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        monkeypatch.setenv("AWS_REGION", "us-east-1")
+        monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", running.base_url)
+        yield running
+
+
+async def generate(
+    generation: GenerationConfig | None = None,
+    *,
+    messages: Sequence[ChatMessage] = (),
+    connection: ConnectionConfig = FAST,
+    model_args: dict[str, Any] | None = None,
+    base_url: str | None = None,
+) -> tuple[ModelOutput, Model]:
+    hub = ModelHub(connection)
+    try:
+        found = hub.get(MODEL, generation or GenerationConfig(), model_args, base_url)
+        return await found.generate(list(messages) or [user("Capital of France?")]), found
+    finally:
+        await hub.aclose()
+
+
+@pytest.mark.anyio
+async def test_sends_a_signed_converse_request(server: BedrockServer) -> None:
+    output, _ = await generate(messages=[system("Be brief."), user("Capital of France?")])
+
+    [request] = server.requests
+    assert (request.method, request.path) == ("POST", "/model/amazon.nova-pro-v1%3A0/converse")
+    authorization = request.headers["authorization"]
+    assert authorization.startswith(f"AWS4-HMAC-SHA256 Credential={ACCESS_KEY}/")
+    assert "/us-east-1/bedrock/aws4_request" in authorization
+    assert "x-amz-date" in request.headers
+    assert SECRET_KEY not in request.raw.decode() + str(request.headers)
+    assert request.body == {
+        "messages": [{"role": "user", "content": [{"text": "Capital of France?"}]}],
+        "system": [{"text": "Be brief."}],
+    }
+    assert output.completion == "Paris."
+    assert output.choices[0].stop_reason == "stop"
+    assert output.usage.to_log() == {"input_tokens": 5, "output_tokens": 1, "total_tokens": 6}
+
+
+@pytest.mark.anyio
+async def test_generation_settings_map_to_converse_fields(server: BedrockServer) -> None:
+    schema = ResponseSchema(
+        name="city", json_schema={"type": "object", "properties": {"name": {"type": "string"}}}
+    )
+    generation = GenerationConfig(
+        max_tokens=300,
+        temperature=0.2,
+        top_p=0.9,
+        top_k=40,
+        stop_seqs=["END"],
+        reasoning_tokens=1024,
+        reasoning_effort="high",
+        response_schema=schema,
+        extra_body={"additionalModelRequestFields": {"foo": 1}, "serviceTier": {"type": "flex"}},
+    )
+    await generate(generation)
+
+    body = server.requests[0].body
+    assert body["inferenceConfig"] == {
+        "maxTokens": 300,
+        "temperature": 0.2,
+        "topP": 0.9,
+        "stopSequences": ["END"],
+    }
+    assert body["additionalModelRequestFields"] == {
+        "top_k": 40,
+        "thinking": {"type": "enabled", "budget_tokens": 1024},
+        "foo": 1,
+    }
+    assert body["outputConfig"] == {
+        "effort": "high",
+        "textFormat": {
+            "type": "json_schema",
+            "structure": {
+                "jsonSchema": {
+                    "schema": '{"type": "object", "properties": {"name": {"type": "string"}}}',
+                    "name": "city",
+                }
+            },
+        },
+    }
+    assert body["serviceTier"] == {"type": "flex"}
+
+
+def test_unsupported_settings_are_listed(server: BedrockServer) -> None:
+    api = create_api(MODEL, {}, None)
+    config = GenerationConfig(
+        seed=1, logprobs=True, num_choices=2, extra_headers={"x": "y"}, temperature=0
+    )
+    assert api.unsupported(config) == ["seed", "logprobs", "extra_headers", "num_choices"]
+
+
+@pytest.mark.anyio
+async def test_images_are_sent_as_bytes_and_turns_alternate(
+    server: BedrockServer, tmp_path: Path
+) -> None:
+    picture = tmp_path / "dot.png"
+    picture.write_bytes(PNG)
+    messages = [
+        user([ContentText("What is this?"), ContentImage(str(picture))]),
+        assistant("A dot."),
+        ChatMessage("assistant", [ContentReasoning("thought", signature="sig"), ContentText("!")]),
+        user("Sure?"),
+    ]
+    await generate(messages=messages)
+
+    assert server.requests[0].body["messages"] == [
+        {
+            "role": "user",
+            "content": [
+                {"text": "What is this?"},
+                {"image": {"format": "png", "source": {"bytes": base64.b64encode(PNG).decode()}}},
+            ],
+        },
+        {
+            "role": "assistant",
+            "content": [
+                {"text": "A dot."},
+                {"reasoningContent": {"reasoningText": {"text": "thought", "signature": "sig"}}},
+                {"text": "!"},
+            ],
+        },
+        {"role": "user", "content": [{"text": "Sure?"}]},
+    ]
+
+
+@pytest.mark.anyio
+async def test_an_image_url_fails_the_sample_with_the_reason(server: BedrockServer) -> None:
+    with pytest.raises(GenerateError, match="URL; this provider needs the bytes"):
+        await generate(messages=[user([ContentImage("https://example.com/a.png")])])
+    assert server.requests == []
+
+
+@pytest.mark.anyio
+async def test_reasoning_and_cache_usage_are_read(server: BedrockServer) -> None:
+    def answer(request: Request) -> Reply:
+        usage = {"cacheReadInputTokens": 7, "cacheWriteInputTokens": 3, "totalTokens": 20}
+        body = converse(request, "42", reasoning="six times seven", usage=usage)
+        return Reply(body=body)
+
+    server.responder = answer
+    output, _ = await generate(GenerationConfig(reasoning_tokens=2000))
+
+    assert output.completion == "42"
+    assert output.message.reasoning == "six times seven"
+    assert output.message.content[0] == ContentReasoning("six times seven", "c2lnbmF0dXJl")
+    assert output.usage.input_tokens_cache_read == 7
+    assert output.usage.input_tokens_cache_write == 3
+    assert output.usage.total_tokens == 20
+
+
+@pytest.mark.anyio
+async def test_stop_reasons(server: BedrockServer) -> None:
+    server.responder = lambda r: Reply(body=converse(r, "cut", stop_reason="max_tokens"))
+    output, _ = await generate()
+    assert output.choices[0].stop_reason == "max_tokens"
+    server.responder = lambda r: Reply(body=converse(r, "", stop_reason="guardrail_intervened"))
+    output, _ = await generate()
+    assert output.choices[0].stop_reason == "content_filter"
+
+
+@pytest.mark.anyio
+async def test_throttling_and_unavailable_are_retried_honouring_retry_after(
+    server: BedrockServer,
+) -> None:
+    server.responder = sequence(
+        [
+            throttled("0"),
+            error(503, "ServiceUnavailableException", "Service unavailable"),
+            error(429, "ModelNotReadyException", "Model is not ready"),
+            "ok",
+        ]
+    )
+    output, model = await generate()
+    assert output.completion == "ok"
+    assert len(server.requests) == 4
+    assert model.pool.retries == 3 and model.pool.rate_limits == 1
+
+
+@pytest.mark.anyio
+async def test_botocore_does_not_retry_on_its_own(server: BedrockServer) -> None:
+    server.responder = fixed_reply = sequence([throttled("0")])
+    assert fixed_reply is server.responder
+    with pytest.raises(GenerateError, match="gave up after 2 attempts") as caught:
+        await generate(connection=ConnectionConfig(max_retries=1, backoff_base=0.01))
+    assert "ThrottlingException" in caught.value.reason
+    assert len(server.requests) == 2
+
+
+@pytest.mark.anyio
+async def test_validation_errors_are_fatal_with_the_message(server: BedrockServer) -> None:
+    server.responder = sequence(
+        [error(400, "ValidationException", "The model returned the following errors: bad")]
+    )
+    with pytest.raises(GenerateError) as caught:
+        await generate()
+    assert caught.value.reason == (
+        "HTTP 400 ValidationException from bedrock/amazon.nova-pro-v1:0: "
+        "The model returned the following errors: bad"
+    )
+    assert len(server.requests) == 1
+
+
+@pytest.mark.anyio
+async def test_wrong_credentials_are_fatal_and_never_echo_the_secret(
+    server: BedrockServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDSOMEONEELSE00000")
+    with pytest.raises(GenerateError) as caught:
+        await generate()
+    assert "UnrecognizedClientException" in caught.value.reason
+    assert "check the AWS credentials" in caught.value.reason
+    assert SECRET_KEY not in caught.value.reason
+    assert len(server.requests) == 1
+
+
+@pytest.mark.anyio
+async def test_a_malformed_reply_is_retried_then_recorded(server: BedrockServer) -> None:
+    server.responder = sequence([malformed(b'{"output": ')])
+    with pytest.raises(GenerateError, match="malformed reply"):
+        await generate()
+    assert len(server.requests) == 4
+
+
+@pytest.mark.anyio
+async def test_model_base_url_overrides_the_endpoint(
+    server: BedrockServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", "http://127.0.0.1:9")
+    output, model = await generate(base_url=server.base_url)
+    assert output.completion == "Paris."
+    assert model.api.base_url == server.base_url
+
+
+def test_a_missing_region_is_a_config_error() -> None:
+    with pytest.raises(ProviderConfigError, match="needs an AWS region: set AWS_REGION"):
+        create_api(MODEL, {}, None)
+
+
+def test_unknown_model_args_are_a_config_error() -> None:
+    with pytest.raises(ProviderConfigError, match="did you mean 'aws_region'"):
+        create_api(MODEL, {"aws_regon": "us-east-1"}, None)
