@@ -288,9 +288,9 @@ async def test_validation_errors_are_fatal_with_the_message(server: BedrockServe
 
 @pytest.mark.anyio
 async def test_wrong_credentials_are_fatal_and_never_echo_the_secret(
-    server: BedrockServer, monkeypatch: pytest.MonkeyPatch
+    server: BedrockServer,
 ) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDSOMEONEELSE00000")
+    server.access_key = "AKIDSOMEONEELSE00000"  # our key id is not the one it knows
     with pytest.raises(GenerateError) as caught:
         await generate()
     assert "UnrecognizedClientException" in caught.value.reason

@@ -18,24 +18,23 @@ from `message(...)` with thinking blocks, another stop reason or cache usage).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import inspect
 import itertools
 import json
+import re
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import unquote
 
 from tests.support.openai_server import (
     Reply,
+    ReplyServer,
     Request,
     Responder,
-    ThreadedServer,
     _content_text,
-    _Dropped,
-    _read_request,
     echo,
     fixed,
+    http_response,
     sequence,
 )
 
@@ -49,7 +48,9 @@ __all__ = [
     "fixed",
     "malformed",
     "message",
+    "model_of",
     "overloaded",
+    "platform_route",
     "rate_limited",
     "sequence",
 ]
@@ -149,7 +150,7 @@ def message(
         "id": f"msg_{next(_ids):024d}",
         "type": "message",
         "role": "assistant",
-        "model": body.get("model") or "unknown",
+        "model": model_of(request) or "unknown",
         "content": content,
         "stop_reason": stop_reason,
         "stop_sequence": stop_sequence,
@@ -163,13 +164,41 @@ _ids = itertools.count(1)
 # ── the server ────────────────────────────────────────────────────────────────────────────────────
 
 
-class AnthropicServer(ThreadedServer):
+_PLATFORM_ROUTES = (
+    re.compile(r"^/model/(?P<model>[^/]+)/invoke$"),  # AWS Bedrock
+    re.compile(  # Google Vertex AI (the SDK's base URL ends in /v1)
+        r"^(/v1)?/projects/(?P<project>[^/]+)/locations/(?P<region>[^/]+)"
+        r"/publishers/anthropic/models/(?P<model>[^/:]+):rawPredict$"
+    ),
+)
+
+
+def platform_route(request: Request) -> re.Match[str] | None:
+    """The Bedrock `invoke` or Vertex `rawPredict` route `request` took, if either."""
+    return next((m for route in _PLATFORM_ROUTES if (m := route.match(request.path))), None)
+
+
+def model_of(request: Request) -> str | None:
+    """The model: from the body (first-party API) or the path (Bedrock, Vertex)."""
+    if isinstance(request.body, dict) and request.body.get("model"):
+        return str(request.body["model"])
+    match = platform_route(request)
+    return unquote(match.group("model")) if match else None
+
+
+class AnthropicServer(ReplyServer):
     """A Messages API server on 127.0.0.1 in a background thread; use it as a context manager.
 
+    It also answers Claude's cloud routes with the same `message` objects: Bedrock's
+    `POST /model/{model}/invoke` and Vertex's `POST /v1/projects/P/locations/R/publishers/
+    anthropic/models/{model}:rawPredict` (whose bodies carry `anthropic_version`, not `model`).
+
     Args:
-        responder: answers each `POST /v1/messages` (default `echo`).
-        api_key: when set, a request without `x-api-key: KEY` or `Authorization: Bearer KEY`
-            gets Anthropic's 401.
+        responder: answers each message request (default `echo`).
+        api_key: when set, a `/v1/messages` request without `x-api-key: KEY` or
+            `Authorization: Bearer KEY` gets Anthropic's 401.
+        aws_access_key: when set, a Bedrock request not SigV4-signed with that key id gets 403.
+        access_token: when set, a Vertex request without `Authorization: Bearer TOKEN` gets 401.
     """
 
     def __init__(
@@ -179,10 +208,14 @@ class AnthropicServer(ThreadedServer):
         host: str = "127.0.0.1",
         port: int = 0,
         api_key: str | None = None,
+        aws_access_key: str | None = None,
+        access_token: str | None = None,
     ) -> None:
         super().__init__(host, port)
         self.responder = responder
         self.api_key = api_key
+        self.aws_access_key = aws_access_key
+        self.access_token = access_token
 
     @property
     def base_url(self) -> str:
@@ -190,43 +223,15 @@ class AnthropicServer(ThreadedServer):
         return f"http://{self.host}:{self.port}"
 
     def message_requests(self) -> list[Request]:
-        return [r for r in self.requests if r.path == "/v1/messages"]
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                request = await _read_request(reader)
-                if request is None:
-                    break
-                keep_alive = request.headers.get("connection", "").lower() != "close"
-                with self._lock:
-                    self._requests.append(request)
-                reply = await self._answer(request)
-                if reply.delay > 0:
-                    await asyncio.sleep(reply.delay)
-                if reply.close:  # drop the connection without answering
-                    break
-                writer.write(_encode(reply, request, keep_alive))
-                await writer.drain()
-                if not keep_alive:
-                    break
-        except (_Dropped, ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
-            pass
-        except asyncio.CancelledError:
-            pass
-        finally:
-            writer.close()
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await writer.wait_closed()
+        return [r for r in self.requests if r.path == "/v1/messages" or platform_route(r)]
 
     async def _answer(self, request: Request) -> Reply:
-        if request.method != "POST" or request.path != "/v1/messages":
+        platform = platform_route(request)
+        if request.method != "POST" or (request.path != "/v1/messages" and platform is None):
             return Reply(status=404, body=_error_body("not_found_error", "Not found"))
-        if self.api_key is not None and self.api_key not in (
-            request.headers.get("x-api-key"),
-            request.headers.get("authorization", "").removeprefix("Bearer "),
-        ):
-            return error(401, "invalid x-api-key")
+        refused = self._refuse(request, platform)
+        if refused is not None:
+            return refused
         if not isinstance(request.body, dict):
             return error(400, "There was an error parsing the body of your request.")
         if "max_tokens" not in request.body:
@@ -236,24 +241,35 @@ class AnthropicServer(ThreadedServer):
             answer = await answer
         return Reply(text=answer) if isinstance(answer, str) else answer
 
+    def _refuse(self, request: Request, platform: re.Match[str] | None) -> Reply | None:
+        """The platform's authentication error when the request lacks the expected credentials."""
+        authorization = request.headers.get("authorization", "")
+        if platform is None:
+            if self.api_key is None or self.api_key in (
+                request.headers.get("x-api-key"),
+                authorization.removeprefix("Bearer "),
+            ):
+                return None
+            return error(401, "invalid x-api-key")
+        if "project" in platform.groupdict():  # Vertex
+            if self.access_token is None or authorization == f"Bearer {self.access_token}":
+                return None
+            return error(401, "Request had invalid authentication credentials.")
+        signed = f"AWS4-HMAC-SHA256 Credential={self.aws_access_key}/"
+        if self.aws_access_key is None or authorization.startswith(signed):
+            return None
+        return Reply(
+            status=403,
+            body={"message": "The security token included in the request is invalid."},
+            headers={"x-amzn-errortype": "UnrecognizedClientException"},
+        )
 
-def _encode(reply: Reply, request: Request, keep_alive: bool) -> bytes:
-    if reply.raw is not None:
-        payload = reply.raw
-    elif reply.body is not None:
-        payload = json.dumps(reply.body).encode()
-    else:
-        payload = json.dumps(message(request, reply.text or "")).encode()
-    headers = {"content-type": "application/json"}
-    headers.update({k.lower(): v for k, v in reply.headers.items()})
-    headers["content-length"] = str(len(payload))
-    headers["connection"] = "keep-alive" if keep_alive else "close"
-    headers.setdefault("request-id", f"req_{next(_ids):08d}")
-    try:
-        phrase = HTTPStatus(reply.status).phrase
-    except ValueError:
-        phrase = "Overloaded" if reply.status == 529 else "Unknown"
-    head = f"HTTP/1.1 {reply.status} {phrase}\r\n" + "".join(
-        f"{name}: {value}\r\n" for name, value in headers.items()
-    )
-    return head.encode("latin-1") + b"\r\n" + payload
+    def _encode(self, reply: Reply, request: Request, keep_alive: bool) -> bytes:
+        if reply.raw is not None:
+            payload = reply.raw
+        elif reply.body is not None:
+            payload = json.dumps(reply.body).encode()
+        else:
+            payload = json.dumps(message(request, reply.text or "")).encode()
+        headers = {"content-type": "application/json", "request-id": f"req_{next(_ids):08d}"}
+        return http_response(reply, payload, headers, keep_alive)

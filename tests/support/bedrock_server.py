@@ -17,24 +17,20 @@ id gets a 403 UnrecognizedClientException, as Bedrock answers.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import inspect
 import json
 import re
 import uuid
 from collections.abc import Awaitable, Callable
-from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote
 
 from tests.support.openai_server import (
     Reply,
+    ReplyServer,
     Request,
-    ThreadedServer,
-    _Dropped,
-    _read_request,
     close_connection,
+    http_response,
     malformed,
     sequence,
 )
@@ -142,7 +138,7 @@ def converse(
     }
 
 
-class BedrockServer(ThreadedServer):
+class BedrockServer(ReplyServer):
     """A Converse server on 127.0.0.1 in a background thread; a context manager."""
 
     def __init__(
@@ -165,33 +161,6 @@ class BedrockServer(ThreadedServer):
     def converse_requests(self) -> list[Request]:
         return [r for r in self.requests if _ROUTE.match(r.path)]
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                request = await _read_request(reader)
-                if request is None:
-                    break
-                keep_alive = request.headers.get("connection", "").lower() != "close"
-                with self._lock:
-                    self._requests.append(request)
-                reply = await self._answer(request)
-                if reply.delay > 0:
-                    await asyncio.sleep(reply.delay)
-                if reply.close:
-                    break
-                writer.write(_encode(reply, request, keep_alive))
-                await writer.drain()
-                if not keep_alive:
-                    break
-        except (_Dropped, ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
-            pass
-        except asyncio.CancelledError:
-            pass
-        finally:
-            writer.close()
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await writer.wait_closed()
-
     async def _answer(self, request: Request) -> Reply:
         if request.method != "POST" or not _ROUTE.match(request.path):
             return error(404, "UnknownOperationException", "Unknown operation")
@@ -210,19 +179,12 @@ class BedrockServer(ThreadedServer):
             answer = await answer
         return Reply(text=answer) if isinstance(answer, str) else answer
 
-
-def _encode(reply: Reply, request: Request, keep_alive: bool) -> bytes:
-    if reply.raw is not None:
-        payload = reply.raw
-    elif reply.body is not None:
-        payload = json.dumps(reply.body).encode()
-    else:
-        payload = json.dumps(converse(request, reply.text or "")).encode()
-    headers = {"content-type": "application/json", "x-amzn-requestid": str(uuid.uuid4())}
-    headers.update({k.lower(): v for k, v in reply.headers.items()})
-    headers["content-length"] = str(len(payload))
-    headers["connection"] = "keep-alive" if keep_alive else "close"
-    head = f"HTTP/1.1 {reply.status} {HTTPStatus(reply.status).phrase}\r\n" + "".join(
-        f"{name}: {value}\r\n" for name, value in headers.items()
-    )
-    return head.encode("latin-1") + b"\r\n" + payload
+    def _encode(self, reply: Reply, request: Request, keep_alive: bool) -> bytes:
+        if reply.raw is not None:
+            payload = reply.raw
+        elif reply.body is not None:
+            payload = json.dumps(reply.body).encode()
+        else:
+            payload = json.dumps(converse(request, reply.text or "")).encode()
+        headers = {"content-type": "application/json", "x-amzn-requestid": str(uuid.uuid4())}
+        return http_response(reply, payload, headers, keep_alive)

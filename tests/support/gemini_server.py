@@ -59,7 +59,13 @@ __all__ = [
 Answer = str | Reply
 Responder = Callable[[Request], Answer | Awaitable[Answer]]
 
-_ROUTE = re.compile(r"^/(v1|v1beta|v1alpha)/models/([^/:]+):generateContent$")
+_ROUTE = re.compile(
+    r"^/(v1|v1beta|v1alpha|v1beta1)/"
+    r"(?:projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/publishers/google/)?"
+    r"models/(?P<model>[^/:]+):generateContent$"
+)
+"""The Gemini API's `/v1beta/models/M:generateContent` and Vertex AI's
+`/v1beta1/projects/P/locations/L/publishers/google/models/M:generateContent`."""
 
 _STATUSES = {
     400: "INVALID_ARGUMENT",
@@ -77,7 +83,7 @@ _STATUSES = {
 def model_of(request: Request) -> str | None:
     """The model named in the request path (`gemini-2.5-flash`)."""
     match = _ROUTE.match(request.path)
-    return match.group(2) if match else None
+    return match.group("model") if match else None
 
 
 def contents_text(request: Request, role: str | None = "user") -> list[str]:
@@ -200,6 +206,8 @@ class GeminiServer(ThreadedServer):
         responder: answers each generateContent request (default `echo`).
         api_key: when set, a request without `x-goog-api-key: KEY` (or `?key=KEY`) gets
             Google's 400 API_KEY_INVALID, as the real API answers.
+        access_token: when set, a Vertex request without `Authorization: Bearer TOKEN` gets
+            401 UNAUTHENTICATED.
     """
 
     def __init__(
@@ -210,11 +218,13 @@ class GeminiServer(ThreadedServer):
         host: str = "127.0.0.1",
         port: int = 0,
         api_key: str | None = None,
+        access_token: str | None = None,
     ) -> None:
         super().__init__(host, port)
         self.responder = responder
         self.latency = latency
         self.api_key = api_key
+        self.access_token = access_token
 
     @property
     def base_url(self) -> str:
@@ -270,6 +280,13 @@ class GeminiServer(ThreadedServer):
             request.query.get("key"),
         ):
             return error(400, "API key not valid. Please pass a valid API key.")
+        vertex = (match := _ROUTE.match(request.path)) is not None and match.group("project")
+        if (
+            vertex
+            and self.access_token is not None
+            and request.headers.get("authorization") != f"Bearer {self.access_token}"
+        ):
+            return error(401, "Request had invalid authentication credentials.")
         if not isinstance(request.body, dict):
             return error(400, "Invalid JSON payload received.")
         answer = self.responder(request)

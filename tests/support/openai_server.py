@@ -46,6 +46,7 @@ from urllib.parse import parse_qsl, urlsplit
 __all__ = [
     "OpenAIServer",
     "Reply",
+    "ReplyServer",
     "Request",
     "Responder",
     "ThreadedServer",
@@ -55,6 +56,7 @@ __all__ = [
     "error",
     "fixed",
     "flaky",
+    "http_response",
     "malformed",
     "rate_limited",
     "sequence",
@@ -442,6 +444,60 @@ class ThreadedServer:
 
 
 S = TypeVar("S", bound=ThreadedServer)
+
+
+class ReplyServer(ThreadedServer):
+    """A `ThreadedServer` that answers each request with one `Reply` (keep-alive, delays, dropped
+    connections): subclasses implement `_answer` (route, auth, responder) and `_encode` (the
+    wire bytes of a reply)."""
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                request = await _read_request(reader)
+                if request is None:
+                    break
+                keep_alive = request.headers.get("connection", "").lower() != "close"
+                with self._lock:
+                    self._requests.append(request)
+                reply = await self._answer(request)
+                if reply.delay > 0:
+                    await asyncio.sleep(reply.delay)
+                if reply.close:  # drop the connection without answering
+                    break
+                writer.write(self._encode(reply, request, keep_alive))
+                await writer.drain()
+                if not keep_alive:
+                    break
+        except (_Dropped, ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            pass
+        except asyncio.CancelledError:
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await writer.wait_closed()
+
+    async def _answer(self, request: Request) -> Reply:
+        raise NotImplementedError
+
+    def _encode(self, reply: Reply, request: Request, keep_alive: bool) -> bytes:
+        raise NotImplementedError
+
+
+def http_response(reply: Reply, payload: bytes, headers: dict[str, str], keep_alive: bool) -> bytes:
+    """The status line, `headers` (then the reply's own), Content-Length and `payload`."""
+    headers = {**headers, **{k.lower(): v for k, v in reply.headers.items()}}
+    headers["content-length"] = str(len(payload))
+    headers["connection"] = "keep-alive" if keep_alive else "close"
+    try:
+        phrase = HTTPStatus(reply.status).phrase
+    except ValueError:
+        phrase = "Overloaded" if reply.status == 529 else "Unknown"
+    head = f"HTTP/1.1 {reply.status} {phrase}\r\n" + "".join(
+        f"{name}: {value}\r\n" for name, value in headers.items()
+    )
+    return head.encode("latin-1") + b"\r\n" + payload
 
 
 class OpenAIServer(ThreadedServer):

@@ -1,0 +1,322 @@
+"""Claude on Bedrock and Vertex (anthropic SDK platform clients) and Gemini on Vertex (google-genai
+in Vertex mode), each SDK talking real HTTP to a local server on the platform's own routes.
+
+AWS requests must carry a SigV4 signature made with the test access key id; Google requests a
+bearer token that google-auth obtained by refreshing application-default credentials against a
+local token endpoint. Nothing leaves 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.config import ConnectionConfig, GenerationConfig
+from engine.providers import (
+    GenerateError,
+    ModelHub,
+    ModelOutput,
+    ProviderConfigError,
+    create_api,
+    system,
+    user,
+)
+from engine.providers._anthropic import DEFAULT_MAX_TOKENS
+from tests.support import anthropic_server, gemini_server
+from tests.support.anthropic_server import AnthropicServer
+from tests.support.gemini_server import GeminiServer
+from tests.support.google_auth_server import GoogleTokenServer
+
+ACCESS_KEY = "AKIDLOCALTEST0000002"
+SECRET_KEY = "local/secret+Key9876543210abcdefghijklmn"
+TOKEN = "ya29.local-access-token-0123456789"
+FAST = ConnectionConfig(backoff_base=0.01, backoff_max=0.05, max_retries=3, attempt_timeout=5.0)
+
+_ENV_VARS = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
+    "AWS_BEARER_TOKEN_BEDROCK",
+    "ANTHROPIC_BEDROCK_BASE_URL",
+    "ANTHROPIC_VERTEX_BASE_URL",
+    "ANTHROPIC_VERTEX_PROJECT_ID",
+    "CLOUD_ML_REGION",
+    "GOOGLE_CLOUD_PROJECT",
+    "GOOGLE_CLOUD_LOCATION",
+    "GOOGLE_VERTEX_BASE_URL",
+    "GOOGLE_API_KEY",
+    "GEMINI_API_KEY",
+    "GOOGLE_GENAI_USE_VERTEXAI",
+    "GOOGLE_GENAI_API_VERSION",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "http_proxy",
+    "https_proxy",
+)
+
+
+@pytest.fixture(autouse=True)
+def cloud_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No cloud settings from the machine: no AWS profiles, no gcloud ADC, no metadata servers."""
+    for name in _ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "gcloud"))
+    monkeypatch.setenv("GCE_METADATA_HOST", "127.0.0.1:9")
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing-adc.json"))
+
+
+@pytest.fixture
+def tokens(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[GoogleTokenServer]:
+    """Application-default credentials whose refresh is answered locally with TOKEN."""
+    with GoogleTokenServer(TOKEN) as server:
+        adc = server.write_credentials(tmp_path)
+        monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(adc))
+        yield server
+
+
+async def generate(
+    model: str,
+    generation: GenerationConfig | None = None,
+    *,
+    prompts: int = 1,
+    model_args: dict[str, Any] | None = None,
+    base_url: str | None = None,
+) -> ModelOutput:
+    """`prompts` generate calls through one hub (one client), the way the runner makes them."""
+    hub = ModelHub(FAST)
+    try:
+        found = hub.get(model, generation or GenerationConfig(), model_args, base_url)
+        output = None
+        for _ in range(prompts):
+            output = await found.generate([system("Be brief."), user("Where is the ball?")])
+        assert output is not None
+        return output
+    finally:
+        await hub.aclose()
+
+
+# ── anthropic/bedrock ─────────────────────────────────────────────────────────────────────────────
+
+BEDROCK_CLAUDE = "anthropic/bedrock/anthropic.claude-3-5-haiku-20241022-v1:0"
+
+
+@pytest.fixture
+def bedrock(monkeypatch: pytest.MonkeyPatch) -> Iterator[AnthropicServer]:
+    with AnthropicServer(
+        anthropic_server.fixed("In the box."), aws_access_key=ACCESS_KEY
+    ) as server:
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-3")
+        monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", server.base_url)
+        yield server
+
+
+@pytest.mark.anyio
+async def test_claude_on_bedrock_sends_a_signed_invoke_request(bedrock: AnthropicServer) -> None:
+    output = await generate(BEDROCK_CLAUDE, GenerationConfig(temperature=0.5))
+
+    [request] = bedrock.requests
+    assert request.method == "POST"
+    assert request.path == "/model/anthropic.claude-3-5-haiku-20241022-v1:0/invoke"
+    authorization = request.headers["authorization"]
+    assert authorization.startswith(f"AWS4-HMAC-SHA256 Credential={ACCESS_KEY}/")
+    assert "/eu-west-3/bedrock/aws4_request" in authorization
+    assert SECRET_KEY not in request.raw.decode() + str(request.headers)
+    body = dict(request.body)
+    assert body.pop("anthropic_version")  # the SDK's; the model id is in the path, not the body
+    assert body == {
+        "messages": [{"role": "user", "content": "Where is the ball?"}],
+        "max_tokens": DEFAULT_MAX_TOKENS,
+        "system": "Be brief.",
+        "temperature": 0.5,
+    }
+    assert output.completion == "In the box."
+    assert output.model == "anthropic.claude-3-5-haiku-20241022-v1:0"
+    assert output.usage.input_tokens == 6 and output.usage.output_tokens == 3
+
+
+@pytest.mark.anyio
+async def test_claude_on_bedrock_retries_throttling_and_fails_on_bad_credentials(
+    bedrock: AnthropicServer,
+) -> None:
+    throttled = anthropic_server.Reply(
+        status=429,
+        body={"message": "Too many requests, please wait before trying your request again."},
+        headers={"x-amzn-errortype": "ThrottlingException", "retry-after": "0"},
+    )
+    bedrock.responder = anthropic_server.sequence([throttled, "ok"])
+    assert (await generate(BEDROCK_CLAUDE)).completion == "ok"
+    assert len(bedrock.requests) == 2
+
+    bedrock.aws_access_key = "AKIDSOMEONEELSE00000"  # our key id is not the one it knows
+    with pytest.raises(GenerateError) as caught:
+        await generate(BEDROCK_CLAUDE)
+    assert caught.value.reason.startswith(
+        f"HTTP 403 from {BEDROCK_CLAUDE}: The security token included in the request is invalid."
+    )
+    assert "check the AWS credentials" in caught.value.reason
+    assert len(bedrock.requests) == 3
+
+
+def test_claude_on_bedrock_needs_a_region() -> None:
+    with pytest.raises(ProviderConfigError, match="needs an AWS region"):
+        create_api(BEDROCK_CLAUDE, {}, None)
+
+
+def test_aws_keys_are_not_model_args(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    with pytest.raises(ProviderConfigError, match="aws_secret_key not accepted"):
+        create_api(BEDROCK_CLAUDE, {"aws_secret_key": "x"}, None)
+
+
+# ── anthropic/vertex ──────────────────────────────────────────────────────────────────────────────
+
+
+@pytest.mark.anyio
+async def test_claude_on_vertex_uses_application_default_credentials(
+    tokens: GoogleTokenServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANTHROPIC_VERTEX_PROJECT_ID", "eval-project")
+    monkeypatch.setenv("CLOUD_ML_REGION", "us-east5")
+    with AnthropicServer(anthropic_server.fixed("In the box."), access_token=TOKEN) as server:
+        output = await generate(
+            "anthropic/vertex/claude-sonnet-4-5@20250929",
+            GenerationConfig(reasoning_tokens=1024),
+            prompts=2,
+            base_url=f"{server.base_url}/v1",
+        )
+    assert tokens.grants() == 1  # one token for both requests
+    first, second = server.requests
+    assert first.path == (
+        "/v1/projects/eval-project/locations/us-east5/publishers/anthropic/models/"
+        "claude-sonnet-4-5@20250929:rawPredict"
+    )
+    assert first.headers["authorization"] == second.headers["authorization"] == f"Bearer {TOKEN}"
+    assert "model" not in first.body and first.body["anthropic_version"]
+    assert first.body["thinking"] == {"type": "enabled", "budget_tokens": 1024}
+    assert first.body["max_tokens"] == DEFAULT_MAX_TOKENS + 1024
+    assert output.completion == "In the box."
+
+
+@pytest.mark.anyio
+async def test_claude_on_vertex_model_args_pick_project_and_region(
+    tokens: GoogleTokenServer,
+) -> None:
+    with AnthropicServer(anthropic_server.fixed("ok"), access_token=TOKEN) as server:
+        await generate(
+            "anthropic/vertex/claude-haiku-4-5",
+            model_args={"project_id": "other", "region": "europe-west1"},
+            base_url=server.base_url,
+        )
+    assert server.requests[0].path == (
+        "/projects/other/locations/europe-west1/publishers/anthropic/models/"
+        "claude-haiku-4-5:rawPredict"
+    )
+
+
+@pytest.mark.anyio
+async def test_vertex_errors_are_classified(tokens: GoogleTokenServer) -> None:
+    exhausted = anthropic_server.Reply(
+        status=429,
+        body={"error": {"code": 429, "message": "Quota exceeded", "status": "RESOURCE_EXHAUSTED"}},
+    )
+    with AnthropicServer(anthropic_server.sequence([exhausted, "ok"])) as server:
+        args = {"project_id": "p", "region": "us-east5"}
+        output = await generate(
+            "anthropic/vertex/claude-haiku-4-5", model_args=args, base_url=server.base_url
+        )
+        assert output.completion == "ok"
+        server.responder = anthropic_server.sequence(
+            [anthropic_server.Reply(status=403, body={"error": {"code": 403, "message": "denied"}})]
+        )
+        with pytest.raises(GenerateError) as caught:
+            await generate(
+                "anthropic/vertex/claude-haiku-4-5", model_args=args, base_url=server.base_url
+            )
+    assert "HTTP 403 from anthropic/vertex/claude-haiku-4-5: denied" in caught.value.reason
+    assert "application-default credentials" in caught.value.reason
+
+
+def test_claude_on_vertex_needs_a_project_and_region(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ProviderConfigError, match="ANTHROPIC_VERTEX_PROJECT_ID or GOOGLE_CLOUD"):
+        create_api("anthropic/vertex/claude-haiku-4-5", {}, None)
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "p")
+    with pytest.raises(ProviderConfigError, match="CLOUD_ML_REGION or GOOGLE_CLOUD_LOCATION"):
+        create_api("anthropic/vertex/claude-haiku-4-5", {}, None)
+
+
+def test_a_misspelt_platform_gets_a_did_you_mean() -> None:
+    with pytest.raises(ProviderConfigError, match="did you mean 'anthropic/bedrock/…'"):
+        create_api("anthropic/bedrok/claude", {}, None)
+    with pytest.raises(ProviderConfigError, match="did you mean 'google/vertex/…'"):
+        create_api("google/vertx/gemini-2.5-flash", {}, None)
+
+
+# ── google/vertex ─────────────────────────────────────────────────────────────────────────────────
+
+
+@pytest.mark.anyio
+async def test_gemini_on_vertex_uses_the_vertex_route_and_adc(
+    tokens: GoogleTokenServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "eval-project")
+    monkeypatch.setenv("GOOGLE_CLOUD_LOCATION", "europe-west4")
+    monkeypatch.setenv("GOOGLE_API_KEY", "AIza-not-for-vertex-0123")
+    with GeminiServer(gemini_server.fixed("In the box."), access_token=TOKEN) as server:
+        monkeypatch.setenv("GOOGLE_VERTEX_BASE_URL", server.base_url)
+        output = await generate(
+            "google/vertex/gemini-2.5-flash",
+            GenerationConfig(temperature=0.1, reasoning_tokens=0),
+            prompts=2,
+        )
+    assert tokens.grants() == 1
+    request = server.requests[0]
+    assert request.path == (
+        "/v1beta1/projects/eval-project/locations/europe-west4/publishers/google/models/"
+        "gemini-2.5-flash:generateContent"
+    )
+    assert request.headers["authorization"] == f"Bearer {TOKEN}"
+    assert "x-goog-api-key" not in request.headers
+    assert request.body == {
+        "contents": [{"role": "user", "parts": [{"text": "Where is the ball?"}]}],
+        "systemInstruction": {"parts": [{"text": "Be brief."}], "role": "user"},
+        # google-genai's Vertex converter sends this field in snake case (proto JSON takes both).
+        "generationConfig": {"temperature": 0.1, "thinkingConfig": {"thinking_budget": 0}},
+    }
+    assert output.completion == "In the box."
+    assert output.model == "gemini-2.5-flash"
+
+
+@pytest.mark.anyio
+async def test_gemini_on_vertex_errors_and_model_args(tokens: GoogleTokenServer) -> None:
+    script = [gemini_server.rate_limited("0"), gemini_server.error(403, "Permission denied")]
+    with (
+        GeminiServer(gemini_server.sequence(script), access_token=TOKEN) as server,
+        pytest.raises(GenerateError) as caught,
+    ):
+        await generate(
+            "google/vertex/gemini-2.5-pro",
+            model_args={"project": "p2", "location": "us-central1", "api_version": "v1"},
+            base_url=server.base_url,
+        )
+    assert len(server.requests) == 2  # the 429 retried, the 403 fatal
+    assert server.requests[0].path.startswith("/v1/projects/p2/locations/us-central1/")
+    assert "HTTP 403 PERMISSION_DENIED from google/vertex/gemini-2.5-pro" in caught.value.reason
+    assert "application-default credentials" in caught.value.reason
+
+
+def test_gemini_on_vertex_needs_a_project() -> None:
+    with pytest.raises(ProviderConfigError, match=r"model_args.project or .*GOOGLE_CLOUD_PROJECT"):
+        create_api("google/vertex/gemini-2.5-flash", {}, None)
