@@ -10,11 +10,14 @@ in the body), and `create()` refuses large non-streaming `max_tokens` unless giv
 Mapping (ours → theirs): system messages → top-level `system`; `max_tokens` (required by the API;
 4096 when unset, plus the thinking budget when `reasoning_tokens` is set) ; `stop_seqs` →
 `stop_sequences`; `reasoning_tokens` → `thinking: {type: enabled, budget_tokens}` (0 → disabled);
-`reasoning_effort` → `output_config.effort`. `thinking` content blocks are not part of the answer.
+`reasoning_effort` → `output_config.effort`. Images → `image` blocks (a URL source, else base64).
+`thinking` blocks come back as reasoning parts, kept apart from the answer, and are sent back
+(with their signatures) when a conversation continues.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -25,17 +28,23 @@ from engine.providers._errors import (
     Classified,
     MalformedResponseError,
 )
+from engine.providers._media import is_url, media_bytes
 from engine.providers._sdk import classify_sdk_error, error_message, post_json
 from engine.providers._types import (
     ChatMessage,
     Choice,
+    Content,
+    ContentImage,
+    ContentReasoning,
+    ContentText,
+    Modality,
     ModelOutput,
     ModelUsage,
     StopReason,
     assistant,
 )
 
-__all__ = ["DEFAULT_MAX_TOKENS", "AnthropicAPI", "parse_message"]
+__all__ = ["DEFAULT_MAX_TOKENS", "AnthropicAPI", "anthropic_messages", "parse_message"]
 
 DEFAULT_MAX_TOKENS = 4096
 """The Messages API requires `max_tokens`; this is sent when the config leaves it unset."""
@@ -57,6 +66,7 @@ class AnthropicAPI(ModelAPI):
     """The Messages API on an `anthropic.AsyncAnthropic` client (built with `max_retries=0`)."""
 
     provider = "anthropic"
+    modalities: frozenset[Modality] = frozenset({"text", "image"})
 
     def __init__(self, model_name: str, client: Any, *, base_url: str, account: str) -> None:
         self.model_name = model_name
@@ -68,16 +78,7 @@ class AnthropicAPI(ModelAPI):
         self, messages: Sequence[ChatMessage], config: GenerationConfig
     ) -> dict[str, Any]:
         system_parts = [m.text for m in messages if m.role == "system"]
-        body: dict[str, Any] = {
-            "model": self.model_name,
-            "messages": [
-                # The Messages API has no `tool` role without tool blocks: a plain tool result
-                # is user-side text.
-                {"role": "assistant" if m.role == "assistant" else "user", "content": m.content}
-                for m in messages
-                if m.role != "system"
-            ],
-        }
+        body: dict[str, Any] = {"model": self.model_name, "messages": anthropic_messages(messages)}
         budget = config.reasoning_tokens
         if config.max_tokens is not None:
             body["max_tokens"] = config.max_tokens
@@ -136,6 +137,44 @@ class AnthropicAPI(ModelAPI):
         await self.client.close()
 
 
+def anthropic_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
+    """Messages API turns (system messages go to the top-level `system`, not here)."""
+    return [
+        # The Messages API has no `tool` role without tool blocks: a plain tool result is
+        # user-side text.
+        {
+            "role": "assistant" if m.role == "assistant" else "user",
+            "content": m.content if isinstance(m.content, str) else _blocks(m.content),
+        }
+        for m in messages
+        if m.role != "system"
+    ]
+
+
+def _blocks(content: list[Content]) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = []
+    for part in content:
+        if isinstance(part, ContentText):
+            if part.text:  # the API refuses empty text blocks
+                blocks.append({"type": "text", "text": part.text})
+        elif isinstance(part, ContentImage):
+            if is_url(part.image):
+                source: dict[str, Any] = {"type": "url", "url": part.image}
+            else:
+                kind, data = media_bytes(part.image)
+                encoded = base64.b64encode(data).decode()
+                source = {"type": "base64", "media_type": kind, "data": encoded}
+            blocks.append({"type": "image", "source": source})
+        elif isinstance(part, ContentReasoning):
+            if part.redacted:
+                blocks.append({"type": "redacted_thinking", "data": part.signature or ""})
+            elif part.signature:  # unsigned reasoning (another provider's) cannot go back
+                thinking = {"type": "thinking", "thinking": part.reasoning}
+                blocks.append({**thinking, "signature": part.signature})
+        # audio and video: refused before the run (not in `modalities`)
+    return blocks
+
+
 _HINTS = {
     529: "Anthropic is overloaded",
     401: "check ANTHROPIC_API_KEY and its permissions",
@@ -154,17 +193,26 @@ def parse_message(model: str, data: Any) -> ModelOutput:
     try:
         if data.get("type") == "error":
             raise ValueError(f"error object: {data.get('error')!r}")
-        blocks = data["content"]
-        # `thinking` and `redacted_thinking` blocks are the model's reasoning, not its answer.
-        text = "".join(
-            block["text"] for block in blocks if block.get("type") == "text" and "text" in block
-        )
+        message = _reply(data["content"])
         stop_reason = _STOP_REASONS.get(data.get("stop_reason"), "unknown")
         usage = _usage(data.get("usage"))
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         snippet = json.dumps(data)[:200]
         raise MalformedResponseError(f"not a message ({error!r}): {snippet}") from None
-    return ModelOutput(data.get("model") or model, [Choice(assistant(text), stop_reason)], usage)
+    return ModelOutput(data.get("model") or model, [Choice(message, stop_reason)], usage)
+
+
+def _reply(blocks: list[dict[str, Any]]) -> ChatMessage:
+    """The answer's text; `thinking` and `redacted_thinking` blocks become reasoning parts."""
+    text = "".join(b["text"] for b in blocks if b.get("type") == "text" and "text" in b)
+    reasoning = [
+        ContentReasoning(b["thinking"], b.get("signature"))
+        if b["type"] == "thinking"
+        else ContentReasoning("", b.get("data"), redacted=True)
+        for b in blocks
+        if b.get("type") in ("thinking", "redacted_thinking")
+    ]
+    return assistant([*reasoning, ContentText(text)] if reasoning else text)
 
 
 def _usage(usage: Any) -> ModelUsage:

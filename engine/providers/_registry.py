@@ -12,6 +12,10 @@ from typing import Any
 from engine.providers._api import ModelAPI
 from engine.providers._errors import ProviderConfigError
 from engine.providers._services import COMPATIBLE_SERVICES, CompatibleService, generic_service
+from engine.providers._types import Modality
+
+OPENAI_MODALITIES: frozenset[Modality] = frozenset({"text", "image", "audio"})
+"""Chat completions take images and (on audio models) `input_audio`; no video."""
 
 ProviderFactory = Callable[[str, dict[str, Any], "str | None"], ModelAPI]
 """(model name after the provider prefix, model_args, base-URL override) → client."""
@@ -152,7 +156,13 @@ def compatible_api(
         openai.AsyncOpenAI, model, model_args, api_key=key or "not-needed", base_url=url
     )
     return OpenAIChatAPI(
-        provider, name, client, base_url=url, account=account_of(key), native=False
+        provider,
+        name,
+        client,
+        base_url=url,
+        account=account_of(key),
+        native=False,
+        modalities=service.modalities,
     )
 
 
@@ -180,12 +190,21 @@ def _openai(name: str, model_args: dict[str, Any], base_url: str | None) -> Mode
             account=account_of(key),
             native=True,
             request_model=deployment,
+            modalities=OPENAI_MODALITIES,
         )
     model = f"openai/{name}"
     key = require_env("OPENAI_API_KEY", model)
     url = base_url or env("OPENAI_BASE_URL") or "https://api.openai.com/v1"
     client = openai_client(openai.AsyncOpenAI, model, model_args, api_key=key, base_url=url)
-    return OpenAIChatAPI("openai", name, client, base_url=url, account=account_of(key), native=True)
+    return OpenAIChatAPI(
+        "openai",
+        name,
+        client,
+        base_url=url,
+        account=account_of(key),
+        native=True,
+        modalities=OPENAI_MODALITIES,
+    )
 
 
 @register_provider("llama-cpp-python")
