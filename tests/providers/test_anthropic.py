@@ -342,7 +342,7 @@ async def test_reads_cache_tokens(server: AnthropicServer) -> None:
 
 
 @pytest.mark.anyio
-async def test_thinking_blocks_are_not_part_of_the_completion(server: AnthropicServer) -> None:
+async def test_thinking_blocks_are_kept_apart_from_the_completion(server: AnthropicServer) -> None:
     usage = {"output_tokens": 57, "output_tokens_details": {"thinking_tokens": 50}}
     server.responder = lambda request: Reply(
         body=message(
@@ -353,6 +353,7 @@ async def test_thinking_blocks_are_not_part_of_the_completion(server: AnthropicS
     output, _ = await generate(GenerationConfig(reasoning_tokens=1024))
 
     assert output.completion == "The basket."
+    assert output.message.reasoning == "Sally did not see the move, so..."
     assert output.usage.output_tokens == 57
     assert output.usage.reasoning_tokens == 50
 
