@@ -322,6 +322,30 @@ async def test_stop_reason_mapping(
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("setting", "sent"),
+    [
+        (True, {"type": "ephemeral"}),
+        ("1h", {"type": "ephemeral", "ttl": "1h"}),
+        (False, None),
+    ],
+)
+async def test_prompt_caching_is_opt_in(
+    server: AnthropicServer, setting: bool | str, sent: dict[str, str] | None
+) -> None:
+    await generate(model_args={"cache_prompt": setting})
+
+    [request] = server.requests
+    assert request.body.get("cache_control") == sent
+
+
+def test_a_bad_cache_prompt_setting_is_a_config_error(server: AnthropicServer) -> None:
+    with pytest.raises(ProviderConfigError, match="cache_prompt must be true, false, '5m' or '1h'"):
+        create_api(MODEL, {"cache_prompt": "forever"}, None)
+    assert server.requests == []
+
+
+@pytest.mark.anyio
 async def test_reads_cache_tokens(server: AnthropicServer) -> None:
     usage = {
         "input_tokens": 20,
