@@ -77,6 +77,17 @@ def create_api(model: str, model_args: dict[str, Any], base_url: str | None) -> 
     return compatible_api(provider, name, COMPATIBLE_SERVICES[provider], model_args, base_url)
 
 
+def stream_setting(value: Any, model: str) -> bool | None:
+    """`model_args.stream`: true, false or `auto` (None: the provider decides per request)."""
+    if value == "auto":
+        return None
+    if isinstance(value, bool):
+        return value
+    raise ProviderConfigError(
+        f"{model}: model_args.stream must be true, false or auto, got {value!r}"
+    )
+
+
 def account_of(key: str | None) -> str:
     """A short, non-reversible tag so two accounts on one base URL get separate pools."""
     return hashlib.sha256(key.encode()).hexdigest()[:10] if key else ""
@@ -228,7 +239,9 @@ def _anthropic(name: str, model_args: dict[str, Any], base_url: str | None) -> M
     url = base_url or env("ANTHROPIC_BASE_URL") or "https://api.anthropic.com"
     managed = {"api_key", "auth_token", "max_retries", "base_url", "http_client"}
     args = dict(model_args)
-    cache_control = prompt_cache_control(args.pop("cache_prompt", False))  # ours, not the SDK's
+    # Ours, not the SDK's:
+    cache_control = prompt_cache_control(args.pop("cache_prompt", False))
+    stream = stream_setting(args.pop("stream", "auto"), model)
     check_model_args(anthropic.AsyncAnthropic.__init__, args, model, managed)
     # The SDK's aiohttp transport, as for OpenAI (httpx2's pool costs CPU per idle connection).
     client = anthropic.AsyncAnthropic(
@@ -239,7 +252,12 @@ def _anthropic(name: str, model_args: dict[str, Any], base_url: str | None) -> M
         http_client=anthropic.DefaultAioHttpClient(),
     )
     return AnthropicAPI(
-        name, client, base_url=url, account=account_of(key), cache_control=cache_control
+        name,
+        client,
+        base_url=url,
+        account=account_of(key),
+        cache_control=cache_control,
+        stream=stream,
     )
 
 
