@@ -16,7 +16,7 @@ from typing import Any, Literal, get_args
 from engine.config import DatasetConfig, DatasetFields
 from engine.datasets._sample import Sample
 from engine.providers import ChatMessage
-from engine.providers._types import Role
+from engine.providers._types import Content, ContentImage, Role, content_from_log
 
 Format = Literal["jsonl", "json", "csv"]
 
@@ -171,11 +171,25 @@ def _message(item: Any, number: int, name: str) -> ChatMessage:
     role, content = item["role"], item["content"]
     if role not in _ROLES:
         raise DatasetError(f"{where}: unknown role {role!r} (one of {', '.join(sorted(_ROLES))})")
-    if isinstance(content, list):  # OpenAI-style content parts: keep the text
-        content = "".join(part.get("text", "") for part in content if isinstance(part, dict))
-    if not isinstance(content, str):
-        raise DatasetError(f"{where}: content must be a string, got {type(content).__name__}")
+    if isinstance(content, list):
+        try:
+            content = [_part(part) for part in content]
+        except (ValueError, TypeError) as error:
+            raise DatasetError(f"{where}: {error}") from None
+    elif not isinstance(content, str):
+        raise DatasetError(
+            f"{where}: content must be a string or a list of parts, got {type(content).__name__}"
+        )
     return ChatMessage(role, content, "input")
+
+
+def _part(part: Any) -> Content:
+    """A content part in Inspect's form (`{type: image, image: …}`) or OpenAI's (`image_url`)."""
+    if not isinstance(part, dict):
+        raise TypeError(f"a content part is an object with a 'type', got {type(part).__name__}")
+    if part.get("type") == "image_url" and isinstance(part.get("image_url"), dict):
+        return ContentImage(part["image_url"]["url"], part["image_url"].get("detail", "auto"))
+    return content_from_log(part)
 
 
 def _target(value: Any) -> str | list[str]:

@@ -10,32 +10,51 @@ in the body), and `create()` refuses large non-streaming `max_tokens` unless giv
 Mapping (ours → theirs): system messages → top-level `system`; `max_tokens` (required by the API;
 4096 when unset, plus the thinking budget when `reasoning_tokens` is set) ; `stop_seqs` →
 `stop_sequences`; `reasoning_tokens` → `thinking: {type: enabled, budget_tokens}` (0 → disabled);
-`reasoning_effort` → `output_config.effort`. `thinking` content blocks are not part of the answer.
+`reasoning_effort` → `output_config.effort`; `model_args.cache_prompt` → top-level `cache_control`
+(automatic prompt caching; cache reads and writes are counted in usage); `model_args.stream`
+(true, false, auto) → a streamed reply, folded into the same message (`_anthropic_stream.py`). Images → `image` blocks (a URL source, else base64).
+`thinking` blocks come back as reasoning parts, kept apart from the answer, and are sent back
+(with their signatures) when a conversation continues.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from engine.config import GenerationConfig
+from engine.providers._anthropic_stream import fold_events, wants_stream
 from engine.providers._api import ModelAPI
 from engine.providers._errors import (
     Classified,
     MalformedResponseError,
+    ProviderConfigError,
 )
-from engine.providers._sdk import classify_sdk_error, error_message, post_json
+from engine.providers._media import is_url, media_bytes
+from engine.providers._sdk import classify_sdk_error, error_message, post_json, post_stream
 from engine.providers._types import (
     ChatMessage,
     Choice,
+    Content,
+    ContentImage,
+    ContentReasoning,
+    ContentText,
+    Modality,
     ModelOutput,
     ModelUsage,
     StopReason,
     assistant,
 )
 
-__all__ = ["DEFAULT_MAX_TOKENS", "AnthropicAPI", "parse_message"]
+__all__ = [
+    "DEFAULT_MAX_TOKENS",
+    "AnthropicAPI",
+    "anthropic_messages",
+    "parse_message",
+    "prompt_cache_control",
+]
 
 DEFAULT_MAX_TOKENS = 4096
 """The Messages API requires `max_tokens`; this is sent when the config leaves it unset."""
@@ -57,6 +76,7 @@ class AnthropicAPI(ModelAPI):
     """The Messages API on an `anthropic.AsyncAnthropic` client (built with `max_retries=0`)."""
 
     provider = "anthropic"
+    modalities: frozenset[Modality] = frozenset({"text", "image"})
 
     def __init__(
         self,
@@ -65,6 +85,8 @@ class AnthropicAPI(ModelAPI):
         *,
         base_url: str,
         account: str,
+        cache_control: dict[str, str] | None = None,
+        stream: bool | None = None,
         request_model: str | None = None,
         hints: Mapping[int, str] | None = None,
     ) -> None:
@@ -76,6 +98,12 @@ class AnthropicAPI(ModelAPI):
         self.account = account
         self.hints = _HINTS if hints is None else hints
         """Added to error reasons by HTTP status (which credentials to check, and where)."""
+        self.stream = stream
+        """`model_args.stream`: true, false, or None (`auto`: only long generations stream)."""
+        self.cache_control = cache_control
+        """See `prompt_cache_control`; sent as the top-level `cache_control`: the API puts a cache breakpoint on the last
+        cacheable block, so a prefix repeated across samples (system prompt, few-shot examples,
+        a long document) is billed at the cache-read price."""
 
     def build_request(
         self, messages: Sequence[ChatMessage], config: GenerationConfig
@@ -83,13 +111,7 @@ class AnthropicAPI(ModelAPI):
         system_parts = [m.text for m in messages if m.role == "system"]
         body: dict[str, Any] = {
             "model": self.request_model,
-            "messages": [
-                # The Messages API has no `tool` role without tool blocks: a plain tool result
-                # is user-side text.
-                {"role": "assistant" if m.role == "assistant" else "user", "content": m.content}
-                for m in messages
-                if m.role != "system"
-            ],
+            "messages": anthropic_messages(messages),
         }
         budget = config.reasoning_tokens
         if config.max_tokens is not None:
@@ -110,6 +132,8 @@ class AnthropicAPI(ModelAPI):
             )
         if config.reasoning_effort in _EFFORTS:
             body["output_config"] = {"effort": config.reasoning_effort}
+        if self.cache_control is not None:
+            body["cache_control"] = self.cache_control
         if config.extra_body:
             body.update(config.extra_body)
         return body
@@ -118,7 +142,13 @@ class AnthropicAPI(ModelAPI):
         self, messages: Sequence[ChatMessage], config: GenerationConfig, timeout: float | None
     ) -> ModelOutput:
         body = self.build_request(messages, config)
-        data = await post_json(self.client, "/v1/messages", body, config, timeout)
+        if wants_stream(self.stream, body):
+            events = post_stream(
+                self.client, "/v1/messages", {**body, "stream": True}, config, timeout
+            )
+            data = await fold_events(events)
+        else:
+            data = await post_json(self.client, "/v1/messages", body, config, timeout)
         return parse_message(self.model_name, data)
 
     def classify(self, error: BaseException) -> Classified:
@@ -149,6 +179,57 @@ class AnthropicAPI(ModelAPI):
         await self.client.close()
 
 
+def prompt_cache_control(setting: bool | str) -> dict[str, str] | None:
+    """`model_args.cache_prompt`: true (the 5-minute cache), `5m` or `1h`; false for none."""
+    if setting is False:
+        return None
+    if setting is True:
+        return {"type": "ephemeral"}
+    if setting in ("5m", "1h"):
+        return {"type": "ephemeral", "ttl": setting}
+    raise ProviderConfigError(
+        f"model_args.cache_prompt must be true, false, '5m' or '1h', got {setting!r}"
+    )
+
+
+def anthropic_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
+    """Messages API turns (system messages go to the top-level `system`, not here)."""
+    return [
+        # The Messages API has no `tool` role without tool blocks: a plain tool result is
+        # user-side text.
+        {
+            "role": "assistant" if m.role == "assistant" else "user",
+            "content": m.content if isinstance(m.content, str) else _blocks(m.content),
+        }
+        for m in messages
+        if m.role != "system"
+    ]
+
+
+def _blocks(content: list[Content]) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = []
+    for part in content:
+        if isinstance(part, ContentText):
+            if part.text:  # the API refuses empty text blocks
+                blocks.append({"type": "text", "text": part.text})
+        elif isinstance(part, ContentImage):
+            if is_url(part.image):
+                source: dict[str, Any] = {"type": "url", "url": part.image}
+            else:
+                kind, data = media_bytes(part.image)
+                encoded = base64.b64encode(data).decode()
+                source = {"type": "base64", "media_type": kind, "data": encoded}
+            blocks.append({"type": "image", "source": source})
+        elif isinstance(part, ContentReasoning):
+            if part.redacted:
+                blocks.append({"type": "redacted_thinking", "data": part.signature or ""})
+            elif part.signature:  # unsigned reasoning (another provider's) cannot go back
+                thinking = {"type": "thinking", "thinking": part.reasoning}
+                blocks.append({**thinking, "signature": part.signature})
+        # audio and video: refused before the run (not in `modalities`)
+    return blocks
+
+
 _HINTS = {
     529: "Anthropic is overloaded",
     401: "check ANTHROPIC_API_KEY and its permissions",
@@ -167,17 +248,26 @@ def parse_message(model: str, data: Any) -> ModelOutput:
     try:
         if data.get("type") == "error":
             raise ValueError(f"error object: {data.get('error')!r}")
-        blocks = data["content"]
-        # `thinking` and `redacted_thinking` blocks are the model's reasoning, not its answer.
-        text = "".join(
-            block["text"] for block in blocks if block.get("type") == "text" and "text" in block
-        )
+        message = _reply(data["content"])
         stop_reason = _STOP_REASONS.get(data.get("stop_reason"), "unknown")
         usage = _usage(data.get("usage"))
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         snippet = json.dumps(data)[:200]
         raise MalformedResponseError(f"not a message ({error!r}): {snippet}") from None
-    return ModelOutput(data.get("model") or model, [Choice(assistant(text), stop_reason)], usage)
+    return ModelOutput(data.get("model") or model, [Choice(message, stop_reason)], usage)
+
+
+def _reply(blocks: list[dict[str, Any]]) -> ChatMessage:
+    """The answer's text; `thinking` and `redacted_thinking` blocks become reasoning parts."""
+    text = "".join(b["text"] for b in blocks if b.get("type") == "text" and "text" in b)
+    reasoning = [
+        ContentReasoning(b["thinking"], b.get("signature"))
+        if b["type"] == "thinking"
+        else ContentReasoning("", b.get("data"), redacted=True)
+        for b in blocks
+        if b.get("type") in ("thinking", "redacted_thinking")
+    ]
+    return assistant([*reasoning, ContentText(text)] if reasoning else text)
 
 
 def _usage(usage: Any) -> ModelUsage:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from engine.config import ConnectionConfig, GenerationConfig
 from engine.providers._errors import Classified
-from engine.providers._types import ChatMessage, ModelOutput
+from engine.providers._types import ChatMessage, Modality, ModelOutput
 
 
 class ModelAPI(ABC):
@@ -18,6 +18,8 @@ class ModelAPI(ABC):
     base_url: str | None = None
     account: str = ""
     """A non-secret account discriminator (e.g. a short hash of the key) for pool identity."""
+    modalities: frozenset[Modality] = frozenset({"text"})
+    """What a message may carry for this provider; a task needing more fails before the run."""
     max_connections: int | None = None
     """A hard cap the provider imposes (an in-process model serves one request at a time)."""
 

@@ -23,6 +23,7 @@ from engine.providers._registry import (
     env,
     register_provider,
     require_env,
+    stream_setting,
 )
 
 __all__ = ["ANTHROPIC_PLATFORMS", "anthropic_platform", "google_vertex", "misspelt_platform"]
@@ -101,6 +102,7 @@ def _anthropic_bedrock(name: str, model_args: dict[str, Any], base_url: str | No
         403: "check the AWS credentials and that the account has access to this model",
         404: "check the model id and the region",
     }
+    # Bedrock streams in AWS's binary event-stream framing, not server-sent events: never stream.
     return AnthropicAPI(
         f"bedrock/{name}",
         client,
@@ -108,6 +110,7 @@ def _anthropic_bedrock(name: str, model_args: dict[str, Any], base_url: str | No
         account=_aws_account(model_args),
         request_model=name,
         hints=hints,
+        stream=False,
     )
 
 
@@ -133,8 +136,9 @@ def _anthropic_vertex(name: str, model_args: dict[str, Any], base_url: str | Non
 
     model = f"anthropic/vertex/{name}"
     managed = {"access_token", "credentials", "max_retries", "base_url", "http_client"}
-    check_model_args(anthropic.AsyncAnthropicVertex.__init__, model_args, model, managed)
     args = dict(model_args)
+    stream = stream_setting(args.pop("stream", "auto"), model)  # streamRawPredict speaks SSE
+    check_model_args(anthropic.AsyncAnthropicVertex.__init__, args, model, managed)
     args["project_id"] = _google_project(
         model_args, "project_id", ("ANTHROPIC_VERTEX_PROJECT_ID", "GOOGLE_CLOUD_PROJECT"), model
     )
@@ -153,6 +157,7 @@ def _anthropic_vertex(name: str, model_args: dict[str, Any], base_url: str | Non
         account=account_of(args["project_id"]),
         request_model=name,
         hints=hints,
+        stream=stream,
     )
 
 

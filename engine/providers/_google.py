@@ -23,9 +23,16 @@ from engine.providers._errors import (
     classify_status,
     parse_retry_after,
 )
+from engine.providers._media import is_url, media_bytes, mime_type
 from engine.providers._types import (
     ChatMessage,
     Choice,
+    ContentAudio,
+    ContentImage,
+    ContentReasoning,
+    ContentText,
+    ContentVideo,
+    Modality,
     ModelOutput,
     ModelUsage,
     StopReason,
@@ -71,6 +78,8 @@ _ROLES = {"user": "user", "assistant": "model", "tool": "user"}
 class GoogleAPI(ModelAPI):
     """`generate_content` on a `google.genai.Client` (the Gemini API, keyed by an API key)."""
 
+    modalities: frozenset[Modality] = frozenset({"text", "image", "audio", "video"})
+
     def __init__(
         self,
         model_name: str,
@@ -97,6 +106,24 @@ class GoogleAPI(ModelAPI):
         """`types.SafetySetting`s sent with every request (`model_args.safety_settings`)."""
         self._types = types
 
+    def _parts(self, message: ChatMessage) -> list[Any]:
+        """Text, and media inline (bytes) or by URI; reasoning is the model's own, not resent."""
+        types = self._types
+        if isinstance(message.content, str):
+            return [types.Part(text=message.content)]
+        parts = []
+        for part in message.content:
+            if isinstance(part, ContentText):
+                parts.append(types.Part(text=part.text))
+            elif not isinstance(part, ContentReasoning):
+                source = _media_source(part)
+                if is_url(source):
+                    parts.append(types.Part.from_uri(file_uri=source, mime_type=mime_type(source)))
+                else:
+                    kind, data = media_bytes(source)
+                    parts.append(types.Part.from_bytes(data=data, mime_type=kind))
+        return parts
+
     def build_config(
         self, messages: Sequence[ChatMessage], config: GenerationConfig, timeout: float | None
     ) -> tuple[list[Any], Any]:
@@ -108,11 +135,11 @@ class GoogleAPI(ModelAPI):
             if message.role == "system":
                 continue
             role = _ROLES[message.role]
-            part = types.Part(text=message.content)
+            parts = self._parts(message)
             if contents and contents[-1].role == role:  # Gemini wants turns to alternate
-                contents[-1].parts.append(part)
+                contents[-1].parts.extend(parts)
             else:
-                contents.append(types.Content(role=role, parts=[part]))
+                contents.append(types.Content(role=role, parts=parts))
         settings: dict[str, Any] = {}
         for ours, theirs in _SIMPLE_FIELDS:
             value = getattr(config, ours)
@@ -275,17 +302,16 @@ def _is_connection_error(error: BaseException) -> bool:
 
 
 def parse_response(model: str, response: Any) -> ModelOutput:
-    """Read a `GenerateContentResponse`; thought parts are not part of the completion."""
+    """Read a `GenerateContentResponse`; thought parts are kept apart from the completion."""
     try:
         choices = []
         for candidate in response.candidates or []:
             parts = candidate.content.parts if candidate.content is not None else None
-            text = "".join(p.text for p in parts or [] if p.text and not p.thought)
             reason = candidate.finish_reason
             name = getattr(reason, "value", reason)
             choices.append(
                 Choice(
-                    assistant(text),
+                    _reply(parts or []),
                     _STOP_REASONS.get(str(name), "unknown"),
                     _logprobs(getattr(candidate, "logprobs_result", None)),
                 )
@@ -301,6 +327,19 @@ def parse_response(model: str, response: Any) -> ModelOutput:
     return ModelOutput(
         getattr(response, "model_version", None) or model, choices, _usage(response.usage_metadata)
     )
+
+
+def _media_source(part: ContentImage | ContentAudio | ContentVideo) -> str:
+    if isinstance(part, ContentImage):
+        return part.image
+    return part.audio if isinstance(part, ContentAudio) else part.video
+
+
+def _reply(parts: list[Any]) -> ChatMessage:
+    """The answer's text; thought parts (Gemini's thought summaries) become reasoning parts."""
+    text = "".join(p.text for p in parts if p.text and not p.thought)
+    thoughts = "".join(p.text for p in parts if p.text and p.thought)
+    return assistant([ContentReasoning(thoughts), ContentText(text)] if thoughts else text)
 
 
 def _logprobs(result: Any) -> list[dict[str, Any]] | None:

@@ -98,7 +98,8 @@ class LlamaCppAPI(ModelAPI):
     @staticmethod
     def build_request(messages: Sequence[ChatMessage], config: GenerationConfig) -> dict[str, Any]:
         request: dict[str, Any] = {
-            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            # Text only (the embedded GGUFs read no media); reasoning is not sent back.
+            "messages": [{"role": m.role, "content": m.text} for m in messages],
             "max_tokens": config.max_tokens or DEFAULT_MAX_TOKENS,
         }
         for field in (

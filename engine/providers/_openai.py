@@ -8,6 +8,7 @@ into our own slotted types instead.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -18,10 +19,18 @@ from engine.providers._errors import (
     Classified,
     MalformedResponseError,
 )
+from engine.providers._media import data_uri, media_bytes
 from engine.providers._sdk import classify_sdk_error, post_json
 from engine.providers._types import (
     ChatMessage,
     Choice,
+    Content,
+    ContentAudio,
+    ContentImage,
+    ContentReasoning,
+    ContentText,
+    ContentVideo,
+    Modality,
     ModelOutput,
     ModelUsage,
     StopReason,
@@ -68,6 +77,7 @@ class OpenAIChatAPI(ModelAPI):
         account: str,
         native: bool,
         request_model: str | None = None,
+        modalities: frozenset[Modality] = frozenset({"text", "image"}),
     ) -> None:
         self.provider = provider
         self.model_name = model_name
@@ -79,13 +89,14 @@ class OpenAIChatAPI(ModelAPI):
         # OpenAI itself wants `max_completion_tokens`; compatible servers (llama.cpp, vLLM, …)
         # know `max_tokens`. Only native OpenAI lacks `top_k`, which the others take in the body.
         self.native = native
+        self.modalities = modalities
 
     def build_request(
         self, messages: Sequence[ChatMessage], config: GenerationConfig
     ) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": self.request_model,
-            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "messages": openai_messages(messages),
         }
         for ours, theirs in _SIMPLE_FIELDS:
             value = getattr(config, ours)
@@ -135,13 +146,45 @@ class OpenAIChatAPI(ModelAPI):
         await self.client.close()
 
 
+def openai_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
+    """Chat-completions messages: text as a string, a user's media as content parts."""
+    return [
+        {
+            "role": m.role,
+            "content": m.content
+            if isinstance(m.content, str)
+            else (_content_parts(m.content) if m.role == "user" else m.text),
+        }
+        for m in messages
+    ]
+
+
+def _content_parts(content: list[Content]) -> list[dict[str, Any]]:
+    parts: list[dict[str, Any]] = []
+    for part in content:
+        if isinstance(part, ContentText):
+            parts.append({"type": "text", "text": part.text})
+        elif isinstance(part, ContentImage):
+            url = {"url": data_uri(part.image), "detail": part.detail}
+            parts.append({"type": "image_url", "image_url": url})
+        elif isinstance(part, ContentAudio):
+            audio = base64.b64encode(media_bytes(part.audio)[1]).decode()
+            parts.append(
+                {"type": "input_audio", "input_audio": {"data": audio, "format": part.format}}
+            )
+        elif isinstance(part, ContentVideo):  # vLLM's and SGLang's extension
+            parts.append({"type": "video_url", "video_url": {"url": data_uri(part.video)}})
+        # Reasoning is the model's own output; it is not sent back.
+    return parts
+
+
 def parse_chat_completion(model: str, data: Any) -> ModelOutput:
     """Read a chat.completion object; anything off-protocol is a `MalformedResponseError`."""
     try:
         raw_choices = data["choices"]
         choices = [
             Choice(
-                assistant(_text(choice["message"].get("content"))),
+                _reply(choice["message"]),
                 _STOP_REASONS.get(choice.get("finish_reason"), "unknown"),
                 (choice.get("logprobs") or {}).get("content"),
             )
@@ -153,6 +196,16 @@ def parse_chat_completion(model: str, data: Any) -> ModelOutput:
     if not choices:
         raise MalformedResponseError("chat completion with no choices")
     return ModelOutput(data.get("model") or model, choices, _usage(data.get("usage")))
+
+
+def _reply(message: dict[str, Any]) -> ChatMessage:
+    """The answer, with the reasoning some servers return beside it (vLLM, DeepSeek, OpenRouter,
+    Groq: `reasoning_content` or `reasoning`) kept apart from the text."""
+    text = _text(message.get("content"))
+    reasoning = message.get("reasoning_content") or message.get("reasoning")
+    if not isinstance(reasoning, str) or not reasoning:
+        return assistant(text)
+    return assistant([ContentReasoning(reasoning), ContentText(text)])
 
 
 def _text(content: Any) -> str:

@@ -12,6 +12,10 @@ from typing import Any
 from engine.providers._api import ModelAPI
 from engine.providers._errors import ProviderConfigError
 from engine.providers._services import COMPATIBLE_SERVICES, CompatibleService, generic_service
+from engine.providers._types import Modality
+
+OPENAI_MODALITIES: frozenset[Modality] = frozenset({"text", "image", "audio"})
+"""Chat completions take images and (on audio models) `input_audio`; no video."""
 
 ProviderFactory = Callable[[str, dict[str, Any], "str | None"], ModelAPI]
 """(model name after the provider prefix, model_args, base-URL override) → client."""
@@ -71,6 +75,17 @@ def create_api(model: str, model_args: dict[str, Any], base_url: str | None) -> 
             f"openai-api/{service}", service_model, generic_service(service), model_args, base_url
         )
     return compatible_api(provider, name, COMPATIBLE_SERVICES[provider], model_args, base_url)
+
+
+def stream_setting(value: Any, model: str) -> bool | None:
+    """`model_args.stream`: true, false or `auto` (None: the provider decides per request)."""
+    if value == "auto":
+        return None
+    if isinstance(value, bool):
+        return value
+    raise ProviderConfigError(
+        f"{model}: model_args.stream must be true, false or auto, got {value!r}"
+    )
 
 
 def account_of(key: str | None) -> str:
@@ -152,7 +167,13 @@ def compatible_api(
         openai.AsyncOpenAI, model, model_args, api_key=key or "not-needed", base_url=url
     )
     return OpenAIChatAPI(
-        provider, name, client, base_url=url, account=account_of(key), native=False
+        provider,
+        name,
+        client,
+        base_url=url,
+        account=account_of(key),
+        native=False,
+        modalities=service.modalities,
     )
 
 
@@ -180,12 +201,21 @@ def _openai(name: str, model_args: dict[str, Any], base_url: str | None) -> Mode
             account=account_of(key),
             native=True,
             request_model=deployment,
+            modalities=OPENAI_MODALITIES,
         )
     model = f"openai/{name}"
     key = require_env("OPENAI_API_KEY", model)
     url = base_url or env("OPENAI_BASE_URL") or "https://api.openai.com/v1"
     client = openai_client(openai.AsyncOpenAI, model, model_args, api_key=key, base_url=url)
-    return OpenAIChatAPI("openai", name, client, base_url=url, account=account_of(key), native=True)
+    return OpenAIChatAPI(
+        "openai",
+        name,
+        client,
+        base_url=url,
+        account=account_of(key),
+        native=True,
+        modalities=OPENAI_MODALITIES,
+    )
 
 
 @register_provider("llama-cpp-python")
@@ -202,7 +232,7 @@ def _llama_cpp(name: str, model_args: dict[str, Any], base_url: str | None) -> M
 def _anthropic(name: str, model_args: dict[str, Any], base_url: str | None) -> ModelAPI:
     import anthropic
 
-    from engine.providers._anthropic import AnthropicAPI
+    from engine.providers._anthropic import AnthropicAPI, prompt_cache_control
 
     if "/" in name:  # a cloud platform: anthropic/bedrock/…, anthropic/vertex/…
         from engine.providers._clouds import anthropic_platform
@@ -212,16 +242,27 @@ def _anthropic(name: str, model_args: dict[str, Any], base_url: str | None) -> M
     key = require_env("ANTHROPIC_API_KEY", model)
     url = base_url or env("ANTHROPIC_BASE_URL") or "https://api.anthropic.com"
     managed = {"api_key", "auth_token", "max_retries", "base_url", "http_client"}
-    check_model_args(anthropic.AsyncAnthropic.__init__, model_args, model, managed)
+    args = dict(model_args)
+    # Ours, not the SDK's:
+    cache_control = prompt_cache_control(args.pop("cache_prompt", False))
+    stream = stream_setting(args.pop("stream", "auto"), model)
+    check_model_args(anthropic.AsyncAnthropic.__init__, args, model, managed)
     # The SDK's aiohttp transport, as for OpenAI (httpx2's pool costs CPU per idle connection).
     client = anthropic.AsyncAnthropic(
-        **model_args,
+        **args,
         api_key=key,
         base_url=url,
         max_retries=0,
         http_client=anthropic.DefaultAioHttpClient(),
     )
-    return AnthropicAPI(name, client, base_url=url, account=account_of(key))
+    return AnthropicAPI(
+        name,
+        client,
+        base_url=url,
+        account=account_of(key),
+        cache_control=cache_control,
+        stream=stream,
+    )
 
 
 @register_provider("google")

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine.providers._types import Modality
+
+TEXT_AND_IMAGES: frozenset[Modality] = frozenset({"text", "image"})
+ALL_MODALITIES: frozenset[Modality] = frozenset({"text", "image", "audio", "video"})
+
 
 @dataclass(frozen=True, slots=True)
 class CompatibleService:
@@ -12,12 +17,18 @@ class CompatibleService:
     default_base_url: str | None
     key_required: bool = True
     """Local servers (vLLM, Ollama, …) usually run without a key."""
+    modalities: frozenset[Modality] = TEXT_AND_IMAGES
+    """What the service's chat endpoint takes (whether a given model reads it is the model's
+    business: a text-only model's 400 fails its samples with the server's reason)."""
 
 
 COMPATIBLE_SERVICES: dict[str, CompatibleService] = {
     "grok": CompatibleService("GROK_API_KEY", "GROK_BASE_URL", "https://api.x.ai/v1"),
     "deepseek": CompatibleService(
-        "DEEPSEEK_API_KEY", "DEEPSEEK_BASE_URL", "https://api.deepseek.com/v1"
+        "DEEPSEEK_API_KEY",
+        "DEEPSEEK_BASE_URL",
+        "https://api.deepseek.com/v1",
+        modalities=frozenset({"text"}),
     ),
     "mistral": CompatibleService(
         "MISTRAL_API_KEY", "MISTRAL_BASE_URL", "https://api.mistral.ai/v1"
@@ -44,10 +55,18 @@ COMPATIBLE_SERVICES: dict[str, CompatibleService] = {
         "HF_TOKEN", "HF_INFERENCE_PROVIDERS_BASE_URL", "https://router.huggingface.co/v1"
     ),
     "vllm": CompatibleService(
-        "VLLM_API_KEY", "VLLM_BASE_URL", "http://localhost:8000/v1", key_required=False
+        "VLLM_API_KEY",
+        "VLLM_BASE_URL",
+        "http://localhost:8000/v1",
+        key_required=False,
+        modalities=ALL_MODALITIES,
     ),
     "sglang": CompatibleService(
-        "SGLANG_API_KEY", "SGLANG_BASE_URL", "http://localhost:30000/v1", key_required=False
+        "SGLANG_API_KEY",
+        "SGLANG_BASE_URL",
+        "http://localhost:30000/v1",
+        key_required=False,
+        modalities=ALL_MODALITIES,
     ),
     "ollama": CompatibleService(
         "OLLAMA_API_KEY", "OLLAMA_BASE_URL", "http://localhost:11434/v1", key_required=False

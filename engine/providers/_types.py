@@ -141,7 +141,7 @@ def user(content: str | list[Content]) -> ChatMessage:
     return ChatMessage("user", content, "input")
 
 
-def assistant(content: str) -> ChatMessage:
+def assistant(content: str | list[Content]) -> ChatMessage:
     return ChatMessage("assistant", content, "generate")
 
 

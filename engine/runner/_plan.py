@@ -18,7 +18,7 @@ from engine.config import RunConfig
 from engine.config._compose import Composed
 from engine.config._errors import ConfigError, Problem
 from engine.datasets import DatasetError, DatasetFile, Sample
-from engine.providers import NO_MODEL, Model, ModelHub, ProviderError
+from engine.providers import NO_MODEL, Modality, Model, ModelHub, ProviderError
 from engine.registry import RegistryError
 from engine.scorers import Metric, Scorer, metrics, scorers
 from engine.solvers import Solver, solvers
@@ -91,6 +91,8 @@ class SelectedSamples:
         self.items: list[Sample] | None = None
         self.dataset_size = 0
         self.ids: list[str | int | None] = []
+        self.media: dict[Modality, str | int | None] = {}
+        """Each non-text modality the selected samples carry, with the first sample carrying it."""
         matched: list[Sample] = []
         matching = 0
         for sample in source:
@@ -99,17 +101,28 @@ class SelectedSamples:
                 continue
             if config.shuffle:
                 matched.append(sample)
-            elif self._in_range(matching) and len(self.ids) < MAX_LOGGED_IDS:
-                self.ids.append(sample.id)
+            elif self._in_range(matching):
+                self._note_media(sample)
+                if len(self.ids) < MAX_LOGGED_IDS:
+                    self.ids.append(sample.id)
             matching += 1
         if config.shuffle:
             random.Random(config.seed).shuffle(matched)
             self.items = matched[self.start : self.stop]
             self.ids = [sample.id for sample in self.items[:MAX_LOGGED_IDS]]
             self.count = len(self.items)
+            for sample in self.items:
+                self._note_media(sample)
         else:
             end = matching if self.stop is None else min(self.stop, matching)
             self.count = max(0, end - self.start)
+
+    def _note_media(self, sample: Sample) -> None:
+        if isinstance(sample.input, str):
+            return
+        for message in sample.input:
+            for modality in message.modalities - {"text"}:
+                self.media.setdefault(modality, sample.id)
 
     def _in_range(self, position: int) -> bool:
         return self.start <= position and (self.stop is None or position < self.stop)
@@ -175,6 +188,25 @@ def build_plan(composed: Composed) -> EvalPlan:
         selected = SelectedSamples(dataset, config)
     except DatasetError as error:
         problem("task.dataset", error)
+
+    if selected is not None:
+        # Who reads the samples' input: the model under test and roles that `generate` calls.
+        readers = {"model": model} if model is not None else {}
+        for component, _ in planned_solvers:
+            called = component.args.get("role")
+            if isinstance(called, str) and called in roles:
+                readers[f"roles.{called}"] = roles[called]
+        for key, reader in readers.items():
+            for modality, sample_id in sorted(selected.media.items()):
+                if modality not in reader.api.modalities:
+                    takes = ", ".join(sorted(reader.api.modalities))
+                    problem(
+                        key,
+                        ProviderError(
+                            f"{reader.name} cannot take {modality} input, which the samples "
+                            f"carry (first in sample {sample_id!r}); it takes: {takes}"
+                        ),
+                    )
 
     if problems or selected is None:
         raise ConfigError(problems)

@@ -10,7 +10,7 @@ import pytest
 
 from engine.config import DatasetConfig, DatasetFields
 from engine.datasets import DatasetError, Sample, read_samples, record_to_sample
-from engine.providers import ChatMessage
+from engine.providers import ChatMessage, ContentImage, ContentText
 
 RECORDS: list[dict[str, Any]] = [
     {"id": "q1", "input": "What is 2+2?", "target": "4", "metadata": {"topic": "math"}},
@@ -89,9 +89,26 @@ def test_chat_message_input(tmp_path: Path) -> None:
     (sample,) = read(write_jsonl(tmp_path / "chat.jsonl", [record]))
     assert sample.input == [
         ChatMessage("system", "Be brief.", "input"),
-        ChatMessage("user", "Hi there", "input"),
+        ChatMessage("user", [ContentText("Hi "), ContentText("there")], "input"),
     ]
     assert sample.input_text == "Hi there"
+
+
+def test_image_parts_in_inspect_and_openai_form(tmp_path: Path) -> None:
+    content = [
+        {"type": "text", "text": "What is this?"},
+        {"type": "image", "image": "cat.png", "detail": "low"},
+        {"type": "image_url", "image_url": {"url": "https://example.com/dog.jpg"}},
+    ]
+    record = {"input": [{"role": "user", "content": content}], "target": "a cat"}
+    (sample,) = read(write_jsonl(tmp_path / "vision.jsonl", [record]))
+    assert isinstance(sample.input, list)
+    assert sample.input[0].content == [
+        ContentText("What is this?"),
+        ContentImage("cat.png", "low"),
+        ContentImage("https://example.com/dog.jpg"),
+    ]
+    assert sample.input[0].modalities == {"text", "image"}
 
 
 @pytest.mark.parametrize(
@@ -100,6 +117,7 @@ def test_chat_message_input(tmp_path: Path) -> None:
         ([{"role": "robot", "content": "x"}], "message 1: unknown role 'robot'"),
         ([{"role": "user"}], "message 1: a chat message is an object with 'role' and 'content'"),
         ([{"role": "user", "content": 3}], "message 1: content must be a string"),
+        ([{"role": "user", "content": [{"type": "hologram"}]}], "unknown content type 'hologram'"),
         ([], "must be a string or a non-empty list of chat messages"),
     ],
 )

@@ -170,6 +170,14 @@ async def test_claude_on_bedrock_retries_throttling_and_fails_on_bad_credentials
     assert len(bedrock.requests) == 3
 
 
+@pytest.mark.anyio
+async def test_claude_on_bedrock_never_streams(bedrock: AnthropicServer) -> None:
+    # Bedrock streams in AWS event-stream framing, not SSE: even a long generation is one reply.
+    await generate(BEDROCK_CLAUDE, GenerationConfig(max_tokens=64_000))
+    assert bedrock.requests[0].path.endswith("/invoke")
+    assert "stream" not in bedrock.requests[0].body
+
+
 def test_claude_on_bedrock_needs_a_region() -> None:
     with pytest.raises(ProviderConfigError, match="needs an AWS region"):
         create_api(BEDROCK_CLAUDE, {}, None)
@@ -247,6 +255,21 @@ async def test_vertex_errors_are_classified(tokens: GoogleTokenServer) -> None:
             )
     assert "HTTP 403 from anthropic/vertex/claude-haiku-4-5: denied" in caught.value.reason
     assert "application-default credentials" in caught.value.reason
+
+
+@pytest.mark.anyio
+async def test_claude_on_vertex_streams_server_sent_events(tokens: GoogleTokenServer) -> None:
+    with AnthropicServer(anthropic_server.fixed("In the box."), access_token=TOKEN) as server:
+        output = await generate(
+            "anthropic/vertex/claude-haiku-4-5",
+            model_args={"project_id": "p", "region": "global", "stream": True},
+            base_url=server.base_url,
+        )
+    request = server.requests[0]
+    assert request.path.endswith("/models/claude-haiku-4-5:streamRawPredict")
+    assert request.body["stream"] is True
+    assert output.completion == "In the box."
+    assert output.usage.output_tokens == 3
 
 
 def test_claude_on_vertex_needs_a_project_and_region(monkeypatch: pytest.MonkeyPatch) -> None:
