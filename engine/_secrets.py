@@ -15,7 +15,9 @@ MASK = "***"
 _MIN_SECRET_LENGTH = 6
 """Shorter values would mask ordinary words; real keys are far longer."""
 
-CREDENTIAL_NAME = re.compile(r"(api_?key|token|secret|password|credential)", re.IGNORECASE)
+CREDENTIAL_NAME = re.compile(
+    r"(api_?key|endpoint_?key|token|secret|password|credential)", re.IGNORECASE
+)
 """Names that hold credentials: environment variables here, and config keys (rejected)."""
 
 

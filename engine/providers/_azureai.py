@@ -65,9 +65,13 @@ def azureai_client(
     import openai
 
     class AzureAIClient(openai.AsyncOpenAI):
-        @property
-        def auth_headers(self) -> dict[str, str]:
-            return {"api-key": self.api_key}
+        """The key in `api-key` (as `AsyncAzureOpenAI` sends it), never as a bearer token."""
+
+        def _auth_headers(self, security: Any) -> dict[str, str]:
+            return {"api-key": api_key}
+
+        def _validate_headers(self, headers: Any, custom_headers: Any) -> None:
+            return None
 
     managed = {"api_key", "max_retries", "base_url", "http_client", "default_query"}
     check_model_args(openai.AsyncOpenAI.__init__, model_args, model, managed)

@@ -39,6 +39,7 @@ from engine.providers._types import (
     ContentReasoning,
     ContentText,
     ContentVideo,
+    Modality,
     ModelOutput,
     ModelUsage,
     StopReason,
@@ -86,6 +87,8 @@ class BedrockConverseAPI(ModelAPI):
     """Converse on a boto3 `bedrock-runtime` client, called in worker threads."""
 
     provider = "bedrock"
+    modalities: frozenset[Modality] = frozenset({"text", "image", "audio", "video"})
+    """Converse takes each as bytes; whether the model does is the model's business."""
 
     def __init__(
         self,

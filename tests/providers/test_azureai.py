@@ -1,0 +1,176 @@
+"""`azureai/MODEL`: the real openai SDK on the Azure AI model-inference API, against a local
+chat-completions server. We assert the route, `api-version`, the `api-key` header (and no bearer
+token), the body, `extra-parameters` pass-through, images, and how errors and retries are read.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.config import ConnectionConfig, GenerationConfig
+from engine.providers import (
+    ContentImage,
+    ContentText,
+    GenerateError,
+    ModelHub,
+    ModelOutput,
+    ProviderConfigError,
+    create_api,
+    system,
+    user,
+)
+from tests.support.openai_server import (
+    OpenAIServer,
+    error,
+    fixed,
+    rate_limited,
+    sequence,
+)
+
+KEY = "azure-ai-key-0123456789abcdef"
+MODEL = "azureai/Llama-3.3-70B-Instruct"
+FAST = ConnectionConfig(backoff_base=0.01, backoff_max=0.05, max_retries=3, attempt_timeout=5.0)
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
+
+_ENV_VARS = (
+    "AZUREAI_ENDPOINT_URL",
+    "AZUREAI_ENDPOINT_KEY",
+    "AZURE_AI_API_BASE",
+    "AZURE_AI_API_KEY",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "http_proxy",
+    "https_proxy",
+)
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in _ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenAIServer]:
+    with OpenAIServer(fixed("Four."), api_key=KEY) as running:
+        monkeypatch.setenv("AZUREAI_ENDPOINT_URL", f"{running.url}/models")
+        monkeypatch.setenv("AZUREAI_ENDPOINT_KEY", KEY)
+        yield running
+
+
+async def generate(
+    generation: GenerationConfig | None = None,
+    *,
+    messages: list[Any] | None = None,
+    model_args: dict[str, Any] | None = None,
+) -> ModelOutput:
+    hub = ModelHub(FAST)
+    try:
+        found = hub.get(MODEL, generation or GenerationConfig(), model_args)
+        return await found.generate(messages or [system("Be brief."), user("2+2?")])
+    finally:
+        await hub.aclose()
+
+
+@pytest.mark.anyio
+async def test_sends_a_model_inference_request_with_the_api_key_header(
+    server: OpenAIServer,
+) -> None:
+    output = await generate(GenerationConfig(max_tokens=100, temperature=0.3, seed=7))
+
+    [request] = server.requests
+    assert (request.method, request.path) == ("POST", "/models/chat/completions")
+    assert request.query == {"api-version": "2024-05-01-preview"}
+    assert request.headers["api-key"] == KEY
+    assert "authorization" not in request.headers
+    assert "extra-parameters" not in request.headers
+    assert request.body == {
+        "model": "Llama-3.3-70B-Instruct",
+        "messages": [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "2+2?"},
+        ],
+        "max_tokens": 100,
+        "temperature": 0.3,
+        "seed": 7,
+    }
+    assert output.completion == "Four."
+    assert output.usage.input_tokens == 3 and output.usage.output_tokens == 1
+
+
+@pytest.mark.anyio
+async def test_parameters_outside_the_spec_are_passed_through(server: OpenAIServer) -> None:
+    generation = GenerationConfig(
+        top_k=20, reasoning_effort="low", extra_body={"safe_prompt": True}
+    )
+    await generate(generation, model_args={"api_version": "2025-05-01"})
+
+    [request] = server.requests
+    assert request.headers["extra-parameters"] == "pass-through"
+    assert request.query == {"api-version": "2025-05-01"}
+    assert request.body["top_k"] == 20
+    assert request.body["reasoning_effort"] == "low"
+    assert request.body["safe_prompt"] is True
+
+
+@pytest.mark.anyio
+async def test_images_are_image_url_parts(server: OpenAIServer, tmp_path: Path) -> None:
+    picture = tmp_path / "dot.png"
+    picture.write_bytes(PNG)
+    await generate(messages=[user([ContentText("What is it?"), ContentImage(str(picture))])])
+
+    [message] = server.requests[0].messages
+    data_uri = f"data:image/png;base64,{base64.b64encode(PNG).decode()}"
+    assert message["content"] == [
+        {"type": "text", "text": "What is it?"},
+        {"type": "image_url", "image_url": {"url": data_uri, "detail": "auto"}},
+    ]
+
+
+@pytest.mark.anyio
+async def test_rate_limits_are_retried_and_auth_errors_are_fatal(server: OpenAIServer) -> None:
+    server.responder = sequence([rate_limited("0"), error(503), "ok"])
+    assert (await generate()).completion == "ok"
+    assert len(server.requests) == 3
+
+    server.responder = sequence([error(401, "Access denied due to invalid subscription key.")])
+    with pytest.raises(GenerateError) as caught:
+        await generate()
+    assert caught.value.reason.startswith(
+        f"HTTP 401 from {MODEL}: Access denied due to invalid subscription key."
+    )
+    assert len(server.requests) == 4
+
+
+@pytest.mark.anyio
+async def test_a_wrong_key_is_refused_by_the_endpoint(
+    server: OpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AZUREAI_ENDPOINT_KEY", "another-key-0000000000")
+    with pytest.raises(GenerateError, match="HTTP 401"):
+        await generate()
+    assert server.requests[0].headers["api-key"] == "another-key-0000000000"
+
+
+def test_the_litellm_spellings_are_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AZURE_AI_API_BASE", "https://res.services.ai.azure.com/models")
+    monkeypatch.setenv("AZURE_AI_API_KEY", KEY)
+    api = create_api(MODEL, {}, None)
+    assert api.base_url == "https://res.services.ai.azure.com/models"
+
+
+def test_missing_endpoint_and_key_are_config_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ProviderConfigError, match="needs an endpoint: set AZUREAI_ENDPOINT_URL"):
+        create_api(MODEL, {}, None)
+    monkeypatch.setenv("AZUREAI_ENDPOINT_URL", "https://res.services.ai.azure.com/models")
+    with pytest.raises(ProviderConfigError, match="AZUREAI_ENDPOINT_KEY"):
+        create_api(MODEL, {}, None)
