@@ -6,11 +6,13 @@ replies, usage, AWS errors and retries are read back, through `ModelHub` as the 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
 from engine.config import ConnectionConfig, GenerationConfig, ResponseSchema
@@ -19,6 +21,7 @@ from engine.providers import (
     ContentImage,
     ContentReasoning,
     ContentText,
+    ErrorKind,
     GenerateError,
     Model,
     ModelHub,
@@ -264,12 +267,65 @@ async def test_throttling_and_unavailable_are_retried_honouring_retry_after(
 
 @pytest.mark.anyio
 async def test_botocore_does_not_retry_on_its_own(server: BedrockServer) -> None:
-    server.responder = fixed_reply = sequence([throttled("0")])
-    assert fixed_reply is server.responder
+    server.responder = sequence([throttled("0")])
     with pytest.raises(GenerateError, match="gave up after 2 attempts") as caught:
         await generate(connection=ConnectionConfig(max_retries=1, backoff_base=0.01))
     assert "ThrottlingException" in caught.value.reason
     assert len(server.requests) == 2
+
+
+@pytest.mark.anyio
+async def test_retry_after_is_read_from_the_aws_error(server: BedrockServer) -> None:
+    from botocore.exceptions import ClientError
+
+    server.responder = sequence([throttled("7")])
+    api = create_api(MODEL, {}, None)
+    try:
+        with pytest.raises(ClientError) as caught:  # one attempt, straight from botocore
+            await api.generate([user("hi")], GenerationConfig(), None)
+        verdict = api.classify(caught.value)
+    finally:
+        await api.aclose()
+    assert verdict.kind is ErrorKind.RATE_LIMIT
+    assert verdict.retry_after == 7.0
+    assert verdict.reason.startswith("HTTP 429 ThrottlingException from bedrock/amazon.nova-pro")
+
+
+@pytest.mark.anyio
+async def test_worker_threads_carry_max_connections_requests_at_once(
+    server: BedrockServer,
+) -> None:
+    """boto3 blocks, so calls run in threads: as many at once as the pool allows, no more."""
+    in_flight = peak = 0
+
+    async def slow(request: Request) -> str:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.3)
+        in_flight -= 1
+        return "ok"
+
+    server.responder = slow
+    hub = ModelHub(ConnectionConfig(max_connections=3, attempt_timeout=10.0))
+    try:
+        model = hub.get(MODEL, GenerationConfig())
+        async with anyio.create_task_group() as group:
+            for index in range(7):
+                group.start_soon(model.generate, [user(f"question {index}")])
+    finally:
+        await hub.aclose()
+    assert len(server.requests) == 7
+    assert peak == 3
+
+
+def test_the_client_is_sized_by_the_connection_settings(server: BedrockServer) -> None:
+    api = create_api(MODEL, {}, None)
+    api.configure(ConnectionConfig(max_connections=37, attempt_timeout=45.0))
+    config = api.client.meta.config  # type: ignore[attr-defined]
+    assert config.max_pool_connections == 37
+    assert config.read_timeout == 45.0
+    assert config.retries["total_max_attempts"] == 1  # botocore itself never retries
 
 
 @pytest.mark.anyio
