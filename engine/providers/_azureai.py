@@ -5,6 +5,8 @@ the key in an `api-key` header, so the openai SDK speaks it (with our OpenAI map
 beta `azure-ai-inference` package: one tested transport, no new dependency. What differs:
 
 - the key goes in `api-key`, not `Authorization: Bearer` (a client subclass swaps the header);
+  without a key, a Microsoft Entra ID token from `DefaultAzureCredential` (azure-identity) goes in
+  `Authorization: Bearer`, refreshed by the SDK's api-key provider hook;
 - the service rejects parameters outside its spec unless asked to pass them on: a request with any
   (`top_k`, `n`, `logprobs`, `reasoning_effort`, `extra_body` fields…) carries
   `extra-parameters: pass-through`, so the model itself judges them.
@@ -16,12 +18,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from engine.config import GenerationConfig
+from engine.providers._errors import ProviderConfigError
 from engine.providers._openai import OpenAIChatAPI, parse_chat_completion
 from engine.providers._registry import check_model_args
 from engine.providers._sdk import post_json
 from engine.providers._types import ChatMessage, ModelOutput
 
-__all__ = ["AzureAIChatAPI", "azureai_client"]
+__all__ = ["ENTRA_SCOPE", "AzureAIChatAPI", "azureai_client", "entra_client"]
 
 SPEC_FIELDS = frozenset(
     {
@@ -44,8 +47,20 @@ SPEC_FIELDS = frozenset(
 """The chat-completions parameters the model-inference API defines; others need pass-through."""
 
 
+ENTRA_SCOPE = "https://cognitiveservices.azure.com/.default"
+"""The token scope of Azure AI Foundry endpoints (`model_args.entra_scope` changes it)."""
+
+
 class AzureAIChatAPI(OpenAIChatAPI):
     """Chat completions on an Azure AI model-inference endpoint."""
+
+    credential: Any = None
+    """The Entra ID credential behind the bearer tokens, when there is no key."""
+
+    async def aclose(self) -> None:
+        await super().aclose()
+        if self.credential is not None:
+            await self.credential.close()
 
     async def generate(
         self, messages: Sequence[ChatMessage], config: GenerationConfig, timeout: float | None
@@ -83,3 +98,31 @@ def azureai_client(
         max_retries=0,
         http_client=openai.DefaultAioHttpClient(),
     )
+
+
+def entra_client(
+    model: str, model_args: dict[str, Any], *, base_url: str, api_version: str, scope: str
+) -> tuple[Any, Any]:
+    """An `openai.AsyncOpenAI` whose bearer token comes from `DefaultAzureCredential`, and that
+    credential (environment, workload or managed identity, Azure CLI, …)."""
+    import openai
+
+    try:
+        from azure.identity.aio import DefaultAzureCredential, get_bearer_token_provider
+    except ImportError:
+        raise ProviderConfigError(
+            f"{model} needs AZUREAI_ENDPOINT_KEY, or Microsoft Entra ID through azure-identity: "
+            'pip install "inspect-run[azure]"'
+        ) from None
+    managed = {"api_key", "max_retries", "base_url", "http_client", "default_query"}
+    check_model_args(openai.AsyncOpenAI.__init__, model_args, model, managed)
+    credential = DefaultAzureCredential()
+    client = openai.AsyncOpenAI(
+        **model_args,
+        api_key=get_bearer_token_provider(credential, scope),
+        base_url=base_url,
+        default_query={"api-version": api_version},
+        max_retries=0,
+        http_client=openai.DefaultAioHttpClient(),
+    )
+    return client, credential

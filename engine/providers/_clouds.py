@@ -22,7 +22,6 @@ from engine.providers._registry import (
     check_model_args,
     env,
     register_provider,
-    require_env,
     stream_setting,
 )
 
@@ -221,7 +220,12 @@ def _bedrock(name: str, model_args: dict[str, Any], base_url: str | None) -> Mod
 
 @register_provider("azureai")
 def _azureai(name: str, model_args: dict[str, Any], base_url: str | None) -> ModelAPI:
-    from engine.providers._azureai import AzureAIChatAPI, azureai_client
+    from engine.providers._azureai import (
+        ENTRA_SCOPE,
+        AzureAIChatAPI,
+        azureai_client,
+        entra_client,
+    )
 
     model = f"azureai/{name}"
     endpoint = base_url or env("AZUREAI_ENDPOINT_URL") or env("AZURE_AI_API_BASE")
@@ -231,13 +235,20 @@ def _azureai(name: str, model_args: dict[str, Any], base_url: str | None) -> Mod
             "https://RESOURCE.services.ai.azure.com/models) or model_base_url="
         )
     key = env("AZUREAI_ENDPOINT_KEY") or env("AZURE_AI_API_KEY")
-    if key is None:
-        require_env("AZUREAI_ENDPOINT_KEY", model)
     args = dict(model_args)
     api_version = str(args.pop("api_version", None) or AZUREAI_API_VERSION)
-    client = azureai_client(
-        model, args, api_key=str(key), base_url=endpoint, api_version=api_version
-    )
-    return AzureAIChatAPI(
+    scope = str(args.pop("entra_scope", None) or ENTRA_SCOPE)
+    credential = None
+    if key is not None:
+        client = azureai_client(
+            model, args, api_key=key, base_url=endpoint, api_version=api_version
+        )
+    else:  # Microsoft Entra ID: a bearer token from DefaultAzureCredential
+        client, credential = entra_client(
+            model, args, base_url=endpoint, api_version=api_version, scope=scope
+        )
+    api = AzureAIChatAPI(
         "azureai", name, client, base_url=endpoint, account=account_of(key), native=False
     )
+    api.credential = credential
+    return api

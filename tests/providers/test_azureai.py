@@ -24,6 +24,7 @@ from engine.providers import (
     system,
     user,
 )
+from tests.support.azure_identity_server import ManagedIdentityServer
 from tests.support.openai_server import (
     OpenAIServer,
     error,
@@ -40,6 +41,18 @@ PNG = base64.b64decode(
 )
 
 _ENV_VARS = (
+    "AZURE_CLIENT_ID",
+    "AZURE_TENANT_ID",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_CLIENT_CERTIFICATE_PATH",
+    "AZURE_USERNAME",
+    "AZURE_FEDERATED_TOKEN_FILE",
+    "IDENTITY_ENDPOINT",
+    "IDENTITY_HEADER",
+    "IDENTITY_SERVER_THUMBPRINT",
+    "MSI_ENDPOINT",
+    "MSI_SECRET",
+    "IMDS_ENDPOINT",
     "AZUREAI_ENDPOINT_URL",
     "AZUREAI_ENDPOINT_KEY",
     "AZURE_AI_API_BASE",
@@ -168,9 +181,35 @@ def test_the_litellm_spellings_are_accepted(monkeypatch: pytest.MonkeyPatch) -> 
     assert api.base_url == "https://res.services.ai.azure.com/models"
 
 
-def test_missing_endpoint_and_key_are_config_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_missing_endpoint_is_a_config_error() -> None:
     with pytest.raises(ProviderConfigError, match="needs an endpoint: set AZUREAI_ENDPOINT_URL"):
         create_api(MODEL, {}, None)
-    monkeypatch.setenv("AZUREAI_ENDPOINT_URL", "https://res.services.ai.azure.com/models")
-    with pytest.raises(ProviderConfigError, match="AZUREAI_ENDPOINT_KEY"):
-        create_api(MODEL, {}, None)
+
+
+@pytest.mark.anyio
+async def test_without_a_key_an_entra_token_is_the_bearer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No key: DefaultAzureCredential finds a managed identity (served locally) and its token
+    goes in `Authorization: Bearer`, fetched once for several requests."""
+    token = "entra-access-token-0123456789"
+    with (
+        ManagedIdentityServer(token) as identity,
+        OpenAIServer(fixed("ok"), api_key=token) as server,
+    ):
+        for name, value in identity.environment().items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("AZUREAI_ENDPOINT_URL", f"{server.url}/models")
+        hub = ModelHub(FAST)
+        try:
+            model = hub.get(MODEL, GenerationConfig())
+            for _ in range(2):
+                assert (await model.generate([user("hi")])).completion == "ok"
+        finally:
+            await hub.aclose()
+    first, second = server.requests
+    assert first.headers["authorization"] == second.headers["authorization"] == f"Bearer {token}"
+    assert "api-key" not in first.headers
+    assert first.query == {"api-version": "2024-05-01-preview"}
+    [fetched] = identity.token_requests()
+    assert fetched.query["resource"] == "https://cognitiveservices.azure.com"
