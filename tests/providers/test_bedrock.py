@@ -36,6 +36,7 @@ from tests.support.bedrock_server import (
     BedrockServer,
     Reply,
     Request,
+    close_connection,
     converse,
     error,
     fixed,
@@ -381,3 +382,22 @@ def test_a_missing_region_is_a_config_error() -> None:
 def test_unknown_model_args_are_a_config_error() -> None:
     with pytest.raises(ProviderConfigError, match="did you mean 'aws_region'"):
         create_api(MODEL, {"aws_regon": "us-east-1"}, None)
+
+
+@pytest.mark.anyio
+async def test_a_dropped_connection_is_retried(server: BedrockServer) -> None:
+    server.responder = sequence([close_connection(), "ok"])
+    output, model = await generate()
+    assert output.completion == "ok"
+    assert len(server.requests) == 2 and model.pool.retries == 1
+
+
+@pytest.mark.anyio
+async def test_no_credentials_is_fatal_with_where_to_set_them(
+    server: BedrockServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    with pytest.raises(GenerateError, match=r"no AWS credentials found \(set AWS_ACCESS_KEY_ID"):
+        await generate()
+    assert server.requests == []
