@@ -233,6 +233,7 @@ def _anthropic(name: str, model_args: dict[str, Any], base_url: str | None) -> M
     import anthropic
 
     from engine.providers._anthropic import AnthropicAPI, prompt_cache_control
+    from engine.providers._streaming import stream_setting
 
     model = f"anthropic/{name}"
     key = require_env("ANTHROPIC_API_KEY", model)
@@ -267,6 +268,7 @@ def _google(name: str, model_args: dict[str, Any], base_url: str | None) -> Mode
     from google.genai import types
 
     from engine.providers._google import GoogleAPI, safety_settings
+    from engine.providers._streaming import stream_setting
 
     model = f"google/{name}"
     key = env("GOOGLE_API_KEY") or env("GEMINI_API_KEY")
@@ -281,6 +283,7 @@ def _google(name: str, model_args: dict[str, Any], base_url: str | None) -> Mode
         safety_settings(args.pop("safety_settings"), model) if "safety_settings" in args else None
     )
     api_version = args.pop("api_version", None)  # else GOOGLE_GENAI_API_VERSION, else v1
+    stream = stream_setting(args.pop("stream", "auto"), model)
     managed = {"api_key", "http_options", "vertexai", "enterprise"}
     check_model_args(genai.Client.__init__, args, model, managed)
     # No SDK retries (the pool retries); attempts=1 also stops its hidden reconnect-after-sleep.
@@ -288,4 +291,11 @@ def _google(name: str, model_args: dict[str, Any], base_url: str | None) -> Mode
         base_url=url, api_version=api_version, retry_options=types.HttpRetryOptions(attempts=1)
     )
     client = genai.Client(**args, vertexai=False, api_key=key, http_options=http_options)
-    return GoogleAPI(name, client, base_url=url, account=account_of(key), safety_settings=safety)
+    return GoogleAPI(
+        name,
+        client,
+        base_url=url,
+        account=account_of(key),
+        safety_settings=safety,
+        stream=stream,
+    )
