@@ -12,7 +12,7 @@ Mapping (ours → theirs): system messages → top-level `system`; `max_tokens` 
 `stop_sequences`; `reasoning_tokens` → `thinking: {type: enabled, budget_tokens}` (0 → disabled);
 `reasoning_effort` → `output_config.effort`; `model_args.cache_prompt` → top-level `cache_control`
 (automatic prompt caching; cache reads and writes are counted in usage); `model_args.stream`
-(true, false, auto) → a streamed reply, folded into the same message (`_anthropic_stream.py`). Images → `image` blocks (a URL source, else base64).
+(true, false, auto) → a streamed reply, folded into the same message (`_streaming.py`). Images → `image` blocks (a URL source, else base64).
 `thinking` blocks come back as reasoning parts, kept apart from the answer, and are sent back
 (with their signatures) when a conversation continues.
 """
@@ -25,7 +25,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from engine.config import GenerationConfig
-from engine.providers._anthropic_stream import fold_events, wants_stream
 from engine.providers._api import ModelAPI
 from engine.providers._errors import (
     Classified,
@@ -34,6 +33,7 @@ from engine.providers._errors import (
 )
 from engine.providers._media import is_url, media_bytes
 from engine.providers._sdk import classify_sdk_error, error_message, post_json, post_stream
+from engine.providers._streaming import fold_events, wants_stream
 from engine.providers._types import (
     ChatMessage,
     Choice,
@@ -142,7 +142,7 @@ class AnthropicAPI(ModelAPI):
         self, messages: Sequence[ChatMessage], config: GenerationConfig, timeout: float | None
     ) -> ModelOutput:
         body = self.build_request(messages, config)
-        if wants_stream(self.stream, body):
+        if wants_stream(self.stream, body["max_tokens"]):
             events = post_stream(
                 self.client, "/v1/messages", {**body, "stream": True}, config, timeout
             )

@@ -22,8 +22,8 @@ from engine.providers._registry import (
     check_model_args,
     env,
     register_provider,
-    stream_setting,
 )
+from engine.providers._streaming import stream_setting
 
 __all__ = ["ANTHROPIC_PLATFORMS", "anthropic_platform", "google_vertex", "misspelt_platform"]
 

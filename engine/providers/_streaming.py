@@ -1,9 +1,9 @@
-"""Anthropic's streamed Messages replies, folded back into the `message` object `parse_message`
-reads, so a streamed and a plain reply give the same output.
+"""Streamed replies: when to stream (`model_args.stream`), and Anthropic's SSE events folded back
+into the `message` object `parse_message` reads, so a streamed and a plain reply give one output.
 
 Streaming keeps a long generation's connection busy, so proxies and load balancers do not drop it
-as idle; Anthropic asks for it on long requests (the SDK refuses plain requests whose `max_tokens`
-could take over ten minutes, which is where `auto` starts streaming).
+as idle; Anthropic asks for it on long requests (its SDK refuses plain requests whose `max_tokens`
+could take over ten minutes, which is where `auto` starts streaming, for every provider).
 """
 
 from __future__ import annotations
@@ -11,7 +11,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-from engine.providers._errors import ErrorKind, MalformedResponseError, StreamError
+from engine.providers._errors import (
+    ErrorKind,
+    MalformedResponseError,
+    ProviderConfigError,
+    StreamError,
+)
 
 STREAM_ABOVE_MAX_TOKENS = 21_333
 """`auto` streams above this `max_tokens` (the SDK's ten-minute estimate at 128k tokens/hour)."""
@@ -26,10 +31,20 @@ _ERROR_KINDS = {
 _DELTA_FIELDS = {"text_delta": "text", "thinking_delta": "thinking"}
 
 
-def wants_stream(setting: bool | None, body: dict[str, Any]) -> bool:
-    """`model_args.stream`: true, false, or None for `auto` (long generations only)."""
+def stream_setting(value: Any, model: str) -> bool | None:
+    """`model_args.stream`: true, false or `auto` (None: decided per request by `wants_stream`)."""
+    if value == "auto":
+        return None
+    if isinstance(value, bool):
+        return value
+    raise ProviderConfigError(
+        f"{model}: model_args.stream must be true, false or auto, got {value!r}"
+    )
+
+
+def wants_stream(setting: bool | None, max_tokens: int | None) -> bool:
     if setting is None:
-        return int(body.get("max_tokens") or 0) > STREAM_ABOVE_MAX_TOKENS
+        return (max_tokens or 0) > STREAM_ABOVE_MAX_TOKENS
     return setting
 
 
