@@ -175,6 +175,7 @@ def google_vertex(name: str, model_args: dict[str, Any], base_url: str | None) -
         safety_settings(args.pop("safety_settings"), model) if "safety_settings" in args else None
     )
     api_version = args.pop("api_version", None)  # the SDK's Vertex default: v1beta1
+    stream = stream_setting(args.pop("stream", "auto"), model)
     managed = {"api_key", "http_options", "vertexai", "enterprise", "credentials"}
     check_model_args(genai.Client.__init__, args, model, managed)
     url = base_url or env("GOOGLE_VERTEX_BASE_URL")
@@ -189,6 +190,7 @@ def google_vertex(name: str, model_args: dict[str, Any], base_url: str | None) -
         base_url=url or client._api_client._http_options.base_url,
         account=account_of(args["project"]),
         safety_settings=safety,
+        stream=stream,
         request_model=name,
         credentials_hint=_GOOGLE_AUTH_HINT,
     )

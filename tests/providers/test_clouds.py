@@ -343,3 +343,18 @@ async def test_gemini_on_vertex_errors_and_model_args(tokens: GoogleTokenServer)
 def test_gemini_on_vertex_needs_a_project() -> None:
     with pytest.raises(ProviderConfigError, match=r"model_args.project or .*GOOGLE_CLOUD_PROJECT"):
         create_api("google/vertex/gemini-2.5-flash", {}, None)
+
+
+@pytest.mark.anyio
+async def test_gemini_on_vertex_streams(tokens: GoogleTokenServer) -> None:
+    with GeminiServer(gemini_server.fixed("In the box."), access_token=TOKEN) as server:
+        output = await generate(
+            "google/vertex/gemini-2.5-flash",
+            model_args={"project": "p", "location": "us-central1", "stream": True},
+            base_url=server.base_url,
+        )
+    assert server.requests[0].path == (
+        "/v1beta1/projects/p/locations/us-central1/publishers/google/models/"
+        "gemini-2.5-flash:streamGenerateContent"
+    )
+    assert output.completion == "In the box."
