@@ -89,6 +89,7 @@ class AnthropicAPI(ModelAPI):
         stream: bool | None = None,
         request_model: str | None = None,
         hints: Mapping[int, str] | None = None,
+        image_urls: bool = True,
     ) -> None:
         self.model_name = model_name
         self.request_model = request_model or model_name
@@ -97,6 +98,9 @@ class AnthropicAPI(ModelAPI):
         self.base_url = base_url
         self.account = account
         self.hints = _HINTS if hints is None else hints
+        self.image_urls = image_urls
+        """False where the platform takes no `url` image sources (Bedrock, Vertex): such an image
+        fails its sample before anything is sent."""
         """Added to error reasons by HTTP status (which credentials to check, and where)."""
         self.stream = stream
         """`model_args.stream`: true, false, or None (`auto`: only long generations stream)."""
@@ -108,6 +112,8 @@ class AnthropicAPI(ModelAPI):
     def build_request(
         self, messages: Sequence[ChatMessage], config: GenerationConfig
     ) -> dict[str, Any]:
+        if not self.image_urls:
+            _refuse_image_urls(messages, str(self))
         system_parts = [m.text for m in messages if m.role == "system"]
         body: dict[str, Any] = {
             "model": self.request_model,
@@ -204,6 +210,16 @@ def anthropic_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
         for m in messages
         if m.role != "system"
     ]
+
+
+def _refuse_image_urls(messages: Sequence[ChatMessage], model: str) -> None:
+    for message in messages:
+        for part in message.content if isinstance(message.content, list) else ():
+            if isinstance(part, ContentImage) and is_url(part.image):
+                raise ValueError(
+                    f"{model} takes images as bytes, not URLs ({part.image}): "
+                    "use a file or a data URI"
+                )
 
 
 def _blocks(content: list[Content]) -> list[dict[str, Any]]:

@@ -110,6 +110,7 @@ def _anthropic_bedrock(name: str, model_args: dict[str, Any], base_url: str | No
         request_model=name,
         hints=hints,
         stream=False,
+        image_urls=False,
     )
 
 
@@ -157,6 +158,7 @@ def _anthropic_vertex(name: str, model_args: dict[str, Any], base_url: str | Non
         request_model=name,
         hints=hints,
         stream=stream,
+        image_urls=False,
     )
 
 

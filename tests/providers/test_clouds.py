@@ -8,6 +8,7 @@ local token endpoint. Nothing leaves 127.0.0.1.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,8 @@ import pytest
 
 from engine.config import ConnectionConfig, GenerationConfig
 from engine.providers import (
+    ContentImage,
+    ContentText,
     GenerateError,
     ModelHub,
     ModelOutput,
@@ -33,6 +36,9 @@ from tests.support.google_auth_server import GoogleTokenServer
 ACCESS_KEY = "AKIDLOCALTEST0000002"
 SECRET_KEY = "local/secret+Key9876543210abcdefghijklmn"
 TOKEN = "ya29.local-access-token-0123456789"
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
 FAST = ConnectionConfig(backoff_base=0.01, backoff_max=0.05, max_retries=3, attempt_timeout=5.0)
 
 _ENV_VARS = (
@@ -358,3 +364,31 @@ async def test_gemini_on_vertex_streams(tokens: GoogleTokenServer) -> None:
         "gemini-2.5-flash:streamGenerateContent"
     )
     assert output.completion == "In the box."
+
+
+@pytest.mark.anyio
+async def test_claude_on_a_platform_gets_image_bytes_and_refuses_image_urls(
+    bedrock: AnthropicServer, tmp_path: Path
+) -> None:
+    """Bedrock (and Vertex) take no `url` image source: bytes go as base64, a URL fails the
+    sample before anything is sent."""
+    picture = tmp_path / "dot.png"
+    picture.write_bytes(PNG)
+    hub = ModelHub(FAST)
+    try:
+        model = hub.get(BEDROCK_CLAUDE, GenerationConfig())
+        await model.generate([user([ContentText("What is it?"), ContentImage(str(picture))])])
+        with pytest.raises(GenerateError, match="takes images as bytes, not URLs"):
+            await model.generate([user([ContentImage("https://example.com/dot.png")])])
+    finally:
+        await hub.aclose()
+    [request] = bedrock.requests
+    image = request.body["messages"][0]["content"][1]
+    assert image == {
+        "type": "image",
+        "source": {
+            "type": "base64",
+            "media_type": "image/png",
+            "data": base64.b64encode(PNG).decode(),
+        },
+    }
