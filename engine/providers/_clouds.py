@@ -42,10 +42,21 @@ def misspelt_platform(provider: str, platform: str, known: tuple[str, ...]) -> s
     return f"'{provider}/{close[0]}/…'" if close else None
 
 
+def require_extra(module: str, extra: str, model: str) -> None:
+    """A missing optional SDK is a config error naming the extra that installs it."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise ProviderConfigError(
+            f'{model} needs the {module} package: pip install "inspect-run[{extra}]"'
+        )
+
+
 def anthropic_platform(name: str, model_args: dict[str, Any], base_url: str | None) -> ModelAPI:
     """`anthropic/bedrock/MODEL` or `anthropic/vertex/MODEL` (`name` is after `anthropic/`)."""
     platform, _, model = name.partition("/")
     if platform == "bedrock" and model:
+        require_extra("boto3", "bedrock", f"anthropic/{name}")
         return _anthropic_bedrock(model, model_args, base_url)
     if platform == "vertex" and model:
         return _anthropic_vertex(model, model_args, base_url)
@@ -203,6 +214,7 @@ def _bedrock(name: str, model_args: dict[str, Any], base_url: str | None) -> Mod
     from engine.providers._bedrock import BedrockConverseAPI
 
     model = f"bedrock/{name}"
+    require_extra("boto3", "bedrock", model)
     accepted = {"aws_region", "aws_profile"}
     unknown = sorted(set(model_args) - accepted)
     if unknown:

@@ -392,3 +392,16 @@ async def test_claude_on_a_platform_gets_image_bytes_and_refuses_image_urls(
             "data": base64.b64encode(PNG).decode(),
         },
     }
+
+
+def test_a_missing_cloud_sdk_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "boto3" else real(name, *a)
+    )
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    for model in (BEDROCK_CLAUDE, "bedrock/amazon.nova-pro-v1:0"):
+        with pytest.raises(ProviderConfigError, match=r'pip install "inspect-run\[bedrock\]"'):
+            create_api(model, {}, None)
