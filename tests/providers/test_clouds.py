@@ -184,6 +184,18 @@ async def test_claude_on_bedrock_never_streams(bedrock: AnthropicServer) -> None
     assert "stream" not in bedrock.requests[0].body
 
 
+@pytest.mark.anyio
+async def test_claude_on_bedrock_takes_a_bedrock_api_key(
+    bedrock: AnthropicServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    monkeypatch.setenv("AWS_BEARER_TOKEN_BEDROCK", "bedrock-api-key-0123456789")
+    bedrock.aws_access_key = None
+    await generate(BEDROCK_CLAUDE)
+    assert bedrock.requests[0].headers["authorization"] == "Bearer bedrock-api-key-0123456789"
+
+
 def test_claude_on_bedrock_needs_a_region() -> None:
     with pytest.raises(ProviderConfigError, match="needs an AWS region"):
         create_api(BEDROCK_CLAUDE, {}, None)
