@@ -25,6 +25,19 @@ class ResponseSchema(_Strict):
     description: str | None = None
     strict: bool = True
 
+    @field_validator("json_schema")
+    @classmethod
+    def _is_a_json_schema(cls, value: dict[str, Any]) -> dict[str, Any]:
+        """A broken schema would fail every reply's validation: refuse it before the run."""
+        import jsonschema
+
+        try:
+            jsonschema.validators.validator_for(value).check_schema(value)
+        except jsonschema.exceptions.SchemaError as error:
+            where = "/".join(str(p) for p in error.absolute_path)
+            raise ValueError(f"not a valid JSON Schema: {error.message} (at /{where})") from None
+        return value
+
 
 class GenerationConfig(_Strict):
     """Settings that change what the model answers (and so belong in a cache key)."""

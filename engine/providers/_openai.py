@@ -78,6 +78,7 @@ class OpenAIChatAPI(ModelAPI):
         native: bool,
         request_model: str | None = None,
         modalities: frozenset[Modality] = frozenset({"text", "image"}),
+        structured_output: bool = True,
     ) -> None:
         self.provider = provider
         self.model_name = model_name
@@ -90,6 +91,8 @@ class OpenAIChatAPI(ModelAPI):
         # know `max_tokens`. Only native OpenAI lacks `top_k`, which the others take in the body.
         self.native = native
         self.modalities = modalities
+        self.structured_output = structured_output
+        """Whether the service takes `response_format: {type: json_schema}`."""
 
     def build_request(
         self, messages: Sequence[ChatMessage], config: GenerationConfig
@@ -108,7 +111,7 @@ class OpenAIChatAPI(ModelAPI):
             body["stop"] = config.stop_seqs
         if config.top_k is not None and not self.native:
             body["top_k"] = config.top_k
-        if config.response_schema is not None:
+        if config.response_schema is not None and self.structured_output:
             schema = config.response_schema
             json_schema: dict[str, Any] = {
                 "name": schema.name,
@@ -140,6 +143,8 @@ class OpenAIChatAPI(ModelAPI):
             fields.append("reasoning_tokens")
         if self.native and config.top_k is not None:
             fields.append("top_k")
+        if config.response_schema is not None and not self.structured_output:
+            fields.append("response_schema")
         return fields
 
     async def aclose(self) -> None:

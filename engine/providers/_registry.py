@@ -163,6 +163,7 @@ def compatible_api(
         account=account_of(key),
         native=False,
         modalities=service.modalities,
+        structured_output=service.structured_output,
     )
 
 

@@ -20,6 +20,9 @@ class CompatibleService:
     modalities: frozenset[Modality] = TEXT_AND_IMAGES
     """What the service's chat endpoint takes (whether a given model reads it is the model's
     business: a text-only model's 400 fails its samples with the server's reason)."""
+    structured_output: bool = True
+    """Takes `response_format: {type: json_schema}`; else `response_schema` is reported unsupported
+    and not sent (the reply is still validated against it)."""
 
 
 COMPATIBLE_SERVICES: dict[str, CompatibleService] = {
@@ -29,6 +32,7 @@ COMPATIBLE_SERVICES: dict[str, CompatibleService] = {
         "DEEPSEEK_BASE_URL",
         "https://api.deepseek.com/v1",
         modalities=frozenset({"text"}),
+        structured_output=False,  # JSON mode (`json_object`) only
     ),
     "mistral": CompatibleService(
         "MISTRAL_API_KEY", "MISTRAL_BASE_URL", "https://api.mistral.ai/v1"
