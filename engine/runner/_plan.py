@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from engine._assets import tasks_dir
-from engine.config import RunConfig
+from engine.config import GenerationConfig, RunConfig
 from engine.config._compose import Composed
 from engine.config._errors import ConfigError, Problem
 from engine.datasets import DatasetError, DatasetFile, Sample
@@ -28,6 +28,8 @@ from engine.solvers import Solver, solvers
 class Component:
     name: str
     args: dict[str, Any]
+    registered: str = ""
+    """The registry name (`name` is made unique when a task uses a component twice)."""
 
 
 @dataclass
@@ -41,6 +43,8 @@ class EvalPlan:
     scorers: list[tuple[Component, Scorer]]
     metrics: list[tuple[str, Metric]]
     warnings: list[str] = field(default_factory=list)
+    unsupported: dict[str, list[str]] = field(default_factory=dict)
+    """Generation settings each model (by name) cannot honour: warned once, logged once."""
 
     @property
     def config(self) -> RunConfig:
@@ -173,7 +177,7 @@ def build_plan(composed: Composed) -> EvalPlan:
                 name, args, component = registry.create(spec)
                 taken = {c.name for c, _ in built}
                 unique = name if name not in taken else f"{name}_{index}"  # two `match`es
-                built.append((Component(unique, args), component))
+                built.append((Component(unique, args, name), component))
             except RegistryError as error:
                 problem(f"task.{kind}.{index}", error)
         return built
@@ -211,13 +215,11 @@ def build_plan(composed: Composed) -> EvalPlan:
     if problems or selected is None:
         raise ConfigError(problems)
 
-    warnings = []
-    for planned in [model, *roles.values()]:
-        if planned is None:
-            continue
-        unsupported = planned.api.unsupported(planned.generation)
-        if unsupported:
-            warnings.append(f"{planned.name} ignores generation settings: {', '.join(unsupported)}")
+    unsupported = unsupported_settings(model, roles, planned_solvers)
+    warnings = [
+        f"{name} ignores generation settings: {', '.join(fields)}"
+        for name, fields in unsupported.items()
+    ]
     return EvalPlan(
         composed,
         hub,
@@ -228,4 +230,31 @@ def build_plan(composed: Composed) -> EvalPlan:
         planned_scorers,
         planned_metrics,
         warnings,
+        unsupported,
     )
+
+
+def unsupported_settings(
+    model: Model | None, roles: dict[str, Model], planned_solvers: list[tuple[Component, Solver]]
+) -> dict[str, list[str]]:
+    """Each model's generation settings its provider cannot honour, once per (model, field).
+
+    Covers the model under test, every role with its own settings, and `generate` steps that
+    override settings for the model they call.
+    """
+    calls: list[tuple[Model, GenerationConfig]] = [
+        (planned, planned.generation) for planned in [model, *roles.values()] if planned is not None
+    ]
+    for component, _ in planned_solvers:
+        overrides = {k: v for k, v in component.args.items() if k != "role"}
+        if component.registered != "generate" or not overrides:
+            continue
+        role = component.args.get("role")
+        target = roles.get(role, model) if isinstance(role, str) else model  # unbound: under test
+        if target is not None:
+            calls.append((target, target.generation.merged(GenerationConfig(**overrides))))
+    found: dict[str, list[str]] = {}
+    for planned, settings in calls:
+        fields = found.setdefault(planned.name, [])
+        fields += [f for f in planned.api.unsupported(settings) if f not in fields]
+    return {name: fields for name, fields in found.items() if fields}

@@ -124,6 +124,8 @@ def _log_header(plan: EvalPlan, run_id: str, created: str, resumed: int) -> dict
                 "choices": {k: v for k, v in composed.choices.items() if not k.startswith("hydra")},
                 "connection": config.connection.model_dump(),
                 "resumed_samples": resumed,
+                # Settings a model's provider cannot honour (warned once at the start).
+                "unsupported_generation": plan.unsupported,
                 # Every declared role with the model that played it (unbound → model under test).
                 "roles": {
                     role: plan.roles[role].name if role in plan.roles else plan.model_name
