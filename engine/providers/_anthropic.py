@@ -12,7 +12,9 @@ Mapping (ours → theirs): system messages → top-level `system`; `max_tokens` 
 `stop_sequences`; `reasoning_tokens` → `thinking: {type: enabled, budget_tokens}` (0 → disabled);
 `reasoning_effort` → `output_config.effort`; `response_schema` → `output_config.format`
 (structured outputs, generally available: no beta header; name, description and strict have no
-Anthropic field, decoding is always constrained). Images → `image` blocks (a URL source, else base64).
+Anthropic field, decoding is always constrained); `model_args.cache_prompt` → top-level
+`cache_control` (automatic prompt caching; cache reads and writes are counted in usage). Images →
+`image` blocks (a URL source, else base64).
 `thinking` blocks come back as reasoning parts, kept apart from the answer, and are sent back
 (with their signatures) when a conversation continues.
 """
@@ -29,6 +31,7 @@ from engine.providers._api import ModelAPI
 from engine.providers._errors import (
     Classified,
     MalformedResponseError,
+    ProviderConfigError,
 )
 from engine.providers._media import is_url, media_bytes
 from engine.providers._sdk import classify_sdk_error, error_message, post_json
@@ -46,7 +49,13 @@ from engine.providers._types import (
     assistant,
 )
 
-__all__ = ["DEFAULT_MAX_TOKENS", "AnthropicAPI", "anthropic_messages", "parse_message"]
+__all__ = [
+    "DEFAULT_MAX_TOKENS",
+    "AnthropicAPI",
+    "anthropic_messages",
+    "parse_message",
+    "prompt_cache_control",
+]
 
 DEFAULT_MAX_TOKENS = 4096
 """The Messages API requires `max_tokens`; this is sent when the config leaves it unset."""
@@ -70,11 +79,23 @@ class AnthropicAPI(ModelAPI):
     provider = "anthropic"
     modalities: frozenset[Modality] = frozenset({"text", "image"})
 
-    def __init__(self, model_name: str, client: Any, *, base_url: str, account: str) -> None:
+    def __init__(
+        self,
+        model_name: str,
+        client: Any,
+        *,
+        base_url: str,
+        account: str,
+        cache_control: dict[str, str] | None = None,
+    ) -> None:
         self.model_name = model_name
         self.client = client
         self.base_url = base_url
         self.account = account
+        self.cache_control = cache_control
+        """See `prompt_cache_control`; sent as the top-level `cache_control`: the API puts a cache breakpoint on the last
+        cacheable block, so a prefix repeated across samples (system prompt, few-shot examples,
+        a long document) is billed at the cache-read price."""
 
     def build_request(
         self, messages: Sequence[ChatMessage], config: GenerationConfig
@@ -105,6 +126,8 @@ class AnthropicAPI(ModelAPI):
             output_config["format"] = json_output_format(config.response_schema.json_schema)
         if output_config:
             body["output_config"] = output_config
+        if self.cache_control is not None:
+            body["cache_control"] = self.cache_control
         if config.extra_body:
             body.update(config.extra_body)
         return body
@@ -150,6 +173,19 @@ def json_output_format(schema: dict[str, Any]) -> dict[str, Any]:
     import anthropic
 
     return {"type": "json_schema", "schema": anthropic.transform_schema(schema)}
+
+
+def prompt_cache_control(setting: bool | str) -> dict[str, str] | None:
+    """`model_args.cache_prompt`: true (the 5-minute cache), `5m` or `1h`; false for none."""
+    if setting is False:
+        return None
+    if setting is True:
+        return {"type": "ephemeral"}
+    if setting in ("5m", "1h"):
+        return {"type": "ephemeral", "ttl": setting}
+    raise ProviderConfigError(
+        f"model_args.cache_prompt must be true, false, '5m' or '1h', got {setting!r}"
+    )
 
 
 def anthropic_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:

@@ -231,22 +231,26 @@ def _llama_cpp(name: str, model_args: dict[str, Any], base_url: str | None) -> M
 def _anthropic(name: str, model_args: dict[str, Any], base_url: str | None) -> ModelAPI:
     import anthropic
 
-    from engine.providers._anthropic import AnthropicAPI
+    from engine.providers._anthropic import AnthropicAPI, prompt_cache_control
 
     model = f"anthropic/{name}"
     key = require_env("ANTHROPIC_API_KEY", model)
     url = base_url or env("ANTHROPIC_BASE_URL") or "https://api.anthropic.com"
     managed = {"api_key", "auth_token", "max_retries", "base_url", "http_client"}
-    check_model_args(anthropic.AsyncAnthropic.__init__, model_args, model, managed)
+    args = dict(model_args)
+    cache_control = prompt_cache_control(args.pop("cache_prompt", False))  # ours, not the SDK's
+    check_model_args(anthropic.AsyncAnthropic.__init__, args, model, managed)
     # The SDK's aiohttp transport, as for OpenAI (httpx2's pool costs CPU per idle connection).
     client = anthropic.AsyncAnthropic(
-        **model_args,
+        **args,
         api_key=key,
         base_url=url,
         max_retries=0,
         http_client=anthropic.DefaultAioHttpClient(),
     )
-    return AnthropicAPI(name, client, base_url=url, account=account_of(key))
+    return AnthropicAPI(
+        name, client, base_url=url, account=account_of(key), cache_control=cache_control
+    )
 
 
 @register_provider("google")

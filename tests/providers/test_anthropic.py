@@ -344,6 +344,30 @@ async def test_stop_reason_mapping(
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("setting", "sent"),
+    [
+        (True, {"type": "ephemeral"}),
+        ("1h", {"type": "ephemeral", "ttl": "1h"}),
+        (False, None),
+    ],
+)
+async def test_prompt_caching_is_opt_in(
+    server: AnthropicServer, setting: bool | str, sent: dict[str, str] | None
+) -> None:
+    await generate(model_args={"cache_prompt": setting})
+
+    [request] = server.requests
+    assert request.body.get("cache_control") == sent
+
+
+def test_a_bad_cache_prompt_setting_is_a_config_error(server: AnthropicServer) -> None:
+    with pytest.raises(ProviderConfigError, match="cache_prompt must be true, false, '5m' or '1h'"):
+        create_api(MODEL, {"cache_prompt": "forever"}, None)
+    assert server.requests == []
+
+
+@pytest.mark.anyio
 async def test_reads_cache_tokens(server: AnthropicServer) -> None:
     usage = {
         "input_tokens": 20,
@@ -364,7 +388,7 @@ async def test_reads_cache_tokens(server: AnthropicServer) -> None:
 
 
 @pytest.mark.anyio
-async def test_thinking_blocks_are_not_part_of_the_completion(server: AnthropicServer) -> None:
+async def test_thinking_blocks_are_kept_apart_from_the_completion(server: AnthropicServer) -> None:
     usage = {"output_tokens": 57, "output_tokens_details": {"thinking_tokens": 50}}
     server.responder = lambda request: Reply(
         body=message(
@@ -375,6 +399,7 @@ async def test_thinking_blocks_are_not_part_of_the_completion(server: AnthropicS
     output, _ = await generate(GenerationConfig(reasoning_tokens=1024))
 
     assert output.completion == "The basket."
+    assert output.message.reasoning == "Sally did not see the move, so..."
     assert output.usage.output_tokens == 57
     assert output.usage.reasoning_tokens == 50
 

@@ -263,7 +263,9 @@ async def test_parses_text_usage_and_model_version(monkeypatch: pytest.MonkeyPat
 
 
 @pytest.mark.anyio
-async def test_thought_parts_are_not_in_the_completion(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_thought_parts_are_kept_apart_from_the_completion(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     def answer(request: Request) -> Reply:
         return Reply(body=generate_content(request, "42", thought="six times seven is"))
 
@@ -273,6 +275,7 @@ async def test_thought_parts_are_not_in_the_completion(monkeypatch: pytest.Monke
         output, _ = await generate(generation=GenerationConfig(reasoning_tokens=512))
 
     assert output.completion == "42"
+    assert output.message.reasoning == "six times seven is"
     assert output.usage.reasoning_tokens == 4
     assert output.usage.output_tokens == 5
 
