@@ -227,6 +227,13 @@ def _llama_cpp(name: str, model_args: dict[str, Any], base_url: str | None) -> M
     return LlamaCppAPI(name, model_args)
 
 
+@register_provider("hf")
+def _hf(name: str, model_args: dict[str, Any], base_url: str | None) -> ModelAPI:
+    from engine.providers._hf import HuggingFaceAPI
+
+    return HuggingFaceAPI(name, model_args)
+
+
 @register_provider("anthropic")
 def _anthropic(name: str, model_args: dict[str, Any], base_url: str | None) -> ModelAPI:
     import anthropic
