@@ -81,7 +81,18 @@ class HuggingFaceAPI(InProcessAPI):
         self.trust_remote_code = bool(model_args.get("trust_remote_code", False))
         self.path = locate_model(name, model_args.get("path"), self.revision)
         self.base_url = f"file://{self.path}"
+        import torch
         from transformers import AutoConfig
+
+        if self.dtype != "auto" and not isinstance(getattr(torch, self.dtype, None), torch.dtype):
+            raise ProviderConfigError(
+                f"{model}: model_args.dtype '{self.dtype}' is not a torch dtype "
+                "(e.g. auto, float32, bfloat16, float16)"
+            )
+        try:
+            torch.device(self.device)
+        except RuntimeError as error:
+            raise ProviderConfigError(f"{model}: model_args.device: {error}") from None
 
         try:  # reading the config proves the folder holds a model transformers knows
             AutoConfig.from_pretrained(
@@ -125,8 +136,9 @@ class HuggingFaceAPI(InProcessAPI):
         settings = generation_settings(config)
         if config.seed is not None:
             transformers.set_seed(config.seed)
-        if config.stop_seqs:
-            settings["stop_strings"] = config.stop_seqs
+        stops = config.stop_seqs or []
+        if stops:
+            settings["stop_strings"] = stops
             settings["tokenizer"] = tokenizer  # stop_strings needs it
         pad = (
             tokenizer.pad_token_id
@@ -138,14 +150,14 @@ class HuggingFaceAPI(InProcessAPI):
         eos = _token_ids(model.generation_config.eos_token_id)
         choices, output_tokens = [], 0
         for sequence in generated[:, prompt_length:].tolist():
-            tokens = _until_eos(sequence, eos)
+            tokens = _until_eos(sequence, eos)  # what follows is padding
             output_tokens += len(tokens)
-            text = tokenizer.decode(tokens, skip_special_tokens=True)
-            stopped = len(tokens) < len(sequence) or (bool(tokens) and tokens[-1] in eos)
-            text, cut = _cut_at_stop(text, config.stop_seqs or [])
-            finished = stopped or cut or len(tokens) < settings["max_new_tokens"]
+            text, cut = _cut_at_stop(tokenizer.decode(tokens, skip_special_tokens=True), stops)
+            # Fewer tokens than allowed: the model ended its answer, or a stop string ended it.
+            finished = cut or len(tokens) < settings["max_new_tokens"]
             choices.append(Choice(assistant(text), "stop" if finished else "max_tokens"))
-        choices *= config.num_choices if len(choices) == 1 and config.num_choices else 1
+        if len(choices) < (config.num_choices or 1):  # greedy: every choice is the same answer
+            choices *= config.num_choices or 1
         usage = ModelUsage(prompt_length, output_tokens, prompt_length + output_tokens)
         return ModelOutput(self.model_name, choices, usage)
 

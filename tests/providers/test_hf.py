@@ -111,9 +111,11 @@ QUESTION = [system_message("Answer briefly."), user_message("Where is the marble
 async def test_greedy_generation_respects_max_tokens_and_counts_tokens(tiny_model: Path) -> None:
     greedy = GenerationConfig(temperature=0, max_tokens=12)
 
-    first, again = await generate_many(tiny_model, [greedy, greedy], QUESTION)
+    twice = greedy.merged(GenerationConfig(num_choices=2))
+    first, again, pair = await generate_many(tiny_model, [greedy, greedy, twice], QUESTION)
 
     assert first.completion and first.completion == again.completion  # greedy is stable
+    assert [choice.message.text for choice in pair.choices] == [first.completion] * 2
     expected_prompt = prompt_tokens(
         tiny_model,
         [
@@ -186,13 +188,21 @@ def test_the_model_name_may_be_the_folder(tiny_model: Path) -> None:
     assert api.base_url == f"file://{tiny_model.resolve()}"
 
 
-def test_a_model_not_on_disk_is_a_config_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_model_not_on_disk_or_bad_model_args_are_config_errors(
+    tiny_model: Path, tmp_path: Path
 ) -> None:
     with pytest.raises(ProviderConfigError, match="not a model folder"):
         create_api("hf/x", {"path": str(tmp_path)}, None)
     with pytest.raises(ProviderConfigError, match="did you mean 'device'"):
         create_api("hf/x", {"devise": "cpu"}, None)
+    with pytest.raises(ProviderConfigError, match="'float33' is not a torch dtype"):
+        create_api("hf/x", {"path": str(tiny_model), "dtype": "float33"}, None)
+    with pytest.raises(
+        ProviderConfigError, match=r"model_args\.device: Invalid device string: 'gpu0'"
+    ):
+        create_api("hf/x", {"path": str(tiny_model), "device": "gpu0"}, None)
+    with pytest.raises(ProviderConfigError, match="never downloads"):
+        create_api("hf/nobody/nothing", {}, None)
 
 
 def make_cache(home: Path, repo: str, folder: Path) -> None:
