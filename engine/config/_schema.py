@@ -63,8 +63,14 @@ class GenerationConfig(_Strict):
     extra_body: dict[str, Any] | None = None
 
     def merged(self, override: GenerationConfig) -> GenerationConfig:
-        """Fields set in `override` win; the rest come from self."""
-        return self.model_copy(update=override.model_dump(exclude_none=True))
+        """Fields set in `override` win; the rest come from self. (Values are taken as they are:
+        `model_dump` would turn a `ResponseSchema` into a plain dict.)"""
+        update = {
+            name: value
+            for name in type(override).model_fields
+            if (value := getattr(override, name)) is not None
+        }
+        return self.model_copy(update=update)
 
 
 class ConnectionConfig(_Strict):

@@ -16,7 +16,7 @@ from typing import Any
 from engine.config import GenerationConfig
 from engine.providers._errors import ProviderConfigError
 from engine.providers._local import DEFAULT_MAX_TOKENS, InProcessAPI
-from engine.providers._openai import parse_chat_completion
+from engine.providers._openai import parse_chat_completion, response_format
 from engine.providers._registry import check_model_args
 from engine.providers._types import ChatMessage, ModelOutput
 
@@ -106,13 +106,14 @@ class LlamaCppAPI(InProcessAPI):
         if config.logprobs:
             request["logprobs"] = True
             request["top_logprobs"] = config.top_logprobs
+        if config.response_schema is not None:  # a grammar built from the schema
+            request["response_format"] = response_format(config.response_schema, "json_object")
         return request
 
     def unsupported(self, config: GenerationConfig) -> list[str]:
         names = (
             "reasoning_effort",
             "reasoning_tokens",
-            "response_schema",
             "extra_headers",
             "extra_body",
         )

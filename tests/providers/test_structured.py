@@ -34,6 +34,7 @@ INVALID = '{"city": "Paris", "population": "about two million"}'
 _ENV_VARS = (
     "OPENAI_BASE_URL",
     "DEEPSEEK_BASE_URL",
+    "LLAMA_CPP_PYTHON_BASE_URL",
     "ANTHROPIC_BASE_URL",
     "ANTHROPIC_AUTH_TOKEN",
     "GOOGLE_API_KEY",
@@ -60,6 +61,7 @@ def openai_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenAIServer]:
         monkeypatch.setenv("OPENAI_BASE_URL", running.base_url)
         monkeypatch.setenv("DEEPSEEK_API_KEY", "sk-test")
         monkeypatch.setenv("DEEPSEEK_BASE_URL", running.base_url)
+        monkeypatch.setenv("LLAMA_CPP_PYTHON_BASE_URL", running.base_url)
         yield running
 
 
@@ -120,6 +122,22 @@ async def test_no_schema_no_record(openai_server: OpenAIServer) -> None:
     assert "response_format" not in openai_server.requests[0].body
 
 
+@pytest.mark.anyio
+async def test_a_schema_given_per_call_is_sent_and_checked(openai_server: OpenAIServer) -> None:
+    """As a `generate` step's override: merged over the model's own settings, kept typed."""
+    hub = ModelHub(FAST)
+    try:
+        model = hub.get("openai/gpt-4o-mini", GenerationConfig(temperature=0))
+        output = await model.generate([user("The largest French city?")], WITH_SCHEMA)
+    finally:
+        await hub.aclose()
+
+    body = openai_server.requests[0].body
+    assert body["temperature"] == 0
+    assert body["response_format"]["json_schema"]["schema"] == SCHEMA.json_schema
+    assert output.metadata == {"response_schema": {"name": "city", "valid": True}}
+
+
 def test_a_broken_json_schema_is_a_config_error() -> None:
     with pytest.raises(ValidationError, match="not a valid JSON Schema: 'strng' is not valid"):
         ResponseSchema(
@@ -158,6 +176,20 @@ async def test_a_service_without_structured_output_is_not_sent_it_but_still_vali
         "response_schema"
     ]
     assert output.metadata is not None and output.metadata["response_schema"]["valid"] is False
+
+
+@pytest.mark.anyio
+async def test_a_llama_cpp_server_gets_its_own_json_object_shape(
+    openai_server: OpenAIServer,
+) -> None:
+    output = await generate("llama-cpp-python/SmolLM2-135M-Instruct")
+
+    # llama-cpp-python's server refuses `json_schema`; it builds a grammar from this shape.
+    assert openai_server.requests[0].body["response_format"] == {
+        "type": "json_object",
+        "schema": SCHEMA.json_schema,
+    }
+    assert output.metadata == {"response_schema": {"name": "city", "valid": True}}
 
 
 def _anthropic_reply(text: str) -> dict[str, Any]:
