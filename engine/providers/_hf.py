@@ -6,7 +6,8 @@ local Hugging Face cache (`HF_HOME` / `HF_HUB_CACHE`); never from the hub: every
 The config is read at plan time (cheap: it proves the folder holds a model); weights and tokenizer
 load on the first request, in a worker thread (`InProcessAPI`), one request at a time.
 
-Mapping: the tokenizer's chat template builds the prompt; `max_tokens` → `max_new_tokens` (256 when
+Mapping: the tokenizer's chat template builds the prompt (without one, as for a base model, the
+messages' texts joined by blank lines); `max_tokens` → `max_new_tokens` (256 when
 unset); `temperature` 0 or unset → greedy, > 0 → sampling with `temperature`, `top_p`, `top_k`;
 `seed` → `transformers.set_seed` before the call; `stop_seqs` → `stop_strings` and the reply is cut
 before the first one; `num_choices` → `num_return_sequences` (sampling; greedy answers repeat).
@@ -128,10 +129,7 @@ class HuggingFaceAPI(InProcessAPI):
         import transformers
 
         tokenizer, model = loaded
-        chat = [{"role": m.role, "content": m.text} for m in messages]  # text only
-        prompt = tokenizer.apply_chat_template(
-            chat, add_generation_prompt=True, return_dict=True, return_tensors="pt"
-        ).to(model.device)
+        prompt = _prompt(tokenizer, messages).to(model.device)
         prompt_length = int(prompt["input_ids"].shape[1])
         settings = generation_settings(config)
         if config.seed is not None:
@@ -174,6 +172,17 @@ class HuggingFaceAPI(InProcessAPI):
             "extra_body",
         )
         return [name for name in names if getattr(config, name) is not None]
+
+
+def _prompt(tokenizer: Any, messages: Sequence[ChatMessage]) -> Any:
+    """The chat template applied (text only); a base model without one gets the texts joined by
+    blank lines, as a plain continuation prompt."""
+    if tokenizer.chat_template is None:
+        return tokenizer("\n\n".join(m.text for m in messages), return_tensors="pt")
+    chat = [{"role": m.role, "content": m.text} for m in messages]
+    return tokenizer.apply_chat_template(
+        chat, add_generation_prompt=True, return_dict=True, return_tensors="pt"
+    )
 
 
 def generation_settings(config: GenerationConfig) -> dict[str, Any]:

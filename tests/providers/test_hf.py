@@ -172,6 +172,27 @@ async def test_an_answer_ended_by_the_model_stops_and_counts_its_end_token(
     assert "</s>" not in output.completion
 
 
+@pytest.mark.anyio
+async def test_a_base_model_without_a_chat_template_continues_the_joined_texts(
+    tiny_model: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from transformers import AutoTokenizer
+
+    base = tmp_path / "base"
+    shutil.copytree(tiny_model, base)
+    (base / "chat_template.jinja").unlink()
+
+    [output] = await generate_many(base, [GenerationConfig(temperature=0, max_tokens=4)], QUESTION)
+
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    assert tokenizer.chat_template is None
+    joined = "Answer briefly.\n\nWhere is the marble?"
+    assert output.usage.input_tokens == len(tokenizer(joined)["input_ids"])
+    assert output.usage.output_tokens == 4
+
+
 def test_one_request_at_a_time_and_unsupported_settings(tiny_model: Path) -> None:
     api = create_api("hf/tiny/llama", {"path": str(tiny_model)}, None)
 
