@@ -10,8 +10,10 @@ from __future__ import annotations
 import textwrap
 from pathlib import Path
 
+import pytest
 from inspect_ai.log import read_eval_log
 
+from engine.providers import ProviderConfigError, create_api, provider_names
 from tests.support.openai_server import OpenAIServer, Request
 from tests.test_cli import run_cli, the_log
 
@@ -177,3 +179,26 @@ def test_extensions_are_not_imported_for_built_in_providers(tmp_path: Path) -> N
     assert "unknown provider 'brokenpov'" in done.stderr
     assert "did you mean 'brokenprov'?" in done.stderr
     assert not (site / "imported").exists()
+
+
+def test_a_factory_that_returns_no_model_api_names_the_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    install(
+        site,
+        "wrong-ext",
+        "wrong_ext",
+        "def create(name, model_args, base_url):\n    return f'a string for {name}'\n",
+        "wrongprov = wrong_ext:create",
+    )
+    monkeypatch.syspath_prepend(str(site))
+
+    assert "wrongprov" in provider_names()
+    with pytest.raises(ProviderConfigError) as caught:
+        create_api("wrongprov/x", {}, None)
+    assert str(caught.value) == (
+        "provider 'wrongprov' from package 'wrong-ext' (entry point wrong_ext:create) "
+        "returned a str, not an engine.providers.ModelAPI"
+    )

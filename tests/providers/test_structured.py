@@ -4,6 +4,7 @@ reply, through the real SDKs against local wire-protocol servers."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -241,3 +242,53 @@ async def test_google_sends_a_json_mime_type_and_schema(
     assert config["responseJsonSchema"] == SCHEMA.json_schema
     assert output.metadata is not None
     assert output.metadata["response_schema"]["valid"] is valid
+
+
+def test_the_verdict_is_in_each_samples_log_and_scorers_still_see_the_reply(
+    tmp_path: Path,
+) -> None:
+    from inspect_ai.log import read_eval_log
+
+    from tests.test_cli import run_cli, the_log
+
+    (tmp_path / "conf" / "task").mkdir(parents=True)
+    (tmp_path / "cities.jsonl").write_text(
+        '{"id": "fr", "input": "France?", "target": "Paris"}\n'
+        '{"id": "de", "input": "Germany?", "target": "Berlin"}\n'
+    )
+    (tmp_path / "conf" / "task" / "cities.yaml").write_text(
+        "name: cities\ndataset: {path: cities.jsonl}\nscorers: [{match: {location: any}}]\n"
+    )
+    replies = {"France?": VALID, "Germany?": '{"city": "Berlin"}'}
+    with OpenAIServer(lambda request: replies[request.messages[-1]["content"]]) as server:
+        done = run_cli(
+            "task=cities",
+            "model=openai/gpt-4o-mini",
+            "generation.response_schema={name: city, json_schema: {type: object, "
+            "properties: {city: {type: string}}, required: [city, population]}}",
+            "display=none",
+            cwd=tmp_path,
+            env={"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": server.base_url},
+        )
+        sent = server.chat_requests()
+
+    assert done.returncode == 0, done.stderr
+    assert all(r.body["response_format"]["type"] == "json_schema" for r in sent)
+    log = read_eval_log(str(the_log(tmp_path / "logs")))
+    assert log.samples is not None
+    verdicts = {sample.id: sample.output.metadata for sample in log.samples}
+    assert verdicts == {
+        "fr": {"response_schema": {"name": "city", "valid": True}},
+        "de": {
+            "response_schema": {
+                "name": "city",
+                "valid": False,
+                "error": "'population' is a required property",
+            }
+        },
+    }
+    # The invalid reply was scored like any other: it names the right city.
+    assert {s.id: s.scores["match"].value for s in log.samples if s.scores} == {
+        "fr": "C",
+        "de": "C",
+    }
