@@ -59,12 +59,13 @@ class HubServer(ThreadedServer):
 
     def downloads(self) -> list[str]:
         """The files fetched with GET, as `repo/path`, in order."""
-        prefix = "/datasets/"
-        return [
-            unquote(r.path[len(prefix) :]).replace("/resolve/main/", "/")
-            for r in self.requests
-            if r.method == "GET" and r.path.startswith(prefix)
-        ]
+        fetched = []
+        for request in self.requests:
+            path = unquote(request.path)
+            if request.method == "GET" and path.startswith("/datasets/") and "/resolve/" in path:
+                repo_id, _, tail = path[len("/datasets/") :].partition("/resolve/")
+                fetched.append(f"{repo_id}/{tail.partition('/')[2]}")
+        return fetched
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
