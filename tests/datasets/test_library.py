@@ -71,7 +71,9 @@ def test_image_paths_cannot_leave_the_dataset_folder(tmp_path: Path, where: str)
     (tmp_path / "secret.png").write_bytes(png_bytes(4, 4))
     path = folder / "data.jsonl"
     path.write_text(json.dumps({"input": "x", "pics": where}) + "\n")
-    with pytest.raises(DatasetError, match=r"line 1: image path .* is outside the dataset's folder"):
+    with pytest.raises(
+        DatasetError, match=r"line 1: image path .* is outside the dataset's folder"
+    ):
         load(path, fields={"images": "pics"})
 
 
