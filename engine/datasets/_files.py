@@ -47,7 +47,8 @@ class DatasetFile:
     """The samples of a dataset, in file order, read lazily on each iteration.
 
     `search_dirs` are where a relative `path` may be found; `task_dirs` are the only places a
-    `record_to_sample` hook is loaded from.
+    `record_to_sample` hook is loaded from. Without `fetch`, a Hub dataset is not downloaded (and
+    has no samples): `inspect-run validate` checks configs offline.
     """
 
     def __init__(
@@ -55,13 +56,15 @@ class DatasetFile:
         config: DatasetConfig,
         search_dirs: Sequence[Path],
         task_dirs: Sequence[Path] = (),
+        *,
+        fetch: bool = True,
     ) -> None:
         self.config = config
         self.fields = config.fields
         self.base_dir: Path | None
         try:
             if config.hub is not None:
-                self.paths = hub_files(config.hub)
+                self.paths = hub_files(config.hub) if fetch else []
                 self.base_dir = None
             else:
                 self.paths = [resolve_path(str(config.path), search_dirs)]
@@ -71,8 +74,8 @@ class DatasetFile:
             )
         except (HubError, HookError) as error:
             raise DatasetError(str(error)) from None
-        self.path = self.paths[0]
-        self.format = dataset_format(config, self.path)
+        for path in self.paths:
+            dataset_format(config, path)  # an unknown format fails now, not mid-run
 
     def __iter__(self) -> Iterator[Sample]:
         index = 0

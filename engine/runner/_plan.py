@@ -149,7 +149,8 @@ class SelectedSamples:
         return itertools.islice(filter(self._wanted, self.source), self.start, self.stop)
 
 
-def build_plan(composed: Composed) -> EvalPlan:
+def build_plan(composed: Composed, *, fetch: bool = True) -> EvalPlan:
+    """Everything checked before any request; without `fetch`, Hub datasets are not downloaded."""
     config = composed.config
     problems: list[Problem] = []
 
@@ -199,7 +200,7 @@ def build_plan(composed: Composed) -> EvalPlan:
     selected: SelectedSamples | None = None
     try:
         dataset = DatasetFile(
-            config.task.dataset, dataset_search_dirs(composed), hook_dirs(composed)
+            config.task.dataset, dataset_search_dirs(composed), hook_dirs(composed), fetch=fetch
         )
         selected = SelectedSamples(dataset, config)
     except DatasetError as error:
