@@ -11,7 +11,8 @@ Mapping (ours → theirs): system messages → top-level `system`; `max_tokens` 
 4096 when unset, plus the thinking budget when `reasoning_tokens` is set) ; `stop_seqs` →
 `stop_sequences`; `reasoning_tokens` → `thinking: {type: enabled, budget_tokens}` (0 → disabled);
 `reasoning_effort` → `output_config.effort`; `model_args.cache_prompt` → top-level `cache_control`
-(automatic prompt caching; cache reads and writes are counted in usage). Images → `image` blocks (a URL source, else base64).
+(automatic prompt caching; cache reads and writes are counted in usage); `model_args.stream`
+(true, false, auto) → a streamed reply, folded into the same message (`_streaming.py`). Images → `image` blocks (a URL source, else base64).
 `thinking` blocks come back as reasoning parts, kept apart from the answer, and are sent back
 (with their signatures) when a conversation continues.
 """
@@ -31,7 +32,8 @@ from engine.providers._errors import (
     ProviderConfigError,
 )
 from engine.providers._media import is_url, media_bytes
-from engine.providers._sdk import classify_sdk_error, error_message, post_json
+from engine.providers._sdk import classify_sdk_error, error_message, post_json, post_stream
+from engine.providers._streaming import fold_events, wants_stream
 from engine.providers._types import (
     ChatMessage,
     Choice,
@@ -84,11 +86,14 @@ class AnthropicAPI(ModelAPI):
         base_url: str,
         account: str,
         cache_control: dict[str, str] | None = None,
+        stream: bool | None = None,
     ) -> None:
         self.model_name = model_name
         self.client = client
         self.base_url = base_url
         self.account = account
+        self.stream = stream
+        """`model_args.stream`: true, false, or None (`auto`: only long generations stream)."""
         self.cache_control = cache_control
         """See `prompt_cache_control`; sent as the top-level `cache_control`: the API puts a cache breakpoint on the last
         cacheable block, so a prefix repeated across samples (system prompt, few-shot examples,
@@ -128,7 +133,13 @@ class AnthropicAPI(ModelAPI):
         self, messages: Sequence[ChatMessage], config: GenerationConfig, timeout: float | None
     ) -> ModelOutput:
         body = self.build_request(messages, config)
-        data = await post_json(self.client, "/v1/messages", body, config, timeout)
+        if wants_stream(self.stream, body["max_tokens"]):
+            events = post_stream(
+                self.client, "/v1/messages", {**body, "stream": True}, config, timeout
+            )
+            data = await fold_events(events)
+        else:
+            data = await post_json(self.client, "/v1/messages", body, config, timeout)
         return parse_message(self.model_name, data)
 
     def classify(self, error: BaseException) -> Classified:
