@@ -34,15 +34,14 @@ def hub_env(hub: HubServer, tmp_path: Path, model: OpenAIServer) -> dict[str, st
     }
 
 
+HF_SECRET = "hf_NEVER_IN_A_LOG_9876"
+
+
 def test_arc_easy_end_to_end(tmp_path: Path, hub: HubServer) -> None:
     with OpenAIServer(fixed("ANSWER: C")) as model:
-        done = run_cli(
-            "task=arc_easy",
-            "model=openai/gpt-4o-mini",
-            "display=plain",
-            cwd=tmp_path,
-            env=hub_env(hub, tmp_path, model),
-        )
+        env = hub_env(hub, tmp_path, model) | {"HF_TOKEN": HF_SECRET}
+        args = ("task=arc_easy", "model=openai/gpt-4o-mini", "display=plain")
+        done = run_cli(*args, cwd=tmp_path, env=env)
         assert done.returncode == 0, done.stderr
         sent = model.chat_requests()  # concurrent: in any order
         first, second = sorted(sent, key=lambda r: "Moon" in r.messages[0]["content"])
@@ -56,6 +55,15 @@ def test_arc_easy_end_to_end(tmp_path: Path, hub: HubServer) -> None:
     assert log.samples is not None
     scores = {s.id: (s.target, s.scores["choice"].value) for s in log.samples if s.scores}
     assert scores == {"Mercury_7175875": ("C", "C"), "NYSEDREGENTS_2015_4_11": ("B", "I")}
+    written = [p.read_text() for p in (tmp_path / "logs").rglob("*") if p.is_file()]
+    assert written and not any(HF_SECRET in text for text in written)
+
+    hub.stop()  # a second run reads the Hub cache
+    with OpenAIServer(fixed("ANSWER: C")) as model:
+        env = hub_env(hub, tmp_path, model) | {"HF_TOKEN": HF_SECRET}
+        again = run_cli(*args, "resume=false", "log_dir=again", cwd=tmp_path, env=env)
+        assert again.returncode == 0, again.stderr
+        assert len(model.chat_requests()) == 2
 
 
 def test_animal_or_else_sends_the_resized_images(tmp_path: Path, hub: HubServer) -> None:
