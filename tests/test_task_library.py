@@ -138,11 +138,12 @@ def test_list_shows_built_in_and_user_tasks(user_repo: Path) -> None:
     done = run_cli("list", cwd=user_repo)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0].split() == ["task", "source", "description"]
+    assert lines[0].split() == ["task", "source", "dataset", "description"]
     rows = {line.split()[0]: line for line in lines[1:]}
     assert {"arc_easy", "arc_challenge", "math_word_problems", "animal_or_else"} <= set(rows)
     assert "built-in" in rows["theory_of_mind"] and "Sally-Anne" in rows["theory_of_mind"]
-    assert "conf/task/capitals.yaml" in rows["capitals"]
+    assert "conf/task/capitals.yaml  capitals.jsonl" in rows["capitals"]
+    assert "hf://allenai/ai2_arc/ARC-Easy/test" in rows["arc_easy"]
     assert "Capital cities, from a team's own repo." in rows["capitals"]
 
 
@@ -241,3 +242,23 @@ def test_math_word_problems_match_numbers_however_written(tmp_path: Path) -> Non
     assert log.samples is not None
     scores = {s.id: s.scores["match"].value for s in log.samples if s.scores}
     assert scores == {"mwp-02": "C", "mwp-03": "C", "mwp-05": "I", "mwp-10": "C"}
+
+
+def test_a_hook_beside_the_users_conf_is_found_and_nothing_outside(
+    user_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.config import ConfigError, compose_config
+    from engine.runner import build_plan
+
+    (user_repo / "tasks" / "upper.py").write_text(
+        "def record_to_sample(record):\n"
+        "    return {'input': record['input'].upper(), 'target': record['target']}\n"
+    )
+    (user_repo / "elsewhere.py").write_text("def record_to_sample(record):\n    return None\n")
+    monkeypatch.chdir(user_repo)
+    hooked = ["task=capitals", "model=none", "+task.dataset.record_to_sample=upper.py"]
+    plan = build_plan(compose_config(hooked))
+    assert [s.input for s in plan.samples] == ["CAPITAL OF FRANCE?", "CAPITAL OF ITALY?"]
+    escaping = ["task=capitals", "model=none", "+task.dataset.record_to_sample=../elsewhere.py"]
+    with pytest.raises(ConfigError, match=r"task\.dataset .*points outside the task directory"):
+        build_plan(compose_config(escaping))

@@ -19,6 +19,8 @@ class TaskEntry:
     description: str
     source: str
     """`built-in`, or the file it comes from."""
+    dataset: str
+    """Where its samples come from: a file, or `hf://REPO/NAME/SPLIT`."""
 
 
 def task_catalog() -> list[TaskEntry]:
@@ -34,12 +36,23 @@ def task_catalog() -> list[TaskEntry]:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError):
             data = {}
-        description = str(data.get("description") or "").strip() if isinstance(data, dict) else ""
+        data = data if isinstance(data, dict) else {}
+        description = str(data.get("description") or "").strip()
         first_line = description.splitlines()[0] if description else "(no description)"
         is_builtin = path.resolve().is_relative_to(builtin)
         source = "built-in" if is_builtin else display_path(path)
-        entries.append(TaskEntry(option, first_line, source))
+        entries.append(TaskEntry(option, first_line, source, _dataset(data.get("dataset"))))
     return entries
+
+
+def _dataset(dataset: object) -> str:
+    if not isinstance(dataset, dict):
+        return "?"
+    hub = dataset.get("hub")
+    if isinstance(hub, dict):
+        parts = [hub.get("path"), hub.get("name"), hub.get("split", "test")]
+        return "hf://" + "/".join(str(part) for part in parts if part)
+    return str(dataset.get("path") or "?")
 
 
 def list_command(args: Sequence[str]) -> int:
@@ -47,11 +60,12 @@ def list_command(args: Sequence[str]) -> int:
         print(f"inspect-run list: takes no arguments, got {' '.join(args)}")
         return 2
     entries = task_catalog()
-    name_width = max([len("task"), *(len(e.name) for e in entries)])
-    source_width = max([len("source"), *(len(e.source) for e in entries)])
-    print(f"{'task':<{name_width}}  {'source':<{source_width}}  description")
-    for entry in entries:
-        print(f"{entry.name:<{name_width}}  {entry.source:<{source_width}}  {entry.description}")
+    rows = [("task", "source", "dataset", "description")]
+    rows += [(e.name, e.source, e.dataset, e.description) for e in entries]
+    widths = [max(len(row[column]) for row in rows) for column in range(3)]
+    for *cells, description in rows:
+        padded = (cell.ljust(width) for cell, width in zip(cells, widths, strict=True))
+        print("  ".join([*padded, description]))
     return 0
 
 
