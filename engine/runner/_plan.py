@@ -20,7 +20,7 @@ from engine.config._errors import ConfigError, Problem
 from engine.datasets import DatasetError, DatasetFile, Sample
 from engine.providers import NO_MODEL, Modality, Model, ModelHub, ProviderError
 from engine.registry import RegistryError
-from engine.scorers import Metric, Scorer, metrics, scorers
+from engine.scorers import Metric, Scorer, check_reducers, metrics, scorers
 from engine.solvers import Solver, solvers
 
 
@@ -67,6 +67,12 @@ def dataset_search_dirs(composed: Composed) -> list[Path]:
     return dirs
 
 
+def hook_dirs(composed: Composed) -> list[Path]:
+    """Where `record_to_sample` hooks may load from: `tasks/` beside each user config dir, then
+    the built-in `tasks/`. Nowhere else, whatever a config value says."""
+    return [d.parent / "tasks" for d in composed.config_dirs[:-1]] + [tasks_dir()]
+
+
 MAX_LOGGED_IDS = 10_000
 """The log header lists the selected sample ids up to this many (it is held for the whole run)."""
 
@@ -87,11 +93,15 @@ class SelectedSamples:
             if wanted is None
             else {str(w) for w in (wanted if isinstance(wanted, list) else [wanted])}
         )
+        dataset = config.task.dataset
+        shuffle = config.shuffle or dataset.shuffle
+        seed = config.seed if config.seed is not None else dataset.seed
+        limit = config.limit if config.limit is not None else dataset.limit
         self.start, self.stop = 0, None
-        if isinstance(config.limit, tuple):
-            self.start, self.stop = config.limit
-        elif config.limit is not None:
-            self.stop = config.limit
+        if isinstance(limit, tuple):
+            self.start, self.stop = limit
+        elif limit is not None:
+            self.stop = limit
         self.items: list[Sample] | None = None
         self.dataset_size = 0
         self.ids: list[str | int | None] = []
@@ -103,15 +113,15 @@ class SelectedSamples:
             self.dataset_size += 1
             if not self._wanted(sample):
                 continue
-            if config.shuffle:
+            if shuffle:
                 matched.append(sample)
             elif self._in_range(matching):
                 self._note_media(sample)
                 if len(self.ids) < MAX_LOGGED_IDS:
                     self.ids.append(sample.id)
             matching += 1
-        if config.shuffle:
-            random.Random(config.seed).shuffle(matched)
+        if shuffle:
+            random.Random(seed).shuffle(matched)
             self.items = matched[self.start : self.stop]
             self.ids = [sample.id for sample in self.items[:MAX_LOGGED_IDS]]
             self.count = len(self.items)
@@ -143,7 +153,8 @@ class SelectedSamples:
         return itertools.islice(filter(self._wanted, self.source), self.start, self.stop)
 
 
-def build_plan(composed: Composed) -> EvalPlan:
+def build_plan(composed: Composed, *, fetch: bool = True) -> EvalPlan:
+    """Everything checked before any request; without `fetch`, Hub datasets are not downloaded."""
     config = composed.config
     problems: list[Problem] = []
 
@@ -185,10 +196,16 @@ def build_plan(composed: Composed) -> EvalPlan:
     planned_solvers = components("solvers", config.task.solvers, solvers)
     planned_scorers = components("scorers", config.task.scorers, scorers)
     planned_metrics = [(c.name, m) for c, m in components("metrics", config.task.metrics, metrics)]
+    try:
+        check_reducers(config.reducers, config.epochs)
+    except ValueError as error:
+        problem("epochs_reducer", error)
 
     selected: SelectedSamples | None = None
     try:
-        dataset = DatasetFile(config.task.dataset, dataset_search_dirs(composed))
+        dataset = DatasetFile(
+            config.task.dataset, dataset_search_dirs(composed), hook_dirs(composed), fetch=fetch
+        )
         selected = SelectedSamples(dataset, config)
     except DatasetError as error:
         problem("task.dataset", error)
