@@ -10,10 +10,13 @@ from engine.providers._errors import (
     ProviderConfigError,
     ProviderError,
 )
+from engine.providers._extensions import ENTRY_POINT_GROUP
+from engine.providers._local import InProcessAPI
 from engine.providers._model import Model, ModelHub, sample_epoch, sample_usage
 from engine.providers._pool import ConnectionPool
 from engine.providers._registry import (
     NO_MODEL,
+    ProviderFactory,
     check_provider,
     create_api,
     provider_names,
@@ -40,6 +43,7 @@ from engine.providers._types import (
 
 __all__ = [
     "COMPATIBLE_SERVICES",
+    "ENTRY_POINT_GROUP",
     "NO_MODEL",
     "ChatMessage",
     "Choice",
@@ -54,6 +58,7 @@ __all__ = [
     "ContentVideo",
     "ErrorKind",
     "GenerateError",
+    "InProcessAPI",
     "MalformedResponseError",
     "Modality",
     "Model",
@@ -63,6 +68,7 @@ __all__ = [
     "ModelUsage",
     "ProviderConfigError",
     "ProviderError",
+    "ProviderFactory",
     "assistant",
     "check_provider",
     "create_api",

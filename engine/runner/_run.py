@@ -31,7 +31,7 @@ from engine.logs import (
 from engine.providers import GenerateError, ModelUsage, sample_epoch, sample_usage
 from engine.runner._display import Display
 from engine.runner._plan import EvalPlan
-from engine.scorers import Score, value_to_float
+from engine.scorers import Score, reduce_epochs, value_to_float
 from engine.solvers import TaskState
 
 
@@ -96,10 +96,10 @@ def _log_header(plan: EvalPlan, run_id: str, created: str, resumed: int) -> dict
         "tags": config.tags or None,
         "dataset": {
             "name": task.name,
-            "location": task.dataset.path,
+            "location": task.dataset.location,
             "samples": plan.samples.dataset_size,
             "sample_ids": plan.samples.ids,
-            "shuffled": config.shuffle,
+            "shuffled": config.shuffle or task.dataset.shuffle,
         },
         "model": plan.model_name,
         "model_generate_config": config.generation.model_dump(exclude_none=True),
@@ -111,6 +111,7 @@ def _log_header(plan: EvalPlan, run_id: str, created: str, resumed: int) -> dict
             "sample_id": config.sample_id,
             "sample_shuffle": config.seed if config.shuffle else None,
             "epochs": config.epochs,
+            "epochs_reducer": config.reducers,
             "fail_on_error": config.fail_on_error,
         },
         "revision": git_revision(revision_dir),
@@ -124,6 +125,8 @@ def _log_header(plan: EvalPlan, run_id: str, created: str, resumed: int) -> dict
                 "choices": {k: v for k, v in composed.choices.items() if not k.startswith("hydra")},
                 "connection": config.connection.model_dump(),
                 "resumed_samples": resumed,
+                # Settings a model's provider cannot honour (warned once at the start).
+                "unsupported_generation": plan.unsupported,
                 # Every declared role with the model that played it (unbound → model under test).
                 "roles": {
                     role: plan.roles[role].name if role in plan.roles else plan.model_name
@@ -153,7 +156,8 @@ class _Tally:
     """Running totals for metrics and the display, kept as plain numbers (not sample records)."""
 
     def __init__(self, scorer_names: list[str]) -> None:
-        self.values: dict[str, list[float]] = {name: [] for name in scorer_names}
+        self.values: dict[str, dict[str, list[float]]] = {name: {} for name in scorer_names}
+        """Per scorer, each sample's values (one per epoch), reduced across epochs at the end."""
         self.errors = 0
         self.error_reasons: list[str] = []
 
@@ -207,7 +211,8 @@ async def run_plan(
     tally = _Tally(scorer_names)
     for name, values in recovered.scores.items():
         if name in tally.values:
-            tally.values[name] += [value_to_float(value) for value in values]
+            for sample_id, value in values:
+                tally.values[name].setdefault(sample_id, []).append(value_to_float(value))
     started = time.monotonic()
     pools = {model.pool.key: model.pool for model in plan.models()}
     in_flight = max(1, sum(pool.max_connections for pool in pools.values()))
@@ -250,7 +255,7 @@ async def run_plan(
         if error is None:
             record["scores"] = {name: score.to_log() for name, score in scores.items()}
             for name, value in scores.items():
-                tally.values[name].append(value.as_float())
+                tally.values[name].setdefault(str(sample.id), []).append(value.as_float())
         else:
             record["error"] = _error_record(error)
             tally.errors += 1
@@ -325,21 +330,28 @@ async def run_plan(
 
 
 def _results(plan: EvalPlan, tally: _Tally, total: int) -> dict[str, Any]:
+    """One score entry per scorer (and per reducer, when several): the epochs of each sample are
+    reduced to one value first, then the metrics run over the samples."""
+    reducers = plan.config.reducers
     scores = []
     for component, _ in plan.scorers:
-        values = tally.values[component.name]
-        metrics = {
-            name: {"name": name, "value": metric(values) if values else 0.0, "params": {}}
-            for name, metric in plan.metrics
-        }
-        scores.append(
-            {
-                "name": component.name,
-                "scorer": component.name,
-                "params": component.args,
-                "scored_samples": len(values),
-                "unscored_samples": total - len(values),
-                "metrics": metrics,
+        per_sample = list(tally.values[component.name].values())
+        scored = sum(len(values) for values in per_sample)
+        for reducer in reducers:
+            values = reduce_epochs(reducer, per_sample)
+            metrics = {
+                name: {"name": name, "value": metric(values) if values else 0.0, "params": {}}
+                for name, metric in plan.metrics
             }
-        )
+            scores.append(
+                {
+                    "name": component.name if len(reducers) == 1 else f"{component.name}_{reducer}",
+                    "scorer": component.name,
+                    "reducer": reducer,
+                    "params": component.args,
+                    "scored_samples": scored,
+                    "unscored_samples": total - scored,
+                    "metrics": metrics,
+                }
+            )
     return {"total_samples": total, "completed_samples": total - tally.errors, "scores": scores}

@@ -24,6 +24,8 @@ class TaskState:
     messages: list[ChatMessage]
     output: ModelOutput | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    selected_choices: list[str] | None = None
+    """The letters (in the sample's own choice order) a `multiple_choice` solver read back."""
 
     @classmethod
     def start(
