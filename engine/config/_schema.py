@@ -90,14 +90,27 @@ class CacheConfig(_Strict):
 
 
 class BatchConfig(_Strict):
-    """Provider batch APIs (filled in by the batch issue; off by default)."""
+    """Provider batch APIs: requests are queued, sent in batches and polled (about half price)."""
 
     enabled: bool = False
     size: Annotated[int, Field(ge=1)] = 1000
+    """A batch is sent as soon as this many requests are queued."""
     max_size: Annotated[int, Field(ge=1)] | None = None
+    """Most requests per batch (a batch waiting for a slot grows up to it); null: `size`."""
     send_delay: Annotated[float, Field(ge=0)] = 15.0
+    """Seconds the oldest queued request waits before a partial batch is sent."""
     tick: Annotated[float, Field(gt=0)] = 15.0
+    """Seconds between polls of each batch in flight."""
     max_batches: Annotated[int, Field(ge=1)] = 50
+    """Batches in flight at once per provider connection (base URL and account)."""
+
+    @model_validator(mode="after")
+    def _max_size_fits(self) -> BatchConfig:
+        if self.max_size is not None and self.max_size < self.size:
+            raise ValueError(
+                f"max_size ({self.max_size}) must be at least size ({self.size}), or null"
+            )
+        return self
 
 
 def _check_model_args(args: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from engine.providers._errors import (
     ProviderConfigError,
     ProviderError,
 )
-from engine.providers._model import Model, ModelHub, sample_epoch, sample_usage
+from engine.providers._model import Model, ModelHub, sample_epoch, sample_key, sample_usage
 from engine.providers._pool import ConnectionPool
 from engine.providers._registry import (
     NO_MODEL,
@@ -68,6 +68,7 @@ __all__ = [
     "provider_names",
     "register_provider",
     "sample_epoch",
+    "sample_key",
     "sample_usage",
     "split_model",
     "system",

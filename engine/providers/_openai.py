@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.config import GenerationConfig
 from engine.providers._api import ModelAPI
@@ -36,6 +36,9 @@ from engine.providers._types import (
     StopReason,
     assistant,
 )
+
+if TYPE_CHECKING:
+    from engine.batch import BatchAdapter
 
 _STOP_REASONS: dict[str | None, StopReason] = {
     "stop": "stop",
@@ -78,6 +81,7 @@ class OpenAIChatAPI(ModelAPI):
         native: bool,
         request_model: str | None = None,
         modalities: frozenset[Modality] = frozenset({"text", "image"}),
+        batch: bool = False,
     ) -> None:
         self.provider = provider
         self.model_name = model_name
@@ -90,6 +94,8 @@ class OpenAIChatAPI(ModelAPI):
         # know `max_tokens`. Only native OpenAI lacks `top_k`, which the others take in the body.
         self.native = native
         self.modalities = modalities
+        self.batch = batch
+        """The endpoint offers OpenAI's Batch API (`/v1/files`, `/v1/batches`)."""
 
     def build_request(
         self, messages: Sequence[ChatMessage], config: GenerationConfig
@@ -141,6 +147,13 @@ class OpenAIChatAPI(ModelAPI):
         if self.native and config.top_k is not None:
             fields.append("top_k")
         return fields
+
+    def batch_adapter(self) -> BatchAdapter | None:
+        if not self.batch:
+            return None
+        from engine.batch._openai import OpenAIBatch
+
+        return OpenAIBatch(self)
 
     async def aclose(self) -> None:
         await self.client.close()

@@ -163,6 +163,7 @@ def compatible_api(
         account=account_of(key),
         native=False,
         modalities=service.modalities,
+        batch=service.batch,
     )
 
 
@@ -204,6 +205,7 @@ def _openai(name: str, model_args: dict[str, Any], base_url: str | None) -> Mode
         account=account_of(key),
         native=True,
         modalities=OPENAI_MODALITIES,
+        batch=True,
     )
 
 

@@ -20,6 +20,8 @@ class CompatibleService:
     modalities: frozenset[Modality] = TEXT_AND_IMAGES
     """What the service's chat endpoint takes (whether a given model reads it is the model's
     business: a text-only model's 400 fails its samples with the server's reason)."""
+    batch: bool = False
+    """The service offers OpenAI's Batch API endpoints (`batch=on` uses them)."""
 
 
 COMPATIBLE_SERVICES: dict[str, CompatibleService] = {
@@ -36,9 +38,11 @@ COMPATIBLE_SERVICES: dict[str, CompatibleService] = {
     "perplexity": CompatibleService(
         "PERPLEXITY_API_KEY", "PERPLEXITY_BASE_URL", "https://api.perplexity.ai"
     ),
-    "groq": CompatibleService("GROQ_API_KEY", "GROQ_BASE_URL", "https://api.groq.com/openai/v1"),
+    "groq": CompatibleService(
+        "GROQ_API_KEY", "GROQ_BASE_URL", "https://api.groq.com/openai/v1", batch=True
+    ),
     "together": CompatibleService(
-        "TOGETHER_API_KEY", "TOGETHER_BASE_URL", "https://api.together.xyz/v1"
+        "TOGETHER_API_KEY", "TOGETHER_BASE_URL", "https://api.together.xyz/v1", batch=True
     ),
     "fireworks": CompatibleService(
         "FIREWORKS_API_KEY", "FIREWORKS_BASE_URL", "https://api.fireworks.ai/inference/v1"

@@ -146,7 +146,7 @@ def build_plan(composed: Composed) -> EvalPlan:
     def problem(key: str, error: Exception) -> None:
         problems.append(Problem(key, str(error), composed.locate(key)))
 
-    hub = ModelHub(config.connection, config.cache)
+    hub = ModelHub(config.connection, config.cache, config.batch)
 
     model: Model | None = None
     if config.model and config.model != NO_MODEL:
@@ -211,7 +211,7 @@ def build_plan(composed: Composed) -> EvalPlan:
     if problems or selected is None:
         raise ConfigError(problems)
 
-    warnings = []
+    warnings = list(hub.notes)
     for planned in [model, *roles.values()]:
         if planned is None:
             continue

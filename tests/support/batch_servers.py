@@ -1,0 +1,284 @@
+"""The providers' batch endpoints on the local wire-protocol servers, for tests.
+
+    with OpenAIBatchServer(echo, batch_delay=0.2) as server:      # + chat completions
+        ... inspect-run model=openai/m batch=on ...
+        assert len(server.batches) == 2
+
+Each batch moves through its provider's states as time passes (`batch_delay` seconds from
+creation to the end) and is answered line by line by the server's responder, exactly as a chat
+request would be: a reply text becomes a success line, a `Reply` with an error status an errored
+line. `expire={n}` makes the n-th batch created (1-based) expire with only the first half of its
+requests answered. Routes added to `OpenAIServer`:
+
+    POST /v1/files                   multipart upload (purpose=batch) → a `file` object
+    POST /v1/batches                 {input_file_id, endpoint, completion_window} → a `batch`
+    GET  /v1/batches/{id}            validating → in_progress → finalizing → completed | expired
+                                     (failed when a line is invalid)
+    GET  /v1/files/{id}/content      the input, output or error JSONL
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import itertools
+import json
+import threading
+import time
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
+from typing import Any
+
+from tests.support.openai_server import (
+    OpenAIServer,
+    Reply,
+    Request,
+    Responder,
+    _encode,
+    _error_body,
+    chat_completion,
+    echo,
+)
+
+__all__ = ["OpenAIBatchServer", "ServedBatch"]
+
+_ids = itertools.count(1)
+
+
+@dataclass
+class ServedBatch:
+    """A batch as the server keeps it."""
+
+    id: str
+    number: int
+    """1-based, in creation order."""
+    created: float
+    lines: list[dict[str, Any]]
+    expire: bool
+    failure: list[dict[str, Any]] = field(default_factory=list)
+    results: dict[str, list[dict[str, Any]]] | None = None
+    """`output` and `error` lines, once answered."""
+
+    @property
+    def custom_ids(self) -> list[str]:
+        return [line.get("custom_id", "") for line in self.lines]
+
+
+def _multipart(request: Request) -> dict[str, tuple[str | None, bytes]]:
+    """Form fields of a multipart/form-data body: name → (filename, content)."""
+    head = f"Content-Type: {request.headers.get('content-type', '')}\r\n\r\n".encode()
+    message = BytesParser(policy=HTTP).parsebytes(head + request.raw)
+    fields: dict[str, tuple[str | None, bytes]] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        fields[str(name)] = (part.get_filename(), payload if isinstance(payload, bytes) else b"")
+    return fields
+
+
+class OpenAIBatchServer(OpenAIServer):
+    """`OpenAIServer` plus OpenAI's Files and Batch endpoints."""
+
+    def __init__(
+        self,
+        responder: Responder = echo,
+        *,
+        batch_delay: float = 0.2,
+        expire: Collection[int] = (),
+        **settings: Any,
+    ) -> None:
+        super().__init__(responder, **settings)
+        self.batch_delay = batch_delay
+        self.expire = set(expire)
+        self.files: dict[str, tuple[str, bytes]] = {}
+        """File id → (purpose, content)."""
+        self.batches: dict[str, ServedBatch] = {}
+        self._batch_lock = threading.Lock()
+
+    async def _answer(
+        self, request: Request, writer: asyncio.StreamWriter, keep_alive: bool
+    ) -> bool:
+        reply = await self._batch_route(request)
+        if reply is None:
+            return await super()._answer(request, writer, keep_alive)
+        with self._lock:
+            self._requests.append(request)
+        writer.write(_encode(reply, request, keep_alive))
+        await writer.drain()
+        return True
+
+    async def _batch_route(self, request: Request) -> Reply | None:
+        path, method = request.path.rstrip("/"), request.method
+        if method == "POST" and path == "/v1/files":
+            return self._upload(request)
+        if method == "POST" and path == "/v1/batches":
+            return self._create(request)
+        if method == "GET" and path.startswith("/v1/batches/"):
+            batch = self.batches.get(path.removeprefix("/v1/batches/"))
+            return self._not_found(request) if batch is None else await self._batch_reply(batch)
+        if method == "GET" and path.startswith("/v1/files/") and path.endswith("/content"):
+            found = self.files.get(path.removeprefix("/v1/files/").removesuffix("/content"))
+            if found is None:
+                return self._not_found(request)
+            return Reply(raw=found[1], headers={"content-type": "application/octet-stream"})
+        return None
+
+    def _not_found(self, request: Request) -> Reply:
+        return Reply(status=404, body=_error_body(f"No such object: {request.path}"))
+
+    def _upload(self, request: Request) -> Reply:
+        fields = _multipart(request)
+        purpose = fields.get("purpose", (None, b""))[1].decode()
+        filename, content = fields.get("file", (None, b""))
+        if purpose != "batch" or not filename:
+            return Reply(status=400, body=_error_body("file and purpose=batch are required"))
+        file_id = self._store(purpose, content)
+        return Reply(body=self._file_object(file_id, filename, purpose, content))
+
+    def _store(self, purpose: str, content: bytes) -> str:
+        file_id = f"file-{next(_ids):012d}"
+        self.files[file_id] = (purpose, content)
+        return file_id
+
+    def _file_object(self, file_id: str, name: str, purpose: str, content: bytes) -> dict[str, Any]:
+        return {
+            "id": file_id,
+            "object": "file",
+            "bytes": len(content),
+            "created_at": int(time.time()),
+            "filename": name,
+            "purpose": purpose,
+            "status": "processed",
+            "expires_at": None,
+            "status_details": None,
+        }
+
+    def _create(self, request: Request) -> Reply:
+        body = request.body if isinstance(request.body, dict) else {}
+        found = self.files.get(str(body.get("input_file_id")))
+        if found is None or found[0] != "batch":
+            return Reply(status=400, body=_error_body("input_file_id is not a batch file"))
+        if body.get("endpoint") != "/v1/chat/completions" or body.get("completion_window") != "24h":
+            return Reply(status=400, body=_error_body("unsupported endpoint or completion_window"))
+        lines = [json.loads(line) for line in found[1].decode().splitlines() if line.strip()]
+        with self._batch_lock:
+            number = len(self.batches) + 1
+            batch = ServedBatch(
+                f"batch_{next(_ids):012d}", number, time.monotonic(), lines, number in self.expire
+            )
+            batch.failure = _invalid_lines(lines, body["endpoint"])
+            self.batches[batch.id] = batch
+        return Reply(body=self._batch_object(batch, body, "validating"))
+
+    async def _batch_reply(self, batch: ServedBatch) -> Reply:
+        elapsed = (time.monotonic() - batch.created) / max(self.batch_delay, 1e-9)
+        if batch.failure and elapsed >= 0.3:
+            status = "failed"
+        elif elapsed < 0.3:
+            status = "validating"
+        elif elapsed < 0.7:
+            status = "in_progress"
+        elif elapsed < 1:
+            status = "finalizing"
+        else:
+            status = "expired" if batch.expire else "completed"
+            if batch.results is None:
+                batch.results = await self._run_lines(batch)
+        return Reply(body=self._batch_object(batch, {}, status))
+
+    async def _run_lines(self, batch: ServedBatch) -> dict[str, list[dict[str, Any]]]:
+        output: list[dict[str, Any]] = []
+        errors: list[dict[str, Any]] = []
+        answered = batch.lines[: (len(batch.lines) + 1) // 2] if batch.expire else batch.lines
+        for line in batch.lines:
+            envelope: dict[str, Any] = {"id": f"batch_req_{next(_ids):012d}"}
+            envelope["custom_id"] = line["custom_id"]
+            if line not in answered:
+                envelope["response"] = None
+                envelope["error"] = {
+                    "code": "batch_expired",
+                    "message": "This request could not be executed before the completion "
+                    "window expired.",
+                }
+                errors.append(envelope)
+                continue
+            request = Request(
+                "POST", line["url"], {}, {}, line["body"], json.dumps(line["body"]).encode()
+            )
+            answer = self.responder(request)
+            if inspect.isawaitable(answer):
+                answer = await answer
+            reply = Reply(text=answer) if isinstance(answer, str) else answer
+            body = (
+                reply.body if reply.body is not None else chat_completion(request, reply.text or "")
+            )
+            response = {
+                "status_code": reply.status,
+                "request_id": f"req_{next(_ids):012d}",
+                "body": body,
+            }
+            envelope |= {"response": response, "error": None}
+            (output if reply.status == 200 else errors).append(envelope)
+        return {"output": output, "error": errors}
+
+    def _batch_object(
+        self, batch: ServedBatch, created: dict[str, Any], status: str
+    ) -> dict[str, Any]:
+        results = batch.results or {}
+        files: dict[str, str | None] = {"output": None, "error": None}
+        for kind in files:
+            if results.get(kind):
+                content = "".join(json.dumps(line) + "\n" for line in results[kind]).encode()
+                files[kind] = getattr(batch, f"_{kind}_file", None) or self._store(
+                    f"batch_{kind}", content
+                )
+                setattr(batch, f"_{kind}_file", files[kind])
+        now = int(time.time())
+        return {
+            "id": batch.id,
+            "object": "batch",
+            "endpoint": "/v1/chat/completions",
+            "errors": {"object": "list", "data": batch.failure} if status == "failed" else None,
+            "input_file_id": created.get("input_file_id", "file-input"),
+            "completion_window": "24h",
+            "status": status,
+            "output_file_id": files["output"],
+            "error_file_id": files["error"],
+            "created_at": now,
+            "in_progress_at": None,
+            "expires_at": now + 86400,
+            "finalizing_at": None,
+            "completed_at": now if status == "completed" else None,
+            "failed_at": now if status == "failed" else None,
+            "expired_at": now if status == "expired" else None,
+            "cancelling_at": None,
+            "cancelled_at": None,
+            "request_counts": {
+                "total": len(batch.lines),
+                "completed": len(results.get("output", [])),
+                "failed": len(results.get("error", [])),
+            },
+            "metadata": created.get("metadata"),
+        }
+
+
+def _invalid_lines(lines: list[dict[str, Any]], endpoint: str) -> list[dict[str, Any]]:
+    """OpenAI's validation: unique custom ids, POST to the batch's endpoint, one model."""
+    problems = []
+    seen: set[str] = set()
+    models = {line.get("body", {}).get("model") for line in lines}
+    for number, line in enumerate(lines, 1):
+        custom_id = line.get("custom_id")
+        if not custom_id or custom_id in seen:
+            problems.append(("duplicate_custom_id", "custom_id must be unique", number))
+        seen.add(str(custom_id))
+        if line.get("method") != "POST" or line.get("url") != endpoint:
+            problems.append(("invalid_url", f"url must be {endpoint}", number))
+    if len(models) > 1:
+        problems.append(("mismatched_model", "all requests must use the same model", None))
+    return [
+        {"code": code, "message": message, "param": None, "line": line}
+        for code, message, line in problems
+    ]
