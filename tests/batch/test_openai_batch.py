@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import anyio
 import pytest
@@ -11,7 +13,7 @@ from engine.batch import BatchJournal, running_batchers
 from engine.config import BatchConfig, ConnectionConfig, GenerationConfig
 from engine.providers import GenerateError, ModelHub, ModelOutput, sample_key, user
 from tests.support.batch_servers import OpenAIBatchServer
-from tests.support.openai_server import Request, echo, error
+from tests.support.openai_server import Request, Responder, echo, error
 
 FAST = ConnectionConfig(max_retries=2, backoff_base=0.01, backoff_max=0.05)
 
@@ -20,10 +22,18 @@ def batching(**settings: float) -> BatchConfig:
     return BatchConfig(enabled=True, **{"send_delay": 0.1, "tick": 0.05, **settings})  # type: ignore[arg-type]
 
 
-def serve(monkeypatch: pytest.MonkeyPatch, server: OpenAIBatchServer) -> OpenAIBatchServer:
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-    return server
+@pytest.fixture
+def serve(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., OpenAIBatchServer]]:
+    """Start a batch server (stopped after the test) and point the SDK at it."""
+    with contextlib.ExitStack() as stack:
+
+        def start(responder: Responder = echo, **settings: Any) -> OpenAIBatchServer:
+            server = stack.enter_context(OpenAIBatchServer(responder, **settings))
+            monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+            monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+            return server
+
+        yield start
 
 
 async def ask_all(
@@ -49,12 +59,12 @@ async def ask_all(
 
 
 def test_requests_go_in_batches_by_size_and_each_gets_its_own_line(
-    monkeypatch: pytest.MonkeyPatch,
+    serve: Callable[..., OpenAIBatchServer],
 ) -> None:
-    with serve(monkeypatch, OpenAIBatchServer(echo, batch_delay=0.1)) as server:
-        hub = ModelHub(FAST, batch=batching(size=3))
-        prompts = [f"question {n}" for n in range(7)]
-        results = anyio.run(ask_all, hub, prompts)
+    server = serve(batch_delay=0.1)
+    hub = ModelHub(FAST, batch=batching(size=3))
+    prompts = [f"question {n}" for n in range(7)]
+    results = anyio.run(ask_all, hub, prompts)
 
     assert [r.completion for r in results if isinstance(r, ModelOutput)] == prompts
     assert not server.chat_requests()  # nothing went one by one
@@ -68,3 +78,66 @@ def test_requests_go_in_batches_by_size_and_each_gets_its_own_line(
     assert ids == set(server.batches)
     uploads = [r for r in server.requests if r.path == "/v1/files"]
     assert len(uploads) == 3 and all(r.headers["authorization"] == "Bearer sk-test" for r in uploads)
+
+
+def test_a_partial_batch_waits_send_delay_then_goes_as_one(
+    serve: Callable[..., OpenAIBatchServer],
+) -> None:
+    server = serve(batch_delay=0.05)
+    hub = ModelHub(FAST, batch=batching(size=100, send_delay=0.2))
+    results = anyio.run(ask_all, hub, [f"q{n}" for n in range(5)])
+    assert all(isinstance(r, ModelOutput) for r in results)
+    assert [len(b.lines) for b in server.batches.values()] == [5]
+
+
+def test_a_failed_line_fails_only_its_request_and_a_transient_one_is_sent_again(
+    serve: Callable[..., OpenAIBatchServer],
+) -> None:
+    seen: dict[str, int] = {}
+
+    def answer(request: Request) -> Any:
+        prompt = request.messages[-1]["content"]
+        seen[prompt] = seen.get(prompt, 0) + 1
+        if prompt == "refused":
+            return error(400, "this prompt is not allowed")
+        if prompt == "flaky" and seen[prompt] == 1:
+            return error(500, "The server had an error processing your request.")
+        return f"ok {prompt}"
+
+    server = serve(answer, batch_delay=0.05)
+    hub = ModelHub(FAST, batch=batching(size=3))
+    refused, flaky, fine = anyio.run(ask_all, hub, ["refused", "flaky", "fine"])
+
+    assert isinstance(refused, str) and "HTTP 400" in refused and "not allowed" in refused
+    assert isinstance(flaky, ModelOutput) and flaky.completion == "ok flaky"
+    assert isinstance(fine, ModelOutput) and fine.completion == "ok fine"
+    first, second = server.batches.values()
+    assert len(first.lines) == 3
+    assert [line["body"]["messages"][-1]["content"] for line in second.lines] == ["flaky"]
+    assert flaky.metadata and flaky.metadata["batch"] == second.id
+
+
+def test_an_expired_batch_hands_back_what_it_answered_and_resends_the_rest(
+    serve: Callable[..., OpenAIBatchServer],
+) -> None:
+    server = serve(batch_delay=0.05, expire={1})
+    hub = ModelHub(FAST, batch=batching(size=4))
+    prompts = ["a", "b", "c", "d"]
+    results = anyio.run(ask_all, hub, prompts)
+
+    assert [r.completion for r in results if isinstance(r, ModelOutput)] == prompts
+    expired, rerun = server.batches.values()
+    assert expired.results is not None and len(expired.results["error"]) == 2
+    assert sorted(line["custom_id"] for line in rerun.lines) == sorted(
+        line["custom_id"] for line in expired.results["error"]
+    )
+
+
+def test_at_most_max_batches_are_in_flight(serve: Callable[..., OpenAIBatchServer]) -> None:
+    server = serve(batch_delay=0.05)
+    hub = ModelHub(FAST, batch=batching(size=2, max_batches=1))
+    results = anyio.run(ask_all, hub, [f"q{n}" for n in range(6)])
+
+    assert all(isinstance(r, ModelOutput) for r in results)
+    kinds = [kind for kind, _ in server.events]
+    assert kinds == ["created", "ended"] * 3  # each batch created only after the last ended

@@ -95,6 +95,8 @@ class OpenAIBatchServer(OpenAIServer):
         self.files: dict[str, tuple[str, bytes]] = {}
         """File id → (purpose, content)."""
         self.batches: dict[str, ServedBatch] = {}
+        self.events: list[tuple[str, str]] = []
+        """("created" | "ended", batch id) in the order they happened."""
         self._batch_lock = threading.Lock()
 
     async def _answer(
@@ -170,6 +172,7 @@ class OpenAIBatchServer(OpenAIServer):
             )
             batch.failure = _invalid_lines(lines, body["endpoint"])
             self.batches[batch.id] = batch
+            self.events.append(("created", batch.id))
         return Reply(body=self._batch_object(batch, body, "validating"))
 
     async def _batch_reply(self, batch: ServedBatch) -> Reply:
@@ -186,6 +189,7 @@ class OpenAIBatchServer(OpenAIServer):
             status = "expired" if batch.expire else "completed"
             if batch.results is None:
                 batch.results = await self._run_lines(batch)
+                self.events.append(("ended", batch.id))
         return Reply(body=self._batch_object(batch, {}, status))
 
     async def _run_lines(self, batch: ServedBatch) -> dict[str, list[dict[str, Any]]]:
