@@ -77,7 +77,9 @@ def test_requests_go_in_batches_by_size_and_each_gets_its_own_line(
     ids = {r.metadata["batch"] for r in results if isinstance(r, ModelOutput) and r.metadata}
     assert ids == set(server.batches)
     uploads = [r for r in server.requests if r.path == "/v1/files"]
-    assert len(uploads) == 3 and all(r.headers["authorization"] == "Bearer sk-test" for r in uploads)
+    assert len(uploads) == 3 and all(
+        r.headers["authorization"] == "Bearer sk-test" for r in uploads
+    )
 
 
 def test_a_partial_batch_waits_send_delay_then_goes_as_one(

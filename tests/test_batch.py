@@ -1,0 +1,91 @@
+"""`batch=on` end to end from the CLI: the model and the grader go through batch APIs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+
+from inspect_ai.log import read_eval_log
+
+from tests.support.batch_servers import OpenAIBatchServer
+from tests.support.openai_server import Request
+from tests.support.processes import stop
+from tests.test_cli import INSPECT_RUN, run_cli, the_log
+
+FAST_BATCHES = ["batch=on", "batch.size=2", "batch.send_delay=0.3", "batch.tick=0.05"]
+
+
+def answer(request: Request) -> str:
+    prompt = request.messages[-1]["content"]
+    return "GRADE: C" if "[Expert answer]" in prompt else "the basket"
+
+
+def batches_by_model(server: OpenAIBatchServer) -> Counter[str]:
+    return Counter(batch.lines[0]["body"]["model"] for batch in server.batches.values())
+
+
+def test_model_and_grader_run_in_batches_sized_by_size_and_send_delay(tmp_path: Path) -> None:
+    with OpenAIBatchServer(answer, batch_delay=0.1) as server:
+        env = {"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": server.base_url}
+        done = run_cli(
+            "task=theory_of_mind",
+            "model=openai/gpt-4o-mini",
+            "roles.grader=openai/gpt-4o",
+            "limit=5",
+            "display=plain",
+            *FAST_BATCHES,
+            cwd=tmp_path,
+            env=env,
+        )
+    assert done.returncode == 0, done.stderr
+    assert "accuracy=1.000" in done.stdout
+    assert not server.chat_requests()
+    # 5 requests each, size 2: two full batches at once, the fifth alone after send_delay.
+    assert batches_by_model(server) == {"gpt-4o-mini": 3, "gpt-4o": 3}
+    assert sorted(len(b.lines) for b in server.batches.values()) == [1, 1, 2, 2, 2, 2]
+
+    log = read_eval_log(str(the_log(tmp_path / "logs")))
+    assert log.status == "success" and log.samples is not None and len(log.samples) == 5
+    assert all(
+        s.output.metadata and s.output.metadata["batch"] in server.batches for s in log.samples
+    )
+    assert log.results is not None and log.results.metadata is not None
+    logged = log.results.metadata["batches"]
+    assert sorted(logged["openai/gpt-4o-mini"] + logged["openai/gpt-4o"]) == sorted(server.batches)
+
+
+def test_a_killed_batch_run_reattaches_to_its_batches_instead_of_paying_twice(
+    tmp_path: Path,
+) -> None:
+    args = ["model=openai/gpt-4o-mini", "roles.grader=openai/gpt-4o", "limit=4", "display=none"]
+    args += FAST_BATCHES
+    with OpenAIBatchServer(answer, batch_delay=60) as server:
+        env = {"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": server.base_url}
+        process = subprocess.Popen([INSPECT_RUN, *args], cwd=tmp_path, env={**os.environ, **env})
+        try:
+            deadline = time.monotonic() + 60
+            while len(server.batches) < 2 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            journal = next(tmp_path.rglob("*.batches.jsonl"))
+            while journal.read_text().count('"created"') < 2 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            process.kill()
+            process.wait(timeout=30)
+        finally:
+            stop(process)
+        first_run = set(server.batches)
+        assert len(first_run) == 2  # the model's 4 requests, in 2 batches, still running
+
+        server.batch_delay = 0.1  # the provider finishes them while nobody is watching
+        done = run_cli(*args, cwd=tmp_path, env=env)
+        assert done.returncode == 0, done.stderr
+        assert "resuming the interrupted run" in done.stderr
+
+    assert batches_by_model(server)["gpt-4o-mini"] == 2  # no model batch created twice
+    log = read_eval_log(str(the_log(tmp_path / "logs")))
+    assert log.status == "success" and log.samples is not None and len(log.samples) == 4
+    assert {s.output.metadata["batch"] for s in log.samples if s.output.metadata} == first_run
+    assert all(s.output.completion == "the basket" for s in log.samples)
