@@ -50,10 +50,10 @@ async def ask_all(
             results[index] = failure.reason
 
     batchers = [model.batcher] if model.batcher is not None else []
-    async with running_batchers(batchers, journal or BatchJournal(None)):
-        async with anyio.create_task_group() as group:
-            for index in range(len(prompts)):
-                group.start_soon(ask, index)
+    journal = journal or BatchJournal(None)
+    async with running_batchers(batchers, journal), anyio.create_task_group() as group:
+        for index in range(len(prompts)):
+            group.start_soon(ask, index)
     await hub.aclose()
     return results
 
