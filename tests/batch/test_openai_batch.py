@@ -37,9 +37,10 @@ def serve(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., OpenAIBatch
 
 
 async def ask_all(
-    hub: ModelHub, prompts: list[str], journal: BatchJournal | None = None
+    hub: ModelHub, prompts: list[str], name: str = "openai/gpt-4o-mini"
 ) -> list[ModelOutput | str]:
-    model = hub.get("openai/gpt-4o-mini", GenerationConfig(temperature=0))
+    """Ask each prompt as its own sample, concurrently, in batch mode; outputs or failures."""
+    model = hub.get(name, GenerationConfig(temperature=0))
     results: list[ModelOutput | str] = [""] * len(prompts)
 
     async def ask(index: int) -> None:
@@ -50,8 +51,7 @@ async def ask_all(
             results[index] = failure.reason
 
     batchers = [model.batcher] if model.batcher is not None else []
-    journal = journal or BatchJournal(None)
-    async with running_batchers(batchers, journal), anyio.create_task_group() as group:
+    async with running_batchers(batchers, BatchJournal(None)), anyio.create_task_group() as group:
         for index in range(len(prompts)):
             group.start_soon(ask, index)
     await hub.aclose()

@@ -15,6 +15,12 @@ requests answered. Routes added to `OpenAIServer`:
     GET  /v1/batches/{id}            validating → in_progress → finalizing → completed | expired
                                      (failed when a line is invalid)
     GET  /v1/files/{id}/content      the input, output or error JSONL
+
+Routes added to `AnthropicServer` (Message Batches):
+
+    POST /v1/messages/batches                  {requests: [{custom_id, params}]} → message_batch
+    GET  /v1/messages/batches/{id}             processing_status in_progress → ended
+    GET  /v1/messages/batches/{id}/results     JSONL: result.type succeeded | errored | expired
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import asyncio
 import inspect
 import itertools
 import json
+import re
 import threading
 import time
 from collections.abc import Collection
@@ -31,6 +38,8 @@ from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
 
+from tests.support import anthropic_server
+from tests.support.anthropic_server import AnthropicServer
 from tests.support.openai_server import (
     OpenAIServer,
     Reply,
@@ -42,7 +51,7 @@ from tests.support.openai_server import (
     echo,
 )
 
-__all__ = ["OpenAIBatchServer", "ServedBatch"]
+__all__ = ["AnthropicBatchServer", "OpenAIBatchServer", "ServedBatch"]
 
 _ids = itertools.count(1)
 
@@ -64,6 +73,24 @@ class ServedBatch:
     @property
     def custom_ids(self) -> list[str]:
         return [line.get("custom_id", "") for line in self.lines]
+
+
+async def _respond(responder: Responder, request: Request) -> Reply:
+    """What the responder answers `request` with, as a `Reply`."""
+    answer = responder(request)
+    if inspect.isawaitable(answer):
+        answer = await answer
+    return Reply(text=answer) if isinstance(answer, str) else answer
+
+
+def _progress(batch: ServedBatch, delay: float) -> float:
+    """How far along `batch` is: 0 at creation, 1 once it ends."""
+    return (time.monotonic() - batch.created) / max(delay, 1e-9)
+
+
+def _expiring(batch: ServedBatch) -> list[dict[str, Any]]:
+    """The lines a batch answers: all, or the first half when it expires."""
+    return batch.lines[: (len(batch.lines) + 1) // 2] if batch.expire else batch.lines
 
 
 def _multipart(request: Request) -> dict[str, tuple[str | None, bytes]]:
@@ -176,7 +203,7 @@ class OpenAIBatchServer(OpenAIServer):
         return Reply(body=self._batch_object(batch, body, "validating"))
 
     async def _batch_reply(self, batch: ServedBatch) -> Reply:
-        elapsed = (time.monotonic() - batch.created) / max(self.batch_delay, 1e-9)
+        elapsed = _progress(batch, self.batch_delay)
         if batch.failure and elapsed >= 0.3:
             status = "failed"
         elif elapsed < 0.3:
@@ -195,7 +222,7 @@ class OpenAIBatchServer(OpenAIServer):
     async def _run_lines(self, batch: ServedBatch) -> dict[str, list[dict[str, Any]]]:
         output: list[dict[str, Any]] = []
         errors: list[dict[str, Any]] = []
-        answered = batch.lines[: (len(batch.lines) + 1) // 2] if batch.expire else batch.lines
+        answered = _expiring(batch)
         for line in batch.lines:
             envelope: dict[str, Any] = {"id": f"batch_req_{next(_ids):012d}"}
             envelope["custom_id"] = line["custom_id"]
@@ -211,10 +238,7 @@ class OpenAIBatchServer(OpenAIServer):
             request = Request(
                 "POST", line["url"], {}, {}, line["body"], json.dumps(line["body"]).encode()
             )
-            answer = self.responder(request)
-            if inspect.isawaitable(answer):
-                answer = await answer
-            reply = Reply(text=answer) if isinstance(answer, str) else answer
+            reply = await _respond(self.responder, request)
             body = (
                 reply.body if reply.body is not None else chat_completion(request, reply.text or "")
             )
@@ -286,3 +310,119 @@ def _invalid_lines(lines: list[dict[str, Any]], endpoint: str) -> list[dict[str,
         {"code": code, "message": message, "param": None, "line": line}
         for code, message, line in problems
     ]
+
+
+_CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+_ANTHROPIC_BATCH = re.compile(r"^/v1/messages/batches/([^/]+)(/results)?$")
+
+
+def _iso(seconds: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime(seconds))
+
+
+class AnthropicBatchServer(AnthropicServer):
+    """`AnthropicServer` plus the Message Batches endpoints."""
+
+    def __init__(
+        self,
+        responder: Responder = echo,
+        *,
+        batch_delay: float = 0.2,
+        expire: Collection[int] = (),
+        **settings: Any,
+    ) -> None:
+        super().__init__(responder, **settings)
+        self.batch_delay = batch_delay
+        self.expire = set(expire)
+        self.batches: dict[str, ServedBatch] = {}
+        self._batch_lock = threading.Lock()
+
+    async def _answer(self, request: Request) -> Reply:
+        path = request.path.rstrip("/")
+        if request.method == "POST" and path == "/v1/messages/batches":
+            return self._create(request)
+        match = _ANTHROPIC_BATCH.match(path)
+        if request.method != "GET" or match is None:
+            return await super()._answer(request)
+        batch = self.batches.get(match.group(1))
+        if batch is None:
+            return anthropic_server.error(404, f"batch {match.group(1)} not found")
+        ended = _progress(batch, self.batch_delay) >= 1
+        if match.group(2) is None:
+            return Reply(body=self._batch_object(batch, ended))
+        if not ended:
+            return anthropic_server.error(400, "batch results are not available yet")
+        content = "".join(json.dumps(line) + "\n" for line in await self._results(batch))
+        return Reply(raw=content.encode(), headers={"content-type": "application/binary"})
+
+    def _create(self, request: Request) -> Reply:
+        body = request.body if isinstance(request.body, dict) else {}
+        lines = body.get("requests")
+        if not isinstance(lines, list) or not lines:
+            return anthropic_server.error(400, "requests: Field required")
+        custom_ids = [line.get("custom_id", "") for line in lines]
+        if len(set(custom_ids)) != len(custom_ids) or not all(
+            _CUSTOM_ID.match(str(cid)) for cid in custom_ids
+        ):
+            return anthropic_server.error(
+                400, "custom_id must be unique and match ^[a-zA-Z0-9_-]{1,64}$"
+            )
+        if not all("max_tokens" in line.get("params", {}) for line in lines):
+            return anthropic_server.error(400, "requests.0.params.max_tokens: Field required")
+        with self._batch_lock:
+            number = len(self.batches) + 1
+            batch = ServedBatch(
+                f"msgbatch_{next(_ids):024d}",
+                number,
+                time.monotonic(),
+                lines,
+                number in self.expire,
+            )
+            self.batches[batch.id] = batch
+        return Reply(body=self._batch_object(batch, False))
+
+    async def _results(self, batch: ServedBatch) -> list[dict[str, Any]]:
+        if batch.results is not None:
+            return batch.results["all"]
+        answered = _expiring(batch)
+        results = []
+        for line in batch.lines:
+            if line not in answered:
+                results.append({"custom_id": line["custom_id"], "result": {"type": "expired"}})
+                continue
+            params = line["params"]
+            request = Request("POST", "/v1/messages", {}, {}, params, json.dumps(params).encode())
+            reply = await _respond(self.responder, request)
+            if reply.status == 200:
+                message = reply.body or anthropic_server.message(request, reply.text or "")
+                result: dict[str, Any] = {"type": "succeeded", "message": message}
+            else:
+                result = {"type": "errored", "error": reply.body}
+            results.append({"custom_id": line["custom_id"], "result": result})
+        batch.results = {"all": results}
+        return results
+
+    def _batch_object(self, batch: ServedBatch, ended: bool) -> dict[str, Any]:
+        total = len(batch.lines)
+        answered = len(_expiring(batch)) if ended else 0
+        created = time.time() - (time.monotonic() - batch.created)
+        return {
+            "id": batch.id,
+            "type": "message_batch",
+            "processing_status": "ended" if ended else "in_progress",
+            "request_counts": {
+                "processing": 0 if ended else total,
+                "succeeded": answered,
+                "errored": 0,
+                "canceled": 0,
+                "expired": total - answered if ended else 0,
+            },
+            "ended_at": _iso(time.time()) if ended else None,
+            "created_at": _iso(created),
+            "expires_at": _iso(created + 86400),
+            "archived_at": None,
+            "cancel_initiated_at": None,
+            "results_url": f"{self.base_url}/v1/messages/batches/{batch.id}/results"
+            if ended
+            else None,
+        }
