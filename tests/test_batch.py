@@ -10,8 +10,8 @@ from pathlib import Path
 
 from inspect_ai.log import read_eval_log
 
-from tests.support.batch_servers import OpenAIBatchServer
-from tests.support.openai_server import Request
+from tests.support.batch_servers import AnthropicBatchServer, OpenAIBatchServer
+from tests.support.openai_server import Request, fixed
 from tests.support.processes import stop
 from tests.test_cli import INSPECT_RUN, run_cli, the_log
 
@@ -27,13 +27,25 @@ def batches_by_model(server: OpenAIBatchServer) -> Counter[str]:
     return Counter(batch.lines[0]["body"]["model"] for batch in server.batches.values())
 
 
+def grade_c(request: Request) -> str:
+    return "The submission names the same container.\nGRADE: C"
+
+
 def test_model_and_grader_run_in_batches_sized_by_size_and_send_delay(tmp_path: Path) -> None:
-    with OpenAIBatchServer(answer, batch_delay=0.1) as server:
-        env = {"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": server.base_url}
+    with (
+        OpenAIBatchServer(fixed("the basket"), batch_delay=0.1) as model_server,
+        AnthropicBatchServer(grade_c, batch_delay=0.1) as grader_server,
+    ):
+        env = {
+            "OPENAI_API_KEY": "sk-test",
+            "OPENAI_BASE_URL": model_server.base_url,
+            "ANTHROPIC_API_KEY": "sk-ant-test",
+            "ANTHROPIC_BASE_URL": grader_server.base_url,
+        }
         done = run_cli(
             "task=theory_of_mind",
             "model=openai/gpt-4o-mini",
-            "roles.grader=openai/gpt-4o",
+            "roles.grader=anthropic/claude-3-5-haiku-latest",
             "limit=5",
             "display=plain",
             *FAST_BATCHES,
@@ -42,19 +54,23 @@ def test_model_and_grader_run_in_batches_sized_by_size_and_send_delay(tmp_path: 
         )
     assert done.returncode == 0, done.stderr
     assert "accuracy=1.000" in done.stdout
-    assert not server.chat_requests()
+    assert not model_server.chat_requests() and not grader_server.message_requests()
     # 5 requests each, size 2: two full batches at once, the fifth alone after send_delay.
-    assert batches_by_model(server) == {"gpt-4o-mini": 3, "gpt-4o": 3}
-    assert sorted(len(b.lines) for b in server.batches.values()) == [1, 1, 2, 2, 2, 2]
+    for server in (model_server, grader_server):
+        assert sorted(len(b.lines) for b in server.batches.values()) == [1, 2, 2]
+    graded = [line["params"] for b in grader_server.batches.values() for line in b.lines]
+    assert all("the basket" in p["messages"][-1]["content"] for p in graded)
 
     log = read_eval_log(str(the_log(tmp_path / "logs")))
     assert log.status == "success" and log.samples is not None and len(log.samples) == 5
     assert all(
-        s.output.metadata and s.output.metadata["batch"] in server.batches for s in log.samples
+        s.output.metadata and s.output.metadata["batch"] in model_server.batches
+        for s in log.samples
     )
     assert log.results is not None and log.results.metadata is not None
     logged = log.results.metadata["batches"]
-    assert sorted(logged["openai/gpt-4o-mini"] + logged["openai/gpt-4o"]) == sorted(server.batches)
+    assert sorted(logged["openai/gpt-4o-mini"]) == sorted(model_server.batches)
+    assert sorted(logged["anthropic/claude-3-5-haiku-latest"]) == sorted(grader_server.batches)
 
 
 def test_a_killed_batch_run_reattaches_to_its_batches_instead_of_paying_twice(

@@ -72,7 +72,7 @@ def test_errored_expired_and_overloaded_lines(server: AnthropicBatchServer) -> N
     assert isinstance(refused, str) and "invalid_request_error" in refused and "too long" in refused
     assert isinstance(busy, ModelOutput) and busy.completion == "ok busy"
     assert isinstance(late, ModelOutput) and isinstance(later, ModelOutput)
-    first, second = server.batches.values()
+    _, second = server.batches.values()
     resent = sorted(line["params"]["messages"][-1]["content"] for line in second.lines)
     assert resent == ["busy", "late", "later"]
     assert late.metadata is not None and late.metadata["batch"] == second.id
