@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.config import GenerationConfig
 from engine.providers._api import ModelAPI
@@ -38,6 +38,9 @@ from engine.providers._types import (
     StopReason,
     assistant,
 )
+
+if TYPE_CHECKING:
+    from engine.batch import BatchAdapter
 
 __all__ = ["GoogleAPI", "parse_response", "safety_settings"]
 
@@ -223,6 +226,11 @@ class GoogleAPI(ModelAPI):
         ):
             fields.append("reasoning_effort")
         return fields
+
+    def batch_adapter(self) -> BatchAdapter | None:
+        from engine.batch._google import GoogleBatch
+
+        return GoogleBatch(self)
 
     async def aclose(self) -> None:
         await self.client.aio.aclose()

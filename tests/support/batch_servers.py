@@ -21,6 +21,13 @@ Routes added to `AnthropicServer` (Message Batches):
     POST /v1/messages/batches                  {requests: [{custom_id, params}]} → message_batch
     GET  /v1/messages/batches/{id}             processing_status in_progress → ended
     GET  /v1/messages/batches/{id}/results     JSONL: result.type succeeded | errored | expired
+
+Routes added to `GeminiServer` (batch mode, any API version):
+
+    POST /{version}/models/{model}:batchGenerateContent   inlined requests → an operation
+    GET  /{version}/batches/{id}                          metadata.state BATCH_STATE_PENDING →
+                                                          _RUNNING → _SUCCEEDED | _EXPIRED, with
+                                                          metadata.output.inlinedResponses
 """
 
 from __future__ import annotations
@@ -38,8 +45,9 @@ from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
 
-from tests.support import anthropic_server
+from tests.support import anthropic_server, gemini_server
 from tests.support.anthropic_server import AnthropicServer
+from tests.support.gemini_server import GeminiServer
 from tests.support.openai_server import (
     OpenAIServer,
     Reply,
@@ -51,7 +59,7 @@ from tests.support.openai_server import (
     echo,
 )
 
-__all__ = ["AnthropicBatchServer", "OpenAIBatchServer", "ServedBatch"]
+__all__ = ["AnthropicBatchServer", "GeminiBatchServer", "OpenAIBatchServer", "ServedBatch"]
 
 _ids = itertools.count(1)
 
@@ -426,3 +434,120 @@ class AnthropicBatchServer(AnthropicServer):
             if ended
             else None,
         }
+
+
+_GEMINI_CREATE = re.compile(r"^/(v1|v1beta|v1alpha)/models/([^/:]+):batchGenerateContent$")
+_GEMINI_BATCH = re.compile(r"^/(v1|v1beta|v1alpha)/(batches/[^/]+)$")
+_RPC_CODES = {400: 3, 403: 7, 404: 5, 429: 8, 500: 13, 503: 14, 504: 4}
+
+
+class GeminiBatchServer(GeminiServer):
+    """`GeminiServer` plus batch mode with inlined requests and responses."""
+
+    def __init__(
+        self,
+        responder: Responder = gemini_server.echo,
+        *,
+        batch_delay: float = 0.2,
+        expire: Collection[int] = (),
+        **settings: Any,
+    ) -> None:
+        super().__init__(responder, **settings)
+        self.batch_delay = batch_delay
+        self.expire = set(expire)
+        self.batches: dict[str, ServedBatch] = {}
+        self.models: dict[str, str] = {}
+        """Batch name → the model it was created for."""
+        self._batch_lock = threading.Lock()
+
+    async def _answer(
+        self, request: Request, writer: asyncio.StreamWriter, keep_alive: bool
+    ) -> bool:
+        create = _GEMINI_CREATE.match(request.path)
+        found = _GEMINI_BATCH.match(request.path)
+        if request.method == "POST" and create:
+            reply = self._create(request, create.group(2))
+        elif request.method == "GET" and found:
+            batch = self.batches.get(found.group(2))
+            if batch is None:
+                reply = gemini_server.error(404, f"Batch {found.group(2)} not found.")
+            else:
+                reply = Reply(body=await self._operation(batch, found.group(1)))
+        else:
+            return await super()._answer(request, writer, keep_alive)
+        with self._lock:
+            self._requests.append(request)
+        writer.write(gemini_server._encode(reply, request, keep_alive))
+        await writer.drain()
+        return True
+
+    def _create(self, request: Request, model: str) -> Reply:
+        body = request.body if isinstance(request.body, dict) else {}
+        config = (body.get("batch") or {}).get("inputConfig") or {}
+        lines = (config.get("requests") or {}).get("requests")
+        if not isinstance(lines, list) or not lines:
+            return gemini_server.error(400, "batch.input_config.requests is required")
+        with self._batch_lock:
+            number = len(self.batches) + 1
+            batch = ServedBatch(
+                f"batches/{next(_ids):016d}", number, time.monotonic(), lines, number in self.expire
+            )
+            self.batches[batch.id] = batch
+            self.models[batch.id] = model
+        return Reply(body=self._operation_body(batch, "BATCH_STATE_PENDING", None))
+
+    async def _operation(self, batch: ServedBatch, version: str) -> dict[str, Any]:
+        progress = _progress(batch, self.batch_delay)
+        if progress < 0.3:
+            return self._operation_body(batch, "BATCH_STATE_PENDING", None)
+        if progress < 1:
+            return self._operation_body(batch, "BATCH_STATE_RUNNING", None)
+        if batch.results is None:
+            batch.results = {"all": await self._run_lines(batch, version)}
+        state = "BATCH_STATE_EXPIRED" if batch.expire else "BATCH_STATE_SUCCEEDED"
+        return self._operation_body(batch, state, batch.results["all"])
+
+    async def _run_lines(self, batch: ServedBatch, version: str) -> list[dict[str, Any]]:
+        path = f"/{version}/models/{self.models[batch.id]}:generateContent"
+        responses = []
+        for line in _expiring(batch):
+            body = line.get("request") or {}
+            request = Request("POST", path, {}, {}, body, json.dumps(body).encode())
+            reply = await _respond(self.responder, request)
+            entry: dict[str, Any] = {"metadata": line.get("metadata")}
+            if reply.status == 200:
+                entry["response"] = reply.body or gemini_server.generate_content(
+                    request, reply.text or ""
+                )
+            else:
+                message = ((reply.body or {}).get("error") or {}).get("message", "error")
+                entry["error"] = {"code": _RPC_CODES.get(reply.status, 2), "message": message}
+            responses.append(entry)
+        return responses
+
+    def _operation_body(
+        self, batch: ServedBatch, state: str, responses: list[dict[str, Any]] | None
+    ) -> dict[str, Any]:
+        created = time.time() - (time.monotonic() - batch.created)
+        metadata: dict[str, Any] = {
+            "@type": "type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatch",
+            "model": f"models/{self.models[batch.id]}",
+            "displayName": "inspect-run",
+            "state": state,
+            "createTime": _iso(created),
+            "updateTime": _iso(time.time()),
+            "batchStats": {"requestCount": str(len(batch.lines))},
+            "name": batch.id,
+        }
+        operation: dict[str, Any] = {"name": batch.id, "metadata": metadata}
+        if responses is not None:
+            output = {"inlinedResponses": {"inlinedResponses": responses}}
+            metadata["output"] = output
+            metadata["endTime"] = _iso(time.time())
+            operation["done"] = True
+            operation["response"] = {
+                "@type": "type.googleapis.com/google.ai.generativelanguage.v1main."
+                "GenerateContentBatchOutput",
+                **output,
+            }
+        return operation
