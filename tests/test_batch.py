@@ -105,3 +105,21 @@ def test_a_killed_batch_run_reattaches_to_its_batches_instead_of_paying_twice(
     assert log.status == "success" and log.samples is not None and len(log.samples) == 4
     assert {s.output.metadata["batch"] for s in log.samples if s.output.metadata} == first_run
     assert all(s.output.completion == "the basket" for s in log.samples)
+
+
+def test_a_provider_without_a_batch_api_runs_normally_and_the_run_says_so_once(
+    tmp_path: Path,
+) -> None:
+    with OpenAIBatchServer(answer) as server:
+        done = run_cli(
+            "model=vllm/local",
+            "roles.grader=vllm/judge",
+            "limit=3",
+            "display=none",
+            "batch=on",
+            cwd=tmp_path,
+            env={"VLLM_BASE_URL": server.base_url},
+        )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("vllm has no batch API") == 1
+    assert len(server.chat_requests()) == 6 and not server.batches

@@ -89,8 +89,25 @@ class CacheConfig(_Strict):
         raise ValueError("expected a duration like 30m, 12h, 1D, 1W, 3M, 1Y, or never")
 
 
+def _null_means_default(schema: dict[str, Any]) -> None:
+    """In YAML, null leaves a batch setting at its default (`conf/batch/off.yaml` is all nulls)."""
+    for name, prop in schema.get("properties", {}).items():
+        if "anyOf" not in prop:
+            default = prop.pop("default", None)
+            inner = {k: prop.pop(k) for k in list(prop) if k not in ("title", "description")}
+            prop["anyOf"] = [inner, {"type": "null"}]
+            if default is not None:
+                prop["default"] = default
+
+
 class BatchConfig(_Strict):
-    """Provider batch APIs: requests are queued, sent in batches and polled (about half price)."""
+    """Provider batch APIs: requests are queued, sent in batches and polled (about half price).
+
+    `enabled` null (the default group) turns batching on as soon as any other setting is given,
+    so `batch.size=500` alone runs in batches; null settings keep their defaults.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_null_means_default)
 
     enabled: bool = False
     size: Annotated[int, Field(ge=1)] = 1000
@@ -103,6 +120,16 @@ class BatchConfig(_Strict):
     """Seconds between polls of each batch in flight."""
     max_batches: Annotated[int, Field(ge=1)] = 50
     """Batches in flight at once per provider connection (base URL and account)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults_and_switch(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        given = {key: value for key, value in data.items() if value is not None}
+        if "enabled" not in given:
+            given["enabled"] = bool(given)
+        return given
 
     @model_validator(mode="after")
     def _max_size_fits(self) -> BatchConfig:
