@@ -91,7 +91,7 @@ class CacheConfig(_Strict):
 
 def _null_means_default(schema: dict[str, Any]) -> None:
     """In YAML, null leaves a batch setting at its default (`conf/batch/off.yaml` is all nulls)."""
-    for name, prop in schema.get("properties", {}).items():
+    for prop in schema.get("properties", {}).values():
         if "anyOf" not in prop:
             default = prop.pop("default", None)
             inner = {k: prop.pop(k) for k in list(prop) if k not in ("title", "description")}
