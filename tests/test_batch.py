@@ -76,35 +76,54 @@ def test_model_and_grader_run_in_batches_sized_by_size_and_send_delay(tmp_path: 
 def test_a_killed_batch_run_reattaches_to_its_batches_instead_of_paying_twice(
     tmp_path: Path,
 ) -> None:
-    args = ["model=openai/gpt-4o-mini", "roles.grader=openai/gpt-4o", "limit=4", "display=none"]
-    args += FAST_BATCHES
-    with OpenAIBatchServer(answer, batch_delay=60) as server:
-        env = {"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": server.base_url}
+    """Killed while the grader's batches run (the model's have ended, their samples unscored)."""
+    args = ["model=openai/gpt-4o-mini", "roles.grader=anthropic/claude-3-5-haiku-latest"]
+    args += ["limit=4", "display=none", *FAST_BATCHES]
+    with (
+        OpenAIBatchServer(fixed("the basket"), batch_delay=0.1) as model_server,
+        AnthropicBatchServer(grade_c, batch_delay=60) as grader_server,
+    ):
+        env = {
+            "OPENAI_API_KEY": "sk-test",
+            "OPENAI_BASE_URL": model_server.base_url,
+            "ANTHROPIC_API_KEY": "sk-ant-test",
+            "ANTHROPIC_BASE_URL": grader_server.base_url,
+        }
         process = subprocess.Popen([INSPECT_RUN, *args], cwd=tmp_path, env={**os.environ, **env})
         try:
             deadline = time.monotonic() + 60
-            while len(server.batches) < 2 and time.monotonic() < deadline:
-                time.sleep(0.02)
-            journal = next(tmp_path.rglob("*.batches.jsonl"))
-            while journal.read_text().count('"created"') < 2 and time.monotonic() < deadline:
+            while time.monotonic() < deadline and journaled_batches(tmp_path) < 4:
                 time.sleep(0.02)
             process.kill()
             process.wait(timeout=30)
         finally:
             stop(process)
-        first_run = set(server.batches)
-        assert len(first_run) == 2  # the model's 4 requests, in 2 batches, still running
+        models_first, graders_first = set(model_server.batches), set(grader_server.batches)
+        assert (len(models_first), len(graders_first)) == (2, 2)
+        assert journal_lines(tmp_path) == 0  # no sample was scored: all four are resumed
 
-        server.batch_delay = 0.1  # the provider finishes them while nobody is watching
+        grader_server.batch_delay = 0.1  # the provider finishes them while nobody is watching
         done = run_cli(*args, cwd=tmp_path, env=env)
         assert done.returncode == 0, done.stderr
         assert "resuming the interrupted run" in done.stderr
 
-    assert batches_by_model(server)["gpt-4o-mini"] == 2  # no model batch created twice
+    # Nothing was created twice: the model's ended batches were read again, the grader's polled.
+    assert set(model_server.batches) == models_first
+    assert set(grader_server.batches) == graders_first
     log = read_eval_log(str(the_log(tmp_path / "logs")))
     assert log.status == "success" and log.samples is not None and len(log.samples) == 4
-    assert {s.output.metadata["batch"] for s in log.samples if s.output.metadata} == first_run
-    assert all(s.output.completion == "the basket" for s in log.samples)
+    assert {s.output.metadata["batch"] for s in log.samples if s.output.metadata} == models_first
+    assert all(s.scores and s.scores["model_graded_fact"].value == "C" for s in log.samples)
+
+
+def journaled_batches(cwd: Path) -> int:
+    journals = list(cwd.rglob("*.batches.jsonl"))
+    return journals[0].read_text().count('"created"') if journals else 0
+
+
+def journal_lines(cwd: Path) -> int:
+    journals = list(cwd.rglob("*.samples.jsonl"))
+    return len(journals[0].read_text().splitlines()) if journals else 0
 
 
 def test_a_provider_without_a_batch_api_runs_normally_and_the_run_says_so_once(

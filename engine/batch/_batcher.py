@@ -40,6 +40,7 @@ class _Request:
     custom_id: str
     body: Any
     size: int
+    sample: tuple[str, int]
     done: anyio.Event = field(default_factory=anyio.Event)
     queued_at: float = 0.0
     tries: int = 0
@@ -110,11 +111,12 @@ class Batcher:
     # the requests' side
 
     async def generate(
-        self, messages: Sequence[ChatMessage], config: GenerationConfig, scope: str
+        self, messages: Sequence[ChatMessage], config: GenerationConfig, sample: tuple[str, int]
     ) -> ModelOutput:
-        """Queue one request (`scope` names the sample and epoch) and wait for its answer."""
+        """Queue one request of `sample` (its id and epoch) and wait for its answer."""
         prepared = self.adapter.prepare(messages, config)
-        digest = hashlib.sha256(f"{self.key}\0{scope}\0{prepared.canonical}".encode()).hexdigest()
+        scope = f"{self.key}\0{sample[0]}\0{sample[1]}\0{prepared.canonical}"
+        digest = hashlib.sha256(scope.encode()).hexdigest()
         base = digest[:32]
         nth = self._seen.get(base, 0)
         self._seen[base] = nth + 1
@@ -122,7 +124,7 @@ class Batcher:
         early = self._early.pop(custom_id, None)
         if early is not None:
             return _answered(early[1], early[0])
-        request = _Request(custom_id, prepared.body, len(prepared.canonical.encode()))
+        request = _Request(custom_id, prepared.body, len(prepared.canonical.encode()), sample)
         if custom_id in self._attached:
             self._waiting[custom_id] = request
         else:
@@ -202,7 +204,8 @@ class Batcher:
                     self._fail(request, f"batch not created: {error.reason}")
                 return
             custom_ids = [request.custom_id for request in batch]
-            self.journal.created(self.key, batch_id, custom_ids)
+            samples = [request.sample for request in batch]
+            self.journal.created(self.key, batch_id, custom_ids, samples)
             self.batch_ids.append(batch_id)
             for request in batch:
                 self._waiting[request.custom_id] = request

@@ -1,13 +1,16 @@
 """Batch ids on disk the moment a batch is created, so a resumed run re-attaches to its batches.
 
 One JSON line per event beside the log (`<log>.batches.jsonl`): `created` (the batcher's key, the
-batch id and its custom ids) and `ended` (its results were read). A batch created but not ended
-is still the provider's to finish, and paid for: a resumed run polls it instead of resubmitting.
+batch id, its custom ids and the (sample id, epoch) of each) and `ended` (its results were read).
+Every batch is paid for once created: a resumed run re-attaches to each batch holding a request of
+a sample not yet scored, whether it is still running or ended (its results are read again, e.g. a
+model's answers whose grading was interrupted), instead of resubmitting those requests.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,28 +33,41 @@ class BatchJournal:
         """`path` None keeps nothing (library use without a log)."""
         self.path = path
 
-    def created(self, key: str, batch_id: str, custom_ids: list[str]) -> None:
-        self._append({"event": "created", "key": key, "batch": batch_id, "requests": custom_ids})
+    def created(
+        self, key: str, batch_id: str, custom_ids: list[str], samples: list[tuple[str, int]]
+    ) -> None:
+        self._append(
+            {
+                "event": "created",
+                "key": key,
+                "batch": batch_id,
+                "requests": custom_ids,
+                "samples": [list(sample) for sample in samples],
+            }
+        )
 
     def ended(self, batch_id: str) -> None:
         self._append({"event": "ended", "batch": batch_id})
 
-    def open_batches(self) -> list[OpenBatch]:
-        """Batches created and not ended, oldest first (a torn last line is ignored)."""
+    def reattachable(self, scored: Collection[tuple[str, int]]) -> list[OpenBatch]:
+        """Batches (oldest first) holding a request of a sample not in `scored`; a torn last
+        line is ignored."""
         if self.path is None or not self.path.exists():
             return []
-        created: dict[str, OpenBatch] = {}
+        found = []
         with self.path.open(encoding="utf-8") as lines:
             for line in lines:
                 if not line.endswith("\n"):
                     continue
                 record = json.loads(line)
-                if record["event"] == "created":
-                    batch = OpenBatch(record["key"], record["batch"], tuple(record["requests"]))
-                    created[batch.batch_id] = batch
-                else:
-                    created.pop(record["batch"], None)
-        return list(created.values())
+                if record["event"] != "created":
+                    continue
+                samples = {(str(sample), int(epoch)) for sample, epoch in record["samples"]}
+                if samples - set(scored):
+                    found.append(
+                        OpenBatch(record["key"], record["batch"], tuple(record["requests"]))
+                    )
+        return found
 
     def _append(self, record: dict[str, object]) -> None:
         if self.path is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 
 import anyio
@@ -15,13 +15,14 @@ __all__ = ["running_batchers"]
 
 @asynccontextmanager
 async def running_batchers(
-    batchers: Sequence[Batcher], journal: BatchJournal
+    batchers: Sequence[Batcher], journal: BatchJournal, scored: Collection[tuple[str, int]] = ()
 ) -> AsyncIterator[None]:
-    """Re-attach to the journal's open batches, run every batcher, stop them on exit."""
+    """Run every batcher, journaled; re-attach to the journal's batches that hold requests of
+    samples not in `scored` (when resuming); stop them on exit."""
     if not batchers:
         yield
         return
-    open_batches = journal.open_batches()
+    open_batches = journal.reattachable(scored)
     for batcher in batchers:
         batcher.attach(journal, open_batches)
     async with anyio.create_task_group() as group:

@@ -115,8 +115,8 @@ class Model:
                 return hit
         start = time.perf_counter()
         if self.batcher is not None:
-            scope = f"{sample_key.get()}\0{sample_epoch.get()}"
-            output = await self.batcher.generate(messages, settings, scope)
+            sample = (sample_key.get(), sample_epoch.get())
+            output = await self.batcher.generate(messages, settings, sample)
         else:
 
             async def attempt(timeout: float | None) -> ModelOutput:

@@ -271,7 +271,10 @@ async def run_plan(
     status = "success"
     journal = BatchJournal(batch_journal_path(log_path))
     try:
-        async with running_batchers(batchers, journal), anyio.create_task_group() as group:
+        async with (
+            running_batchers(batchers, journal, recovered.done),
+            anyio.create_task_group() as group,
+        ):
             for _ in range(min(in_flight, total - len(recovered.done))):
                 group.start_soon(worker)
     except BaseException:
