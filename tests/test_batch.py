@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
 from collections import Counter
@@ -54,6 +55,8 @@ def test_model_and_grader_run_in_batches_sized_by_size_and_send_delay(tmp_path: 
         )
     assert done.returncode == 0, done.stderr
     assert "accuracy=1.000" in done.stdout
+    progress = r"batches \d+ pending, \d+ in flight, \d+ done; requests \d+ queued, \d+ in batches"
+    assert re.search(progress, done.stderr)  # the plain display's first batch line
     assert not model_server.chat_requests() and not grader_server.message_requests()
     # 5 requests each, size 2: two full batches at once, the fifth alone after send_delay.
     for server in (model_server, grader_server):

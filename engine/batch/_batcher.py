@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,9 +56,23 @@ class BatchCounts:
     """Requests waiting to be put in a batch."""
     waiting: int = 0
     """Requests in a batch in flight, waiting for their line."""
+    pending: int = 0
+    """Batches formed and waiting for one of the `max_batches` slots."""
     in_flight: int = 0
     done: int = 0
-    created: int = 0
+
+    def add(self, other: BatchCounts) -> None:
+        self.queued += other.queued
+        self.waiting += other.waiting
+        self.pending += other.pending
+        self.in_flight += other.in_flight
+        self.done += other.done
+
+    def __str__(self) -> str:
+        return (
+            f"batches {self.pending} pending, {self.in_flight} in flight, {self.done} done; "
+            f"requests {self.queued} queued, {self.waiting} in batches"
+        )
 
 
 class Batcher:
@@ -91,13 +105,16 @@ class Batcher:
         """Answers from re-attached batches that no request has asked for yet."""
         self._seen: dict[str, int] = {}
         self._reattach: list[OpenBatch] = []
+        self._pending = 0
         self._in_flight = 0
         self._done = 0
+        self.on_change: Callable[[], None] = lambda: None
+        """Called when a batch is created or ends (the progress display listens)."""
 
     @property
     def counts(self) -> BatchCounts:
         return BatchCounts(
-            len(self._queue), len(self._waiting), self._in_flight, self._done, len(self.batch_ids)
+            len(self._queue), len(self._waiting), self._pending, self._in_flight, self._done
         )
 
     def attach(self, journal: BatchJournal, open_batches: Sequence[OpenBatch]) -> None:
@@ -152,7 +169,9 @@ class Batcher:
                 )
             while True:
                 await self._batch_ready()
+                self._pending = 1
                 await self.slots.acquire()
+                self._pending = 0
                 batch = self._take()
                 if batch:
                     group.start_soon(self._submit, batch)
@@ -209,6 +228,7 @@ class Batcher:
             self.batch_ids.append(batch_id)
             for request in batch:
                 self._waiting[request.custom_id] = request
+            self.on_change()
             await self._follow(batch_id, custom_ids)
         finally:
             self.slots.release()
@@ -239,6 +259,7 @@ class Batcher:
             self._in_flight -= 1
         self.journal.ended(batch_id)
         self._done += 1
+        self.on_change()
         if state.failure is not None:
             self._settle(batch_id, custom_ids, {}, f"batch {batch_id} failed: {state.failure}")
         else:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
 
 import anyio
@@ -15,16 +15,22 @@ __all__ = ["running_batchers"]
 
 @asynccontextmanager
 async def running_batchers(
-    batchers: Sequence[Batcher], journal: BatchJournal, scored: Collection[tuple[str, int]] = ()
+    batchers: Sequence[Batcher],
+    journal: BatchJournal,
+    scored: Collection[tuple[str, int]] = (),
+    on_change: Callable[[], None] | None = None,
 ) -> AsyncIterator[None]:
     """Run every batcher, journaled; re-attach to the journal's batches that hold requests of
-    samples not in `scored` (when resuming); stop them on exit."""
+    samples not in `scored` (when resuming); `on_change` hears of each batch created or ended;
+    stop them on exit."""
     if not batchers:
         yield
         return
     open_batches = journal.reattachable(scored)
     for batcher in batchers:
         batcher.attach(journal, open_batches)
+        if on_change is not None:
+            batcher.on_change = on_change
     async with anyio.create_task_group() as group:
         for batcher in batchers:
             group.start_soon(batcher.run)

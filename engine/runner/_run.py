@@ -272,7 +272,7 @@ async def run_plan(
     journal = BatchJournal(batch_journal_path(log_path))
     try:
         async with (
-            running_batchers(batchers, journal, recovered.done),
+            running_batchers(batchers, journal, recovered.done, display.batches_changed),
             anyio.create_task_group() as group,
         ):
             for _ in range(min(in_flight, total - len(recovered.done))):
