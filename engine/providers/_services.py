@@ -42,7 +42,7 @@ COMPATIBLE_SERVICES: dict[str, CompatibleService] = {
         "GROQ_API_KEY", "GROQ_BASE_URL", "https://api.groq.com/openai/v1", batch=True
     ),
     "together": CompatibleService(
-        "TOGETHER_API_KEY", "TOGETHER_BASE_URL", "https://api.together.xyz/v1", batch=True
+        "TOGETHER_API_KEY", "TOGETHER_BASE_URL", "https://api.together.xyz/v1"
     ),
     "fireworks": CompatibleService(
         "FIREWORKS_API_KEY", "FIREWORKS_BASE_URL", "https://api.fireworks.ai/inference/v1"

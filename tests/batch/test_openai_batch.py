@@ -143,3 +143,19 @@ def test_at_most_max_batches_are_in_flight(serve: Callable[..., OpenAIBatchServe
     assert all(isinstance(r, ModelOutput) for r in results)
     kinds = [kind for kind, _ in server.events]
     assert kinds == ["created", "ended"] * 3  # each batch created only after the last ended
+
+
+def test_a_compatible_service_with_the_batch_endpoints_opts_in_from_the_table(
+    serve: Callable[..., OpenAIBatchServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = serve(batch_delay=0.05)
+    monkeypatch.setenv("GROQ_API_KEY", "gsk-test")
+    monkeypatch.setenv("GROQ_BASE_URL", server.base_url)
+    monkeypatch.setenv("TOGETHER_API_KEY", "tk-test")  # Together's batch API is its own
+    hub = ModelHub(FAST, batch=batching(size=2))
+    results = anyio.run(ask_all, hub, ["a", "b"], "groq/llama-3.3-70b-versatile")
+    assert [r.completion for r in results if isinstance(r, ModelOutput)] == ["a", "b"]
+    (batch,) = server.batches.values()
+    assert {line["body"]["model"] for line in batch.lines} == {"llama-3.3-70b-versatile"}
+    assert not hub.notes
+    assert ModelHub(FAST, batch=batching()).get("together/m", GenerationConfig()).batcher is None
