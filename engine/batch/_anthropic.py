@@ -73,7 +73,8 @@ class AnthropicBatch(BatchAdapter):
             error_type = str(error.get("type") or "error")
             message = f"{error_type} from {self.api}: {error.get('message') or 'errored'}"
             return LineError(message, error_type in _RETRIED)
-        return LineError(f"request {kind} in batch at {self.api}", kind in ("canceled", "expired"))
+        # Expired lines go again; canceled ones were someone's decision, so they fail.
+        return LineError(f"request {kind} in a batch at {self.api}", kind == "expired")
 
     async def _call(
         self, method: str, path: str, timeout: float | None, body: Any = None

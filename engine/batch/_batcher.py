@@ -8,8 +8,9 @@ Flow (one batcher per model; `max_batches` shared by the models of one connectio
   or the oldest queued request has waited `send_delay`; a batch takes up to `max_size` requests
   and waits for one of the `max_batches` slots;
 - each batch in flight is polled every `tick`; when it ends, each waiting request gets its own
-  line: an answer, or an error that fails only that request (a transient one, an expired or
-  cancelled line, is queued again for a later batch, up to `connection.max_retries` times).
+  line: an answer, or an error that fails only that request (a transient one, or a line an
+  expired batch left unanswered, is queued again for a later batch, up to
+  `connection.max_retries` times; a line of a cancelled batch fails: someone cancelled it).
 
 Every call to the provider (create, poll, results) goes through the model's connection pool, which
 retries. Batch ids are journaled as soon as a batch exists (`BatchJournal`).
@@ -264,7 +265,8 @@ class Batcher:
             self._settle(batch_id, custom_ids, {}, f"batch {batch_id} failed: {state.failure}")
         else:
             missing = f"batch {batch_id} {state.status} before answering this request"
-            self._settle(batch_id, custom_ids, results, missing, True)
+            cancelled = "cancel" in state.status.lower()
+            self._settle(batch_id, custom_ids, results, missing, not cancelled)
 
     async def _poll_until_done(self, batch_id: str) -> BatchState:
         async def poll(timeout: float | None) -> BatchState:

@@ -4,7 +4,8 @@
 
 Requests are what `GoogleAPI.build_config` makes, tagged with `metadata.key` = the custom id;
 responses are read by `parse_response`. Batch mode is a `v1beta` feature of the Gemini API, so
-these calls use `v1beta` whatever version the client's other calls use.
+these calls use `v1beta` whatever version the client's other calls use. (Imported only when a
+Google model runs in batch mode, so the SDK import here costs nothing otherwise.)
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from typing import Any
+
+from google.genai import types
 
 from engine.batch._adapter import BatchAdapter, BatchState, LineError, LineResult, Prepared
 from engine.config import GenerationConfig
@@ -48,14 +51,12 @@ class GoogleBatch(BatchAdapter):
         return Prepared((contents, settings), canonical)
 
     def _options(self, timeout: float | None) -> Any:
-        types = self.api._types
         http: dict[str, Any] = {"api_version": API_VERSION}
         if timeout is not None:
             http["timeout"] = max(1, int(timeout * 1000))  # milliseconds
         return types.HttpOptions(**http)
 
     async def create(self, requests: Sequence[tuple[str, Any]], timeout: float | None) -> str:
-        types = self.api._types
         inlined = [
             types.InlinedRequest(contents=contents, config=settings, metadata={"key": custom_id})
             for custom_id, (contents, settings) in requests
@@ -72,7 +73,6 @@ class GoogleBatch(BatchAdapter):
         return str(job.name)
 
     async def status(self, batch_id: str, timeout: float | None) -> BatchState:
-        types = self.api._types
         job = await self.api.client.aio.batches.get(
             name=batch_id, config=types.GetBatchJobConfig(http_options=self._options(timeout))
         )

@@ -159,3 +159,27 @@ def test_a_compatible_service_with_the_batch_endpoints_opts_in_from_the_table(
     assert {line["body"]["model"] for line in batch.lines} == {"llama-3.3-70b-versatile"}
     assert not hub.notes
     assert ModelHub(FAST, batch=batching()).get("together/m", GenerationConfig()).batcher is None
+
+
+def test_a_cancelled_batch_hands_back_what_it_answered_and_fails_the_rest(
+    serve: Callable[..., OpenAIBatchServer],
+) -> None:
+    server = serve(batch_delay=0.05, cancel={1})
+    hub = ModelHub(FAST, batch=batching(size=4))
+    results = anyio.run(ask_all, hub, ["a", "b", "c", "d"])
+
+    assert [r.completion for r in results[:2] if isinstance(r, ModelOutput)] == ["a", "b"]
+    assert all(isinstance(r, str) and "batch_cancelled" in r for r in results[2:])
+    assert len(server.batches) == 1  # someone cancelled it: nothing is resent
+
+
+def test_a_batch_that_fails_validation_fails_its_requests_with_the_reason(
+    serve: Callable[..., OpenAIBatchServer],
+) -> None:
+    serve(batch_delay=0.05, fail={1})
+    hub = ModelHub(FAST, batch=batching(size=2))
+    results = anyio.run(ask_all, hub, ["a", "b"])
+    assert all(
+        isinstance(r, str) and "failed: invalid_request: the batch was refused" in r
+        for r in results
+    )

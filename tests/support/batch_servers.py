@@ -8,7 +8,8 @@ Each batch moves through its provider's states as time passes (`batch_delay` sec
 creation to the end) and is answered line by line by the server's responder, exactly as a chat
 request would be: a reply text becomes a success line, a `Reply` with an error status an errored
 line. `expire={n}` makes the n-th batch created (1-based) expire with only the first half of its
-requests answered. Routes added to `OpenAIServer`:
+requests answered; on the OpenAI server `cancel={n}` cancels it so, and `fail={n}` fails its
+validation. Routes added to `OpenAIServer`:
 
     POST /v1/files                   multipart upload (purpose=batch) → a `file` object
     POST /v1/batches                 {input_file_id, endpoint, completion_window} → a `batch`
@@ -74,6 +75,7 @@ class ServedBatch:
     created: float
     lines: list[dict[str, Any]]
     expire: bool
+    """Ends early (expired, or cancelled on the OpenAI server) with half its lines answered."""
     failure: list[dict[str, Any]] = field(default_factory=list)
     results: dict[str, list[dict[str, Any]]] | None = None
     """`output` and `error` lines, once answered."""
@@ -122,11 +124,15 @@ class OpenAIBatchServer(OpenAIServer):
         *,
         batch_delay: float = 0.2,
         expire: Collection[int] = (),
+        cancel: Collection[int] = (),
+        fail: Collection[int] = (),
         **settings: Any,
     ) -> None:
         super().__init__(responder, **settings)
         self.batch_delay = batch_delay
         self.expire = set(expire)
+        self.cancel = set(cancel)
+        self.fail = set(fail)
         self.files: dict[str, tuple[str, bytes]] = {}
         """File id → (purpose, content)."""
         self.batches: dict[str, ServedBatch] = {}
@@ -202,10 +208,11 @@ class OpenAIBatchServer(OpenAIServer):
         lines = [json.loads(line) for line in found[1].decode().splitlines() if line.strip()]
         with self._batch_lock:
             number = len(self.batches) + 1
-            batch = ServedBatch(
-                f"batch_{next(_ids):012d}", number, time.monotonic(), lines, number in self.expire
-            )
+            early = number in self.expire or number in self.cancel
+            batch = ServedBatch(f"batch_{next(_ids):012d}", number, time.monotonic(), lines, early)
             batch.failure = _invalid_lines(lines, body["endpoint"])
+            if number in self.fail:
+                batch.failure.append(_problem("invalid_request", "the batch was refused", None))
             self.batches[batch.id] = batch
             self.events.append(("created", batch.id))
         return Reply(body=self._batch_object(batch, body, "validating"))
@@ -219,9 +226,10 @@ class OpenAIBatchServer(OpenAIServer):
         elif elapsed < 0.7:
             status = "in_progress"
         elif elapsed < 1:
-            status = "finalizing"
+            status = "cancelling" if batch.number in self.cancel else "finalizing"
         else:
-            status = "expired" if batch.expire else "completed"
+            status = "cancelled" if batch.number in self.cancel else "completed"
+            status = "expired" if batch.number in self.expire else status
             if batch.results is None:
                 batch.results = await self._run_lines(batch)
                 self.events.append(("ended", batch.id))
@@ -236,11 +244,14 @@ class OpenAIBatchServer(OpenAIServer):
             envelope["custom_id"] = line["custom_id"]
             if line not in answered:
                 envelope["response"] = None
-                envelope["error"] = {
-                    "code": "batch_expired",
-                    "message": "This request could not be executed before the completion "
-                    "window expired.",
-                }
+                if batch.number in self.cancel:
+                    message = "This request was cancelled before it was executed."
+                    envelope["error"] = {"code": "batch_cancelled", "message": message}
+                else:
+                    message = (
+                        "This request could not be executed before the completion window expired."
+                    )
+                    envelope["error"] = {"code": "batch_expired", "message": message}
                 errors.append(envelope)
                 continue
             request = Request(
@@ -314,10 +325,11 @@ def _invalid_lines(lines: list[dict[str, Any]], endpoint: str) -> list[dict[str,
             problems.append(("invalid_url", f"url must be {endpoint}", number))
     if len(models) > 1:
         problems.append(("mismatched_model", "all requests must use the same model", None))
-    return [
-        {"code": code, "message": message, "param": None, "line": line}
-        for code, message, line in problems
-    ]
+    return [_problem(*problem) for problem in problems]
+
+
+def _problem(code: str, message: str, line: int | None) -> dict[str, Any]:
+    return {"code": code, "message": message, "param": None, "line": line}
 
 
 _CUSTOM_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
