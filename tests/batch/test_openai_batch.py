@@ -183,3 +183,19 @@ def test_a_batch_that_fails_validation_fails_its_requests_with_the_reason(
         isinstance(r, str) and "failed: invalid_request: the batch was refused" in r
         for r in results
     )
+
+
+def test_a_batch_closes_at_the_providers_byte_limit(
+    serve: Callable[..., OpenAIBatchServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.batch._openai import OpenAIBatch
+
+    server = serve(batch_delay=0.05)
+    monkeypatch.setattr(OpenAIBatch, "max_bytes", 400)  # a small provider, to keep the test small
+    hub = ModelHub(FAST, batch=batching(size=100, send_delay=0.3))
+    prompts = ["x" * 100 + str(n) for n in range(6)]  # about 150 bytes each
+    results = anyio.run(ask_all, hub, prompts)
+
+    assert [r.completion for r in results if isinstance(r, ModelOutput)] == prompts
+    # Not by count (size 100): two batches full by bytes at once, the rest after send_delay.
+    assert [len(batch.lines) for batch in server.batches.values()] == [2, 2, 2]

@@ -499,6 +499,8 @@ class GeminiBatchServer(GeminiServer):
         lines = (config.get("requests") or {}).get("requests")
         if not isinstance(lines, list) or not lines:
             return gemini_server.error(400, "batch.input_config.requests is required")
+        if not (body.get("batch") or {}).get("displayName"):
+            return gemini_server.error(400, "batch.display_name is required")
         with self._batch_lock:
             number = len(self.batches) + 1
             batch = ServedBatch(
