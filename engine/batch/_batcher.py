@@ -236,11 +236,13 @@ class Batcher:
 
     async def _follow_and_release(self, batch_id: str, custom_ids: Sequence[str]) -> None:
         try:
-            await self._follow(batch_id, custom_ids)
+            await self._follow(batch_id, custom_ids, reattached=True)
         finally:
             self.slots.release()
 
-    async def _follow(self, batch_id: str, custom_ids: Sequence[str]) -> None:
+    async def _follow(
+        self, batch_id: str, custom_ids: Sequence[str], reattached: bool = False
+    ) -> None:
         """Poll every `tick` until the batch ends, then hand each line to its request."""
         self._in_flight += 1
         try:
@@ -253,8 +255,15 @@ class Batcher:
 
                 results = await self.pool.call(read, self.adapter.classify)
         except GenerateError as error:
-            # Still open at the provider: not journaled as ended, so a resumed run re-attaches.
-            self._settle(batch_id, custom_ids, {}, f"batch {batch_id}: {error.reason}", False)
+            reason = f"batch {batch_id}: {error.reason}"
+            if reattached:
+                # An interrupted run's batch the provider no longer gives us (gone, expired
+                # results): its requests go again, and no later resume tries it again.
+                self.journal.abandoned(batch_id)
+                self._settle(batch_id, custom_ids, {}, reason, True)
+            else:
+                # Still the provider's, and paid for: a resumed run re-attaches to it.
+                self._settle(batch_id, custom_ids, {}, reason, False)
             return
         finally:
             self._in_flight -= 1

@@ -15,6 +15,8 @@ def test_resume_reattaches_batches_with_unscored_samples_running_or_ended(tmp_pa
     journal.created("m#1", "batch_b", ["c3"], [("s3", 1)])
     journal.created("g#1", "batch_c", ["c4"], [("s1", 2)])
     journal.ended("batch_a")
+    journal.created("m#1", "batch_gone", ["c5"], [("s5", 1)])
+    journal.abandoned("batch_gone")
     with path.open("a") as torn:  # a kill mid-write leaves a partial last line
         torn.write('{"event":"created","key":"m#1","batch":"batch_d"')
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -37,7 +38,10 @@ def serve(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., OpenAIBatch
 
 
 async def ask_all(
-    hub: ModelHub, prompts: list[str], name: str = "openai/gpt-4o-mini"
+    hub: ModelHub,
+    prompts: list[str],
+    name: str = "openai/gpt-4o-mini",
+    journal: BatchJournal | None = None,
 ) -> list[ModelOutput | str]:
     """Ask each prompt as its own sample, concurrently, in batch mode; outputs or failures."""
     model = hub.get(name, GenerationConfig(temperature=0))
@@ -51,7 +55,10 @@ async def ask_all(
             results[index] = failure.reason
 
     batchers = [model.batcher] if model.batcher is not None else []
-    async with running_batchers(batchers, BatchJournal(None)), anyio.create_task_group() as group:
+    async with (
+        running_batchers(batchers, journal or BatchJournal(None)),
+        anyio.create_task_group() as group,
+    ):
         for index in range(len(prompts)):
             group.start_soon(ask, index)
     await hub.aclose()
@@ -199,3 +206,22 @@ def test_a_batch_closes_at_the_providers_byte_limit(
     assert [r.completion for r in results if isinstance(r, ModelOutput)] == prompts
     # Not by count (size 100): two batches full by bytes at once, the rest after send_delay.
     assert [len(batch.lines) for batch in server.batches.values()] == [2, 2, 2]
+
+
+def test_a_batch_the_provider_no_longer_has_is_abandoned_and_its_requests_sent_again(
+    serve: Callable[..., OpenAIBatchServer], tmp_path: Path
+) -> None:
+    journal = BatchJournal(tmp_path / "run.batches.jsonl")
+    first = serve(batch_delay=0.05)
+    anyio.run(ask_all, ModelHub(FAST, batch=batching(size=2)), ["a", "b"], "openai/m", journal)
+    (gone,) = first.batches
+
+    other = serve(batch_delay=0.05)  # another server: it never heard of that batch (404)
+    hub = ModelHub(FAST, batch=batching(size=2))
+    results = anyio.run(ask_all, hub, ["a", "b"], "openai/m", journal)
+
+    assert [r.completion for r in results if isinstance(r, ModelOutput)] == ["a", "b"]
+    assert any(r.path == f"/v1/batches/{gone}" for r in other.requests)  # it tried to re-attach
+    assert len(other.batches) == 1
+    # Journaled as abandoned: a later resume re-attaches only to the batch sent in its place.
+    assert [batch.batch_id for batch in journal.reattachable(())] == list(other.batches)
