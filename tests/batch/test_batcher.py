@@ -147,3 +147,13 @@ def test_a_batch_the_provider_no_longer_has_is_abandoned_and_its_requests_sent_a
     assert len(other.batches) == 1
     # Journaled as abandoned: a later resume re-attaches only to the batch sent in its place.
     assert [batch.batch_id for batch in journal.reattachable(())] == list(other.batches)
+
+
+def test_a_batch_waiting_for_a_slot_grows_up_to_max_size(
+    serve: Callable[..., OpenAIBatchServer],
+) -> None:
+    server = serve(batch_delay=0.05)
+    hub = ModelHub(FAST, batch=batching(size=2, max_size=4, max_batches=1))
+    results = anyio.run(ask_all, hub, [f"q{n}" for n in range(6)])
+    assert all(isinstance(r, ModelOutput) for r in results)
+    assert [len(batch.lines) for batch in server.batches.values()] == [4, 2]
