@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -96,12 +97,12 @@ class Batcher:
         self.journal = BatchJournal(None)
         self.batch_ids: list[str] = []
         """Batches this run created, in order (re-attached ones are not counted)."""
-        self._queue: list[_Request] = []
+        self._queue: deque[_Request] = deque()
         self._queued_bytes = 0
         self._wake = anyio.Event()
         self._waiting: dict[str, _Request] = {}
         self._attached: dict[str, str] = {}
-        """Custom id → the batch an interrupted run put it in (still open)."""
+        """Custom id → the batch an interrupted run put it in (re-attached, not yet read)."""
         self._early: dict[str, tuple[str, ModelOutput]] = {}
         """Answers from re-attached batches that no request has asked for yet."""
         self._seen: dict[str, int] = {}
@@ -204,7 +205,7 @@ class Batcher:
             request = self._queue[0]
             if batch and size + request.size > self.adapter.max_bytes:
                 break
-            self._queue.pop(0)
+            self._queue.popleft()
             batch.append(request)
             size += request.size
         self._queued_bytes -= size
