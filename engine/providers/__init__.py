@@ -12,7 +12,7 @@ from engine.providers._errors import (
 )
 from engine.providers._extensions import ENTRY_POINT_GROUP
 from engine.providers._local import InProcessAPI
-from engine.providers._model import Model, ModelHub, sample_epoch, sample_usage
+from engine.providers._model import Model, ModelHub, sample_epoch, sample_key, sample_usage
 from engine.providers._pool import ConnectionPool
 from engine.providers._registry import (
     NO_MODEL,
@@ -75,6 +75,7 @@ __all__ = [
     "provider_names",
     "register_provider",
     "sample_epoch",
+    "sample_key",
     "sample_usage",
     "split_model",
     "system",

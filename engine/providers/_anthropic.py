@@ -25,7 +25,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.config import GenerationConfig
 from engine.providers._api import ModelAPI
@@ -50,6 +50,9 @@ from engine.providers._types import (
     StopReason,
     assistant,
 )
+
+if TYPE_CHECKING:
+    from engine.batch import BatchAdapter
 
 __all__ = [
     "DEFAULT_MAX_TOKENS",
@@ -93,6 +96,7 @@ class AnthropicAPI(ModelAPI):
         request_model: str | None = None,
         hints: Mapping[int, str] | None = None,
         image_urls: bool = True,
+        batch: bool = True,
     ) -> None:
         self.model_name = model_name
         self.request_model = request_model or model_name
@@ -102,6 +106,8 @@ class AnthropicAPI(ModelAPI):
         self.account = account
         self.hints = _HINTS if hints is None else hints
         self.image_urls = image_urls
+        self.batch = batch
+        """Message Batches are there (not on Bedrock and Vertex, where the SDK refuses them)."""
         """False where the platform takes no `url` image sources (Bedrock, Vertex): such an image
         fails its sample before anything is sent."""
         """Added to error reasons by HTTP status (which credentials to check, and where)."""
@@ -187,6 +193,13 @@ class AnthropicAPI(ModelAPI):
         if config.reasoning_effort is not None and config.reasoning_effort not in _EFFORTS:
             fields.append("reasoning_effort")
         return fields
+
+    def batch_adapter(self) -> BatchAdapter | None:
+        if not self.batch:
+            return None
+        from engine.batch._anthropic import AnthropicBatch
+
+        return AnthropicBatch(self)
 
     async def aclose(self) -> None:
         await self.client.close()

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from engine.config import ConnectionConfig, GenerationConfig
 from engine.providers._errors import Classified
 from engine.providers._types import ChatMessage, Modality, ModelOutput
+
+if TYPE_CHECKING:
+    from engine.batch import BatchAdapter
 
 
 class ModelAPI(ABC):
@@ -40,6 +44,10 @@ class ModelAPI(ABC):
     def configure(self, connection: ConnectionConfig) -> None:  # noqa: B027 - optional hook
         """Called once with the run's connection settings, before the first request, for clients
         that size their own HTTP pool or socket timeouts (boto3)."""
+
+    def batch_adapter(self) -> BatchAdapter | None:
+        """This model's batch API for `batch=on`; None runs its requests one by one."""
+        return None
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release clients and connections."""

@@ -122,6 +122,7 @@ def _anthropic_bedrock(name: str, model_args: dict[str, Any], base_url: str | No
         hints=hints,
         stream=False,
         image_urls=False,
+        batch=False,
     )
 
 
@@ -170,6 +171,7 @@ def _anthropic_vertex(name: str, model_args: dict[str, Any], base_url: str | Non
         hints=hints,
         stream=stream,
         image_urls=False,
+        batch=False,
     )
 
 
@@ -206,6 +208,7 @@ def google_vertex(name: str, model_args: dict[str, Any], base_url: str | None) -
         stream=stream,
         request_model=name,
         credentials_hint=_GOOGLE_AUTH_HINT,
+        batch=False,
     )
 
 

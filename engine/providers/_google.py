@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.config import GenerationConfig
 from engine.providers._api import ModelAPI
@@ -39,6 +39,9 @@ from engine.providers._types import (
     StopReason,
     assistant,
 )
+
+if TYPE_CHECKING:
+    from engine.batch import BatchAdapter
 
 __all__ = ["GoogleAPI", "parse_response", "safety_settings"]
 
@@ -92,6 +95,7 @@ class GoogleAPI(ModelAPI):
         stream: bool | None = None,
         request_model: str | None = None,
         credentials_hint: str = "check GOOGLE_API_KEY / GEMINI_API_KEY and its permissions",
+        batch: bool = True,
     ) -> None:
         from google.genai import types
 
@@ -100,6 +104,8 @@ class GoogleAPI(ModelAPI):
         self.request_model = request_model or model_name
         """The model sent (on Vertex, without our `vertex/` prefix)."""
         self.credentials_hint = credentials_hint
+        self.batch = batch
+        """Inlined batch jobs are there (the Gemini API's; Vertex batches need Cloud Storage)."""
         """Added to 401/403 reasons: which credentials to check."""
         self.client = client
         self.base_url = base_url
@@ -274,6 +280,13 @@ class GoogleAPI(ModelAPI):
         if config.logprobs and wants_stream(self.stream, config.max_tokens):
             fields.append("logprobs")  # not merged across streamed chunks
         return fields
+
+    def batch_adapter(self) -> BatchAdapter | None:
+        if not self.batch:
+            return None
+        from engine.batch._google import GoogleBatch
+
+        return GoogleBatch(self)
 
     async def aclose(self) -> None:
         await self.client.aio.aclose()

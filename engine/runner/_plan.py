@@ -161,7 +161,7 @@ def build_plan(composed: Composed, *, fetch: bool = True) -> EvalPlan:
     def problem(key: str, error: Exception) -> None:
         problems.append(Problem(key, str(error), composed.locate(key)))
 
-    hub = ModelHub(config.connection, config.cache)
+    hub = ModelHub(config.connection, config.cache, config.batch)
 
     model: Model | None = None
     if config.model and config.model != NO_MODEL:
@@ -233,7 +233,7 @@ def build_plan(composed: Composed, *, fetch: bool = True) -> EvalPlan:
         raise ConfigError(problems)
 
     unsupported = unsupported_settings(model, roles, planned_solvers)
-    warnings = [
+    warnings = list(hub.notes) + [
         f"{name} ignores generation settings: {', '.join(fields)}"
         for name, fields in unsupported.items()
     ]

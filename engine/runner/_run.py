@@ -16,6 +16,7 @@ from typing import Any
 
 import anyio
 
+from engine.batch import BatchJournal, batch_journal_path, running_batchers
 from engine.datasets import Sample
 from engine.logs import (
     LogWriter,
@@ -28,7 +29,7 @@ from engine.logs import (
     utc_now,
     write_run_file,
 )
-from engine.providers import GenerateError, ModelUsage, sample_epoch, sample_usage
+from engine.providers import GenerateError, ModelUsage, sample_epoch, sample_key, sample_usage
 from engine.runner._display import Display
 from engine.runner._plan import EvalPlan
 from engine.scorers import Score, reduce_epochs, value_to_float
@@ -214,14 +215,18 @@ async def run_plan(
             for sample_id, value in values:
                 tally.values[name].setdefault(sample_id, []).append(value_to_float(value))
     started = time.monotonic()
-    pools = {model.pool.key: model.pool for model in plan.models()}
+    pools = {model.pool.key: model.pool for model in plan.models() if model.batcher is None}
     in_flight = max(1, sum(pool.max_connections for pool in pools.values()))
+    batchers = [model.batcher for model in plan.models() if model.batcher is not None]
+    if batchers:  # a batch fills only if that many samples wait on it at once
+        in_flight += config.batch.size * config.batch.max_batches
     display.start(plan, total, done=len(recovered.done))
 
     async def run_one(sample: Sample, epoch: int) -> None:
         usage: dict[str, ModelUsage] = {}
         token = sample_usage.set(usage)
         sample_epoch.set(epoch)
+        sample_key.set(str(sample.id))
         sample_start = time.monotonic()
         retries: list[dict[str, str]] = []
         try:
@@ -269,8 +274,12 @@ async def run_plan(
             await run_one(sample, epoch)
 
     status = "success"
+    journal = BatchJournal(batch_journal_path(log_path))
     try:
-        async with anyio.create_task_group() as group:
+        async with (
+            running_batchers(batchers, journal, recovered.done, display.batches_changed),
+            anyio.create_task_group() as group,
+        ):
             for _ in range(min(in_flight, total - len(recovered.done))):
                 group.start_soon(worker)
     except BaseException:
@@ -302,6 +311,13 @@ async def run_plan(
         cache_hits = {model.name: model.cache_hits for model in plan.models() if model.cache_hits}
         if cache_hits:
             results["metadata"] = {"cache_hits": cache_hits}
+        batch_ids = {
+            model.name: model.batcher.batch_ids
+            for model in plan.models()
+            if model.batcher is not None and model.batcher.batch_ids
+        }
+        if batch_ids:  # every batch this run created, by model (the journal has them too)
+            results.setdefault("metadata", {})["batches"] = batch_ids
         failure = None
         if status == "error":
             summary = (

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from engine.config import ConnectionConfig, GenerationConfig
+from engine.config import BatchConfig, ConnectionConfig, GenerationConfig
 from engine.providers import (
     ContentImage,
     ContentText,
@@ -417,3 +417,30 @@ def test_a_missing_cloud_sdk_names_the_extra(monkeypatch: pytest.MonkeyPatch) ->
     for model in (BEDROCK_CLAUDE, "bedrock/amazon.nova-pro-v1:0"):
         with pytest.raises(ProviderConfigError, match=r'pip install "inspect-run\[bedrock\]"'):
             create_api(model, {}, None)
+
+
+@pytest.mark.anyio
+async def test_platforms_without_batch_apis_send_one_by_one_under_batch_on(
+    bedrock: AnthropicServer, tokens: GoogleTokenServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Message Batches are not on Bedrock or Vertex, nor inlined Gemini batches on Vertex: with
+    `batch=on` their requests still go, one by one, to the platform's own route."""
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "p")
+    with GeminiServer(gemini_server.fixed("ok"), access_token=TOKEN) as gemini:
+        monkeypatch.setenv("GOOGLE_VERTEX_BASE_URL", gemini.base_url)
+        hub = ModelHub(FAST, batch=BatchConfig(enabled=True, size=2, send_delay=0))
+        try:
+            for name in (BEDROCK_CLAUDE, "google/vertex/gemini-2.5-flash"):
+                model = hub.get(name, GenerationConfig())
+                assert model.batcher is None
+                assert (await model.generate([user("hi")])).completion
+        finally:
+            await hub.aclose()
+    assert [r.path for r in bedrock.requests] == [
+        "/model/anthropic.claude-3-5-haiku-20241022-v1:0/invoke"
+    ]
+    assert [r.path.rsplit(":", 1)[-1] for r in gemini.requests] == ["generateContent"]
+    assert hub.notes == [
+        "anthropic has no batch API: its requests are sent one by one",
+        "google has no batch API: its requests are sent one by one",
+    ]
