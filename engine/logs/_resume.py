@@ -28,6 +28,7 @@ _NOT_IDENTITY = (
     "resume",
     "fail_on_error",
     "retry_on_error",
+    "prices",
 )
 
 
@@ -42,14 +43,22 @@ def write_run_file(run_dir: Path, identity: str, log_name: str, status: str) -> 
     os.replace(temporary, path)
 
 
+def read_run_file(run_dir: Path) -> dict[str, str] | None:
+    """`{identity, log, status}` of the run in `run_dir`, or None if there is none (or unreadable)."""
+    try:
+        record = json.loads((run_dir / RUN_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
 def find_resumable(log_dir: Path, identity: str) -> tuple[Path, str] | None:
     """The newest unfinished run folder of this identity under `log_dir`: (folder, log name)."""
     if not log_dir.is_dir():
         return None
     for run_file in sorted(log_dir.glob(f"*/{RUN_FILE}"), reverse=True):
-        try:
-            record = json.loads(run_file.read_text())
-        except (OSError, ValueError):
+        record = read_run_file(run_file.parent)
+        if record is None:
             continue
         if record.get("identity") == identity and record.get("status") in RESUMABLE:
             return run_file.parent, str(record["log"])

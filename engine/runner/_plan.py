@@ -36,11 +36,14 @@ class EvalPlan:
     hub: ModelHub
     model: Model | None
     roles: dict[str, Model]
+    """Each bound role's model (the first, for a role bound to a list)."""
     samples: SelectedSamples
     solvers: list[tuple[Component, Solver]]
     scorers: list[tuple[Component, Scorer]]
     metrics: list[tuple[str, Metric]]
     warnings: list[str] = field(default_factory=list)
+    role_lists: dict[str, list[Model]] = field(default_factory=dict)
+    """Roles bound to a list of models, with all of them."""
 
     @property
     def config(self) -> RunConfig:
@@ -52,7 +55,10 @@ class EvalPlan:
 
     def models(self) -> list[Model]:
         found = [] if self.model is None else [self.model]
-        return found + [m for m in self.roles.values() if m not in found]
+        for model in [*self.roles.values(), *itertools.chain(*self.role_lists.values())]:
+            if model not in found:
+                found.append(model)
+        return found
 
 
 def dataset_search_dirs(composed: Composed) -> list[Path]:
@@ -139,14 +145,15 @@ class SelectedSamples:
         return itertools.islice(filter(self._wanted, self.source), self.start, self.stop)
 
 
-def build_plan(composed: Composed) -> EvalPlan:
+def build_plan(composed: Composed, hub: ModelHub | None = None) -> EvalPlan:
+    """`hub`: share connection pools with other plans (an in-process sweep); else a new one."""
     config = composed.config
     problems: list[Problem] = []
 
     def problem(key: str, error: Exception) -> None:
         problems.append(Problem(key, str(error), composed.locate(key)))
 
-    hub = ModelHub(config.connection, config.cache)
+    hub = hub or ModelHub(config.connection, config.cache)
 
     model: Model | None = None
     if config.model and config.model != NO_MODEL:
@@ -158,13 +165,22 @@ def build_plan(composed: Composed) -> EvalPlan:
             problem("model", error)
 
     roles: dict[str, Model] = {}
-    for role, spec in config.roles.items():
-        if spec is None:
+    role_lists: dict[str, list[Model]] = {}
+    for role, binding in config.roles.items():
+        if binding is None:
             continue
-        try:
-            roles[role] = hub.get(spec.model, spec.generation, spec.model_args, spec.base_url)
-        except ProviderError as error:
-            problem(f"roles.{role}", error)
+        specs = binding if isinstance(binding, list) else [binding]
+        bound = []
+        for index, spec in enumerate(specs):
+            key = f"roles.{role}.{index}" if isinstance(binding, list) else f"roles.{role}"
+            try:
+                bound.append(hub.get(spec.model, spec.generation, spec.model_args, spec.base_url))
+            except ProviderError as error:
+                problem(key, error)
+        if bound:
+            roles[role] = bound[0]
+        if isinstance(binding, list) and bound:
+            role_lists[role] = bound
 
     def components(kind: str, specs: list[Any], registry: Any) -> list[tuple[Component, Any]]:
         built: list[tuple[Component, Any]] = []
@@ -228,4 +244,5 @@ def build_plan(composed: Composed) -> EvalPlan:
         planned_scorers,
         planned_metrics,
         warnings,
+        role_lists,
     )

@@ -75,16 +75,20 @@ def _log_header(plan: EvalPlan, run_id: str, created: str, resumed: int) -> dict
     composed = plan.composed
     task = config.task
     revision_dir = composed.config_dirs[0] if len(composed.config_dirs) > 1 else Path.cwd()
-    roles = {
-        role: {
-            "model": model.name,
-            "config": model.generation.model_dump(exclude_none=True),
-            "base_url": model.api.base_url,
-            "args": spec.model_args,
-        }
-        for role, model in plan.roles.items()
-        if (spec := config.roles.get(role)) is not None
-    }
+    roles = {}
+    for role, binding in config.roles.items():
+        if binding is None or role not in plan.roles:
+            continue
+        specs = binding if isinstance(binding, list) else [binding]
+        models = plan.role_lists.get(role, [plan.roles[role]])
+        # Inspect's model_roles maps a name to one model: a list's others are `grader_2`, ….
+        for index, (spec, model) in enumerate(zip(specs, models, strict=True), start=1):
+            roles[role if index == 1 else f"{role}_{index}"] = {
+                "model": model.name,
+                "config": model.generation.model_dump(exclude_none=True),
+                "base_url": model.api.base_url,
+                "args": spec.model_args,
+            }
     eval_spec: dict[str, Any] = {
         "eval_id": uuid.uuid4().hex,
         "run_id": run_id,
@@ -126,7 +130,11 @@ def _log_header(plan: EvalPlan, run_id: str, created: str, resumed: int) -> dict
                 "resumed_samples": resumed,
                 # Every declared role with the model that played it (unbound → model under test).
                 "roles": {
-                    role: plan.roles[role].name if role in plan.roles else plan.model_name
+                    role: [m.name for m in plan.role_lists[role]]
+                    if role in plan.role_lists
+                    else plan.roles[role].name
+                    if role in plan.roles
+                    else plan.model_name
                     for role in config.roles
                 },
             },
@@ -162,7 +170,7 @@ async def _attempt(
     plan: EvalPlan, sample: Sample, epoch: int, scorer_names: list[str]
 ) -> tuple[TaskState, dict[str, Score], Exception | None]:
     """Solve and score once; on failure the transcript so far is kept for the log."""
-    state = TaskState.start(sample, epoch, plan.model, plan.roles)
+    state = TaskState.start(sample, epoch, plan.model, plan.roles, plan.role_lists)
     try:
         for _, solve in plan.solvers:
             state = await solve(state)
@@ -208,6 +216,8 @@ async def run_plan(
     for name, values in recovered.scores.items():
         if name in tally.values:
             tally.values[name] += [value_to_float(value) for value in values]
+    job_usage = {model.name: ModelUsage() for model in plan.models()}
+    """Summed per sample: a model shared with other evals (in a sweep) counts theirs too."""
     started = time.monotonic()
     pools = {model.pool.key: model.pool for model in plan.models()}
     in_flight = max(1, sum(pool.max_connections for pool in pools.values()))
@@ -226,6 +236,8 @@ async def run_plan(
                 state, scores, error = await _attempt(plan, sample, epoch, scorer_names)
         finally:
             sample_usage.reset(token)
+        for name, used in usage.items():
+            job_usage.setdefault(name, ModelUsage()).add(used)
         elapsed = time.monotonic() - sample_start
         record: dict[str, Any] = {
             "id": sample.id,
@@ -273,9 +285,7 @@ async def run_plan(
         raise
     finally:
         duration = time.monotonic() - started
-        usage_total = {model.name: ModelUsage() for model in plan.models()}
-        for model in plan.models():
-            usage_total[model.name].add(model.usage)
+        usage_total = job_usage
         for name, earlier in recovered.usage.items():
             usage_total.setdefault(name, ModelUsage()).add(ModelUsage.from_log(earlier))
         results = _results(plan, tally, total)
