@@ -151,7 +151,7 @@ def _parse(overrides: Sequence[str]) -> tuple[list[Any], list[Problem]]:
 def _check_override(override: Any) -> Problem | None:
     """Unknown keys and unknown group options, with a did-you-mean, before Hydra sees them."""
     key: str = override.key_or_group
-    if key.startswith("hydra.") or key == "hydra" or override.is_delete():
+    if key.startswith(("hydra.", "hydra/")) or key == "hydra" or override.is_delete():
         return None
     source = f"command line: {_redacted(override)}"
     if any(secret in str(override.input_line) for secret in secret_values()):
