@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,7 +54,12 @@ def sweep_folder(sweep: Sweep) -> Path:
     if sweep.name:
         return log_dir / f"sweep-{safe_name(sweep.name)}"
     kept = sorted(
-        {o for job in sweep.jobs for o in job if o.lstrip("+~").split(".")[0] not in _NOT_COMMAND}
+        {
+            override
+            for job in sweep.jobs
+            for override in job
+            if re.split(r"[./]", override.lstrip("+~").partition("=")[0])[0] not in _NOT_COMMAND
+        }
     )
     return log_dir / f"sweep-{config_hash({'overrides': kept})[:8]}"
 

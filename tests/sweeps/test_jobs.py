@@ -1,0 +1,72 @@
+"""Planning a sweep: jobs, folders and reuse, before any request."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.config import ConfigError
+from engine.sweeps import plan_sweep
+
+
+@pytest.fixture(autouse=True)
+def environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OPENAI_API_KEY", "k")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "k")
+    monkeypatch.setenv("HF_TOKEN", "k")
+    return tmp_path
+
+
+def test_a_red_team_by_blue_team_grid_is_one_job_per_pairing() -> None:
+    sweep, root, jobs, plans = plan_sweep(
+        [
+            "model=none",
+            "+roles.red_team=openai/gpt-4o-mini,anthropic/claude-haiku-4-5",
+            "+roles.blue_team=openai/gpt-4o,openai/o3",
+        ]
+    )
+    assert sweep.swept == ["roles.red_team", "roles.blue_team"]
+    assert len(jobs) == len(plans) == 4 and {job.state for job in jobs} == {"new"}
+    folders = sorted(job.folder.relative_to(root).as_posix() for job in jobs)
+    assert folders == [
+        "theory_of_mind/none__roles.red_team-anthropic-claude-haiku-4-5__roles.blue_team-openai-gpt-4o",
+        "theory_of_mind/none__roles.red_team-anthropic-claude-haiku-4-5__roles.blue_team-openai-o3",
+        "theory_of_mind/none__roles.red_team-openai-gpt-4o-mini__roles.blue_team-openai-gpt-4o",
+        "theory_of_mind/none__roles.red_team-openai-gpt-4o-mini__roles.blue_team-openai-o3",
+    ]
+    assert {plans[i].roles["red_team"].name for i in plans} == {
+        "openai/gpt-4o-mini",
+        "anthropic/claude-haiku-4-5",
+    }
+
+
+def test_the_same_sweep_has_the_same_folder_and_provider_names_are_safe() -> None:
+    models = "model=hf-inference-providers/openai/gpt-oss-120b:groq,openai/gpt-4o"
+    _, first, jobs, _ = plan_sweep([models, "limit=2"])
+    _, again, _, _ = plan_sweep([models, "limit=2", "display=none", "connection.max_connections=3"])
+    assert first == again and first.parent == Path("logs") and first.name.startswith("sweep-")
+    assert (
+        jobs[0].folder
+        == first / "theory_of_mind" / "hf-inference-providers-openai-gpt-oss-120b-groq"
+    )
+    _, other, _, _ = plan_sweep([models, "limit=3"])
+    assert other != first
+
+
+def test_jobs_share_connection_pools() -> None:
+    _, _, _, plans = plan_sweep(["model=openai/a,openai/b", "roles.grader=openai/judge"])
+    assert plans[0].hub is plans[1].hub
+    assert plans[0].roles["grader"] is plans[1].roles["grader"]
+    assert plans[0].model is not None and plans[1].model is not None
+    assert plans[0].model.pool is plans[1].model.pool
+
+
+def test_every_bad_job_is_reported_before_anything_runs(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as raised:
+        plan_sweep(["model=openai/a,opnai/b,antropic/c"])
+    text = str(raised.value)
+    assert "job: model=opnai/b" in text and "job: model=antropic/c" in text
+    assert "did you mean 'openai'" in text
+    assert not (tmp_path / "logs").exists()
