@@ -65,6 +65,8 @@ class Composed:
     """Where a dotted key was set (a file or a command-line override), for error messages."""
     sweep_params: dict[str, str] = field(default_factory=dict)
     """`hydra.sweeper.params` (a `sweep=NAME` file's axes), in Hydra's override syntax."""
+    launcher: dict[str, Any] = field(default_factory=dict)
+    """`hydra.launcher`, unresolved (it may refer to the sweep folder)."""
 
 
 def load_dotenv() -> Path | None:
@@ -196,9 +198,15 @@ def _force_add_into_mapping(override: Any) -> str:
     return str(override.input_line)
 
 
+@dataclass
+class _HydraParts:
+    sweep_params: dict[str, str]
+    launcher: dict[str, Any]
+
+
 def _hydra_compose(
     overrides: list[str],
-) -> tuple[dict[str, Any], dict[str, str | None], dict[str, str]]:
+) -> tuple[dict[str, Any], dict[str, str | None], _HydraParts]:
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from omegaconf import OmegaConf, open_dict
@@ -214,12 +222,13 @@ def _hydra_compose(
             cfg = compose("config", overrides=overrides, return_hydra_config=True)
     choices = dict(cfg.hydra.runtime.choices)
     params = OmegaConf.select(cfg, "hydra.sweeper.params") or {}
-    sweep_params = {str(k): str(v) for k, v in params.items()}
+    launcher: dict[str, Any] = OmegaConf.to_container(cfg.hydra.launcher, resolve=False)  # type: ignore[assignment]
+    parts = _HydraParts({str(k): str(v) for k, v in params.items()}, launcher)
     with open_dict(cfg):
         del cfg["hydra"]
     resolved: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
     named = {k: (None if v is None else str(v)) for k, v in choices.items()}
-    return resolved, named, sweep_params
+    return resolved, named, parts
 
 
 def _translate_hydra_error(error: Exception) -> Problem:
@@ -247,7 +256,7 @@ def compose_config(
         texts = [_force_add_into_mapping(o) for o in usable]
         notes: list[str] = []
         try:
-            resolved, choices, sweep_params = _hydra_compose(texts)
+            resolved, choices, hydra_parts = _hydra_compose(texts)
             if resolved.get("model") is None:
                 env_model = os.environ.get(MODEL_ENV_VAR)
                 if env_model:
@@ -257,7 +266,7 @@ def compose_config(
                     extra = [f"preset={DEFAULT_PRESET}"]
                     if resolved.get("limit") is None:
                         extra.append(f"limit={DEFAULT_LIMIT}")
-                    resolved, choices, sweep_params = _hydra_compose([*texts, *extra])
+                    resolved, choices, hydra_parts = _hydra_compose([*texts, *extra])
                     notes.append(
                         f"no model given: using the embedded default {resolved['model']} "
                         f"(limit {resolved['limit']}); set model=… or {MODEL_ENV_VAR}"
@@ -279,7 +288,15 @@ def compose_config(
         if problems:
             raise ConfigError(problems)
         return Composed(
-            config, resolved, texts, choices, search_dirs(), notes, locate, sweep_params
+            config,
+            resolved,
+            texts,
+            choices,
+            search_dirs(),
+            notes,
+            locate,
+            hydra_parts.sweep_params,
+            hydra_parts.launcher,
         )
 
 

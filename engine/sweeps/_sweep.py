@@ -19,6 +19,7 @@ from engine.logs import read_run_file, redact
 from engine.providers import ModelHub
 from engine.runner import EvalPlan, EvalResult, build_plan, prepare_run
 from engine.sweeps._jobs import Job, classify, set_aside, sweep_folder, write_manifest
+from engine.sweeps._launchers import check_launcher
 
 
 @dataclass
@@ -47,6 +48,8 @@ def plan_sweep(overrides: Sequence[str]) -> tuple[Sweep, Path, list[Job], dict[i
     plans: dict[int, EvalPlan] = {}
     hubs: dict[str, ModelHub] = {}
     problems: list[Problem] = []
+    if sweep.launcher != "basic":
+        problems += check_launcher(sweep.launcher, sweep.first.launcher)
     for job_overrides in sweep.jobs:
         label = " ".join(job_overrides)
         try:
