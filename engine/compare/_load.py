@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -116,9 +117,13 @@ def read_run(path: Path) -> RunRecord:
     return record
 
 
+LOG_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}[:-]\d{2}[:-]\d{2}.*\.json$")
+"""Inspect's rule: a JSON eval log's name starts with its timestamp (so comparison.json is not)."""
+
+
 def find_logs(paths: list[Path]) -> list[Path]:
-    """Eval logs under `paths`: in a run folder, the one its run file names; else every `*.json`
-    that is not hidden, not under a `.replaced` or `.hydra` folder, and not a sweep manifest."""
+    """Eval logs under `paths`: in a run folder, the one its run file names; else every log not
+    under a hidden folder (`.replaced/`, `.hydra/`)."""
     found: list[Path] = []
     for path in paths:
         if path.is_file():
@@ -126,7 +131,7 @@ def find_logs(paths: list[Path]) -> list[Path]:
             continue
         for candidate in sorted(path.rglob("*.json")):
             relative = candidate.relative_to(path).parts
-            if any(part.startswith(".") for part in relative) or candidate.name == "sweep.json":
+            if any(part.startswith(".") for part in relative) or not LOG_NAME.match(relative[-1]):
                 continue
             record = (
                 read_run_file(candidate.parent) if (candidate.parent / RUN_FILE).exists() else None
