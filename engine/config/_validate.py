@@ -18,7 +18,9 @@ _SCHEMA_OF_GROUP = {
     "batch": "batch",
     "cache": "cache",
     "roles": "roles",
+    "prices": "prices",
     "preset": "config",  # overlays at the global package
+    "sweep": "config",  # `hydra.sweeper.params` plus any keys it sets for every job
     "local": "config",
 }
 
