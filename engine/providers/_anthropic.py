@@ -10,7 +10,9 @@ in the body), and `create()` refuses large non-streaming `max_tokens` unless giv
 Mapping (ours → theirs): system messages → top-level `system`; `max_tokens` (required by the API;
 4096 when unset, plus the thinking budget when `reasoning_tokens` is set) ; `stop_seqs` →
 `stop_sequences`; `reasoning_tokens` → `thinking: {type: enabled, budget_tokens}` (0 → disabled);
-`reasoning_effort` → `output_config.effort`. Images → `image` blocks (a URL source, else base64).
+`reasoning_effort` → `output_config.effort`; `model_args.cache_prompt` → top-level `cache_control`
+(automatic prompt caching; cache reads and writes are counted in usage); `model_args.stream`
+(true, false, auto) → a streamed reply, folded into the same message (`_streaming.py`). Images → `image` blocks (a URL source, else base64).
 `thinking` blocks come back as reasoning parts, kept apart from the answer, and are sent back
 (with their signatures) when a conversation continues.
 """
@@ -27,9 +29,11 @@ from engine.providers._api import ModelAPI
 from engine.providers._errors import (
     Classified,
     MalformedResponseError,
+    ProviderConfigError,
 )
 from engine.providers._media import is_url, media_bytes
-from engine.providers._sdk import classify_sdk_error, error_message, post_json
+from engine.providers._sdk import classify_sdk_error, error_message, post_json, post_stream
+from engine.providers._streaming import fold_events, wants_stream
 from engine.providers._types import (
     ChatMessage,
     Choice,
@@ -44,7 +48,13 @@ from engine.providers._types import (
     assistant,
 )
 
-__all__ = ["DEFAULT_MAX_TOKENS", "AnthropicAPI", "anthropic_messages", "parse_message"]
+__all__ = [
+    "DEFAULT_MAX_TOKENS",
+    "AnthropicAPI",
+    "anthropic_messages",
+    "parse_message",
+    "prompt_cache_control",
+]
 
 DEFAULT_MAX_TOKENS = 4096
 """The Messages API requires `max_tokens`; this is sent when the config leaves it unset."""
@@ -68,11 +78,26 @@ class AnthropicAPI(ModelAPI):
     provider = "anthropic"
     modalities: frozenset[Modality] = frozenset({"text", "image"})
 
-    def __init__(self, model_name: str, client: Any, *, base_url: str, account: str) -> None:
+    def __init__(
+        self,
+        model_name: str,
+        client: Any,
+        *,
+        base_url: str,
+        account: str,
+        cache_control: dict[str, str] | None = None,
+        stream: bool | None = None,
+    ) -> None:
         self.model_name = model_name
         self.client = client
         self.base_url = base_url
         self.account = account
+        self.stream = stream
+        """`model_args.stream`: true, false, or None (`auto`: only long generations stream)."""
+        self.cache_control = cache_control
+        """See `prompt_cache_control`; sent as the top-level `cache_control`: the API puts a cache breakpoint on the last
+        cacheable block, so a prefix repeated across samples (system prompt, few-shot examples,
+        a long document) is billed at the cache-read price."""
 
     def build_request(
         self, messages: Sequence[ChatMessage], config: GenerationConfig
@@ -98,6 +123,8 @@ class AnthropicAPI(ModelAPI):
             )
         if config.reasoning_effort in _EFFORTS:
             body["output_config"] = {"effort": config.reasoning_effort}
+        if self.cache_control is not None:
+            body["cache_control"] = self.cache_control
         if config.extra_body:
             body.update(config.extra_body)
         return body
@@ -106,7 +133,13 @@ class AnthropicAPI(ModelAPI):
         self, messages: Sequence[ChatMessage], config: GenerationConfig, timeout: float | None
     ) -> ModelOutput:
         body = self.build_request(messages, config)
-        data = await post_json(self.client, "/v1/messages", body, config, timeout)
+        if wants_stream(self.stream, body["max_tokens"]):
+            events = post_stream(
+                self.client, "/v1/messages", {**body, "stream": True}, config, timeout
+            )
+            data = await fold_events(events)
+        else:
+            data = await post_json(self.client, "/v1/messages", body, config, timeout)
         return parse_message(self.model_name, data)
 
     def classify(self, error: BaseException) -> Classified:
@@ -135,6 +168,19 @@ class AnthropicAPI(ModelAPI):
 
     async def aclose(self) -> None:
         await self.client.close()
+
+
+def prompt_cache_control(setting: bool | str) -> dict[str, str] | None:
+    """`model_args.cache_prompt`: true (the 5-minute cache), `5m` or `1h`; false for none."""
+    if setting is False:
+        return None
+    if setting is True:
+        return {"type": "ephemeral"}
+    if setting in ("5m", "1h"):
+        return {"type": "ephemeral", "ttl": setting}
+    raise ProviderConfigError(
+        f"model_args.cache_prompt must be true, false, '5m' or '1h', got {setting!r}"
+    )
 
 
 def anthropic_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:

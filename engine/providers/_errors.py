@@ -2,7 +2,9 @@
 
 ProviderError
  ├── ProviderConfigError   bad model string, unknown provider, missing env var: found before the run
- └── GenerateError         a sample's generate call failed for good (fatal, or retries exhausted)
+ ├── GenerateError         a sample's generate call failed for good (fatal, or retries exhausted)
+ ├── MalformedResponseError  an answer off the provider's protocol
+ └── StreamError           an error event inside a streamed reply that began with HTTP 200
 """
 
 from __future__ import annotations
@@ -36,6 +38,14 @@ class ErrorKind(enum.Enum):
     RATE_LIMIT = "rate_limit"
     TRANSIENT = "transient"
     FATAL = "fatal"
+
+
+class StreamError(ProviderError):
+    """The provider reported an error inside a streamed reply; `kind` is its retry class."""
+
+    def __init__(self, message: str, kind: ErrorKind) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass(frozen=True, slots=True)

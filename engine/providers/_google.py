@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from engine.config import GenerationConfig
@@ -24,6 +24,7 @@ from engine.providers._errors import (
     parse_retry_after,
 )
 from engine.providers._media import is_url, media_bytes, mime_type
+from engine.providers._streaming import wants_stream
 from engine.providers._types import (
     ChatMessage,
     Choice,
@@ -88,6 +89,7 @@ class GoogleAPI(ModelAPI):
         base_url: str | None,
         account: str,
         safety_settings: list[Any] | None = None,
+        stream: bool | None = None,
     ) -> None:
         from google.genai import types
 
@@ -98,6 +100,8 @@ class GoogleAPI(ModelAPI):
         self.account = account
         self.safety_settings = safety_settings
         """`types.SafetySetting`s sent with every request (`model_args.safety_settings`)."""
+        self.stream = stream
+        """`model_args.stream`: true, false, or None (`auto`: only long generations stream)."""
         self._types = types
 
     def _parts(self, message: ChatMessage) -> list[Any]:
@@ -176,10 +180,49 @@ class GoogleAPI(ModelAPI):
         self, messages: Sequence[ChatMessage], config: GenerationConfig, timeout: float | None
     ) -> ModelOutput:
         contents, settings = self.build_config(messages, config, timeout)
-        response = await self.client.aio.models.generate_content(
-            model=self.model_name, contents=contents, config=settings
-        )
+        models = self.client.aio.models
+        if wants_stream(self.stream, config.max_tokens):
+            chunks = await models.generate_content_stream(
+                model=self.model_name, contents=contents, config=settings
+            )
+            response = await self._merge(chunks)
+        else:
+            response = await models.generate_content(
+                model=self.model_name, contents=contents, config=settings
+            )
         return parse_response(self.model_name, response)
+
+    async def _merge(self, chunks: AsyncIterator[Any]) -> Any:
+        """`streamGenerateContent` chunks → one response: each candidate's parts in order, its
+        last finish reason, and the last usage (Gemini's streamed usage is cumulative)."""
+        types = self._types
+        parts: dict[int, list[Any]] = {}
+        reasons: dict[int, Any] = {}
+        last, usage = None, None
+        async for chunk in chunks:
+            last, usage = chunk, chunk.usage_metadata or usage
+            for candidate in chunk.candidates or []:
+                index = candidate.index or 0
+                content = candidate.content
+                parts.setdefault(index, []).extend((content.parts or []) if content else [])
+                if candidate.finish_reason is not None:
+                    reasons[index] = candidate.finish_reason
+        if last is None:
+            raise MalformedResponseError("streamGenerateContent sent no chunks")
+        candidates = [
+            types.Candidate(
+                index=index,
+                content=types.Content(role="model", parts=parts[index]),
+                finish_reason=reasons.get(index),
+            )
+            for index in sorted(parts)
+        ]
+        return types.GenerateContentResponse(
+            candidates=candidates,
+            usage_metadata=usage,
+            model_version=last.model_version,
+            prompt_feedback=last.prompt_feedback,
+        )
 
     def classify(self, error: BaseException) -> Classified:
         from google.genai import errors
@@ -222,6 +265,8 @@ class GoogleAPI(ModelAPI):
             config.reasoning_tokens is not None or config.reasoning_effort not in _THINKING_LEVELS
         ):
             fields.append("reasoning_effort")
+        if config.logprobs and wants_stream(self.stream, config.max_tokens):
+            fields.append("logprobs")  # not merged across streamed chunks
         return fields
 
     async def aclose(self) -> None:

@@ -77,6 +77,17 @@ def create_api(model: str, model_args: dict[str, Any], base_url: str | None) -> 
     return compatible_api(provider, name, COMPATIBLE_SERVICES[provider], model_args, base_url)
 
 
+def stream_setting(value: Any, model: str) -> bool | None:
+    """`model_args.stream`: true, false or `auto` (None: the provider decides per request)."""
+    if value == "auto":
+        return None
+    if isinstance(value, bool):
+        return value
+    raise ProviderConfigError(
+        f"{model}: model_args.stream must be true, false or auto, got {value!r}"
+    )
+
+
 def account_of(key: str | None) -> str:
     """A short, non-reversible tag so two accounts on one base URL get separate pools."""
     return hashlib.sha256(key.encode()).hexdigest()[:10] if key else ""
@@ -221,22 +232,34 @@ def _llama_cpp(name: str, model_args: dict[str, Any], base_url: str | None) -> M
 def _anthropic(name: str, model_args: dict[str, Any], base_url: str | None) -> ModelAPI:
     import anthropic
 
-    from engine.providers._anthropic import AnthropicAPI
+    from engine.providers._anthropic import AnthropicAPI, prompt_cache_control
+    from engine.providers._streaming import stream_setting
 
     model = f"anthropic/{name}"
     key = require_env("ANTHROPIC_API_KEY", model)
     url = base_url or env("ANTHROPIC_BASE_URL") or "https://api.anthropic.com"
     managed = {"api_key", "auth_token", "max_retries", "base_url", "http_client"}
-    check_model_args(anthropic.AsyncAnthropic.__init__, model_args, model, managed)
+    args = dict(model_args)
+    # Ours, not the SDK's:
+    cache_control = prompt_cache_control(args.pop("cache_prompt", False))
+    stream = stream_setting(args.pop("stream", "auto"), model)
+    check_model_args(anthropic.AsyncAnthropic.__init__, args, model, managed)
     # The SDK's aiohttp transport, as for OpenAI (httpx2's pool costs CPU per idle connection).
     client = anthropic.AsyncAnthropic(
-        **model_args,
+        **args,
         api_key=key,
         base_url=url,
         max_retries=0,
         http_client=anthropic.DefaultAioHttpClient(),
     )
-    return AnthropicAPI(name, client, base_url=url, account=account_of(key))
+    return AnthropicAPI(
+        name,
+        client,
+        base_url=url,
+        account=account_of(key),
+        cache_control=cache_control,
+        stream=stream,
+    )
 
 
 @register_provider("google")
@@ -245,6 +268,7 @@ def _google(name: str, model_args: dict[str, Any], base_url: str | None) -> Mode
     from google.genai import types
 
     from engine.providers._google import GoogleAPI, safety_settings
+    from engine.providers._streaming import stream_setting
 
     model = f"google/{name}"
     key = env("GOOGLE_API_KEY") or env("GEMINI_API_KEY")
@@ -259,6 +283,7 @@ def _google(name: str, model_args: dict[str, Any], base_url: str | None) -> Mode
         safety_settings(args.pop("safety_settings"), model) if "safety_settings" in args else None
     )
     api_version = args.pop("api_version", None)  # else GOOGLE_GENAI_API_VERSION, else v1
+    stream = stream_setting(args.pop("stream", "auto"), model)
     managed = {"api_key", "http_options", "vertexai", "enterprise"}
     check_model_args(genai.Client.__init__, args, model, managed)
     # No SDK retries (the pool retries); attempts=1 also stops its hidden reconnect-after-sleep.
@@ -266,4 +291,11 @@ def _google(name: str, model_args: dict[str, Any], base_url: str | None) -> Mode
         base_url=url, api_version=api_version, retry_options=types.HttpRetryOptions(attempts=1)
     )
     client = genai.Client(**args, vertexai=False, api_key=key, http_options=http_options)
-    return GoogleAPI(name, client, base_url=url, account=account_of(key), safety_settings=safety)
+    return GoogleAPI(
+        name,
+        client,
+        base_url=url,
+        account=account_of(key),
+        safety_settings=safety,
+        stream=stream,
+    )

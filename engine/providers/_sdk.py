@@ -9,7 +9,7 @@ more CPU than the HTTP exchange itself.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import httpx2
@@ -20,26 +20,69 @@ from engine.providers._errors import (
     Classified,
     ErrorKind,
     MalformedResponseError,
+    StreamError,
     classify_status,
     parse_retry_after,
 )
+
+
+def _options(config: GenerationConfig, timeout: float | None) -> dict[str, Any]:
+    """The SDK request options: the per-attempt timeout and `extra_headers`."""
+    options: dict[str, Any] = {}
+    if timeout is not None:
+        options["timeout"] = timeout
+    if config.extra_headers:
+        options["headers"] = config.extra_headers
+    return options
 
 
 async def post_json(
     client: Any, path: str, body: dict[str, Any], config: GenerationConfig, timeout: float | None
 ) -> Any:
     """POST `body` to `path` with the per-attempt timeout and `extra_headers`; the parsed reply."""
-    options: dict[str, Any] = {}
-    if timeout is not None:
-        options["timeout"] = timeout
-    if config.extra_headers:
-        options["headers"] = config.extra_headers
+    options = _options(config, timeout)
     response = await client.post(path, body=body, cast_to=httpx2.Response, options=options)
     try:
         return json.loads(response.content)
     except ValueError:
         snippet = response.content[:200].decode("utf-8", "replace")
         raise MalformedResponseError(f"reply is not JSON: {snippet!r}") from None
+
+
+async def post_stream(
+    client: Any, path: str, body: dict[str, Any], config: GenerationConfig, timeout: float | None
+) -> AsyncIterator[dict[str, Any]]:
+    """POST `body` and yield each server-sent event's JSON data as it arrives.
+
+    An HTTP error status still raises the SDK's own error (it reads the body first); the
+    response is closed however the caller stops.
+    """
+    options = _options(config, timeout)
+    response = await client.post(
+        path, body=body, cast_to=httpx2.Response, options=options, stream=True
+    )
+    try:
+        data: list[str] = []
+        async for line in response.aiter_lines():
+            if line.startswith("data:"):
+                data.append(line[5:].removeprefix(" "))
+            elif not line and data:  # a blank line ends an event
+                yield _event_json("\n".join(data))
+                data = []
+        if data:
+            yield _event_json("\n".join(data))
+    finally:
+        await response.aclose()
+
+
+def _event_json(data: str) -> dict[str, Any]:
+    try:
+        event = json.loads(data)
+    except ValueError:
+        raise MalformedResponseError(f"stream event is not JSON: {data[:200]!r}") from None
+    if not isinstance(event, dict):
+        raise MalformedResponseError(f"stream event is not an object: {data[:200]!r}")
+    return event
 
 
 def error_message(error: Any, *, with_type: bool = False) -> str:
@@ -82,6 +125,8 @@ def classify_sdk_error(
     if isinstance(error, sdk.APIConnectionError):
         cause = error.__cause__ or error
         return Classified(ErrorKind.TRANSIENT, f"connection to {api.base_url} failed: {cause!r}")
+    if isinstance(error, StreamError):
+        return Classified(error.kind, f"error in the reply stream from {api}: {error}")
     if isinstance(error, MalformedResponseError):
         return Classified(ErrorKind.TRANSIENT, f"malformed reply from {api}: {error}")
     return Classified(ErrorKind.FATAL, f"{type(error).__name__}: {error}")

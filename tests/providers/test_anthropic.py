@@ -6,6 +6,7 @@ read back, through `ModelHub` as the runner uses it. Nothing leaves 127.0.0.1.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -322,6 +323,30 @@ async def test_stop_reason_mapping(
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("setting", "sent"),
+    [
+        (True, {"type": "ephemeral"}),
+        ("1h", {"type": "ephemeral", "ttl": "1h"}),
+        (False, None),
+    ],
+)
+async def test_prompt_caching_is_opt_in(
+    server: AnthropicServer, setting: bool | str, sent: dict[str, str] | None
+) -> None:
+    await generate(model_args={"cache_prompt": setting})
+
+    [request] = server.requests
+    assert request.body.get("cache_control") == sent
+
+
+def test_a_bad_cache_prompt_setting_is_a_config_error(server: AnthropicServer) -> None:
+    with pytest.raises(ProviderConfigError, match="cache_prompt must be true, false, '5m' or '1h'"):
+        create_api(MODEL, {"cache_prompt": "forever"}, None)
+    assert server.requests == []
+
+
+@pytest.mark.anyio
 async def test_reads_cache_tokens(server: AnthropicServer) -> None:
     usage = {
         "input_tokens": 20,
@@ -342,7 +367,7 @@ async def test_reads_cache_tokens(server: AnthropicServer) -> None:
 
 
 @pytest.mark.anyio
-async def test_thinking_blocks_are_not_part_of_the_completion(server: AnthropicServer) -> None:
+async def test_thinking_blocks_are_kept_apart_from_the_completion(server: AnthropicServer) -> None:
     usage = {"output_tokens": 57, "output_tokens_details": {"thinking_tokens": 50}}
     server.responder = lambda request: Reply(
         body=message(
@@ -353,6 +378,7 @@ async def test_thinking_blocks_are_not_part_of_the_completion(server: AnthropicS
     output, _ = await generate(GenerationConfig(reasoning_tokens=1024))
 
     assert output.completion == "The basket."
+    assert output.message.reasoning == "Sally did not see the move, so..."
     assert output.usage.output_tokens == 57
     assert output.usage.reasoning_tokens == 50
 
@@ -602,3 +628,96 @@ def test_cli_runs_a_graded_task_on_anthropic(tmp_path: Path) -> None:
     assert usage.input_tokens > 0 and usage.output_tokens > 0
     assert usage.total_tokens == usage.input_tokens + usage.output_tokens
     assert usage.input_tokens_cache_read == 0
+
+
+# ── streamed replies (SSE) ────────────────────────────────────────────────────────────────────────
+
+
+@pytest.mark.anyio
+async def test_a_streamed_reply_reads_like_a_plain_one(server: AnthropicServer) -> None:
+    def reply(request: Request) -> Reply:
+        usage = {"input_tokens": 12, "output_tokens": 9, "cache_read_input_tokens": 100}
+        body = message(request, "The basket.", thinking="Sally did not see.", usage=usage)
+        return Reply(body=body)
+
+    server.responder = reply
+    plain, _ = await generate()
+    streamed, _ = await generate(model_args={"stream": True})
+
+    first, second = server.requests
+    assert "stream" not in first.body
+    assert second.body == {**first.body, "stream": True}
+    assert streamed.completion == plain.completion == "The basket."
+    assert streamed.message == plain.message
+    assert streamed.message.reasoning == "Sally did not see."
+    assert streamed.usage == plain.usage
+    assert (streamed.usage.input_tokens, streamed.usage.output_tokens) == (12, 9)
+    assert streamed.usage.input_tokens_cache_read == 100
+    assert streamed.choices[0].stop_reason == plain.choices[0].stop_reason == "stop"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("max_tokens", "streams"), [(None, False), (64_000, True)])
+async def test_auto_streams_only_long_generations(
+    server: AnthropicServer, max_tokens: int | None, streams: bool
+) -> None:
+    output, _ = await generate(GenerationConfig(max_tokens=max_tokens))
+
+    [request] = server.requests
+    assert ("stream" in request.body) is streams
+    assert output.completion == "Say hello"
+
+
+def _sse(*events: dict[str, Any]) -> bytes:
+    return "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events).encode()
+
+
+_START = {
+    "type": "message_start",
+    "message": {
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-3-5-haiku-latest",
+        "content": [],
+        "stop_reason": None,
+        "usage": {"input_tokens": 3, "output_tokens": 1},
+    },
+}
+
+
+@pytest.mark.anyio
+async def test_an_overloaded_error_event_mid_stream_is_retried(server: AnthropicServer) -> None:
+    overloaded_event = {
+        "type": "error",
+        "error": {"type": "overloaded_error", "message": "Overloaded"},
+    }
+    stream_headers = {"content-type": "text/event-stream"}
+    server.responder = sequence(
+        [Reply(raw=_sse(_START, overloaded_event), headers=stream_headers), "hello"]
+    )
+
+    output, _ = await generate(model_args={"stream": True})
+
+    assert len(server.requests) == 2
+    assert output.completion == "hello"
+
+
+@pytest.mark.anyio
+async def test_a_stream_cut_before_message_stop_fails_with_the_reason(
+    server: AnthropicServer,
+) -> None:
+    server.responder = lambda request: Reply(raw=_sse(_START, {"type": "ping"}))
+
+    with pytest.raises(GenerateError) as caught:
+        await generate(model_args={"stream": True}, connection=FAST)
+
+    assert len(server.requests) == FAST.max_retries + 1  # malformed replies are retried
+    assert "the stream ended before message_stop" in caught.value.reason
+
+
+def test_a_bad_stream_setting_is_a_config_error(server: AnthropicServer) -> None:
+    with pytest.raises(
+        ProviderConfigError, match=r"model_args\.stream must be true, false or auto"
+    ):
+        create_api(MODEL, {"stream": "sometimes"}, None)

@@ -263,7 +263,9 @@ async def test_parses_text_usage_and_model_version(monkeypatch: pytest.MonkeyPat
 
 
 @pytest.mark.anyio
-async def test_thought_parts_are_not_in_the_completion(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_thought_parts_are_kept_apart_from_the_completion(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     def answer(request: Request) -> Reply:
         return Reply(body=generate_content(request, "42", thought="six times seven is"))
 
@@ -273,6 +275,7 @@ async def test_thought_parts_are_not_in_the_completion(monkeypatch: pytest.Monke
         output, _ = await generate(generation=GenerationConfig(reasoning_tokens=512))
 
     assert output.completion == "42"
+    assert output.message.reasoning == "six times seven is"
     assert output.usage.reasoning_tokens == 4
     assert output.usage.output_tokens == 5
 
@@ -634,3 +637,55 @@ def test_cli_runs_a_graded_task_on_gemini(tmp_path: Path) -> None:
     assert log.stats.model_usage[MODEL].total_tokens > 0
     for sample in log.samples:
         assert sample.output.completion == "the basket\nGRADE: C"
+
+
+# ── streamed replies (streamGenerateContent) ──────────────────────────────────────────────────────
+
+
+@pytest.mark.anyio
+async def test_a_streamed_reply_reads_like_a_plain_one(server: GeminiServer) -> None:
+    def answer(request: Request) -> Reply:
+        body = generate_content(
+            request, ["The basket.", "In the basket."], thought="Sally did not see."
+        )
+        for candidate in body["candidates"]:
+            candidate["finishReason"] = "MAX_TOKENS"
+        return Reply(body=body)
+
+    server.responder = answer
+    plain, _ = await generate()
+    streamed, _ = await generate(model_args={"stream": True})
+
+    first, second = server.requests
+    assert first.path.endswith(":generateContent")
+    assert second.path == "/v1/models/gemini-2.5-flash:streamGenerateContent"
+    assert second.query == {"alt": "sse"}
+    assert second.body == first.body
+    assert [c.message for c in streamed.choices] == [c.message for c in plain.choices]
+    assert streamed.completion == "The basket."
+    assert streamed.choices[1].message.text == "In the basket."
+    assert streamed.message.reasoning == "Sally did not see."
+    assert [c.stop_reason for c in streamed.choices] == ["max_tokens", "max_tokens"]
+    assert streamed.usage == plain.usage  # the last chunk's (cumulative) usage
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("max_tokens", "streams"), [(None, False), (64_000, True)])
+async def test_auto_streams_only_long_generations(
+    server: GeminiServer, max_tokens: int | None, streams: bool
+) -> None:
+    output, _ = await generate(generation=GenerationConfig(max_tokens=max_tokens))
+
+    [request] = server.requests
+    assert request.path.endswith(":streamGenerateContent") is streams
+    assert output.completion == "Say hello"
+
+
+@pytest.mark.anyio
+async def test_a_rate_limited_stream_is_retried(server: GeminiServer) -> None:
+    server.responder = sequence([rate_limited("0"), "ok"])
+
+    output, _ = await generate(model_args={"stream": True})
+
+    assert [r.path.rsplit(":", 1)[1] for r in server.requests] == ["streamGenerateContent"] * 2
+    assert output.completion == "ok"

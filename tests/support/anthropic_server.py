@@ -8,7 +8,9 @@
 The HTTP/1.1 side (keep-alive, Content-Length and chunked request bodies, on `asyncio.start_server`
 in a background thread) is `tests.support.openai_server`'s; only the routes and shapes differ:
 
-    POST /v1/messages        the responder answers (non-streaming `message` objects)
+    POST /v1/messages        the responder answers: a `message` object, or with `"stream": true`
+                             the same message as server-sent events (message_start,
+                             content_block_start/delta/stop, message_delta, message_stop, pings)
     anything else            404 in Anthropic's error shape
 
 The responder gets the parsed `Request` and returns the reply text (wrapped into an exact
@@ -52,6 +54,7 @@ __all__ = [
     "overloaded",
     "rate_limited",
     "sequence",
+    "stream_events",
 ]
 
 
@@ -237,14 +240,59 @@ class AnthropicServer(ThreadedServer):
         return Reply(text=answer) if isinstance(answer, str) else answer
 
 
+def stream_events(body: dict[str, Any]) -> bytes:
+    """A `message` as the Messages API streams it: text and thinking arrive in two deltas each,
+    input usage in `message_start`, output usage in `message_delta` (as the real API does)."""
+    usage = dict(body["usage"])
+    start_usage = {**usage, "output_tokens": 1}
+    events: list[tuple[str, dict[str, Any]]] = [
+        (
+            "message_start",
+            {"message": {**body, "content": [], "stop_reason": None, "usage": start_usage}},
+        ),
+        ("ping", {}),
+    ]
+    for index, block in enumerate(body["content"]):
+        field = {"text": "text", "thinking": "thinking"}.get(block["type"])
+        if field is None:
+            events.append(("content_block_start", {"index": index, "content_block": block}))
+        else:
+            empty = {**block, field: ""}
+            empty.pop("signature", None)
+            if block["type"] == "thinking":
+                empty["signature"] = ""
+            events.append(("content_block_start", {"index": index, "content_block": empty}))
+            whole = block[field]
+            for piece in (whole[: len(whole) // 2], whole[len(whole) // 2 :]):
+                delta = {"type": f"{field}_delta", field: piece}
+                events.append(("content_block_delta", {"index": index, "delta": delta}))
+            if "signature" in block:
+                delta = {"type": "signature_delta", "signature": block["signature"]}
+                events.append(("content_block_delta", {"index": index, "delta": delta}))
+        events.append(("content_block_stop", {"index": index}))
+    stop = {"stop_reason": body["stop_reason"], "stop_sequence": body.get("stop_sequence")}
+    events.append(
+        ("message_delta", {"delta": stop, "usage": {"output_tokens": usage["output_tokens"]}})
+    )
+    events.append(("message_stop", {}))
+    return "".join(
+        f"event: {name}\ndata: {json.dumps({'type': name, **data})}\n\n" for name, data in events
+    ).encode()
+
+
 def _encode(reply: Reply, request: Request, keep_alive: bool) -> bytes:
+    streaming = isinstance(request.body, dict) and request.body.get("stream") is True
+    content_type = "application/json"
     if reply.raw is not None:
         payload = reply.raw
+    elif reply.status == 200 and streaming:
+        content_type = "text/event-stream; charset=utf-8"
+        payload = stream_events(reply.body or message(request, reply.text or ""))
     elif reply.body is not None:
         payload = json.dumps(reply.body).encode()
     else:
         payload = json.dumps(message(request, reply.text or "")).encode()
-    headers = {"content-type": "application/json"}
+    headers = {"content-type": content_type}
     headers.update({k.lower(): v for k, v in reply.headers.items()})
     headers["content-length"] = str(len(payload))
     headers["connection"] = "keep-alive" if keep_alive else "close"

@@ -9,6 +9,9 @@ The HTTP/1.1 machinery is `openai_server`'s (asyncio, its own loop in a backgrou
 keep-alive); only the routes and the JSON shapes differ. Routes:
 
     POST /{v1,v1beta,v1alpha}/models/{model}:generateContent    the responder answers
+    POST …/models/{model}:streamGenerateContent?alt=sse         the same answer as SSE chunks
+                                                                (a part each, cumulative usage,
+                                                                finishReason on the last only)
     anything else                                               404 in Google's error shape
 
 The responder gets the parsed `Request` and returns the reply text (wrapped into an exact
@@ -54,12 +57,15 @@ __all__ = [
     "model_of",
     "rate_limited",
     "sequence",
+    "stream_chunks",
 ]
 
 Answer = str | Reply
 Responder = Callable[[Request], Answer | Awaitable[Answer]]
 
-_ROUTE = re.compile(r"^/(v1|v1beta|v1alpha)/models/([^/:]+):generateContent$")
+_ROUTE = re.compile(
+    r"^/(v1|v1beta|v1alpha)/models/([^/:]+):(generateContent|streamGenerateContent)$"
+)
 
 _STATUSES = {
     400: "INVALID_ARGUMENT",
@@ -278,10 +284,40 @@ class GeminiServer(ThreadedServer):
         return Reply(text=answer) if isinstance(answer, str) else answer
 
 
+def stream_chunks(body: dict[str, Any]) -> bytes:
+    """A `GenerateContentResponse` as `streamGenerateContent?alt=sse` sends it: one chunk per
+    part, usage so far in each (cumulative), `finishReason` only on a candidate's last chunk;
+    events end with CRLF CRLF, as Google's do."""
+    chunks = []
+    final = body["usageMetadata"]
+    for candidate in body["candidates"]:
+        parts = candidate["content"]["parts"]
+        for number, part in enumerate(parts, start=1):
+            piece: dict[str, Any] = {
+                "content": {"role": "model", "parts": [part]},
+                "index": candidate["index"],
+            }
+            if number == len(parts):
+                piece["finishReason"] = candidate["finishReason"]
+            chunks.append({"candidates": [piece], "modelVersion": body["modelVersion"]})
+    for number, chunk in enumerate(chunks, start=1):
+        share = number / len(chunks)
+        chunk["usageMetadata"] = {
+            key: round(value * share) if isinstance(value, int) else value
+            for key, value in final.items()
+        }
+    chunks[-1]["usageMetadata"] = final
+    return b"".join(f"data: {json.dumps(chunk)}\r\n\r\n".encode() for chunk in chunks)
+
+
 def _encode(reply: Reply, request: Request, keep_alive: bool) -> bytes:
     headers = {"content-type": "application/json; charset=UTF-8"}
+    streaming = request.path.endswith(":streamGenerateContent")
     if reply.raw is not None:
         payload = reply.raw
+    elif reply.status == 200 and streaming:
+        headers["content-type"] = "text/event-stream"
+        payload = stream_chunks(reply.body or generate_content(request, reply.text or ""))
     elif reply.body is not None:
         payload = json.dumps(reply.body).encode()
     else:
