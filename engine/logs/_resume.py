@@ -32,8 +32,12 @@ _NOT_IDENTITY = (
 )
 
 
-def run_identity(resolved: dict[str, Any]) -> str:
-    return config_hash({k: v for k, v in resolved.items() if k not in _NOT_IDENTITY})
+def run_identity(resolved: dict[str, Any], dataset_digest: str | None = None) -> str:
+    """`dataset_digest`: the dataset file's content hash, so an edited dataset is a new identity."""
+    kept = {k: v for k, v in resolved.items() if k not in _NOT_IDENTITY}
+    if dataset_digest is not None:
+        kept["dataset_content"] = dataset_digest
+    return config_hash(kept)
 
 
 def write_run_file(run_dir: Path, identity: str, log_name: str, status: str) -> None:

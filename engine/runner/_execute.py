@@ -9,9 +9,9 @@ from pathlib import Path
 import anyio
 
 from engine.config._compose import Composed
-from engine.logs import RESUMABLE, Redactor, find_resumable, read_run_file, run_identity
+from engine.logs import RESUMABLE, Redactor, find_resumable, read_run_file
 from engine.runner._display import Display, make_display
-from engine.runner._plan import EvalPlan, build_plan
+from engine.runner._plan import EvalPlan, build_plan, identity_of
 from engine.runner._run import EvalResult, run_plan, safe_name
 
 
@@ -56,7 +56,7 @@ def prepare_run(plan: EvalPlan, run_dir: Path | None = None) -> PreparedRun:
     """
     composed = plan.composed
     config = composed.config
-    identity = run_identity(composed.resolved)
+    identity = identity_of(composed)
     notes = [*composed.notes, *plan.warnings]
     resumable = None
     if config.resume and run_dir is None:

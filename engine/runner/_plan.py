@@ -69,6 +69,27 @@ def dataset_search_dirs(composed: Composed) -> list[Path]:
     return dirs
 
 
+def identity_of(composed: Composed) -> str:
+    """The run identity: the resolved config minus what does not change results, plus the
+    dataset file's content (an edited dataset at the same path must not reuse old logs)."""
+    import hashlib
+
+    from engine.datasets import resolve_path
+    from engine.logs import run_identity
+
+    digest = None
+    try:
+        path = resolve_path(composed.config.task.dataset.path, dataset_search_dirs(composed))
+        hashed = hashlib.sha256()
+        with path.open("rb") as data:
+            for block in iter(lambda: data.read(1 << 20), b""):
+                hashed.update(block)
+        digest = hashed.hexdigest()
+    except (DatasetError, OSError):
+        pass  # planning reports a missing dataset
+    return run_identity(composed.resolved, digest)
+
+
 MAX_LOGGED_IDS = 10_000
 """The log header lists the selected sample ids up to this many (it is held for the whole run)."""
 

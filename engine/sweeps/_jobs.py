@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from engine.config._compose import GROUPS, Composed, Sweep
-from engine.logs import config_hash, read_run_file, run_identity
-from engine.runner import safe_name
+from engine.logs import config_hash, read_run_file
+from engine.runner import identity_of, safe_name
 
 MANIFEST = "sweep.json"
 """The sweep folder's list of jobs (what the comparison reads), not named like an eval log."""
@@ -114,14 +114,14 @@ def _changes(folder: Path, composed: Composed) -> list[str]:
     keys = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
     ignored = ("log_dir", "display", "connection", "cache", "batch", "resume", "prices")
     shown = [k for k in keys if k.split(".")[0] not in ignored]
-    return [f"{k}: {old.get(k)!r} → {new.get(k)!r}" for k in shown] or ["(dataset or defaults)"]
+    return [f"{k}: {old.get(k)!r} → {new.get(k)!r}" for k in shown] or ["the dataset file changed"]
 
 
 def classify(composed: Composed, root: Path, swept: list[str], overrides: list[str]) -> Job:
     """A job and what its folder already holds: nothing, a finished log of the same identity
     (reuse), an unfinished one (resume), or a log of another identity (changed)."""
     folder = job_folder(root, composed, swept)
-    identity = run_identity(composed.resolved)
+    identity = identity_of(composed)
     record = read_run_file(folder)
     if record is None:
         return Job(overrides, composed, folder, identity, "new")

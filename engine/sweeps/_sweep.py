@@ -65,6 +65,17 @@ def plan_sweep(overrides: Sequence[str]) -> tuple[Sweep, Path, list[Job], dict[i
             problems += [
                 Problem(p.key, f"{p.message} (job: {label})", p.source) for p in error.problems
             ]
+    folders: dict[Path, Job] = {}
+    for job in jobs:
+        other = folders.setdefault(job.folder, job)
+        if other is not job:
+            problems.append(
+                Problem(
+                    "",
+                    f"jobs '{other.label}' and '{job.label}' would share the folder {job.folder} "
+                    "(their model names differ only in characters a folder name cannot hold)",
+                )
+            )
     if problems:
         raise ConfigError(problems)
     return sweep, root, jobs, plans

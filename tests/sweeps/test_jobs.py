@@ -70,3 +70,30 @@ def test_every_bad_job_is_reported_before_anything_runs(tmp_path: Path) -> None:
     assert "job: model=opnai/b" in text and "job: model=antropic/c" in text
     assert "did you mean 'openai'" in text
     assert not (tmp_path / "logs").exists()
+
+
+def test_an_edited_dataset_is_a_changed_job_and_an_untouched_one_is_reused(tmp_path: Path) -> None:
+    import yaml
+
+    from engine.logs import write_run_file
+    from tests.support.quiz import write_quiz
+
+    write_quiz(tmp_path)
+    sweep = ["task=quiz", "model=openai/a,openai/b"]
+    _, _, jobs, _ = plan_sweep(sweep)
+    for job in jobs:  # as a finished run leaves them
+        job.folder.mkdir(parents=True)
+        (job.folder / "config.yaml").write_text(yaml.safe_dump(job.composed.resolved))
+        write_run_file(job.folder, job.identity, "log.json", "success")
+    _, _, again, plans = plan_sweep(sweep)
+    assert [job.state for job in again] == ["reuse", "reuse"] and plans == {}
+    with (tmp_path / "quiz.jsonl").open("a") as dataset:
+        dataset.write('{"id": "q41", "input": "Question 41: answer A or B.", "target": "A"}\n')
+    _, _, edited, _ = plan_sweep(sweep)
+    assert [job.state for job in edited] == ["changed", "changed"]
+    assert edited[0].changes == ["the dataset file changed"]
+
+
+def test_jobs_that_would_share_a_folder_are_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="would share the folder"):
+        plan_sweep(["model=openai/a:b,openai/a-b"])
