@@ -319,8 +319,23 @@ class Sweep:
     """The `hydra/launcher` chosen (`basic` unless a launcher is selected)."""
     name: str | None
     """The `sweep=NAME` config, if any."""
+    from_file: list[str]
+    """Keys whose values come from the sweep config (not replaced on the command line)."""
     first: Composed
     """The first job, composed and validated."""
+
+    def job_problems(self, error: ConfigError, job: Sequence[str]) -> list[Problem]:
+        """A job's problems, labelled with the job; a value from the sweep file names that file."""
+        sweep_file = find_group_file("sweep", self.name) if self.name else None
+        label = " ".join(job)
+        problems = []
+        for problem in error.problems:
+            source = problem.source
+            typed = (source or "").removeprefix("command line: ").split("=")[0].lstrip("+~")
+            if sweep_file is not None and typed in self.from_file:
+                source = f"{display_path(sweep_file)}: hydra.sweeper.params"
+            problems.append(Problem(problem.key, f"{problem.message} (job: {label})", source))
+        return problems
 
 
 def _axes(overrides: Sequence[str]) -> dict[str, list[str]]:
@@ -347,17 +362,23 @@ def expand_sweep(overrides: Sequence[str]) -> Sweep:
     command_line = _axes(overrides)
     first = compose_config([values[0] for values in command_line.values()])
     axes = _axes([f"{k}={v}" for k, v in first.sweep_params.items()])
+    from_file = [key.lstrip("+~") for key in axes if key not in command_line]
     for key, values in command_line.items():
         axes.pop(key, None)
         axes[key] = values
-    if first.sweep_params:
-        first = compose_config([values[0] for values in axes.values()])
     jobs = [list(combo) for combo in itertools.product(*axes.values())]
     swept = [key.lstrip("+~") for key, values in axes.items() if len(values) > 1]
-    return Sweep(
+    sweep = Sweep(
         jobs=jobs,
         swept=swept,
         launcher=first.choices.get("hydra/launcher") or "basic",
         name=first.choices.get("sweep"),
+        from_file=from_file,
         first=first,
     )
+    if first.sweep_params:
+        try:
+            sweep.first = compose_config(jobs[0])
+        except ConfigError as error:
+            raise ConfigError(sweep.job_problems(error, jobs[0])) from None
+    return sweep

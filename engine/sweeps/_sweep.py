@@ -51,7 +51,6 @@ def plan_sweep(overrides: Sequence[str]) -> tuple[Sweep, Path, list[Job], dict[i
     if sweep.launcher != "basic":
         problems += check_launcher(sweep.launcher, sweep.first.launcher)
     for job_overrides in sweep.jobs:
-        label = " ".join(job_overrides)
         try:
             composed = compose_config(job_overrides)
             job = classify(composed, root, sweep.swept, job_overrides)
@@ -62,9 +61,7 @@ def plan_sweep(overrides: Sequence[str]) -> tuple[Sweep, Path, list[Job], dict[i
                 plans[len(jobs)] = build_plan(composed, hub)
             jobs.append(job)
         except ConfigError as error:
-            problems += [
-                Problem(p.key, f"{p.message} (job: {label})", p.source) for p in error.problems
-            ]
+            problems += sweep.job_problems(error, job_overrides)
     folders: dict[Path, Job] = {}
     for job in jobs:
         other = folders.setdefault(job.folder, job)
