@@ -97,3 +97,25 @@ def test_an_edited_dataset_is_a_changed_job_and_an_untouched_one_is_reused(tmp_p
 def test_jobs_that_would_share_a_folder_are_a_config_error() -> None:
     with pytest.raises(ConfigError, match="would share the folder"):
         plan_sweep(["model=openai/a:b,openai/a-b"])
+
+
+def test_the_python_api_runs_a_sweep_in_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import engine
+    from tests.support.quiz import MODELS, quiz_env, quiz_servers, write_quiz
+
+    write_quiz(tmp_path)
+    with quiz_servers() as servers:
+        for name, value in quiz_env(servers).items():
+            monkeypatch.setenv(name, value)
+        outcome = engine.sweep(["task=quiz", f"model={MODELS}", "limit=10"])
+        again = engine.sweep(["task=quiz", f"model={MODELS}", "limit=10"])
+        sent = sum(len(server.chat_requests()) for server in servers.values())
+    assert sent == 3 * 10
+    assert [row.label for row in outcome.comparison.rows] == MODELS.split(",")
+    assert len(outcome.results) == 3 and outcome.failed == []
+    assert {job.state for job in again.jobs} == {"reuse"} and again.results == []
+    assert [row.score for row in again.comparison.rows] == [
+        row.score for row in outcome.comparison.rows
+    ]
