@@ -132,9 +132,12 @@ def verdict(row: Row) -> str:
 
 
 def _label(runs: list[RunRecord]) -> None:
-    """The model name; where one task has the same model twice, its roles tell them apart."""
+    """The model name (unless a sweep named the run); where one task has the same model twice,
+    its roles tell them apart."""
     counts = Counter((run.task, run.model) for run in runs)
     for run in runs:
+        if run.label:
+            continue
         run.label = run.model
         if counts[(run.task, run.model)] > 1:
             roles = ", ".join(
@@ -197,5 +200,23 @@ def compare(runs: list[RunRecord], prices: dict[str, Any] | None = None) -> Comp
     return Comparison(rows, runs)
 
 
+def _sweep_labels(paths: list[Path]) -> dict[Path, str]:
+    """Job folder → label, from the manifests of the sweep folders among `paths`."""
+    labels = {}
+    for path in paths:
+        try:
+            manifest = json.loads((path / "sweep.json").read_text(encoding="utf-8"))
+            for job in manifest["jobs"]:
+                labels[(path / job["folder"]).resolve()] = str(job["label"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return labels
+
+
 def compare_paths(paths: list[Path], prices: dict[str, Any] | None = None) -> Comparison:
-    return compare([read_run(path) for path in find_logs(paths)], prices)
+    """Every log under `paths`; runs of a sweep folder are named as the sweep named them."""
+    labels = _sweep_labels(paths)
+    runs = [read_run(path) for path in find_logs(paths)]
+    for run in runs:
+        run.label = labels.get(run.path.parent.resolve(), "")
+    return compare(runs, prices)

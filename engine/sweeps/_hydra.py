@@ -44,7 +44,7 @@ def launch(overrides: list[str], root: Path) -> None:
     )(sweep_job)
     argv = [
         *normalize_overrides(overrides),
-        f"hydra.sweep.dir={root}",
+        "hydra.sweep.dir='{}'".format(str(root).replace("\\", "\\\\").replace("'", "\\'")),
         "hydra.sweep.subdir=.hydra/${hydra.job.num}",
     ]
     saved = sys.argv

@@ -81,6 +81,17 @@ def _text(value: Any) -> str:
     return "none" if value is None else str(value)
 
 
+def job_label(composed: Composed, swept: list[str]) -> str:
+    """How the comparison names a job: the model, plus the other values the sweep varies."""
+    extras = [
+        f"{key.removeprefix('roles.')}={_text(_value(composed, key))}"
+        for key in swept
+        if key not in ("task", "model")
+    ]
+    model = composed.config.model or "none"
+    return f"{model} [{', '.join(extras)}]" if extras else model
+
+
 def job_folder(root: Path, composed: Composed, swept: list[str]) -> Path:
     """`<task>/<model>[__key-value…]` for the keys the sweep varies besides task and model."""
     config = composed.config
@@ -126,7 +137,8 @@ def classify(composed: Composed, root: Path, swept: list[str], overrides: list[s
     if record is None:
         return Job(overrides, composed, folder, identity, "new")
     if record.get("identity") == identity:
-        state: JobState = "reuse" if record.get("status") == "success" else "resume"
+        finished = record.get("status") == "success"
+        state: JobState = "reuse" if finished else "resume" if composed.config.resume else "new"
         return Job(overrides, composed, folder, identity, state)
     return Job(overrides, composed, folder, identity, "changed", _changes(folder, composed))
 
@@ -148,7 +160,11 @@ def write_manifest(root: Path, swept: list[str], jobs: list[Job]) -> None:
     manifest = {
         "swept": swept,
         "jobs": [
-            {"overrides": job.overrides, "folder": str(job.folder.relative_to(root))}
+            {
+                "overrides": job.overrides,
+                "folder": str(job.folder.relative_to(root)),
+                "label": job_label(job.composed, swept),
+            }
             for job in jobs
         ],
     }

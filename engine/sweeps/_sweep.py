@@ -18,7 +18,14 @@ from engine.config._searchpath import extra_config_dirs
 from engine.logs import read_run_file, redact
 from engine.providers import ModelHub
 from engine.runner import EvalPlan, EvalResult, build_plan, prepare_run
-from engine.sweeps._jobs import Job, classify, set_aside, sweep_folder, write_manifest
+from engine.sweeps._jobs import (
+    Job,
+    classify,
+    job_label,
+    set_aside,
+    sweep_folder,
+    write_manifest,
+)
 from engine.sweeps._launchers import check_launcher
 
 
@@ -105,7 +112,9 @@ def comparison_of(root: Path, jobs: list[Job], sweep: Sweep) -> Comparison:
     for job in jobs:
         record = read_run_file(job.folder)
         if record is not None and (job.folder / record["log"]).exists():
-            runs.append(read_run(job.folder / record["log"]))
+            run = read_run(job.folder / record["log"])
+            run.label = job_label(job.composed, sweep.swept)
+            runs.append(run)
     prices = {k: v.model_dump() for k, v in sweep.first.config.prices.items()}
     return compare(runs, prices)
 

@@ -8,6 +8,7 @@ import pytest
 
 from engine.config import ConfigError
 from engine.sweeps import plan_sweep
+from engine.sweeps._jobs import job_label
 
 
 @pytest.fixture(autouse=True)
@@ -36,6 +37,9 @@ def test_a_red_team_by_blue_team_grid_is_one_job_per_pairing() -> None:
         "theory_of_mind/none__roles.red_team-openai-gpt-4o-mini__roles.blue_team-openai-gpt-4o",
         "theory_of_mind/none__roles.red_team-openai-gpt-4o-mini__roles.blue_team-openai-o3",
     ]
+    assert job_label(jobs[0].composed, sweep.swept) == (
+        "none [red_team=openai/gpt-4o-mini, blue_team=openai/gpt-4o]"
+    )
     assert {plans[i].roles["red_team"].name for i in plans} == {
         "openai/gpt-4o-mini",
         "anthropic/claude-haiku-4-5",
