@@ -9,7 +9,13 @@ from engine.providers._errors import (
     ProviderConfigError,
     ProviderError,
 )
-from engine.providers._model import Model, ModelHub, sample_epoch, sample_usage
+from engine.providers._model import (
+    Model,
+    ModelHub,
+    sample_cache_hits,
+    sample_epoch,
+    sample_usage,
+)
 from engine.providers._pool import ConnectionPool
 from engine.providers._registry import (
     NO_MODEL,
@@ -67,6 +73,7 @@ __all__ = [
     "create_api",
     "provider_names",
     "register_provider",
+    "sample_cache_hits",
     "sample_epoch",
     "sample_usage",
     "split_model",

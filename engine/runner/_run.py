@@ -28,7 +28,13 @@ from engine.logs import (
     utc_now,
     write_run_file,
 )
-from engine.providers import GenerateError, ModelUsage, sample_epoch, sample_usage
+from engine.providers import (
+    GenerateError,
+    ModelUsage,
+    sample_cache_hits,
+    sample_epoch,
+    sample_usage,
+)
 from engine.runner._display import Display
 from engine.runner._plan import EvalPlan
 from engine.scorers import Score, value_to_float
@@ -218,6 +224,7 @@ async def run_plan(
             tally.values[name] += [value_to_float(value) for value in values]
     job_usage = {model.name: ModelUsage() for model in plan.models()}
     """Summed per sample: a model shared with other evals (in a sweep) counts theirs too."""
+    job_hits: dict[str, int] = {}
     started = time.monotonic()
     pools = {model.pool.key: model.pool for model in plan.models()}
     in_flight = max(1, sum(pool.max_connections for pool in pools.values()))
@@ -225,7 +232,9 @@ async def run_plan(
 
     async def run_one(sample: Sample, epoch: int) -> None:
         usage: dict[str, ModelUsage] = {}
+        hits: dict[str, int] = {}
         token = sample_usage.set(usage)
+        hits_token = sample_cache_hits.set(hits)
         sample_epoch.set(epoch)
         sample_start = time.monotonic()
         retries: list[dict[str, str]] = []
@@ -236,8 +245,11 @@ async def run_plan(
                 state, scores, error = await _attempt(plan, sample, epoch, scorer_names)
         finally:
             sample_usage.reset(token)
+            sample_cache_hits.reset(hits_token)
         for name, used in usage.items():
             job_usage.setdefault(name, ModelUsage()).add(used)
+        for name, count in hits.items():
+            job_hits[name] = job_hits.get(name, 0) + count
         elapsed = time.monotonic() - sample_start
         record: dict[str, Any] = {
             "id": sample.id,
@@ -304,9 +316,8 @@ async def run_plan(
         ]
         if limit_changes:
             stats["connection_limit_history"] = limit_changes
-        cache_hits = {model.name: model.cache_hits for model in plan.models() if model.cache_hits}
-        if cache_hits:
-            results["metadata"] = {"cache_hits": cache_hits}
+        if job_hits:
+            results["metadata"] = {"cache_hits": job_hits}
         failure = None
         if status == "error":
             summary = (

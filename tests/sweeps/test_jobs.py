@@ -123,3 +123,23 @@ def test_the_python_api_runs_a_sweep_in_process(
     assert [row.score for row in again.comparison.rows] == [
         row.score for row in outcome.comparison.rows
     ]
+
+
+def test_a_grader_shared_by_jobs_is_counted_per_job(monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    import engine
+    from tests.support.openai_server import OpenAIServer, Request
+
+    def answer(request: Request) -> str:
+        prompt = request.messages[-1]["content"]
+        return "GRADE: C" if "[Expert answer]" in prompt else "the basket"
+
+    with OpenAIServer(answer) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        outcome = engine.sweep(["model=openai/a,openai/b", "roles.grader=openai/judge", "limit=3"])
+    assert len(outcome.results) == 2
+    for result in outcome.results:
+        log = json.loads(result.log_path.read_text())
+        per_sample = sum(s["model_usage"]["openai/judge"]["total_tokens"] for s in log["samples"])
+        assert log["stats"]["model_usage"]["openai/judge"]["total_tokens"] == per_sample > 0
