@@ -99,3 +99,12 @@ def test_chromium_draws_the_charts(chromium: str, report: Path, tmp_path: Path) 
     for hex_colour in PALETTE[:3]:  # one bar and two dots per model, in the model's colour
         rgb = tuple(int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
         assert counts.get(rgb, 0) > 1500, f"{hex_colour} barely drawn: {counts.get(rgb, 0)} px"
+
+
+def test_report_needs_logs(tmp_path: Path) -> None:
+    missing = run_cli("report", "nowhere", cwd=tmp_path)
+    assert missing.returncode == 2 and "no such file or folder: nowhere" in missing.stderr
+    (tmp_path / "empty").mkdir()
+    empty = run_cli("report", "empty", cwd=tmp_path)
+    assert empty.returncode == 2 and "no eval logs under empty" in empty.stderr
+    assert not (tmp_path / "empty" / "report.html").exists()
