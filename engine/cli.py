@@ -17,6 +17,7 @@ _USAGE = """\
 usage: inspect-run [-m] [KEY=VALUE | GROUP=OPTION | +roles.NAME=MODEL …]
        inspect-run +sweep=NAME [KEY=VALUE …]
        inspect-run report PATH… [-o report.html]
+       inspect-run list
        inspect-run validate [CONFIG_DIR …]
        inspect-run cache list|clear|prune
        inspect-run schemas [--check]
@@ -32,7 +33,8 @@ examples:
   inspect-run preset=smollm2 model_args.n_ctx=4096
 
 keys: model, model_args.KEY, model_base_url, roles.NAME, generation.*, connection.*, batch.*,
-      limit (N or [start,end]), sample_id, epochs, shuffle, seed, fail_on_error, log_dir, tags,
+      limit (N or [start,end]), sample_id, epochs, epochs_reducer, shuffle, seed, fail_on_error,
+      log_dir, tags,
       metadata.KEY, display (auto|rich|plain|none)
 model strings: PROVIDER/NAME; model=none for tasks that only use roles; unset → INSPECT_EVAL_MODEL
 API keys come from the environment or a .env file, never from config.
@@ -98,6 +100,10 @@ def cli(args: Sequence[str]) -> int:
 
         print(f"inspect-run {__version__}")
         return EXIT_OK
+    if args and args[0] == "list":
+        from engine.config._catalog import list_command
+
+        return list_command(args[1:])
     if args and args[0] == "validate":
         from engine.config._validate import validate_command
 

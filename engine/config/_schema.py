@@ -8,7 +8,14 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from engine._secrets import CREDENTIAL_NAME
 
@@ -24,6 +31,19 @@ class ResponseSchema(_Strict):
     json_schema: dict[str, Any]
     description: str | None = None
     strict: bool = True
+
+    @field_validator("json_schema")
+    @classmethod
+    def _is_a_json_schema(cls, value: dict[str, Any]) -> dict[str, Any]:
+        """A broken schema would fail every reply's validation: refuse it before the run."""
+        import jsonschema
+
+        try:
+            jsonschema.validators.validator_for(value).check_schema(value)
+        except jsonschema.exceptions.SchemaError as error:
+            where = "/".join(str(p) for p in error.absolute_path)
+            raise ValueError(f"not a valid JSON Schema: {error.message} (at /{where})") from None
+        return value
 
 
 class GenerationConfig(_Strict):
@@ -50,8 +70,14 @@ class GenerationConfig(_Strict):
     extra_body: dict[str, Any] | None = None
 
     def merged(self, override: GenerationConfig) -> GenerationConfig:
-        """Fields set in `override` win; the rest come from self."""
-        return self.model_copy(update=override.model_dump(exclude_none=True))
+        """Fields set in `override` win; the rest come from self. (Values are taken as they are:
+        `model_dump` would turn a `ResponseSchema` into a plain dict.)"""
+        update = {
+            name: value
+            for name in type(override).model_fields
+            if (value := getattr(override, name)) is not None
+        }
+        return self.model_copy(update=update)
 
 
 class ConnectionConfig(_Strict):
@@ -150,25 +176,73 @@ class Price(_Strict):
 
 
 class DatasetFields(_Strict):
-    """Which record fields become the sample's parts."""
+    """Which record fields become the sample's parts; `a.b` reaches into nested records."""
 
     input: str = "input"
     target: str | None = "target"
     id: str | None = "id"
     choices: str | None = None
     metadata: list[str] | None = None
+    images: str | None = None
+    """A field holding an image or a list of them (bytes, {bytes, path}, a file path or URL);
+    they become image parts of the user message, after the input text."""
+
+
+class HubDataset(_Strict):
+    """A dataset on the Hugging Face Hub, downloaded once into the Hub cache and read from there."""
+
+    path: str
+    """The repository, e.g. `allenai/ai2_arc`."""
+    name: str | None = None
+    """The configuration (subset), e.g. `ARC-Easy`: the folder its files sit in."""
+    split: str = "test"
+    revision: str = "main"
+    data_files: str | list[str] | None = None
+    """Glob(s) of repository files to read instead of finding them by `name` and `split`."""
 
 
 class DatasetConfig(_Strict):
-    """A local JSONL, JSON or CSV file; relative paths resolve against the task directories."""
+    """Local JSONL, JSON or CSV (`path`, resolved inside the task directories) or a Hub dataset."""
 
-    path: str
-    format: Literal["jsonl", "json", "csv"] | None = None
+    path: str | None = None
+    hub: HubDataset | None = None
+    format: Literal["jsonl", "json", "csv", "parquet"] | None = None
     fields: DatasetFields = DatasetFields()
+    record_to_sample: str | None = None
+    """A Python hook `FILE.py[:FUNCTION]` (default function `record_to_sample`) in a task
+    directory, for records the field mapping cannot express: record dict → Sample or dict."""
+    encoding: str = "utf-8-sig"
+    dialect: Literal["excel", "excel-tab", "unix"] = "excel"
+    delimiter: str | None = None
+    shuffle: bool = False
+    seed: int | None = None
+    shuffle_choices: bool = False
+    """Shuffle each sample's choices (seeded by `seed` and the sample id); letter targets follow."""
+    limit: Annotated[int, Field(ge=1)] | None = None
+    image_max_size: Annotated[int, Field(ge=16)] = 1024
+    """Images larger than this many pixels on their longer side are scaled down (aspect kept)."""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DatasetConfig:
+        if (self.path is None) == (self.hub is None):
+            raise ValueError("set exactly one of dataset.path (a local file) or dataset.hub")
+        if self.delimiter is not None and len(self.delimiter) != 1:
+            raise ValueError(f"delimiter must be one character, got {self.delimiter!r}")
+        return self
+
+    @property
+    def location(self) -> str:
+        """Where the samples come from, for the log."""
+        if self.hub is not None:
+            parts = [self.hub.path, self.hub.name, self.hub.split]
+            return "hf://" + "/".join(part for part in parts if part)
+        return str(self.path)
 
 
 ComponentSpec = str | dict[str, dict[str, Any] | None]
 """A solver/scorer is named (`generate`) or named with arguments (`{prompt_template: {template: …}}`)."""
+
+Reducers = str | list[str]
 
 
 class TaskConfig(_Strict):
@@ -177,7 +251,17 @@ class TaskConfig(_Strict):
     dataset: DatasetConfig
     solvers: list[ComponentSpec] = Field(default_factory=lambda: list[ComponentSpec](["generate"]))
     scorers: list[ComponentSpec] = Field(default_factory=lambda: list[ComponentSpec](["match"]))
-    metrics: list[str] = Field(default_factory=lambda: ["accuracy", "stderr"])
+    metrics: list[ComponentSpec] = Field(
+        default_factory=lambda: list[ComponentSpec](["accuracy", "stderr"])
+    )
+    epochs: Annotated[int, Field(ge=1)] | None = None
+    """The task's default epochs (`epochs=N` on the command line wins)."""
+    epochs_reducer: Reducers | None = None
+    """The task's default reducers: mean, median, mode, max, pass_at_K."""
+    generation: GenerationConfig = GenerationConfig()
+    """The task's default generation settings; any set at the top level win, key by key."""
+    roles: dict[str, RoleBinding] = Field(default_factory=dict)
+    """The task's default roles; a role bound at the top level wins."""
 
 
 Limit = (
@@ -202,7 +286,26 @@ class RunConfig(_Strict):
     specific key wins. Used by the comparison table; never part of a run's identity."""
     limit: Limit | None = None
     sample_id: str | int | list[str | int] | None = None
-    epochs: Annotated[int, Field(ge=1)] = 1
+    # YAML may leave these null (the task's default, then 1 / mean fill them before validation).
+    epochs: Annotated[
+        int,
+        Field(ge=1),
+        WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}]}),
+    ] = 1
+    """Unset (null): the task's `epochs`, else 1."""
+    epochs_reducer: Annotated[
+        Reducers,
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "string"},
+                    {"type": "array", "items": {"type": "string"}},
+                    {"type": "null"},
+                ]
+            }
+        ),
+    ] = "mean"
+    """Unset (null): the task's `epochs_reducer`, else mean."""
     shuffle: bool = False
     seed: int | None = None
     retry_on_error: Annotated[int, Field(ge=0)] = 0
@@ -217,6 +320,41 @@ class RunConfig(_Strict):
     display: Literal["auto", "rich", "plain", "none"] = "auto"
 
     _secret_free = field_validator("model_args")(_check_model_args)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _task_defaults(cls, data: Any) -> Any:
+        """The task's epochs, reducers, generation and roles fill what the run leaves unset."""
+        if not isinstance(data, dict) or not isinstance(data.get("task"), dict):
+            return data
+        task = data["task"]
+        data = dict(data)
+        for key, fallback in (("epochs", 1), ("epochs_reducer", "mean")):
+            if data.get(key) is None:
+                data[key] = task.get(key) if task.get(key) is not None else fallback
+        task_generation = task.get("generation")
+        if isinstance(task_generation, dict) and isinstance(data.get("generation", {}), dict):
+            run_generation = data.get("generation") or {}
+            data["generation"] = {
+                **task_generation,
+                **{k: v for k, v in run_generation.items() if v is not None},
+            }
+        task_roles = task.get("roles")
+        if isinstance(task_roles, dict) and isinstance(data.get("roles", {}), dict):
+            run_roles = data.get("roles") or {}
+            data["roles"] = {
+                **run_roles,
+                **{k: v for k, v in task_roles.items() if run_roles.get(k) is None},
+            }
+        return data
+
+    @property
+    def reducers(self) -> list[str]:
+        return (
+            [self.epochs_reducer]
+            if isinstance(self.epochs_reducer, str)
+            else list(self.epochs_reducer)
+        )
 
     @field_validator("fail_on_error")
     @classmethod

@@ -1,35 +1,42 @@
-"""Local dataset files (JSONL, JSON, CSV) → samples.
+"""Dataset files (JSONL, JSON, CSV, Parquet; local or from the Hub) → samples.
 
-A `DatasetFile` re-reads its file on every pass instead of holding the samples, so memory does not
+A `DatasetFile` re-reads its files on every pass instead of holding the samples, so memory does not
 grow with the dataset (JSON, which cannot be streamed, is parsed whole). Every error names the file
-and the line (or record) at fault: a dataset bug should be fixable from the message.
+and the line (or record) at fault: a dataset bug should be fixable from the message. Records become
+samples by the declarative field mapping or by a `record_to_sample` hook kept beside the task.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import random
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 from engine.config import DatasetConfig, DatasetFields
+from engine.datasets._hooks import Hook, HookError, load_hook
+from engine.datasets._hub import HubError, hub_files
+from engine.datasets._images import ImageError, image_parts
 from engine.datasets._sample import Sample
 from engine.providers import ChatMessage
-from engine.providers._types import Content, ContentImage, Role, content_from_log
+from engine.providers._types import Content, ContentImage, ContentText, Role, content_from_log
 
-Format = Literal["jsonl", "json", "csv"]
+Format = Literal["jsonl", "json", "csv", "parquet"]
 
 _EXTENSIONS: dict[str, Format] = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
     ".json": "json",
     ".csv": "csv",
+    ".parquet": "parquet",
 }
+HOOK_FIELDS = DatasetFields(choices="choices", images="images")
+"""How a dict returned by a hook becomes a sample: the sample's own field names."""
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _ROLES: frozenset[str] = frozenset(get_args(Role))
 _JSON_LIST_KEYS = ("samples", "data")
-_ENCODING = "utf-8-sig"
-"""UTF-8, tolerating the byte-order mark spreadsheet tools put at the start of a CSV."""
 
 
 class DatasetError(ValueError):
@@ -37,15 +44,86 @@ class DatasetError(ValueError):
 
 
 class DatasetFile:
-    """The samples of a dataset file, in file order, read lazily on each iteration."""
+    """The samples of a dataset, in file order, read lazily on each iteration.
 
-    def __init__(self, config: DatasetConfig, search_dirs: Sequence[Path]) -> None:
-        self.path = resolve_path(config.path, search_dirs)
-        self.format = dataset_format(config, self.path)
+    `search_dirs` are where a relative `path` may be found; `task_dirs` are the only places a
+    `record_to_sample` hook is loaded from. Without `fetch`, a Hub dataset is not downloaded (and
+    has no samples): `inspect-run validate` checks configs offline.
+    """
+
+    def __init__(
+        self,
+        config: DatasetConfig,
+        search_dirs: Sequence[Path],
+        task_dirs: Sequence[Path] = (),
+        *,
+        fetch: bool = True,
+    ) -> None:
+        self.config = config
         self.fields = config.fields
+        self.base_dir: Path | None
+        try:
+            if config.hub is not None:
+                self.paths = hub_files(config.hub) if fetch else []
+                self.base_dir = None
+            else:
+                self.paths = [resolve_path(str(config.path), search_dirs)]
+                self.base_dir = self.paths[0].parent
+            self.hook: Hook | None = (
+                load_hook(config.record_to_sample, task_dirs) if config.record_to_sample else None
+            )
+        except (HubError, HookError) as error:
+            raise DatasetError(str(error)) from None
+        for path in self.paths:
+            dataset_format(config, path)  # an unknown format fails now, not mid-run
 
     def __iter__(self) -> Iterator[Sample]:
-        return _iter_samples(self.path, self.format, self.fields)
+        index = 0
+        for path in self.paths:
+            fmt = dataset_format(self.config, path)
+            for where, record in _records(path, fmt, self.config):
+                index += 1
+                sample = self._sample(path, where, record, index)
+                if sample is not None:
+                    yield sample
+
+    def _sample(self, path: Path, where: str, record: Any, index: int) -> Sample | None:
+        if not isinstance(record, dict):
+            raise DatasetError(
+                f"{path}, {where}: a record must be an object, got {type(record).__name__}"
+            )
+        max_size = self.config.image_max_size
+        try:
+            if self.hook is None:
+                sample = record_to_sample(record, self.fields, index, self.base_dir, max_size)
+            else:
+                made = self._from_hook(record, index)
+                if made is None:
+                    return None
+                sample = made
+        except (DatasetError, ImageError) as error:
+            raise DatasetError(f"{path}, {where}: {error}") from None
+        if self.config.shuffle_choices:
+            sample = shuffle_choices(sample, self.config.seed)
+        return sample
+
+    def _from_hook(self, record: dict[str, Any], index: int) -> Sample | None:
+        assert self.hook is not None
+        try:
+            made = self.hook(record)
+        except Exception as error:
+            raise DatasetError(f"record_to_sample failed: {error!r}") from None
+        if made is None or isinstance(made, Sample):
+            if made is not None and made.id is None:
+                made.id = index
+            return made
+        if isinstance(made, dict):
+            return record_to_sample(
+                made, HOOK_FIELDS, index, self.base_dir, self.config.image_max_size
+            )
+        raise DatasetError(
+            f"record_to_sample must return a Sample, a dict or None, got {type(made).__name__}"
+        )
 
 
 def read_samples(config: DatasetConfig, search_dirs: Sequence[Path]) -> list[Sample]:
@@ -66,6 +144,11 @@ def resolve_path(path: str, search_dirs: Sequence[Path]) -> Path:
         raise DatasetError(f"dataset file {candidate} does not exist")
     for directory in search_dirs:
         found = Path(directory) / candidate
+        if not found.resolve().is_relative_to(Path(directory).resolve()):
+            raise DatasetError(
+                f"dataset file '{path}' climbs out of {directory}; a relative path must stay "
+                "inside the task directories"
+            )
         if found.is_file():
             return found
     searched = ", ".join(str(directory) for directory in search_dirs) or "(no directories given)"
@@ -85,38 +168,105 @@ def dataset_format(config: DatasetConfig, path: Path) -> Format:
     return found
 
 
-def record_to_sample(record: dict[str, Any], fields: DatasetFields, index: int) -> Sample:
+def record_to_sample(
+    record: dict[str, Any],
+    fields: DatasetFields,
+    index: int,
+    base_dir: Path | None = None,
+    image_max_size: int = 1024,
+) -> Sample:
     """One record → a sample; `index` (1-based) is the id when the record has none."""
-    if fields.input not in record:
+    found, value = _field(record, fields.input)
+    if not found:
         present = ", ".join(map(str, record)) or "no fields"
         raise DatasetError(f"missing input field '{fields.input}' (record has: {present})")
+    sample_input = _input(value, fields.input)
+    if fields.images is not None:
+        images = image_parts(_field(record, fields.images)[1], base_dir, image_max_size)
+        if images:
+            sample_input = _with_images(sample_input, images)
     return Sample(
-        input=_input(record[fields.input], fields.input),
-        target=_target(record.get(fields.target)) if fields.target else "",
-        id=_id(record.get(fields.id) if fields.id else None, index),
-        choices=_choices(record.get(fields.choices), fields.choices) if fields.choices else None,
+        input=sample_input,
+        target=_target(_field(record, fields.target)[1]) if fields.target else "",
+        id=_id(_field(record, fields.id)[1] if fields.id else None, index),
+        choices=_choices(_field(record, fields.choices)[1], fields.choices)
+        if fields.choices
+        else None,
         metadata=_metadata(record, fields.metadata),
     )
 
 
-def _iter_samples(path: Path, fmt: Format, fields: DatasetFields) -> Iterator[Sample]:
-    records = {"jsonl": _jsonl_records, "json": _json_records, "csv": _csv_records}[fmt]
+def shuffle_choices(sample: Sample, seed: int | None) -> Sample:
+    """The sample with its choices in a seeded random order; letter targets follow their choice."""
+    if not sample.choices:
+        return sample
+    order = list(range(len(sample.choices)))
+    random.Random(f"{seed}:{sample.id}").shuffle(order)
+    new_letter = {_LETTERS[original]: _LETTERS[position] for position, original in enumerate(order)}
+
+    def moved(target: str) -> str:
+        return new_letter.get(target.strip().upper(), target)
+
+    target = (
+        moved(sample.target)
+        if isinstance(sample.target, str)
+        else [moved(t) for t in sample.target]
+    )
+    choices = [sample.choices[original] for original in order]
+    return Sample(sample.input, target, sample.id, choices, sample.metadata)
+
+
+def _field(record: dict[str, Any], name: str) -> tuple[bool, Any]:
+    """A field by name, or by a dotted path into nested objects (`choices.text`)."""
+    if name in record:
+        return True, record[name]
+    value: Any = record
+    for part in name.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return False, None
+        value = value[part]
+    return True, value
+
+
+def _with_images(
+    sample_input: str | list[ChatMessage], images: list[ContentImage]
+) -> list[ChatMessage]:
+    """The input with `images` after the text of its (last) user message."""
+    if isinstance(sample_input, str):
+        return [ChatMessage("user", [ContentText(sample_input), *images], "input")]
+    messages = list(sample_input)
+    for position in range(len(messages) - 1, -1, -1):
+        message = messages[position]
+        if message.role == "user":
+            parts: list[Content] = (
+                [ContentText(message.content)]
+                if isinstance(message.content, str)
+                else list(message.content)
+            )
+            messages[position] = ChatMessage("user", [*parts, *images], message.source)
+            return messages
+    return [*messages, ChatMessage("user", list(images), "input")]
+
+
+def _records(path: Path, fmt: Format, config: DatasetConfig) -> Iterator[tuple[str, Any]]:
     try:
-        for index, (where, record) in enumerate(records(path), start=1):
-            if not isinstance(record, dict):
-                raise DatasetError(
-                    f"{path}, {where}: a record must be an object, got {type(record).__name__}"
-                )
-            try:
-                yield record_to_sample(record, fields, index)
-            except DatasetError as error:
-                raise DatasetError(f"{path}, {where}: {error}") from None
+        if fmt == "jsonl":
+            yield from _jsonl_records(path, config.encoding)
+        elif fmt == "json":
+            yield from _json_records(path, config.encoding)
+        elif fmt == "csv":
+            yield from _csv_records(path, config)
+        else:
+            yield from _parquet_records(path)
     except UnicodeDecodeError as error:
-        raise DatasetError(f"{path} is not UTF-8 text: {error}") from None
+        encoding = "UTF-8" if config.encoding.lower().startswith("utf-8") else config.encoding
+        raise DatasetError(
+            f"{path} is not {encoding} text: {error}; set dataset.encoding"
+        ) from None
 
 
-def _jsonl_records(path: Path) -> Iterator[tuple[str, Any]]:
-    with path.open(encoding=_ENCODING) as lines:
+def _jsonl_records(path: Path, encoding: str) -> Iterator[tuple[str, Any]]:
+    with path.open(encoding=encoding) as lines:
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
@@ -127,9 +277,9 @@ def _jsonl_records(path: Path) -> Iterator[tuple[str, Any]]:
             yield f"line {number}", record
 
 
-def _json_records(path: Path) -> Iterator[tuple[str, Any]]:
+def _json_records(path: Path, encoding: str) -> Iterator[tuple[str, Any]]:
     try:
-        data = json.loads(path.read_text(encoding=_ENCODING))
+        data = json.loads(path.read_text(encoding=encoding))
     except json.JSONDecodeError as error:
         raise DatasetError(f"{path}, line {error.lineno}: invalid JSON: {error.msg}") from None
     if isinstance(data, dict):
@@ -146,11 +296,34 @@ def _json_records(path: Path) -> Iterator[tuple[str, Any]]:
         yield f"record {number}", record
 
 
-def _csv_records(path: Path) -> Iterator[tuple[str, Any]]:
-    with path.open(encoding=_ENCODING, newline="") as file:
-        reader = csv.DictReader(file)
+def _csv_records(path: Path, config: DatasetConfig) -> Iterator[tuple[str, Any]]:
+    with path.open(encoding=config.encoding, newline="") as file:
+        reader = (
+            csv.DictReader(file, dialect=config.dialect, delimiter=config.delimiter)
+            if config.delimiter
+            else csv.DictReader(file, dialect=config.dialect)
+        )
         for row in reader:
             yield f"line {reader.line_num}", row
+
+
+def _parquet_records(path: Path) -> Iterator[tuple[str, Any]]:
+    """Rows in batches (Parquet is columnar; a batch at a time keeps memory flat)."""
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise DatasetError(
+            "Parquet datasets need pyarrow: pip install 'inspect-run[hub]'"
+        ) from None
+    try:
+        rows = pq.ParquetFile(path)
+        number = 0
+        for batch in rows.iter_batches(batch_size=256):
+            for row in batch.to_pylist():
+                number += 1
+                yield f"row {number}", row
+    except (OSError, ValueError) as error:  # pyarrow's ArrowInvalid is a ValueError
+        raise DatasetError(f"{path}: not a readable Parquet file: {error}") from None
 
 
 def _input(value: Any, name: str) -> str | list[ChatMessage]:

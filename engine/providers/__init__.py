@@ -9,6 +9,8 @@ from engine.providers._errors import (
     ProviderConfigError,
     ProviderError,
 )
+from engine.providers._extensions import ENTRY_POINT_GROUP
+from engine.providers._local import InProcessAPI
 from engine.providers._model import (
     Model,
     ModelHub,
@@ -19,6 +21,7 @@ from engine.providers._model import (
 from engine.providers._pool import ConnectionPool
 from engine.providers._registry import (
     NO_MODEL,
+    ProviderFactory,
     check_provider,
     create_api,
     provider_names,
@@ -45,6 +48,7 @@ from engine.providers._types import (
 
 __all__ = [
     "COMPATIBLE_SERVICES",
+    "ENTRY_POINT_GROUP",
     "NO_MODEL",
     "ChatMessage",
     "Choice",
@@ -59,6 +63,7 @@ __all__ = [
     "ContentVideo",
     "ErrorKind",
     "GenerateError",
+    "InProcessAPI",
     "MalformedResponseError",
     "Modality",
     "Model",
@@ -68,6 +73,7 @@ __all__ = [
     "ModelUsage",
     "ProviderConfigError",
     "ProviderError",
+    "ProviderFactory",
     "assistant",
     "check_provider",
     "create_api",

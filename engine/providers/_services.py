@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from engine.providers._types import Modality
+
+StructuredOutput = Literal["json_schema", "json_object"] | None
+"""How a service takes `response_schema`: OpenAI's `{type: json_schema, json_schema: {name, schema,
+strict}}`, llama-cpp-python's `{type: json_object, schema}`, or not at all."""
 
 TEXT_AND_IMAGES: frozenset[Modality] = frozenset({"text", "image"})
 ALL_MODALITIES: frozenset[Modality] = frozenset({"text", "image", "audio", "video"})
@@ -20,6 +25,8 @@ class CompatibleService:
     modalities: frozenset[Modality] = TEXT_AND_IMAGES
     """What the service's chat endpoint takes (whether a given model reads it is the model's
     business: a text-only model's 400 fails its samples with the server's reason)."""
+    structured_output: StructuredOutput = "json_schema"
+    """None: `response_schema` is reported unsupported and not sent (replies are still validated)."""
 
 
 COMPATIBLE_SERVICES: dict[str, CompatibleService] = {
@@ -29,6 +36,7 @@ COMPATIBLE_SERVICES: dict[str, CompatibleService] = {
         "DEEPSEEK_BASE_URL",
         "https://api.deepseek.com/v1",
         modalities=frozenset({"text"}),
+        structured_output=None,  # JSON mode (`json_object`) without a schema only
     ),
     "mistral": CompatibleService(
         "MISTRAL_API_KEY", "MISTRAL_BASE_URL", "https://api.mistral.ai/v1"
@@ -73,7 +81,11 @@ COMPATIBLE_SERVICES: dict[str, CompatibleService] = {
     ),
     # No default URL: without LLAMA_CPP_PYTHON_BASE_URL the model is loaded in process.
     "llama-cpp-python": CompatibleService(
-        "LLAMA_CPP_PYTHON_API_KEY", "LLAMA_CPP_PYTHON_BASE_URL", None, key_required=False
+        "LLAMA_CPP_PYTHON_API_KEY",
+        "LLAMA_CPP_PYTHON_BASE_URL",
+        None,
+        key_required=False,
+        structured_output="json_object",  # its server refuses `json_schema`
     ),
 }
 

@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from engine._assets import tasks_dir
-from engine.config import RunConfig
+from engine.config import GenerationConfig, RunConfig
 from engine.config._compose import Composed
 from engine.config._errors import ConfigError, Problem
 from engine.datasets import DatasetError, DatasetFile, Sample
 from engine.providers import NO_MODEL, Modality, Model, ModelHub, ProviderError
 from engine.registry import RegistryError
-from engine.scorers import Metric, Scorer, metrics, scorers
+from engine.scorers import Metric, Scorer, check_reducers, metrics, scorers
 from engine.solvers import Solver, solvers
 
 
@@ -28,6 +28,8 @@ from engine.solvers import Solver, solvers
 class Component:
     name: str
     args: dict[str, Any]
+    registered: str = ""
+    """The registry name (`name` is made unique when a task uses a component twice)."""
 
 
 @dataclass
@@ -42,6 +44,8 @@ class EvalPlan:
     scorers: list[tuple[Component, Scorer]]
     metrics: list[tuple[str, Metric]]
     warnings: list[str] = field(default_factory=list)
+    unsupported: dict[str, list[str]] = field(default_factory=dict)
+    """Generation settings each model (by name) cannot honour: warned once, logged once."""
     role_lists: dict[str, list[Model]] = field(default_factory=dict)
     """Roles bound to a list of models, with all of them."""
 
@@ -71,15 +75,19 @@ def dataset_search_dirs(composed: Composed) -> list[Path]:
 
 def identity_of(composed: Composed) -> str:
     """The run identity: the resolved config minus what does not change results, plus the
-    dataset file's content (an edited dataset at the same path must not reuse old logs)."""
+    dataset file's content (an edited dataset at the same path must not reuse old logs). A Hub
+    dataset is identified by its config (repository, subset, revision), never downloaded here."""
     import hashlib
 
     from engine.datasets import resolve_path
     from engine.logs import run_identity
 
     digest = None
+    local = composed.config.task.dataset.path
     try:
-        path = resolve_path(composed.config.task.dataset.path, dataset_search_dirs(composed))
+        if local is None:
+            raise DatasetError("a Hub dataset")
+        path = resolve_path(local, dataset_search_dirs(composed))
         hashed = hashlib.sha256()
         with path.open("rb") as data:
             for block in iter(lambda: data.read(1 << 20), b""):
@@ -88,6 +96,12 @@ def identity_of(composed: Composed) -> str:
     except (DatasetError, OSError):
         pass  # planning reports a missing dataset
     return run_identity(composed.resolved, digest)
+
+
+def hook_dirs(composed: Composed) -> list[Path]:
+    """Where `record_to_sample` hooks may load from: `tasks/` beside each user config dir, then
+    the built-in `tasks/`. Nowhere else, whatever a config value says."""
+    return [d.parent / "tasks" for d in composed.config_dirs[:-1]] + [tasks_dir()]
 
 
 MAX_LOGGED_IDS = 10_000
@@ -110,11 +124,15 @@ class SelectedSamples:
             if wanted is None
             else {str(w) for w in (wanted if isinstance(wanted, list) else [wanted])}
         )
+        dataset = config.task.dataset
+        shuffle = config.shuffle or dataset.shuffle
+        seed = config.seed if config.seed is not None else dataset.seed
+        limit = config.limit if config.limit is not None else dataset.limit
         self.start, self.stop = 0, None
-        if isinstance(config.limit, tuple):
-            self.start, self.stop = config.limit
-        elif config.limit is not None:
-            self.stop = config.limit
+        if isinstance(limit, tuple):
+            self.start, self.stop = limit
+        elif limit is not None:
+            self.stop = limit
         self.items: list[Sample] | None = None
         self.dataset_size = 0
         self.ids: list[str | int | None] = []
@@ -126,15 +144,15 @@ class SelectedSamples:
             self.dataset_size += 1
             if not self._wanted(sample):
                 continue
-            if config.shuffle:
+            if shuffle:
                 matched.append(sample)
             elif self._in_range(matching):
                 self._note_media(sample)
                 if len(self.ids) < MAX_LOGGED_IDS:
                     self.ids.append(sample.id)
             matching += 1
-        if config.shuffle:
-            random.Random(config.seed).shuffle(matched)
+        if shuffle:
+            random.Random(seed).shuffle(matched)
             self.items = matched[self.start : self.stop]
             self.ids = [sample.id for sample in self.items[:MAX_LOGGED_IDS]]
             self.count = len(self.items)
@@ -166,8 +184,10 @@ class SelectedSamples:
         return itertools.islice(filter(self._wanted, self.source), self.start, self.stop)
 
 
-def build_plan(composed: Composed, hub: ModelHub | None = None) -> EvalPlan:
-    """`hub`: share connection pools with other plans (an in-process sweep); else a new one."""
+def build_plan(composed: Composed, hub: ModelHub | None = None, *, fetch: bool = True) -> EvalPlan:
+    """Everything checked before any request; without `fetch`, Hub datasets are not downloaded.
+
+    `hub`: share connection pools with other plans (an in-process sweep); else a new one."""
     config = composed.config
     problems: list[Problem] = []
 
@@ -210,7 +230,7 @@ def build_plan(composed: Composed, hub: ModelHub | None = None) -> EvalPlan:
                 name, args, component = registry.create(spec)
                 taken = {c.name for c, _ in built}
                 unique = name if name not in taken else f"{name}_{index}"  # two `match`es
-                built.append((Component(unique, args), component))
+                built.append((Component(unique, args, name), component))
             except RegistryError as error:
                 problem(f"task.{kind}.{index}", error)
         return built
@@ -218,10 +238,16 @@ def build_plan(composed: Composed, hub: ModelHub | None = None) -> EvalPlan:
     planned_solvers = components("solvers", config.task.solvers, solvers)
     planned_scorers = components("scorers", config.task.scorers, scorers)
     planned_metrics = [(c.name, m) for c, m in components("metrics", config.task.metrics, metrics)]
+    try:
+        check_reducers(config.reducers, config.epochs)
+    except ValueError as error:
+        problem("epochs_reducer", error)
 
     selected: SelectedSamples | None = None
     try:
-        dataset = DatasetFile(config.task.dataset, dataset_search_dirs(composed))
+        dataset = DatasetFile(
+            config.task.dataset, dataset_search_dirs(composed), hook_dirs(composed), fetch=fetch
+        )
         selected = SelectedSamples(dataset, config)
     except DatasetError as error:
         problem("task.dataset", error)
@@ -248,13 +274,11 @@ def build_plan(composed: Composed, hub: ModelHub | None = None) -> EvalPlan:
     if problems or selected is None:
         raise ConfigError(problems)
 
-    warnings = []
-    for planned in [model, *roles.values()]:
-        if planned is None:
-            continue
-        unsupported = planned.api.unsupported(planned.generation)
-        if unsupported:
-            warnings.append(f"{planned.name} ignores generation settings: {', '.join(unsupported)}")
+    unsupported = unsupported_settings(model, roles, planned_solvers)
+    warnings = [
+        f"{name} ignores generation settings: {', '.join(fields)}"
+        for name, fields in unsupported.items()
+    ]
     return EvalPlan(
         composed,
         hub,
@@ -265,5 +289,32 @@ def build_plan(composed: Composed, hub: ModelHub | None = None) -> EvalPlan:
         planned_scorers,
         planned_metrics,
         warnings,
+        unsupported,
         role_lists,
     )
+
+
+def unsupported_settings(
+    model: Model | None, roles: dict[str, Model], planned_solvers: list[tuple[Component, Solver]]
+) -> dict[str, list[str]]:
+    """Each model's generation settings its provider cannot honour, once per (model, field).
+
+    Covers the model under test, every role with its own settings, and `generate` steps that
+    override settings for the model they call.
+    """
+    calls: list[tuple[Model, GenerationConfig]] = [
+        (planned, planned.generation) for planned in [model, *roles.values()] if planned is not None
+    ]
+    for component, _ in planned_solvers:
+        overrides = {k: v for k, v in component.args.items() if k != "role"}
+        if component.registered != "generate" or not overrides:
+            continue
+        role = component.args.get("role")
+        target = roles.get(role, model) if isinstance(role, str) else model  # unbound: under test
+        if target is not None:
+            calls.append((target, target.generation.merged(GenerationConfig(**overrides))))
+    found: dict[str, list[str]] = {}
+    for planned, settings in calls:
+        fields = found.setdefault(planned.name, [])
+        fields += [f for f in planned.api.unsupported(settings) if f not in fields]
+    return {name: fields for name, fields in found.items() if fields}

@@ -37,7 +37,7 @@ from engine.providers import (
 )
 from engine.runner._display import Display
 from engine.runner._plan import EvalPlan
-from engine.scorers import Score, value_to_float
+from engine.scorers import Score, reduce_epochs, value_to_float
 from engine.solvers import TaskState
 
 
@@ -106,10 +106,10 @@ def _log_header(plan: EvalPlan, run_id: str, created: str, resumed: int) -> dict
         "tags": config.tags or None,
         "dataset": {
             "name": task.name,
-            "location": task.dataset.path,
+            "location": task.dataset.location,
             "samples": plan.samples.dataset_size,
             "sample_ids": plan.samples.ids,
-            "shuffled": config.shuffle,
+            "shuffled": config.shuffle or task.dataset.shuffle,
         },
         "model": plan.model_name,
         "model_generate_config": config.generation.model_dump(exclude_none=True),
@@ -121,6 +121,7 @@ def _log_header(plan: EvalPlan, run_id: str, created: str, resumed: int) -> dict
             "sample_id": config.sample_id,
             "sample_shuffle": config.seed if config.shuffle else None,
             "epochs": config.epochs,
+            "epochs_reducer": config.reducers,
             "fail_on_error": config.fail_on_error,
         },
         "revision": git_revision(revision_dir),
@@ -134,6 +135,8 @@ def _log_header(plan: EvalPlan, run_id: str, created: str, resumed: int) -> dict
                 "choices": {k: v for k, v in composed.choices.items() if not k.startswith("hydra")},
                 "connection": config.connection.model_dump(),
                 "resumed_samples": resumed,
+                # Settings a model's provider cannot honour (warned once at the start).
+                "unsupported_generation": plan.unsupported,
                 # Every declared role with the model that played it (unbound → model under test).
                 "roles": {
                     role: [m.name for m in plan.role_lists[role]]
@@ -167,7 +170,8 @@ class _Tally:
     """Running totals for metrics and the display, kept as plain numbers (not sample records)."""
 
     def __init__(self, scorer_names: list[str]) -> None:
-        self.values: dict[str, list[float]] = {name: [] for name in scorer_names}
+        self.values: dict[str, dict[str, list[float]]] = {name: {} for name in scorer_names}
+        """Per scorer, each sample's values (one per epoch), reduced across epochs at the end."""
         self.errors = 0
         self.error_reasons: list[str] = []
 
@@ -221,7 +225,8 @@ async def run_plan(
     tally = _Tally(scorer_names)
     for name, values in recovered.scores.items():
         if name in tally.values:
-            tally.values[name] += [value_to_float(value) for value in values]
+            for sample_id, value in values:
+                tally.values[name].setdefault(sample_id, []).append(value_to_float(value))
     job_usage = {model.name: ModelUsage() for model in plan.models()}
     """Summed per sample: a model shared with other evals (in a sweep) counts theirs too."""
     job_hits: dict[str, int] = {}
@@ -274,7 +279,7 @@ async def run_plan(
         if error is None:
             record["scores"] = {name: score.to_log() for name, score in scores.items()}
             for name, value in scores.items():
-                tally.values[name].append(value.as_float())
+                tally.values[name].setdefault(str(sample.id), []).append(value.as_float())
         else:
             record["error"] = _error_record(error)
             tally.errors += 1
@@ -346,21 +351,28 @@ async def run_plan(
 
 
 def _results(plan: EvalPlan, tally: _Tally, total: int) -> dict[str, Any]:
+    """One score entry per scorer (and per reducer, when several): the epochs of each sample are
+    reduced to one value first, then the metrics run over the samples."""
+    reducers = plan.config.reducers
     scores = []
     for component, _ in plan.scorers:
-        values = tally.values[component.name]
-        metrics = {
-            name: {"name": name, "value": metric(values) if values else 0.0, "params": {}}
-            for name, metric in plan.metrics
-        }
-        scores.append(
-            {
-                "name": component.name,
-                "scorer": component.name,
-                "params": component.args,
-                "scored_samples": len(values),
-                "unscored_samples": total - len(values),
-                "metrics": metrics,
+        per_sample = list(tally.values[component.name].values())
+        scored = sum(len(values) for values in per_sample)
+        for reducer in reducers:
+            values = reduce_epochs(reducer, per_sample)
+            metrics = {
+                name: {"name": name, "value": metric(values) if values else 0.0, "params": {}}
+                for name, metric in plan.metrics
             }
-        )
+            scores.append(
+                {
+                    "name": component.name if len(reducers) == 1 else f"{component.name}_{reducer}",
+                    "scorer": component.name,
+                    "reducer": reducer,
+                    "params": component.args,
+                    "scored_samples": scored,
+                    "unscored_samples": total - scored,
+                    "metrics": metrics,
+                }
+            )
     return {"total_samples": total, "completed_samples": total - tally.errors, "scores": scores}

@@ -1,7 +1,10 @@
 """Scorers judge one sample's answer; metrics reduce the scores of all samples to numbers."""
 
-from engine.scorers._builtins import includes, match, model_graded_fact, normalise
-from engine.scorers._metrics import accuracy, mean, std, stderr
+from engine.scorers._answers import answer, choice, exact, f1, f1_score, pattern
+from engine.scorers._builtins import includes, match, normalise
+from engine.scorers._metrics import accuracy, bootstrap_stderr, mean, std, stderr
+from engine.scorers._model_graded import majority, model_graded_fact, model_graded_qa
+from engine.scorers._reducers import REDUCERS, check_reducers, reduce_epochs
 from engine.scorers._registry import metrics, scorers
 from engine.scorers._score import (
     CORRECT,
@@ -20,17 +23,29 @@ __all__ = [
     "INCORRECT",
     "NOANSWER",
     "PARTIAL",
+    "REDUCERS",
     "Metric",
     "Score",
     "ScoreValue",
     "Scorer",
     "accuracy",
+    "answer",
+    "bootstrap_stderr",
+    "check_reducers",
+    "choice",
+    "exact",
+    "f1",
+    "f1_score",
     "includes",
+    "majority",
     "match",
     "mean",
     "metrics",
     "model_graded_fact",
+    "model_graded_qa",
     "normalise",
+    "pattern",
+    "reduce_epochs",
     "scorers",
     "std",
     "stderr",

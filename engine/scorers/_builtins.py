@@ -1,4 +1,4 @@
-"""Built-in scorers: `match`, `includes` and `model_graded_fact`.
+"""Text scorers: `match` and `includes`, and the normalisation and number reading they share.
 
 Text is compared after light normalisation (whitespace collapsed, punctuation trimmed at the ends,
 case folded) because models wrap the same answer in different prose; `match` also respects word
@@ -12,10 +12,8 @@ import unicodedata
 from decimal import Decimal, InvalidOperation
 from typing import Literal
 
-from engine.providers import user
 from engine.scorers._registry import scorers
-from engine.scorers._score import CORRECT, INCORRECT, PARTIAL, Score, Scorer
-from engine.solvers._builtins import check_template, format_template
+from engine.scorers._score import CORRECT, INCORRECT, Score, Scorer
 from engine.solvers._state import TaskState
 
 Location = Literal["begin", "end", "any", "exact"]
@@ -144,100 +142,5 @@ def includes(ignore_case: bool = True) -> Scorer:
             if wanted and wanted in value:
                 return Score(CORRECT, answer=completion)
         return Score(INCORRECT, answer=completion)
-
-    return score
-
-
-DEFAULT_GRADE_PATTERN = r"(?i)GRADE\s*:\s*([CPI])"
-
-DEFAULT_MODEL_GRADED_FACT_TEMPLATE = """\
-You are checking a submitted answer against an expert answer to the same question.
-
-[BEGIN DATA]
-***
-[Question]: {question}
-***
-[Expert answer]: {criterion}
-***
-[Submitted answer]: {answer}
-***
-[END DATA]
-
-Compare the factual content of the submitted answer with the expert answer. Differences in style, \
-wording, grammar, punctuation or length do not matter; what matters is whether the submission \
-states the facts in the expert answer without contradicting them.
-
-{instructions}"""
-
-_INSTRUCTIONS = """\
-Reason step by step about whether the submitted answer gets the facts right, then finish with a \
-last line of the form "GRADE: X", where X is {letters}. Write nothing after that line."""
-
-DEFAULT_INSTRUCTIONS = _INSTRUCTIONS.format(
-    letters='C if the submission is correct or I if it is incorrect (for example "GRADE: C")'
-)
-DEFAULT_PARTIAL_INSTRUCTIONS = _INSTRUCTIONS.format(
-    letters="C if the submission is correct, P if it is partially correct (some of the expert "
-    "answer's facts, none contradicted) or I if it is incorrect"
-)
-
-
-@scorers.register("model_graded_fact")
-def model_graded_fact(
-    template: str | None = None,
-    instructions: str | None = None,
-    grade_pattern: str = DEFAULT_GRADE_PATTERN,
-    partial_credit: bool = False,
-    role: str = "grader",
-) -> Scorer:
-    """A grader model (the `role`, else the model under test) judges the answer against the target.
-
-    The template sees `{question}`, `{answer}`, `{criterion}`, `{instructions}` and the sample's
-    metadata. The last match of `grade_pattern` is the grade; P counts as I without partial credit.
-    A reply without a grade scores I (with the reason) rather than failing the sample.
-    """
-    prompt_template = template if template is not None else DEFAULT_MODEL_GRADED_FACT_TEMPLATE
-    check_template(prompt_template, "model_graded_fact template")
-    if instructions is None:
-        instructions = DEFAULT_PARTIAL_INSTRUCTIONS if partial_credit else DEFAULT_INSTRUCTIONS
-    try:
-        pattern = re.compile(grade_pattern)
-    except re.error as error:
-        raise ValueError(f"grade_pattern {grade_pattern!r} is not a valid regex: {error}") from None
-
-    async def score(state: TaskState) -> Score:
-        grader = state.role(role)
-        answer = _completion(state)
-        prompt = user(
-            format_template(
-                prompt_template,
-                {
-                    **state.metadata,
-                    "question": state.sample.input_text,
-                    "answer": answer,
-                    "criterion": "\n".join(state.sample.targets),
-                    "instructions": instructions,
-                },
-            )
-        )
-        output = await grader.generate([prompt])
-        reply = output.completion
-        metadata = {
-            "grader_model": grader.name,
-            "grading": [prompt.to_log(), output.message.to_log()],
-        }
-        grades = list(pattern.finditer(reply))
-        if not grades:
-            return Score(
-                INCORRECT,
-                answer=answer,
-                explanation=f"no grade found in grader reply: {reply}",
-                metadata=metadata,
-            )
-        last = grades[-1]
-        grade = (last.group(1) if pattern.groups else last.group(0)).strip().upper()
-        if grade == PARTIAL and not partial_credit:
-            grade = INCORRECT
-        return Score(grade, answer=answer, explanation=reply, metadata=metadata)
 
     return score

@@ -7,6 +7,7 @@ same `Registry.create` path as scorers. An empty list gives 0.0, never NaN (logs
 from __future__ import annotations
 
 import math
+import random
 import statistics
 
 from engine.scorers._registry import metrics
@@ -46,3 +47,21 @@ def std() -> Metric:
 @metrics.register("stderr")
 def stderr() -> Metric:
     return _stderr
+
+
+def _bootstrap_stderr(values: list[float], num_samples: int) -> float:
+    """Std of the means of `num_samples` resamples (with replacement), seeded: a log is
+    reproducible. Makes no normality assumption, so it suits skewed or bounded scores."""
+    if len(values) < 2:
+        return 0.0
+    rng = random.Random(0)
+    n = len(values)
+    means = [math.fsum(rng.choices(values, k=n)) / n for _ in range(num_samples)]
+    return statistics.pstdev(means)
+
+
+@metrics.register("bootstrap_stderr")
+def bootstrap_stderr(num_samples: int = 1000) -> Metric:
+    if num_samples < 2:
+        raise ValueError(f"num_samples must be at least 2, got {num_samples}")
+    return lambda values: _bootstrap_stderr(values, num_samples)

@@ -1,11 +1,15 @@
 """Solvers: what happens to a sample before it is scored (prompting, generating, ...)."""
 
 from engine.solvers._builtins import (
+    chain_of_thought,
     format_template,
     generate,
     prompt_template,
     system_message,
+    user_message,
 )
+from engine.solvers._critique import chain, self_critique
+from engine.solvers._multiple_choice import answer_letters, multiple_choice
 from engine.solvers._registry import solvers
 from engine.solvers._state import RoleUnboundError, Solver, TaskState
 
@@ -13,9 +17,15 @@ __all__ = [
     "RoleUnboundError",
     "Solver",
     "TaskState",
+    "answer_letters",
+    "chain",
+    "chain_of_thought",
     "format_template",
     "generate",
+    "multiple_choice",
     "prompt_template",
+    "self_critique",
     "solvers",
     "system_message",
+    "user_message",
 ]

@@ -1,4 +1,5 @@
-"""Built-in solvers: `system_message`, `prompt_template` and `generate`.
+"""Prompting solvers: `system_message`, `user_message`, `prompt_template`, `chain_of_thought`
+and `generate`.
 
 Each is a factory registered by name; its arguments come from YAML and are checked when the task is
 planned (a bad template or generation key fails before any sample runs), not on the first sample.
@@ -12,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.config import GenerationConfig
-from engine.providers import Content, ContentText, system
+from engine.providers import ChatMessage, Content, ContentText, system, user
 from engine.solvers._registry import solvers
 from engine.solvers._state import Solver, TaskState
 
@@ -89,25 +90,34 @@ def prompt_template(template: str) -> Solver:
     check_template(template, "prompt_template template")
 
     async def solve(state: TaskState) -> TaskState:
-        for position in range(len(state.messages) - 1, -1, -1):
-            message = state.messages[position]
-            if message.role == "user":
-                text = format_template(template, {**state.metadata, "prompt": message.text})
-                # A new message, not an edit: the original may be shared with the sample's input.
-                # Images and other parts stay; the text parts become the one rewritten text.
-                content: str | list[Content] = (
-                    text
-                    if isinstance(message.content, str)
-                    else [
-                        ContentText(text),
-                        *(p for p in message.content if not isinstance(p, ContentText)),
-                    ]
-                )
-                state.messages[position] = dataclasses.replace(message, content=content)
-                return state
-        raise ValueError("prompt_template: the conversation has no user message to rewrite")
+        position = last_user_index(state, "prompt_template")
+        message = state.messages[position]
+        text = format_template(template, {**state.metadata, "prompt": message.text})
+        state.messages[position] = with_text(message, text)
+        return state
 
     return solve
+
+
+def last_user_index(state: TaskState, who: str) -> int:
+    """Where the last user message is; a solver that rewrites the prompt needs one."""
+    for position in range(len(state.messages) - 1, -1, -1):
+        if state.messages[position].role == "user":
+            return position
+    raise ValueError(f"{who}: the conversation has no user message to rewrite")
+
+
+def with_text(message: ChatMessage, text: str) -> ChatMessage:
+    """A copy of `message` whose text parts become `text`; images and other parts stay.
+
+    A new message, not an edit: the original may be shared with the sample's input.
+    """
+    content: str | list[Content] = (
+        text
+        if isinstance(message.content, str)
+        else [ContentText(text), *(p for p in message.content if not isinstance(p, ContentText))]
+    )
+    return dataclasses.replace(message, content=content)
 
 
 @solvers.register("generate")
@@ -127,3 +137,29 @@ def generate(role: str | None = None, **overrides: Any) -> Solver:
         return state
 
     return solve
+
+
+@solvers.register("user_message")
+def user_message(template: str) -> Solver:
+    """Append a user message; `{field}`s come from the sample metadata."""
+    check_template(template, "user_message template")
+
+    async def solve(state: TaskState) -> TaskState:
+        state.messages.append(user(format_template(template, state.metadata)))
+        return state
+
+    return solve
+
+
+DEFAULT_COT_TEMPLATE = """\
+{prompt}
+
+Before answering, reason in a step-by-step manner as to get the right answer. Provide your answer \
+at the end on its own line in the form "ANSWER: $ANSWER" (without quotes) where $ANSWER is the \
+answer to the question."""
+
+
+@solvers.register("chain_of_thought")
+def chain_of_thought(template: str = DEFAULT_COT_TEMPLATE) -> Solver:
+    """Ask for step-by-step reasoning and a final `ANSWER:` line (pairs with the `answer` scorer)."""
+    return prompt_template(template)

@@ -7,5 +7,5 @@ from collections.abc import Callable
 from engine.registry import Registry
 from engine.solvers._state import Solver
 
-solvers: Registry[Callable[..., Solver]] = Registry("solver", "engine.solvers._builtins")
+solvers: Registry[Callable[..., Solver]] = Registry("solver", "engine.solvers._all")
 """Solver factories by name: `factory(**args)` returns the `async (state) -> state` solver."""

@@ -24,6 +24,8 @@ class TaskState:
     messages: list[ChatMessage]
     output: ModelOutput | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    selected_choices: list[str] | None = None
+    """The letters (in the sample's own choice order) a `multiple_choice` solver read back."""
     role_lists: Mapping[str, list[Model]] = field(default_factory=dict)
     """Roles bound to several models (`roles` holds the first of each)."""
 
@@ -38,7 +40,9 @@ class TaskState:
     ) -> TaskState:
         messages = [user(sample.input)] if isinstance(sample.input, str) else list(sample.input)
         metadata = dict(sample.metadata or {})
-        return cls(sample, epoch, model, roles, messages, None, metadata, dict(role_lists or {}))
+        return cls(
+            sample, epoch, model, roles, messages, None, metadata, role_lists=dict(role_lists or {})
+        )
 
     def role(self, name: str) -> Model:
         """The model bound to `name`; an unbound role falls back to the model under test."""

@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.config._searchpath import group_options
 from engine.config._validate import validate_command, validate_dirs
 
 
@@ -45,7 +46,9 @@ def test_valid_user_repo_passes(
     write(clean_environment / "tasks" / "qa.jsonl", '{"input": "2+2?", "target": "4"}\n')
     write(conf / "task" / "qa.yaml", "name: qa\ndataset: {path: qa.jsonl}\nscorers: [match]\n")
     assert validate_command([]) == 0
-    assert "2 tasks compose and plan" in capsys.readouterr().out
+    tasks = len(group_options("task"))  # the built-in tasks and qa
+    assert "qa" in group_options("task")
+    assert f"{tasks} tasks compose and plan" in capsys.readouterr().out
 
 
 def test_missing_dir_is_a_problem(clean_environment: Path) -> None:

@@ -134,13 +134,22 @@ async def test_maps_generation_fields_into_the_body(server: AnthropicServer) -> 
         max_tokens=2048,
         stop_seqs=["\n\n", "END"],
         reasoning_tokens=1024,
+        reasoning_effort="high",
+        response_schema=ResponseSchema(
+            name="answer",
+            description="not sent: Anthropic's format has no name or description",
+            json_schema={
+                "type": "object",
+                "properties": {"answer": {"type": "integer", "minimum": 0}},
+                "required": ["answer"],
+            },
+        ),
         # Not honoured by Anthropic: reported by `unsupported()`, never sent.
         seed=7,
         frequency_penalty=0.5,
         presence_penalty=-0.25,
         logprobs=True,
         top_logprobs=3,
-        response_schema=ResponseSchema(name="answer", json_schema={"type": "object"}),
     )
     conversation = [
         system("You are terse."),
@@ -166,6 +175,20 @@ async def test_maps_generation_fields_into_the_body(server: AnthropicServer) -> 
         "top_p": 0.9,
         "top_k": 40,
         "thinking": {"type": "enabled", "budget_tokens": 1024},
+        "output_config": {
+            "effort": "high",
+            # Structured outputs as the SDK's `messages.parse` sends them: closed objects, and
+            # constraints the API cannot enforce moved into descriptions.
+            "format": {
+                "type": "json_schema",
+                "schema": {
+                    "type": "object",
+                    "properties": {"answer": {"type": "integer", "description": "{minimum: 0}"}},
+                    "additionalProperties": False,
+                    "required": ["answer"],
+                },
+            },
+        },
     }
 
 
@@ -269,7 +292,6 @@ def test_unsupported_fields_are_reported(monkeypatch: pytest.MonkeyPatch) -> Non
         "presence_penalty",
         "logprobs",
         "top_logprobs",
-        "response_schema",
         "num_choices",
         "reasoning_effort",
     ]

@@ -209,3 +209,32 @@ def test_unknown_llama_args_are_a_config_error_before_loading(
     composed = compose_config([f"model={MODEL}", "model_args.n_ctxx=4096"])
     with pytest.raises(ConfigError, match="did you mean 'n_ctx'"):
         build_plan(composed)
+
+
+@pytest.mark.anyio
+async def test_structured_output_in_process_is_grammar_constrained(gguf: Path) -> None:
+    """The schema becomes a llama.cpp grammar: even a 135M model's reply conforms."""
+    from engine.config import ConnectionConfig, GenerationConfig, ResponseSchema
+    from engine.providers import ModelHub, user
+
+    schema = ResponseSchema(
+        name="place",
+        json_schema={
+            "type": "object",
+            "properties": {"place": {"enum": ["basket", "box"]}},
+            "required": ["place"],
+            "additionalProperties": False,
+        },
+    )
+    hub = ModelHub(ConnectionConfig())
+    try:
+        model = hub.get(MODEL, GenerationConfig(temperature=0, max_tokens=48))
+        output = await model.generate(
+            [user("Sally left her marble in the basket. Where is it? Answer in JSON.")],
+            GenerationConfig(response_schema=schema),
+        )
+    finally:
+        await hub.aclose()
+
+    assert json.loads(output.completion)["place"] in ("basket", "box")
+    assert output.metadata == {"response_schema": {"name": "place", "valid": True}}

@@ -42,16 +42,22 @@ def test_an_empty_role_list_is_a_config_error(environment: Path) -> None:
         compose_config(["model=openai/m", "roles.grader=[]"])
 
 
-def test_the_log_records_every_model_of_a_role_list(
+def test_three_graders_from_a_role_list_vote_and_the_log_records_them(
     environment: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def answer(request: Request) -> str:
-        return "GRADE: C" if "[Expert answer]" in request.messages[-1]["content"] else "the basket"
+        if "[Expert answer]" not in request.messages[-1]["content"]:
+            return "the basket"
+        return "GRADE: C" if request.model == "judge-1" else "GRADE: I"  # outvoted two to one
 
     with OpenAIServer(answer) as server:
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
         result = engine.run(["model=openai/m", GRADERS, "limit=2"])
+        graded_by = sorted(r.model for r in server.chat_requests() if r.model != "m")
+    assert graded_by == ["judge-1", "judge-1", "judge-2", "judge-2", "judge-3", "judge-3"]
     log = json.loads(result.log_path.read_text())
+    (score,) = log["samples"][0]["scores"].values()
+    assert score["value"] == "I" and score["explanation"] == "majority of 3 graders: I×2, C×1"
     roles = log["eval"]["model_roles"]
     assert [roles[k]["model"] for k in ("grader", "grader_2", "grader_3")] == [
         "openai/judge-1",

@@ -49,6 +49,17 @@ def test_select_samples_filters_shuffles_then_limits(monkeypatch: pytest.MonkeyP
     assert first != ["s0", "s1", "s2", "s3"] and len(first) == 4
 
 
+def test_the_dataset_may_shuffle_and_limit_and_the_run_overrides_it() -> None:
+    task = ["+task.dataset.shuffle=true", "+task.dataset.seed=3", "+task.dataset.limit=4"]
+    config = compose_config(["model=openai/x", *task]).config
+    from_dataset = [s.id for s in SelectedSamples(samples(10), config)]
+    run_level = compose_config(["model=openai/x", "shuffle=true", "seed=3", "limit=4"]).config
+    assert from_dataset == [s.id for s in SelectedSamples(samples(10), run_level)]
+    overridden = compose_config(["model=openai/x", *task, "seed=4", "limit=2"]).config
+    other = [s.id for s in SelectedSamples(samples(10), overridden)]
+    assert len(other) == 2 and other != from_dataset[:2]
+
+
 @pytest.fixture
 def environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)

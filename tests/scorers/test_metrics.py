@@ -36,7 +36,7 @@ def test_values(name: str, values: list[float], expected: float) -> None:
     assert metric(name)(values) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize("name", ["accuracy", "mean", "std", "stderr"])
+@pytest.mark.parametrize("name", ["accuracy", "mean", "std", "stderr", "bootstrap_stderr"])
 @pytest.mark.parametrize("values", [[], [1.0]])
 def test_too_few_values_give_zero_not_nan(name: str, values: list[float]) -> None:
     expected = values[0] if values and name in ("accuracy", "mean") else 0.0
@@ -63,3 +63,15 @@ def test_registry() -> None:
         metrics.create("acuracy")
     with pytest.raises(RegistryError, match="metric 'mean' has no argument 'ddof'"):
         metrics.create({"mean": {"ddof": 1}})
+
+
+def test_bootstrap_stderr_is_close_to_the_analytic_stderr_and_reproducible() -> None:
+    values = [1.0] * 60 + [0.0] * 40
+    bootstrap = metric("bootstrap_stderr")(values)
+    assert bootstrap == pytest.approx(metric("stderr")(values), rel=0.15)
+    assert metric("bootstrap_stderr")(values) == bootstrap  # seeded: the same log twice
+    assert metric("bootstrap_stderr")([0.5] * 10) == 0.0
+    fewer = metrics.create({"bootstrap_stderr": {"num_samples": 50}})[2]
+    assert fewer(values) == pytest.approx(bootstrap, rel=0.5)
+    with pytest.raises(RegistryError, match="num_samples must be at least 2"):
+        metrics.create({"bootstrap_stderr": {"num_samples": 1}})
