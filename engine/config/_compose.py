@@ -183,11 +183,15 @@ def _check_override(override: Any) -> Problem | None:
 
 
 def _force_add_into_mapping(override: Any) -> str:
-    """`model_args.location=x` means add-or-set: Hydra's `++`, since dict keys are not declared."""
+    """`model_args.location=x` means add-or-set: Hydra's `++`, since dict keys are not declared.
+
+    Likewise `sweep=NAME` means `+sweep=NAME` (the sweep group is not in the defaults list)."""
     from hydra.core.override_parser.types import OverrideType
 
     key: str = override.key_or_group
     parts = key.split(".")
+    if override.type is OverrideType.CHANGE and key == "sweep":
+        return "+" + override.input_line
     if (
         override.type is OverrideType.CHANGE
         and len(parts) > 1

@@ -175,6 +175,7 @@ def test_a_sweep_file_gives_axes_and_the_command_line_replaces_one(
         ["model=openai/b", "+sweep=grid", "epochs=5"],
     ]
     assert sweep.first.config.limit == 3
+    assert expand_sweep(["sweep=grid"]).jobs[0] == ["model=openai/a", "epochs=1", "sweep=grid"]
 
 
 def test_yaml_is_loaded_safely_and_bad_yaml_is_a_config_error(clean_environment: Path) -> None:
