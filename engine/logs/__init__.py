@@ -3,6 +3,7 @@
 from engine._secrets import MASK, Redactor, redact, secret_values
 from engine.logs._provenance import config_hash, git_revision, package_versions
 from engine.logs._resume import (
+    NOT_IDENTITY,
     RESUMABLE,
     RUN_FILE,
     Recovered,
@@ -17,6 +18,7 @@ from engine.logs._writer import LOG_VERSION, LogWriter, journal_path, utc_now
 __all__ = [
     "LOG_VERSION",
     "MASK",
+    "NOT_IDENTITY",
     "RESUMABLE",
     "RUN_FILE",
     "LogWriter",

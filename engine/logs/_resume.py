@@ -19,7 +19,7 @@ from engine.logs._provenance import config_hash
 RUN_FILE = "run.state"
 """JSON, but not named *.json: log viewers treat every .json in a folder as an eval log."""
 RESUMABLE = ("started", "cancelled", "error")
-_NOT_IDENTITY = (
+NOT_IDENTITY = (  # top-level keys that never change what a run answers
     "log_dir",
     "display",
     "connection",
@@ -34,7 +34,7 @@ _NOT_IDENTITY = (
 
 def run_identity(resolved: dict[str, Any], dataset_digest: str | None = None) -> str:
     """`dataset_digest`: the dataset file's content hash, so an edited dataset is a new identity."""
-    kept = {k: v for k, v in resolved.items() if k not in _NOT_IDENTITY}
+    kept = {k: v for k, v in resolved.items() if k not in NOT_IDENTITY}
     if dataset_digest is not None:
         kept["dataset_content"] = dataset_digest
     return config_hash(kept)

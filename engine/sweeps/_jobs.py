@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from engine.config._compose import GROUPS, Composed, Sweep
-from engine.logs import config_hash, read_run_file
+from engine.logs import NOT_IDENTITY, config_hash, read_run_file
 from engine.runner import identity_of, safe_name
 
 MANIFEST = "sweep.json"
@@ -27,7 +27,8 @@ REPLACED = ".replaced"
 
 JobState = Literal["new", "reuse", "resume", "changed"]
 
-_NOT_COMMAND = ("display", "log_dir", "connection", "batch", "cache", "resume", "hydra")
+_NOT_COMMAND = (*NOT_IDENTITY, "hydra")
+"""Overrides that do not make another sweep (so they leave the sweep folder's name alone)."""
 
 
 @dataclass
@@ -123,8 +124,7 @@ def _changes(folder: Path, composed: Composed) -> list[str]:
         return ["(the earlier config could not be read)"]
     old, new = _flatten(before), _flatten(composed.resolved)
     keys = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
-    ignored = ("log_dir", "display", "connection", "cache", "batch", "resume", "prices")
-    shown = [k for k in keys if k.split(".")[0] not in ignored]
+    shown = [k for k in keys if k.split(".")[0] not in NOT_IDENTITY]
     return [f"{k}: {old.get(k)!r} → {new.get(k)!r}" for k in shown] or ["the dataset file changed"]
 
 
