@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from html import escape
 
 from engine.compare._load import RunRecord, SampleKey
-from engine.compare._table import Comparison, Row, verdict
+from engine.compare._table import Comparison, Row, number, verdict
 
 PALETTE = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#ff9da6", "#9d755d"]
 MAX_DISAGREEMENTS = 200
@@ -30,12 +30,6 @@ max-width:360px;font:12px/1.3 ui-monospace,monospace}.right{color:#1a7f37}.wrong
 """
 
 
-def _number(value: float | None, digits: int = 3) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    return f"{value:.{digits}f}"
-
-
 def _table(rows: list[Row]) -> str:
     head = [
         "model", "score", "95% CI", "samples", "errors", "p50 s", "p95 s", "tokens",
@@ -45,15 +39,15 @@ def _table(rows: list[Row]) -> str:
     for row in rows:
         cells = [
             escape(row.label),
-            _number(row.score),
-            f"{_number(row.low)}–{_number(row.high)}",
+            number(row.score),
+            f"{number(row.low)}–{number(row.high)}",
             str(row.samples),
             str(row.errors),
-            _number(row.latency_p50, 2),
-            _number(row.latency_p95, 2),
+            number(row.latency_p50, 2),
+            number(row.latency_p95, 2),
             f"{row.tokens:,}",
-            _number(row.throughput, 2),
-            _number(row.cost, 4),
+            number(row.throughput, 2),
+            number(row.cost, 4),
             f"<span class='{'sig' if row.significant else ''}'>{escape(verdict(row))}</span>",
         ]
         classes = "best" if row.best else ""

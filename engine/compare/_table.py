@@ -77,15 +77,15 @@ class Comparison:
             [
                 row.task,
                 row.label,
-                f"{row.score:.3f}",
-                f"{row.low:.3f}–{row.high:.3f}",
+                number(row.score),
+                f"{number(row.low)}–{number(row.high)}",
                 str(row.samples),
                 str(row.errors),
-                f"{row.latency_p50:.2f}",
-                f"{row.latency_p95:.2f}",
+                number(row.latency_p50, 2),
+                number(row.latency_p95, 2),
                 f"{row.tokens:,}",
-                f"{row.throughput:.2f}",
-                "-" if row.cost is None else f"{row.cost:.4f}",
+                number(row.throughput, 2),
+                number(row.cost, 4),
                 verdict(row),
             ]
             for row in self.rows
@@ -120,6 +120,13 @@ class Comparison:
             path.write_text(text, encoding="utf-8")
             written.append(path)
         return written
+
+
+def number(value: float | None, digits: int = 3) -> str:
+    """`-` for no value (no price, no scored sample)."""
+    if value is None or math.isnan(value):
+        return "-"
+    return f"{value:.{digits}f}"
 
 
 def verdict(row: Row) -> str:

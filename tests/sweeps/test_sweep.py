@@ -169,3 +169,19 @@ def test_a_sweep_kept_in_config(tmp_path: Path) -> None:
     # The command line's model axis replaces the file's (Hydra's rule); the file's limit applies.
     assert sent == {"best": 3, "close": 0, "weak": 3}
     assert set(rows(tmp_path / "logs" / "sweep-trio")) == {"best", "weak"}
+
+
+def test_a_failing_job_fails_the_sweep_not_the_other_jobs(tmp_path: Path) -> None:
+    from tests.support.openai_server import error
+
+    write_quiz(tmp_path)
+    with quiz_servers() as servers:
+        servers["weak"].responder = lambda request: error(400, "model weak is retired")
+        done = run_cli(*SWEEP, "limit=5", cwd=tmp_path, env=quiz_env(servers))
+    assert done.returncode == 1
+    assert "job did not succeed: task=quiz model=openai-api/slow/weak" in done.stderr
+    table = rows(the_sweep(tmp_path))
+    assert table["weak"]["errors"] == 5 and table["weak"]["score"] is None
+    assert table["best"]["errors"] == 0 and table["best"]["samples"] == 5
+    weak_line = next(line for line in done.stdout.splitlines() if "slow/weak" in line)
+    assert " -  " in weak_line and "nan" not in done.stdout
