@@ -32,6 +32,8 @@ class RunRecord:
     usage: dict[str, dict[str, int]]
     duration: float
     prices: dict[str, Any]
+    batched: bool = False
+    """Sent through provider batch APIs (`batch=on`): priced at batch prices where known."""
     answers: dict[SampleKey, str] = field(default_factory=dict)
     inputs: dict[SampleKey, str] = field(default_factory=dict)
     targets: dict[SampleKey, str] = field(default_factory=dict)
@@ -91,6 +93,7 @@ def read_run(path: Path) -> RunRecord:
         usage=(log.get("stats") or {}).get("model_usage") or {},
         duration=_seconds(log.get("stats") or {}),
         prices=(inspect_run.get("config") or {}).get("prices") or {},
+        batched=bool(((inspect_run.get("config") or {}).get("batch") or {}).get("enabled")),
     )
     for sample in _samples(path, log):
         key = (str(sample.get("id")), int(sample.get("epoch", 1)))

@@ -20,18 +20,30 @@ def find_price(prices: dict[str, Any], model: str) -> dict[str, Any] | None:
     return dict(prices[provider]) if provider in prices else None
 
 
-def usage_cost(usage: dict[str, int], price: dict[str, Any]) -> float:
-    """Cached input tokens at `cached_input` (else `input`), the rest of input at `input`."""
+def usage_cost(usage: dict[str, int], price: dict[str, Any], batched: bool = False) -> float:
+    """Cached input tokens at `cached_input` (else `input`), the rest of input at `input`; with
+    `batched`, input and output at the batch prices where the table has them."""
+    input_price = price["input"]
+    output_price = price["output"]
+    if batched:
+        input_price = (
+            price.get("batch_input") if price.get("batch_input") is not None else input_price
+        )
+        output_price = (
+            price.get("batch_output") if price.get("batch_output") is not None else output_price
+        )
     cached = int(usage.get("input_tokens_cache_read") or 0)
     fresh = max(0, int(usage.get("input_tokens") or 0) - cached)
     cached_price = price.get("cached_input")
     if cached_price is None:
-        cached_price = price["input"]
+        cached_price = input_price
     output = int(usage.get("output_tokens") or 0)
-    return (fresh * price["input"] + cached * cached_price + output * price["output"]) / PER
+    return (fresh * input_price + cached * cached_price + output * output_price) / PER
 
 
-def run_cost(usage: dict[str, dict[str, int]], prices: dict[str, Any]) -> float | None:
+def run_cost(
+    usage: dict[str, dict[str, int]], prices: dict[str, Any], batched: bool = False
+) -> float | None:
     """The cost of every model a run used; None when any used model has no price."""
     total = 0.0
     for model, used in usage.items():
@@ -40,5 +52,5 @@ def run_cost(usage: dict[str, dict[str, int]], prices: dict[str, Any]) -> float 
         price = find_price(prices, model)
         if price is None:
             return None
-        total += usage_cost(used, price)
+        total += usage_cost(used, price, batched)
     return total

@@ -176,7 +176,7 @@ def _row(run: RunRecord, prices: dict[str, Any]) -> Row:
         latency_p95=percentile(run.latencies, 0.95),
         tokens=tokens,
         throughput=run.samples / run.duration if run.duration > 0 else 0.0,
-        cost=run_cost(run.usage, prices),
+        cost=run_cost(run.usage, prices, run.batched),
         log=str(run.path),
     )
 

@@ -115,15 +115,55 @@ class CacheConfig(_Strict):
         raise ValueError("expected a duration like 30m, 12h, 1D, 1W, 3M, 1Y, or never")
 
 
+def _null_means_default(schema: dict[str, Any]) -> None:
+    """In YAML, null leaves a batch setting at its default (`conf/batch/off.yaml` is all nulls)."""
+    for prop in schema.get("properties", {}).values():
+        if "anyOf" not in prop:
+            default = prop.pop("default", None)
+            inner = {k: prop.pop(k) for k in list(prop) if k not in ("title", "description")}
+            prop["anyOf"] = [inner, {"type": "null"}]
+            if default is not None:
+                prop["default"] = default
+
+
 class BatchConfig(_Strict):
-    """Provider batch APIs (filled in by the batch issue; off by default)."""
+    """Provider batch APIs: requests are queued, sent in batches and polled (about half price).
+
+    `enabled` null (the default group) turns batching on as soon as any other setting is given,
+    so `batch.size=500` alone runs in batches; null settings keep their defaults.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_null_means_default)
 
     enabled: bool = False
     size: Annotated[int, Field(ge=1)] = 1000
+    """A batch is sent as soon as this many requests are queued."""
     max_size: Annotated[int, Field(ge=1)] | None = None
+    """Most requests per batch (a batch waiting for a slot grows up to it); null: `size`."""
     send_delay: Annotated[float, Field(ge=0)] = 15.0
+    """Seconds the oldest queued request waits before a partial batch is sent."""
     tick: Annotated[float, Field(gt=0)] = 15.0
+    """Seconds between polls of each batch in flight."""
     max_batches: Annotated[int, Field(ge=1)] = 50
+    """Batches in flight at once per provider connection (base URL and account)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults_and_switch(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        given = {key: value for key, value in data.items() if value is not None}
+        if "enabled" not in given:
+            given["enabled"] = bool(given)
+        return given
+
+    @model_validator(mode="after")
+    def _max_size_fits(self) -> BatchConfig:
+        if self.max_size is not None and self.max_size < self.size:
+            raise ValueError(
+                f"max_size ({self.max_size}) must be at least size ({self.size}), or null"
+            )
+        return self
 
 
 def _check_model_args(args: dict[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from engine.providers._model import (
     ModelHub,
     sample_cache_hits,
     sample_epoch,
+    sample_key,
     sample_usage,
 )
 from engine.providers._pool import ConnectionPool
@@ -81,6 +82,7 @@ __all__ = [
     "register_provider",
     "sample_cache_hits",
     "sample_epoch",
+    "sample_key",
     "sample_usage",
     "split_model",
     "system",

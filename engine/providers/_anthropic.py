@@ -25,7 +25,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.config import GenerationConfig
 from engine.providers._api import ModelAPI
@@ -50,6 +50,9 @@ from engine.providers._types import (
     StopReason,
     assistant,
 )
+
+if TYPE_CHECKING:
+    from engine.batch import BatchAdapter
 
 __all__ = [
     "DEFAULT_MAX_TOKENS",
@@ -172,6 +175,11 @@ class AnthropicAPI(ModelAPI):
         if config.reasoning_effort is not None and config.reasoning_effort not in _EFFORTS:
             fields.append("reasoning_effort")
         return fields
+
+    def batch_adapter(self) -> BatchAdapter | None:
+        from engine.batch._anthropic import AnthropicBatch
+
+        return AnthropicBatch(self)
 
     async def aclose(self) -> None:
         await self.client.close()

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from engine.config import GenerationConfig
 from engine.providers._errors import Classified
 from engine.providers._types import ChatMessage, Modality, ModelOutput
+
+if TYPE_CHECKING:
+    from engine.batch import BatchAdapter
 
 
 class ModelAPI(ABC):
@@ -36,6 +40,10 @@ class ModelAPI(ABC):
     def unsupported(self, config: GenerationConfig) -> list[str]:
         """Generation fields set in `config` that this provider cannot honour."""
         return []
+
+    def batch_adapter(self) -> BatchAdapter | None:
+        """This model's batch API for `batch=on`; None runs its requests one by one."""
+        return None
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release clients and connections."""

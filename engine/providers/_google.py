@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.config import GenerationConfig
 from engine.providers._api import ModelAPI
@@ -39,6 +39,9 @@ from engine.providers._types import (
     StopReason,
     assistant,
 )
+
+if TYPE_CHECKING:
+    from engine.batch import BatchAdapter
 
 __all__ = ["GoogleAPI", "parse_response", "safety_settings"]
 
@@ -268,6 +271,11 @@ class GoogleAPI(ModelAPI):
         if config.logprobs and wants_stream(self.stream, config.max_tokens):
             fields.append("logprobs")  # not merged across streamed chunks
         return fields
+
+    def batch_adapter(self) -> BatchAdapter | None:
+        from engine.batch._google import GoogleBatch
+
+        return GoogleBatch(self)
 
     async def aclose(self) -> None:
         await self.client.aio.aclose()

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
-from engine.config import CacheConfig, ConnectionConfig, GenerationConfig
+from engine.config import BatchConfig, CacheConfig, ConnectionConfig, GenerationConfig
 from engine.providers._api import ModelAPI
 from engine.providers._pool import ConnectionPool
 from engine.providers._registry import create_api
@@ -15,6 +15,9 @@ from engine.providers._structured import RESPONSE_SCHEMA_KEY, validate_reply
 from engine.providers._types import ChatMessage, ModelOutput, ModelUsage, system
 
 if TYPE_CHECKING:
+    import anyio
+
+    from engine.batch import Batcher
     from engine.cache import ResponseCache
 
 sample_usage: ContextVar[dict[str, ModelUsage] | None] = ContextVar("sample_usage", default=None)
@@ -25,6 +28,9 @@ sample_cache_hits: ContextVar[dict[str, int] | None] = ContextVar("sample_cache_
 
 sample_epoch: ContextVar[int] = ContextVar("sample_epoch", default=1)
 """The epoch of the sample being run (the response cache keys on it when `per_epoch`)."""
+
+sample_key: ContextVar[str] = ContextVar("sample_key", default="")
+"""The id of the sample being run: batch mode hashes it (with the epoch) into custom ids."""
 
 
 class HubCache:
@@ -76,12 +82,15 @@ class Model:
         pool: ConnectionPool,
         generation: GenerationConfig,
         cache: HubCache | None = None,
+        batcher: Batcher | None = None,
     ) -> None:
         self.api = api
         self.pool = pool
         self.generation = generation
         self.cache = cache
         """The hub's response cache when `cache=on`; None costs nothing per call."""
+        self.batcher = batcher
+        """Set with `batch=on` when the provider has a batch API: requests go in batches."""
         self.name = str(api)
         self.usage = ModelUsage()
         self.calls = 0
@@ -112,11 +121,15 @@ class Model:
                 self._count_usage(hit.usage)  # what the answer cost, even if paid earlier
                 return hit
         start = time.perf_counter()
+        if self.batcher is not None:
+            sample = (sample_key.get(), sample_epoch.get())
+            output = await self.batcher.generate(messages, settings, sample)
+        else:
 
-        async def attempt(timeout: float | None) -> ModelOutput:
-            return await api.generate(messages, settings, timeout)
+            async def attempt(timeout: float | None) -> ModelOutput:
+                return await api.generate(messages, settings, timeout)
 
-        output = await self.pool.call(attempt, api.classify)
+            output = await self.pool.call(attempt, api.classify)
         output.time = time.perf_counter() - start
         self.calls += 1
         self._count_usage(output.usage)
@@ -141,8 +154,18 @@ class Model:
 class ModelHub:
     """Creates models and shares one pool per (provider, base URL, account) across them."""
 
-    def __init__(self, connection: ConnectionConfig, cache: CacheConfig | None = None) -> None:
+    def __init__(
+        self,
+        connection: ConnectionConfig,
+        cache: CacheConfig | None = None,
+        batch: BatchConfig | None = None,
+    ) -> None:
         self.connection = connection
+        self.batch = batch if batch is not None and batch.enabled else None
+        self.batch_slots: dict[tuple[str, str, str], anyio.Semaphore] = {}
+        """`max_batches` per connection pool, shared by its models' batchers."""
+        self.notes: list[str] = []
+        """Said once per run (a provider without a batch API runs its requests one by one)."""
         self.cache = cache
         self.response_cache = HubCache(cache) if cache is not None and cache.enabled else None
         """Opened on the first lookup; None when the cache is off."""
@@ -168,9 +191,32 @@ class ModelHub:
         if pool is None:
             pool = ConnectionPool(api.pool_key, self.connection, cap=api.max_connections)
             self.pools[api.pool_key] = pool
-        created = Model(api, pool, generation, self.response_cache)
+        batcher = self._batcher(api, pool, generation) if self.batch is not None else None
+        created = Model(api, pool, generation, self.response_cache, batcher)
         self.models[key] = created
         return created
+
+    def _batcher(
+        self, api: ModelAPI, pool: ConnectionPool, generation: GenerationConfig
+    ) -> Batcher | None:
+        import hashlib
+
+        import anyio
+
+        from engine.batch import Batcher
+
+        assert self.batch is not None
+        adapter = api.batch_adapter()
+        if adapter is None:
+            note = f"{api.provider} has no batch API: its requests are sent one by one"
+            if note not in self.notes:
+                self.notes.append(note)
+            return None
+        slots = self.batch_slots.get(api.pool_key)
+        if slots is None:
+            slots = self.batch_slots[api.pool_key] = anyio.Semaphore(self.batch.max_batches)
+        settings = hashlib.sha256(generation.model_dump_json().encode()).hexdigest()[:8]
+        return Batcher(f"{api}#{settings}", adapter, pool, self.batch, slots)
 
     async def aclose(self) -> None:
         try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from engine.config import GenerationConfig, ResponseSchema
 from engine.providers._api import ModelAPI
@@ -37,6 +37,9 @@ from engine.providers._types import (
     StopReason,
     assistant,
 )
+
+if TYPE_CHECKING:
+    from engine.batch import BatchAdapter
 
 _STOP_REASONS: dict[str | None, StopReason] = {
     "stop": "stop",
@@ -80,6 +83,7 @@ class OpenAIChatAPI(ModelAPI):
         request_model: str | None = None,
         modalities: frozenset[Modality] = frozenset({"text", "image"}),
         structured_output: StructuredOutput = "json_schema",
+        batch: bool = False,
     ) -> None:
         self.provider = provider
         self.model_name = model_name
@@ -94,6 +98,8 @@ class OpenAIChatAPI(ModelAPI):
         self.modalities = modalities
         self.structured_output = structured_output
         """How the service takes `response_schema` (see `CompatibleService`)."""
+        self.batch = batch
+        """The endpoint offers OpenAI's Batch API (`/v1/files`, `/v1/batches`)."""
 
     def build_request(
         self, messages: Sequence[ChatMessage], config: GenerationConfig
@@ -141,6 +147,13 @@ class OpenAIChatAPI(ModelAPI):
         if config.response_schema is not None and self.structured_output is None:
             fields.append("response_schema")
         return fields
+
+    def batch_adapter(self) -> BatchAdapter | None:
+        if not self.batch:
+            return None
+        from engine.batch._openai import OpenAIBatch
+
+        return OpenAIBatch(self)
 
     async def aclose(self) -> None:
         await self.client.close()

@@ -184,6 +184,7 @@ def compatible_api(
         native=False,
         modalities=service.modalities,
         structured_output=service.structured_output,
+        batch=service.batch,
     )
 
 
@@ -225,6 +226,7 @@ def _openai(name: str, model_args: dict[str, Any], base_url: str | None) -> Mode
         account=account_of(key),
         native=True,
         modalities=OPENAI_MODALITIES,
+        batch=True,
     )
 
 

@@ -27,6 +27,8 @@ class CompatibleService:
     business: a text-only model's 400 fails its samples with the server's reason)."""
     structured_output: StructuredOutput = "json_schema"
     """None: `response_schema` is reported unsupported and not sent (replies are still validated)."""
+    batch: bool = False
+    """The service offers OpenAI's Batch API endpoints (`batch=on` uses them)."""
 
 
 COMPATIBLE_SERVICES: dict[str, CompatibleService] = {
@@ -44,7 +46,9 @@ COMPATIBLE_SERVICES: dict[str, CompatibleService] = {
     "perplexity": CompatibleService(
         "PERPLEXITY_API_KEY", "PERPLEXITY_BASE_URL", "https://api.perplexity.ai"
     ),
-    "groq": CompatibleService("GROQ_API_KEY", "GROQ_BASE_URL", "https://api.groq.com/openai/v1"),
+    "groq": CompatibleService(
+        "GROQ_API_KEY", "GROQ_BASE_URL", "https://api.groq.com/openai/v1", batch=True
+    ),
     "together": CompatibleService(
         "TOGETHER_API_KEY", "TOGETHER_BASE_URL", "https://api.together.xyz/v1"
     ),

@@ -7,6 +7,7 @@ import time
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
+    from engine.batch import BatchCounts
     from engine.runner._plan import EvalPlan
     from engine.runner._run import EvalResult
 
@@ -30,6 +31,21 @@ class Display:
     def sample_done(self, failed: bool) -> None:
         self.done += 1
         self.errors += failed
+
+    def batches_changed(self) -> None:
+        """A batch was created or ended (batch mode)."""
+
+    def batch_counts(self) -> BatchCounts | None:
+        """Batches and their requests over the plan's models; None when nothing is batched."""
+        batchers = [m.batcher for m in self.plan.models() if m.batcher] if self.plan else []
+        if not batchers:
+            return None
+        from engine.batch import BatchCounts
+
+        total = BatchCounts()
+        for batcher in batchers:
+            total.add(batcher.counts)
+        return total
 
     def finish(self) -> None:
         pass
@@ -68,6 +84,7 @@ class PlainDisplay(Display):
         self._last_decile = -1
         self._labelled = labelled
         self._prefix = ""
+        self._last_batch_print = 0.0
 
     def start(self, plan: EvalPlan, total: int, done: int = 0) -> None:
         super().start(plan, total, done)
@@ -89,6 +106,12 @@ class PlainDisplay(Display):
                 f"{c['tokens']} tokens, {c['cached']} cached, eta {eta}",
                 file=sys.stderr,
             )
+
+    def batches_changed(self) -> None:
+        now = time.monotonic()
+        if now - self._last_batch_print >= 5:
+            self._last_batch_print = now
+            print(f"  {self.batch_counts()}", file=sys.stderr)
 
 
 class RichDisplay(Display):
@@ -112,10 +135,19 @@ class RichDisplay(Display):
 
     def sample_done(self, failed: bool) -> None:
         super().sample_done(failed)
+        self._update()
+
+    def batches_changed(self) -> None:
+        self._update()
+
+    def _update(self) -> None:
         c = self.counters()
         stats = f"errors {self.errors}  retries {c['retries']}  tokens {c['tokens']:,}"
         if c["cached"]:
             stats += f"  cached {c['cached']:,}"
+        batches = self.batch_counts()
+        if batches is not None:
+            stats += f"  {batches}"
         self._progress.update(self._task, completed=self.done, stats=stats)
 
     def finish(self) -> None:

@@ -194,7 +194,7 @@ def build_plan(composed: Composed, hub: ModelHub | None = None, *, fetch: bool =
     def problem(key: str, error: Exception) -> None:
         problems.append(Problem(key, str(error), composed.locate(key)))
 
-    hub = hub or ModelHub(config.connection, config.cache)
+    hub = hub or ModelHub(config.connection, config.cache, config.batch)
 
     model: Model | None = None
     if config.model and config.model != NO_MODEL:
@@ -275,7 +275,7 @@ def build_plan(composed: Composed, hub: ModelHub | None = None, *, fetch: bool =
         raise ConfigError(problems)
 
     unsupported = unsupported_settings(model, roles, planned_solvers)
-    warnings = [
+    warnings = list(hub.notes) + [
         f"{name} ignores generation settings: {', '.join(fields)}"
         for name, fields in unsupported.items()
     ]

@@ -16,6 +16,7 @@ from typing import Any
 
 import anyio
 
+from engine.batch import BatchJournal, batch_journal_path, running_batchers
 from engine.datasets import Sample
 from engine.logs import (
     LogWriter,
@@ -33,6 +34,7 @@ from engine.providers import (
     ModelUsage,
     sample_cache_hits,
     sample_epoch,
+    sample_key,
     sample_usage,
 )
 from engine.runner._display import Display
@@ -231,8 +233,11 @@ async def run_plan(
     """Summed per sample: a model shared with other evals (in a sweep) counts theirs too."""
     job_hits: dict[str, int] = {}
     started = time.monotonic()
-    pools = {model.pool.key: model.pool for model in plan.models()}
+    pools = {model.pool.key: model.pool for model in plan.models() if model.batcher is None}
     in_flight = max(1, sum(pool.max_connections for pool in pools.values()))
+    batchers = [model.batcher for model in plan.models() if model.batcher is not None]
+    if batchers:  # a batch fills only if that many samples wait on it at once
+        in_flight += config.batch.size * config.batch.max_batches
     display.start(plan, total, done=len(recovered.done))
 
     async def run_one(sample: Sample, epoch: int) -> None:
@@ -241,6 +246,7 @@ async def run_plan(
         token = sample_usage.set(usage)
         hits_token = sample_cache_hits.set(hits)
         sample_epoch.set(epoch)
+        sample_key.set(str(sample.id))
         sample_start = time.monotonic()
         retries: list[dict[str, str]] = []
         try:
@@ -293,8 +299,12 @@ async def run_plan(
             await run_one(sample, epoch)
 
     status = "success"
+    journal = BatchJournal(batch_journal_path(log_path))
     try:
-        async with anyio.create_task_group() as group:
+        async with (
+            running_batchers(batchers, journal, recovered.done, display.batches_changed),
+            anyio.create_task_group() as group,
+        ):
             for _ in range(min(in_flight, total - len(recovered.done))):
                 group.start_soon(worker)
     except BaseException:
@@ -323,6 +333,13 @@ async def run_plan(
             stats["connection_limit_history"] = limit_changes
         if job_hits:
             results["metadata"] = {"cache_hits": job_hits}
+        batch_ids = {
+            model.name: model.batcher.batch_ids
+            for model in plan.models()
+            if model.batcher is not None and model.batcher.batch_ids
+        }
+        if batch_ids:  # every batch this run created, by model (the journal has them too)
+            results.setdefault("metadata", {})["batches"] = batch_ids
         failure = None
         if status == "error":
             summary = (

@@ -47,7 +47,8 @@ def _say(text: str) -> None:
 def plan_sweep(overrides: Sequence[str]) -> tuple[Sweep, Path, list[Job], dict[int, EvalPlan]]:
     """Every job composed, classified and (unless reused) planned; all problems raised at once.
 
-    Plans share one model hub per connection/cache setting, so jobs share connection pools.
+    Plans share one model hub per connection/cache setting, so jobs share connection pools (jobs
+    sent through batch APIs excepted: each keeps its own batcher and journal).
     """
     sweep = expand_sweep(overrides)
     root = sweep_folder(sweep)
@@ -63,8 +64,11 @@ def plan_sweep(overrides: Sequence[str]) -> tuple[Sweep, Path, list[Job], dict[i
             job = classify(composed, root, sweep.swept, job_overrides)
             if job.state != "reuse":
                 config = composed.config
+                # A batcher belongs to one run (its journal): a job in batches gets its own hub.
                 key = config.connection.model_dump_json() + config.cache.model_dump_json()
-                hub = hubs.setdefault(key, ModelHub(config.connection, config.cache))
+                if config.batch.enabled:
+                    key = f"batch:{len(jobs)}"
+                hub = hubs.setdefault(key, ModelHub(config.connection, config.cache, config.batch))
                 plans[len(jobs)] = build_plan(composed, hub)
             jobs.append(job)
         except ConfigError as error:

@@ -39,3 +39,11 @@ def test_a_run_with_an_unpriced_model_has_no_cost() -> None:
     assert run_cost({"openai/gpt-4o": used}, PRICES) == (10 * 2.5 + 10.0) / 1e6
     assert run_cost({"openai/gpt-4o": used, "anthropic/claude": used}, PRICES) is None
     assert run_cost({"anthropic/claude": {"total_tokens": 0}}, PRICES) == 0.0
+
+
+def test_a_batched_run_is_priced_at_batch_prices_where_known() -> None:
+    price = {"input": 2.0, "output": 8.0, "batch_input": 1.0, "batch_output": 4.0}
+    usage = {"input_tokens": 1_000_000, "output_tokens": 1_000_000}
+    assert usage_cost(usage, price, batched=True) == 5.0
+    assert usage_cost(usage, price) == 10.0
+    assert usage_cost(usage, {"input": 2.0, "output": 8.0}, batched=True) == 10.0

@@ -115,7 +115,29 @@ def test_generation_group_and_limit_range() -> None:
 
 def test_batch_group_on_and_off() -> None:
     assert compose_config(["model=openai/x"]).config.batch.enabled is False
-    assert compose_config(["model=openai/x", "batch=on"]).config.batch.enabled is True
+    on = compose_config(["model=openai/x", "batch=on"]).config.batch
+    assert on.enabled is True and (on.size, on.send_delay, on.tick) == (1000, 15.0, 15.0)
+
+
+def test_a_batch_setting_alone_turns_batching_on() -> None:
+    sized = compose_config(["model=openai/x", "batch.size=500"]).config.batch
+    assert sized.enabled is True and sized.size == 500 and sized.max_batches == 50
+    kept_off = compose_config(["model=openai/x", "batch.size=500", "batch.enabled=false"])
+    assert kept_off.config.batch.enabled is False
+
+
+def test_a_batch_file_of_yours_and_bad_batch_settings(clean_environment: Path) -> None:
+    folder = clean_environment / "conf" / "batch"
+    folder.mkdir(parents=True)
+    (folder / "nightly.yaml").write_text("size: 5000\nsend_delay: 60\ntick: 300\n")
+    nightly = compose_config(["model=openai/x", "batch=nightly"]).config.batch
+    assert nightly.enabled and (nightly.size, nightly.send_delay, nightly.tick) == (5000, 60, 300)
+    problems = problems_of(["model=openai/x", "batch=on", "batch.size=10", "batch.max_size=5"])
+    assert "batch" in problems[0] and "max_size (5) must be at least size (10)" in problems[0]
+    (typo,) = problems_of(["model=openai/x", "batch.tik=1"])
+    assert "did you mean 'tick'" in typo
+    (zero,) = problems_of(["model=openai/x", "batch.tick=0"])
+    assert "batch.tick" in zero and "greater than 0" in zero
 
 
 def test_user_config_dir_overrides_and_adds(clean_environment: Path) -> None:

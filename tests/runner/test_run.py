@@ -133,6 +133,30 @@ def test_rich_progress_shows_samples_errors_retries_and_tokens(
     assert "errors 0" in text and "retries 1" in text and "tokens" in text
 
 
+def test_rich_progress_shows_batches_and_their_requests(
+    environment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from rich.console import Console
+
+    from engine.runner import RichDisplay
+    from tests.support.batch_servers import OpenAIBatchServer
+
+    with OpenAIBatchServer(lambda r: "GRADE: C", batch_delay=0.05) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        composed = compose_config(
+            ["model=openai/m", "limit=2", "batch.size=2", "batch.tick=0.02", "batch.send_delay=0"]
+        )
+        screen = io.StringIO()
+        console = Console(file=screen, force_terminal=True, width=250, color_system=None)
+        result = run_composed(composed, display=RichDisplay(console))
+    assert result.errors == 0 and len(server.batches) == 2  # generate, then grade
+    assert "batches 0 pending, 0 in flight, 2 done; requests 0 queued, 0 in batches" in (
+        screen.getvalue()
+    )
+
+
 def test_several_scorers_each_get_their_metrics(
     environment: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
