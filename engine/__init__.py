@@ -1,7 +1,8 @@
 """inspect-run: a declarative, config-driven LLM evaluation engine.
 
 `engine.run(overrides=[...])` takes the same overrides as the `inspect-run` command and returns the
-`EvalResult`. Everything else is imported lazily so that `import engine` stays cheap.
+`EvalResult`; `engine.sweep(...)` takes those of `inspect-run -m` and returns the `SweepOutcome`
+(jobs, folder, comparison). Everything else is imported lazily so that `import engine` stays cheap.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from engine.runner import EvalResult
+    from engine.sweeps import SweepOutcome
 
-__all__ = ["run"]
+__all__ = ["run", "sweep"]
 __version__ = "0.1.0"
 
 
@@ -32,3 +34,17 @@ def run(
     load_dotenv()
     composed = compose_config([*overrides, f"display={display}"], config_dirs)
     return run_composed(composed, display=make_display(composed.config.display))
+
+
+def sweep(
+    overrides: Sequence[str] = (),
+    config_dirs: Sequence[str | Path] = (),
+    display: str = "none",
+) -> SweepOutcome:
+    """Run a sweep exactly as `inspect-run -m` does: every job validated first (raising
+    `engine.config.ConfigError`), done jobs reused, the rest run, then compared."""
+    from engine.config._compose import load_dotenv
+    from engine.sweeps import run_sweep
+
+    load_dotenv()
+    return run_sweep([*overrides, f"display={display}"], config_dirs)

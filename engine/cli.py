@@ -1,7 +1,8 @@
 """The `inspect-run` command. Only this module and `engine.config` know that Hydra exists.
 
-A single run composes with Hydra's compose API and runs in process; `-m` validates every job of the
-sweep first (exit 2 before any request), then hands the sweep to Hydra's multirun and its launchers.
+A single run composes with Hydra's compose API and runs in process; `-m` (or `+sweep=NAME`) validates
+every job of the sweep first (exit 2 before any request), then runs the jobs not already logged, in
+process or through the Hydra launcher selected, and prints the comparison table.
 Help is answered without importing Hydra, pydantic or any SDK, so it is instant.
 """
 
@@ -9,12 +10,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_CONFIG = 0, 1, 2
 
 _USAGE = """\
 usage: inspect-run [-m] [KEY=VALUE | GROUP=OPTION | +roles.NAME=MODEL …]
+       inspect-run +sweep=NAME [KEY=VALUE …]
+       inspect-run report PATH… [-o report.html]
        inspect-run list
        inspect-run validate [CONFIG_DIR …]
        inspect-run cache list|clear|prune
@@ -43,7 +45,8 @@ exit status: 0 success, 1 samples failed beyond fail_on_error, 2 bad config
 def _help() -> str:
     from engine.config._searchpath import group_options
 
-    groups = ["task", "generation", "connection", "batch", "cache", "roles", "preset"]
+    groups = ["task", "generation", "connection", "batch", "cache", "roles", "prices", "preset"]
+    groups += ["sweep", "hydra/launcher"]
     lines = [_USAGE, "config groups (user dirs: ./conf and INSPECT_RUN_CONFIG_PATH first):"]
     lines += [f"  {group}: {', '.join(group_options(group)) or '-'}" for group in groups]
     return "\n".join(lines)
@@ -73,55 +76,18 @@ def _single(overrides: list[str]) -> int:
 
 
 def _multirun(overrides: list[str]) -> int:
-    from engine.config._compose import compose_config, expand_sweep, normalize_overrides
-    from engine.config._errors import ConfigError, Problem
-    from engine.runner import build_plan
+    from engine.config._errors import ConfigError
+    from engine.sweeps import run_sweep
 
     try:
-        jobs = expand_sweep(overrides)
-        hydra_overrides = normalize_overrides(overrides)
+        outcome = run_sweep(overrides)
     except ConfigError as error:
         return _fail_config(error)
-    problems: list[Problem] = []
-    for job in jobs:
-        try:
-            build_plan(compose_config(job))
-        except ConfigError as error:
-            label = " ".join(job)
-            problems += [
-                Problem(p.key, f"{p.message} (job: {label})", p.source) for p in error.problems
-            ]
-    if problems:
-        return _fail_config(ConfigError(problems))
-    return _hydra_multirun(hydra_overrides)
-
-
-def _hydra_multirun(overrides: list[str]) -> int:
-    import hydra
-    from hydra.core.hydra_config import HydraConfig
-    from omegaconf import DictConfig
-
-    from engine._assets import conf_dir
-    from engine.config._compose import compose_config
-    from engine.runner import EvalResult, results_table, run_composed
-
-    results: list[EvalResult] = []
-
-    @hydra.main(config_path=str(conf_dir().resolve()), config_name="config", version_base="1.3")
-    def job(_: DictConfig) -> None:
-        runtime = HydraConfig.get()
-        composed = compose_config(list(runtime.overrides.task))
-        results.append(run_composed(composed, run_dir=Path(runtime.runtime.output_dir)))
-
-    saved = sys.argv
-    sys.argv = [saved[0], "--multirun", *overrides]
-    try:
-        job()
-    finally:
-        sys.argv = saved
-    if results:
-        print(results_table(results))
-    return EXIT_FAILED if any(r.failed for r in results) else EXIT_OK
+    print(outcome.comparison.to_text())
+    print(f"\ncomparison.md, .csv, .json and every log: {outcome.folder}")
+    for job in outcome.failed:
+        print(f"  job did not succeed: {' '.join(job.overrides)} ({job.folder})", file=sys.stderr)
+    return EXIT_FAILED if outcome.failed else EXIT_OK
 
 
 def cli(args: Sequence[str]) -> int:
@@ -150,7 +116,12 @@ def cli(args: Sequence[str]) -> int:
         from engine.config._jsonschema import schemas_command
 
         return schemas_command(args[1:])
-    multirun = any(a in ("-m", "--multirun") for a in args)
+    if args and args[0] == "report":
+        from engine.compare._command import report_command
+
+        return report_command(args[1:])
+    # A sweep config (`+sweep=NAME`) means a sweep, with or without -m.
+    multirun = any(a in ("-m", "--multirun") or a.lstrip("+").startswith("sweep=") for a in args)
     overrides = [a for a in args if a not in ("-m", "--multirun")]
     flags = [a for a in overrides if a.startswith("-")]
     if flags:

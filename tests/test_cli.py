@@ -218,7 +218,7 @@ def test_multirun_sweeps_models_into_one_sweep_folder(
     assert done.returncode == 0, done.stderr
     (sweep,) = (tmp_path / "logs").iterdir()
     assert sweep.name.startswith("sweep-")
-    logs = sorted(p for p in sweep.rglob("*.json") if not p.name.startswith("."))
+    logs = sorted(sweep.rglob("20*.json"))
     assert len(logs) == 2
     assert {read_eval_log(str(p)).eval.model for p in logs} == {
         "openai/gpt-4o-mini",

@@ -34,7 +34,18 @@ from engine.config._searchpath import (
     search_dirs,
 )
 
-GROUPS = ("task", "generation", "connection", "batch", "cache", "roles", "preset", "local")
+GROUPS = (
+    "task",
+    "generation",
+    "connection",
+    "batch",
+    "cache",
+    "roles",
+    "prices",
+    "preset",
+    "local",
+    "sweep",
+)
 MODEL_ENV_VAR = "INSPECT_EVAL_MODEL"
 DEFAULT_PRESET = "smollm2"
 DEFAULT_LIMIT = 5
@@ -52,6 +63,10 @@ class Composed:
     notes: list[str] = field(default_factory=list)
     locate: Callable[[str], str | None] = lambda key: None
     """Where a dotted key was set (a file or a command-line override), for error messages."""
+    sweep_params: dict[str, str] = field(default_factory=dict)
+    """`hydra.sweeper.params` (a `sweep=NAME` file's axes), in Hydra's override syntax."""
+    launcher: dict[str, Any] = field(default_factory=dict)
+    """`hydra.launcher`, unresolved (it may refer to the sweep folder)."""
 
 
 def load_dotenv() -> Path | None:
@@ -138,7 +153,7 @@ def _parse(overrides: Sequence[str]) -> tuple[list[Any], list[Problem]]:
 def _check_override(override: Any) -> Problem | None:
     """Unknown keys and unknown group options, with a did-you-mean, before Hydra sees them."""
     key: str = override.key_or_group
-    if key.startswith("hydra.") or key == "hydra" or override.is_delete():
+    if key.startswith(("hydra.", "hydra/")) or key == "hydra" or override.is_delete():
         return None
     source = f"command line: {_redacted(override)}"
     if any(secret in str(override.input_line) for secret in secret_values()):
@@ -168,11 +183,15 @@ def _check_override(override: Any) -> Problem | None:
 
 
 def _force_add_into_mapping(override: Any) -> str:
-    """`model_args.location=x` means add-or-set: Hydra's `++`, since dict keys are not declared."""
+    """`model_args.location=x` means add-or-set: Hydra's `++`, since dict keys are not declared.
+
+    Likewise `sweep=NAME` means `+sweep=NAME` (the sweep group is not in the defaults list)."""
     from hydra.core.override_parser.types import OverrideType
 
     key: str = override.key_or_group
     parts = key.split(".")
+    if override.type is OverrideType.CHANGE and key == "sweep":
+        return "+" + override.input_line
     if (
         override.type is OverrideType.CHANGE
         and len(parts) > 1
@@ -183,7 +202,15 @@ def _force_add_into_mapping(override: Any) -> str:
     return str(override.input_line)
 
 
-def _hydra_compose(overrides: list[str]) -> tuple[dict[str, Any], dict[str, str | None]]:
+@dataclass
+class _HydraParts:
+    sweep_params: dict[str, str]
+    launcher: dict[str, Any]
+
+
+def _hydra_compose(
+    overrides: list[str],
+) -> tuple[dict[str, Any], dict[str, str | None], _HydraParts]:
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from omegaconf import OmegaConf, open_dict
@@ -198,10 +225,14 @@ def _hydra_compose(overrides: list[str]) -> tuple[dict[str, Any], dict[str, str 
         ):
             cfg = compose("config", overrides=overrides, return_hydra_config=True)
     choices = dict(cfg.hydra.runtime.choices)
+    params = OmegaConf.select(cfg, "hydra.sweeper.params") or {}
+    launcher: dict[str, Any] = OmegaConf.to_container(cfg.hydra.launcher, resolve=False)  # type: ignore[assignment]
+    parts = _HydraParts({str(k): str(v) for k, v in params.items()}, launcher)
     with open_dict(cfg):
         del cfg["hydra"]
     resolved: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
-    return resolved, {k: (None if v is None else str(v)) for k, v in choices.items()}
+    named = {k: (None if v is None else str(v)) for k, v in choices.items()}
+    return resolved, named, parts
 
 
 def _translate_hydra_error(error: Exception) -> Problem:
@@ -229,7 +260,7 @@ def compose_config(
         texts = [_force_add_into_mapping(o) for o in usable]
         notes: list[str] = []
         try:
-            resolved, choices = _hydra_compose(texts)
+            resolved, choices, hydra_parts = _hydra_compose(texts)
             if resolved.get("model") is None:
                 env_model = os.environ.get(MODEL_ENV_VAR)
                 if env_model:
@@ -239,7 +270,7 @@ def compose_config(
                     extra = [f"preset={DEFAULT_PRESET}"]
                     if resolved.get("limit") is None:
                         extra.append(f"limit={DEFAULT_LIMIT}")
-                    resolved, choices = _hydra_compose([*texts, *extra])
+                    resolved, choices, hydra_parts = _hydra_compose([*texts, *extra])
                     notes.append(
                         f"no model given: using the embedded default {resolved['model']} "
                         f"(limit {resolved['limit']}); set model=… or {MODEL_ENV_VAR}"
@@ -260,7 +291,17 @@ def compose_config(
             problems += problems_from_validation(error, RunConfig, locate)
         if problems:
             raise ConfigError(problems)
-        return Composed(config, resolved, texts, choices, search_dirs(), notes, locate)
+        return Composed(
+            config,
+            resolved,
+            texts,
+            choices,
+            search_dirs(),
+            notes,
+            locate,
+            hydra_parts.sweep_params,
+            hydra_parts.launcher,
+        )
 
 
 def normalize_overrides(overrides: Sequence[str]) -> list[str]:
@@ -271,16 +312,77 @@ def normalize_overrides(overrides: Sequence[str]) -> list[str]:
     return [_force_add_into_mapping(o) for o in parsed]
 
 
-def expand_sweep(overrides: Sequence[str]) -> list[list[str]]:
-    """`model=a,b task=x,y` → one override list per combination (Hydra's basic sweeper order)."""
+@dataclass
+class Sweep:
+    """A multirun: one override list per job, and what varies between them."""
+
+    jobs: list[list[str]]
+    swept: list[str]
+    """Keys that take more than one value (they name each job's folder), in order."""
+    launcher: str
+    """The `hydra/launcher` chosen (`basic` unless a launcher is selected)."""
+    name: str | None
+    """The `sweep=NAME` config, if any."""
+    from_file: list[str]
+    """Keys whose values come from the sweep config (not replaced on the command line)."""
+    first: Composed
+    """The first job, composed and validated."""
+
+    def job_problems(self, error: ConfigError, job: Sequence[str]) -> list[Problem]:
+        """A job's problems, labelled with the job; a value from the sweep file names that file."""
+        sweep_file = find_group_file("sweep", self.name) if self.name else None
+        label = " ".join(job)
+        problems = []
+        for problem in error.problems:
+            source = problem.source
+            typed = (source or "").removeprefix("command line: ").split("=")[0].lstrip("+~")
+            if sweep_file is not None and typed in self.from_file:
+                source = f"{display_path(sweep_file)}: hydra.sweeper.params"
+            problems.append(Problem(problem.key, f"{problem.message} (job: {label})", source))
+        return problems
+
+
+def _axes(overrides: Sequence[str]) -> dict[str, list[str]]:
+    """Hydra's BasicSweeper rule: one axis per key, a later override of a key replaces it."""
     parsed, problems = _parse(overrides)
     if problems:
         raise ConfigError(problems)
-    axes: list[list[str]] = []
+    axes: dict[str, list[str]] = {}
     for override in parsed:
         key = override.get_key_element()
         if override.is_sweep_override():
-            axes.append([f"{key}={value}" for value in override.sweep_string_iterator()])
+            axes[key] = [f"{key}={value}" for value in override.sweep_string_iterator()]
         else:
-            axes.append([override.input_line])
-    return [list(combo) for combo in itertools.product(*axes)]
+            axes[key] = [f"{key}={override.get_value_element_as_str()}"]
+    return axes
+
+
+def expand_sweep(overrides: Sequence[str]) -> Sweep:
+    """`model=a,b task=x,y` (and a `sweep=NAME` file's `hydra.sweeper.params`) → every job.
+
+    The order is Hydra's basic sweeper's: the sweep file's axes, then the command line's, each key
+    once (the command line wins), Cartesian product with the last axis varying fastest.
+    """
+    command_line = _axes(overrides)
+    first = compose_config([values[0] for values in command_line.values()])
+    axes = _axes([f"{k}={v}" for k, v in first.sweep_params.items()])
+    from_file = [key.lstrip("+~") for key in axes if key not in command_line]
+    for key, values in command_line.items():
+        axes.pop(key, None)
+        axes[key] = values
+    jobs = [list(combo) for combo in itertools.product(*axes.values())]
+    swept = [key.lstrip("+~") for key, values in axes.items() if len(values) > 1]
+    sweep = Sweep(
+        jobs=jobs,
+        swept=swept,
+        launcher=first.choices.get("hydra/launcher") or "basic",
+        name=first.choices.get("sweep"),
+        from_file=from_file,
+        first=first,
+    )
+    if first.sweep_params:
+        try:
+            sweep.first = compose_config(jobs[0])
+        except ConfigError as error:
+            raise ConfigError(sweep.job_problems(error, jobs[0])) from None
+    return sweep

@@ -19,6 +19,7 @@ from engine.config._schema import (
     CacheConfig,
     ConnectionConfig,
     GenerationConfig,
+    Price,
     RoleConfig,
     RunConfig,
     TaskConfig,
@@ -31,7 +32,8 @@ GROUP_MODELS: dict[str, Any] = {
     "connection": ConnectionConfig,
     "batch": BatchConfig,
     "cache": CacheConfig,
-    "roles": dict[str, RoleConfig | str | None],
+    "roles": dict[str, RoleConfig | str | list[RoleConfig | str] | None],
+    "prices": dict[str, Price],
 }
 """Schema name → the model (or type) a file of that group must satisfy."""
 

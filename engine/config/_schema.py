@@ -199,6 +199,22 @@ class RoleConfig(_Strict):
     _secret_free = field_validator("model_args")(_check_model_args)
 
 
+RoleBinding = RoleConfig | list[RoleConfig]
+"""One model, or several (e.g. three graders whose verdicts a scorer takes by majority)."""
+
+
+class Price(_Strict):
+    """What a model's tokens cost, in US dollars per million tokens."""
+
+    input: Annotated[float, Field(ge=0)]
+    output: Annotated[float, Field(ge=0)]
+    cached_input: Annotated[float, Field(ge=0)] | None = None
+    """Input tokens read from the provider's prompt cache (unset: charged as `input`)."""
+    batch_input: Annotated[float, Field(ge=0)] | None = None
+    """Prices through the provider's batch API (unset: the same as `input` / `output`)."""
+    batch_output: Annotated[float, Field(ge=0)] | None = None
+
+
 class DatasetFields(_Strict):
     """Which record fields become the sample's parts; `a.b` reaches into nested records."""
 
@@ -284,7 +300,7 @@ class TaskConfig(_Strict):
     """The task's default reducers: mean, median, mode, max, pass_at_K."""
     generation: GenerationConfig = GenerationConfig()
     """The task's default generation settings; any set at the top level win, key by key."""
-    roles: dict[str, RoleConfig] = Field(default_factory=dict)
+    roles: dict[str, RoleBinding] = Field(default_factory=dict)
     """The task's default roles; a role bound at the top level wins."""
 
 
@@ -304,7 +320,10 @@ class RunConfig(_Strict):
     connection: ConnectionConfig = ConnectionConfig()
     batch: BatchConfig = BatchConfig()
     cache: CacheConfig = CacheConfig()
-    roles: dict[str, RoleConfig | None] = Field(default_factory=dict)
+    roles: dict[str, RoleBinding | None] = Field(default_factory=dict)
+    prices: dict[str, Price] = Field(default_factory=dict)
+    """Keyed by model string (`openai/gpt-4o`), provider (`openai`) or glob (`*:groq`); the most
+    specific key wins. Used by the comparison table; never part of a run's identity."""
     limit: Limit | None = None
     sample_id: str | int | list[str | int] | None = None
     # YAML may leave these null (the task's default, then 1 / mean fill them before validation).
@@ -389,6 +408,16 @@ class RunConfig(_Strict):
     def _limit_from_list(cls, value: Any) -> Any:
         if isinstance(value, list):
             return tuple(value)
+        return value
+
+    @field_validator("roles")
+    @classmethod
+    def _no_empty_role_list(
+        cls, value: dict[str, RoleBinding | None]
+    ) -> dict[str, RoleBinding | None]:
+        for role, binding in value.items():
+            if isinstance(binding, list) and not binding:
+                raise ValueError(f"role '{role}' is bound to an empty list of models")
         return value
 
     @model_validator(mode="after")

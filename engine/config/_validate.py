@@ -18,7 +18,9 @@ _SCHEMA_OF_GROUP = {
     "batch": "batch",
     "cache": "cache",
     "roles": "roles",
+    "prices": "prices",
     "preset": "config",  # overlays at the global package
+    "sweep": "config",  # `hydra.sweeper.params` plus any keys it sets for every job
     "local": "config",
 }
 
@@ -73,7 +75,7 @@ def check_file(path: Path, schema_name: str) -> list[Problem]:
 
 def validate_dirs(dirs: Sequence[str | Path]) -> tuple[list[Problem], int, int]:
     """(problems, files checked, tasks composed) for the built-ins plus `dirs`."""
-    from engine.config._compose import compose_config
+    from engine.config._compose import compose_config, expand_sweep
     from engine.runner import build_plan
 
     problems: list[Problem] = []
@@ -96,6 +98,17 @@ def validate_dirs(dirs: Sequence[str | Path]) -> tuple[list[Problem], int, int]:
                     Problem(p.key, f"{p.message} (composing task={task})", p.source)
                     for p in error.problems
                 ]
+        for name in group_options("sweep"):  # every job composes (planning would need API keys)
+            try:
+                sweep = expand_sweep([f"+sweep={name}"])
+            except ConfigError as error:
+                problems += error.problems
+                continue
+            for job in sweep.jobs:
+                try:
+                    compose_config(job)
+                except ConfigError as error:
+                    problems += sweep.job_problems(error, job)
     return problems, files, len(tasks)
 
 

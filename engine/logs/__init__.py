@@ -3,9 +3,12 @@
 from engine._secrets import MASK, Redactor, redact, secret_values
 from engine.logs._provenance import config_hash, git_revision, package_versions
 from engine.logs._resume import (
+    NOT_IDENTITY,
+    RESUMABLE,
     RUN_FILE,
     Recovered,
     find_resumable,
+    read_run_file,
     recover_journal,
     run_identity,
     write_run_file,
@@ -15,6 +18,8 @@ from engine.logs._writer import LOG_VERSION, LogWriter, journal_path, utc_now
 __all__ = [
     "LOG_VERSION",
     "MASK",
+    "NOT_IDENTITY",
+    "RESUMABLE",
     "RUN_FILE",
     "LogWriter",
     "Recovered",
@@ -24,6 +29,7 @@ __all__ = [
     "git_revision",
     "journal_path",
     "package_versions",
+    "read_run_file",
     "recover_journal",
     "redact",
     "run_identity",

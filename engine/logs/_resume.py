@@ -19,7 +19,7 @@ from engine.logs._provenance import config_hash
 RUN_FILE = "run.state"
 """JSON, but not named *.json: log viewers treat every .json in a folder as an eval log."""
 RESUMABLE = ("started", "cancelled", "error")
-_NOT_IDENTITY = (
+NOT_IDENTITY = (  # top-level keys that never change what a run answers
     "log_dir",
     "display",
     "connection",
@@ -28,11 +28,16 @@ _NOT_IDENTITY = (
     "resume",
     "fail_on_error",
     "retry_on_error",
+    "prices",
 )
 
 
-def run_identity(resolved: dict[str, Any]) -> str:
-    return config_hash({k: v for k, v in resolved.items() if k not in _NOT_IDENTITY})
+def run_identity(resolved: dict[str, Any], dataset_digest: str | None = None) -> str:
+    """`dataset_digest`: the dataset file's content hash, so an edited dataset is a new identity."""
+    kept = {k: v for k, v in resolved.items() if k not in NOT_IDENTITY}
+    if dataset_digest is not None:
+        kept["dataset_content"] = dataset_digest
+    return config_hash(kept)
 
 
 def write_run_file(run_dir: Path, identity: str, log_name: str, status: str) -> None:
@@ -42,14 +47,22 @@ def write_run_file(run_dir: Path, identity: str, log_name: str, status: str) -> 
     os.replace(temporary, path)
 
 
+def read_run_file(run_dir: Path) -> dict[str, str] | None:
+    """`{identity, log, status}` of the run in `run_dir`, or None if there is none (or unreadable)."""
+    try:
+        record = json.loads((run_dir / RUN_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
 def find_resumable(log_dir: Path, identity: str) -> tuple[Path, str] | None:
     """The newest unfinished run folder of this identity under `log_dir`: (folder, log name)."""
     if not log_dir.is_dir():
         return None
     for run_file in sorted(log_dir.glob(f"*/{RUN_FILE}"), reverse=True):
-        try:
-            record = json.loads(run_file.read_text())
-        except (OSError, ValueError):
+        record = read_run_file(run_file.parent)
+        if record is None:
             continue
         if record.get("identity") == identity and record.get("status") in RESUMABLE:
             return run_file.parent, str(record["log"])

@@ -12,7 +12,14 @@ from engine.providers._errors import (
 )
 from engine.providers._extensions import ENTRY_POINT_GROUP
 from engine.providers._local import InProcessAPI
-from engine.providers._model import Model, ModelHub, sample_epoch, sample_key, sample_usage
+from engine.providers._model import (
+    Model,
+    ModelHub,
+    sample_cache_hits,
+    sample_epoch,
+    sample_key,
+    sample_usage,
+)
 from engine.providers._pool import ConnectionPool
 from engine.providers._registry import (
     NO_MODEL,
@@ -74,6 +81,7 @@ __all__ = [
     "create_api",
     "provider_names",
     "register_provider",
+    "sample_cache_hits",
     "sample_epoch",
     "sample_key",
     "sample_usage",

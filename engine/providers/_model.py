@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 sample_usage: ContextVar[dict[str, ModelUsage] | None] = ContextVar("sample_usage", default=None)
 """Set by the runner for each sample, so usage is recorded per sample and per model."""
 
+sample_cache_hits: ContextVar[dict[str, int] | None] = ContextVar("sample_cache_hits", default=None)
+"""Set by the runner for each sample: cache hits per model (a model may serve several evals)."""
+
 sample_epoch: ContextVar[int] = ContextVar("sample_epoch", default=1)
 """The epoch of the sample being run (the response cache keys on it when `per_epoch`)."""
 
@@ -112,6 +115,9 @@ class Model:
                 hit.time = time.perf_counter() - start
                 hit.metadata = {**(hit.metadata or {}), "cache": "hit"}
                 self.cache_hits += 1
+                hits = sample_cache_hits.get()
+                if hits is not None:
+                    hits[self.name] = hits.get(self.name, 0) + 1
                 self._count_usage(hit.usage)  # what the answer cost, even if paid earlier
                 return hit
         start = time.perf_counter()

@@ -1,8 +1,8 @@
 """Plan and run evals. Knows nothing of Hydra: it takes a validated, composed config."""
 
 from engine.runner._display import Display, PlainDisplay, RichDisplay, make_display, results_table
-from engine.runner._execute import default_run_dir, run_composed
-from engine.runner._plan import EvalPlan, SelectedSamples, build_plan
+from engine.runner._execute import PreparedRun, default_run_dir, execute, prepare_run, run_composed
+from engine.runner._plan import EvalPlan, SelectedSamples, build_plan, identity_of
 from engine.runner._run import EvalResult, errors_exceed, run_plan, safe_name
 
 __all__ = [
@@ -10,12 +10,16 @@ __all__ = [
     "EvalPlan",
     "EvalResult",
     "PlainDisplay",
+    "PreparedRun",
     "RichDisplay",
     "SelectedSamples",
     "build_plan",
     "default_run_dir",
     "errors_exceed",
+    "execute",
+    "identity_of",
     "make_display",
+    "prepare_run",
     "results_table",
     "run_composed",
     "run_plan",

@@ -77,19 +77,21 @@ class Display:
 class PlainDisplay(Display):
     """One line per 10 % (and at most every 5 s), for CI logs and pipes."""
 
-    def __init__(self) -> None:
+    def __init__(self, labelled: bool = False) -> None:
+        """`labelled`: prefix progress lines with task × model (evals running side by side)."""
         super().__init__()
         self._last_print = 0.0
         self._last_decile = -1
+        self._labelled = labelled
+        self._prefix = ""
         self._last_batch_print = 0.0
 
     def start(self, plan: EvalPlan, total: int, done: int = 0) -> None:
         super().start(plan, total, done)
         resumed = f" ({done} already scored)" if done else ""
-        print(
-            f"{plan.config.task.name} × {plan.model_name}: {total} samples{resumed}",
-            file=sys.stderr,
-        )
+        label = f"{plan.config.task.name} × {plan.model_name}"
+        self._prefix = f"{label}: " if self._labelled else ""
+        print(f"{label}: {total} samples{resumed}", file=sys.stderr)
 
     def sample_done(self, failed: bool) -> None:
         super().sample_done(failed)
@@ -100,7 +102,7 @@ class PlainDisplay(Display):
             c = self.counters()
             eta = f"{c['eta']:.0f}s" if c["eta"] is not None else "?"
             print(
-                f"  {self.done}/{self.total} done, {self.errors} errors, {c['retries']} retries, "
+                f"  {self._prefix}{self.done}/{self.total} done, {self.errors} errors, {c['retries']} retries, "
                 f"{c['tokens']} tokens, {c['cached']} cached, eta {eta}",
                 file=sys.stderr,
             )
@@ -115,33 +117,21 @@ class PlainDisplay(Display):
 class RichDisplay(Display):
     """A live progress bar with errors, retries, tokens and ETA."""
 
-    def __init__(self, console: Any = None) -> None:
+    def __init__(self, console: Any = None, progress: Any = None) -> None:
+        """`progress`: a rich Progress shared by evals running side by side (its owner starts
+        and stops it); without one, this display has its own."""
         super().__init__()
         self.console = console
+        self._shared = progress
 
     def start(self, plan: EvalPlan, total: int, done: int = 0) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-        )
-
         super().start(plan, total, done)
-        self._progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[stats]}"),
-            TimeRemainingColumn(),
-            console=self.console,
-            transient=False,
-        )
+        self._progress = self._shared or new_progress(self.console)
         self._task = self._progress.add_task(
             f"{plan.config.task.name} × {plan.model_name}", total=total, completed=done, stats=""
         )
-        self._progress.start()
+        if self._shared is None:
+            self._progress.start()
 
     def sample_done(self, failed: bool) -> None:
         super().sample_done(failed)
@@ -161,7 +151,29 @@ class RichDisplay(Display):
         self._progress.update(self._task, completed=self.done, stats=stats)
 
     def finish(self) -> None:
-        self._progress.stop()
+        if self._shared is None:
+            self._progress.stop()
+
+
+def new_progress(console: Any = None) -> Any:
+    """A rich Progress with errors, retries and tokens beside the bar."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[stats]}"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )
 
 
 def make_display(mode: Literal["auto", "rich", "plain", "none"]) -> Display:

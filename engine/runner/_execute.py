@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import anyio
 
 from engine.config._compose import Composed
-from engine.logs import Redactor, find_resumable, run_identity
+from engine.logs import RESUMABLE, Redactor, find_resumable, read_run_file
 from engine.runner._display import Display, make_display
-from engine.runner._plan import EvalPlan, build_plan
+from engine.runner._plan import EvalPlan, build_plan, identity_of
 from engine.runner._run import EvalResult, run_plan, safe_name
 
 
@@ -36,34 +37,68 @@ def _save_config(composed: Composed, run_dir: Path) -> None:
     )
 
 
-async def _run_and_close(
-    plan: EvalPlan, run_dir: Path, display: Display, identity: str, resume_log: str | None
-) -> EvalResult:
+@dataclass
+class PreparedRun:
+    """A planned eval with its folder, and the log to resume in that folder (if any)."""
+
+    plan: EvalPlan
+    folder: Path
+    identity: str
+    resume_log: str | None
+    notes: list[str]
+
+
+def prepare_run(plan: EvalPlan, run_dir: Path | None = None) -> PreparedRun:
+    """Find where a planned eval writes, or the interrupted run it resumes; save its config.
+
+    Without `run_dir`, an interrupted run of the same identity anywhere under `log_dir` is resumed;
+    with one, only an interrupted run in that folder is.
+    """
+    composed = plan.composed
+    config = composed.config
+    identity = identity_of(composed)
+    notes = [*composed.notes, *plan.warnings]
+    resumable = None
+    if config.resume and run_dir is None:
+        resumable = find_resumable(Path(config.log_dir), identity)
+    elif config.resume and run_dir is not None:
+        record = read_run_file(run_dir)
+        if record and record.get("identity") == identity and record.get("status") in RESUMABLE:
+            resumable = run_dir, record["log"]
+    if resumable is not None:
+        folder, resume_log = resumable
+        notes.append(f"resuming the interrupted run in {folder} (resume=false starts afresh)")
+    else:
+        folder, resume_log = run_dir or default_run_dir(plan), None
+    _save_config(composed, folder)
+    return PreparedRun(plan, folder, identity, resume_log, notes)
+
+
+async def execute(prepared: PreparedRun, display: Display) -> EvalResult:
+    """Run a prepared eval (its hub stays open: the caller owns it)."""
+    for note in prepared.notes:
+        display.message(note)
+    return await run_plan(
+        prepared.plan,
+        prepared.folder,
+        display,
+        identity=prepared.identity,
+        resume_log=prepared.resume_log,
+    )
+
+
+async def _run_and_close(prepared: PreparedRun, display: Display) -> EvalResult:
     try:
-        return await run_plan(plan, run_dir, display, identity=identity, resume_log=resume_log)
+        return await execute(prepared, display)
     finally:
         with anyio.CancelScope(shield=True):
-            await plan.hub.aclose()
+            await prepared.plan.hub.aclose()
 
 
 def run_composed(
     composed: Composed, run_dir: Path | None = None, display: Display | None = None
 ) -> EvalResult:
     """Plan (raising `ConfigError` before any request) and run one task × model."""
-    plan = build_plan(composed)
-    config = composed.config
-    display = display or make_display(config.display)
-    identity = run_identity(composed.resolved)
-    notes = [*composed.notes, *plan.warnings]
-    resumable = None
-    if run_dir is None and config.resume:
-        resumable = find_resumable(Path(config.log_dir), identity)
-    if resumable is not None:
-        folder, resume_log = resumable
-        notes.append(f"resuming the interrupted run in {folder} (resume=false starts afresh)")
-    else:
-        folder, resume_log = run_dir or default_run_dir(plan), None
-    for note in notes:
-        display.message(note)
-    _save_config(composed, folder)
-    return anyio.run(_run_and_close, plan, folder, display, identity, resume_log)
+    prepared = prepare_run(build_plan(composed), run_dir)
+    display = display or make_display(composed.config.display)
+    return anyio.run(_run_and_close, prepared, display)

@@ -38,6 +38,7 @@ class EvalPlan:
     hub: ModelHub
     model: Model | None
     roles: dict[str, Model]
+    """Each bound role's model (the first, for a role bound to a list)."""
     samples: SelectedSamples
     solvers: list[tuple[Component, Solver]]
     scorers: list[tuple[Component, Scorer]]
@@ -45,6 +46,8 @@ class EvalPlan:
     warnings: list[str] = field(default_factory=list)
     unsupported: dict[str, list[str]] = field(default_factory=dict)
     """Generation settings each model (by name) cannot honour: warned once, logged once."""
+    role_lists: dict[str, list[Model]] = field(default_factory=dict)
+    """Roles bound to a list of models, with all of them."""
 
     @property
     def config(self) -> RunConfig:
@@ -56,7 +59,10 @@ class EvalPlan:
 
     def models(self) -> list[Model]:
         found = [] if self.model is None else [self.model]
-        return found + [m for m in self.roles.values() if m not in found]
+        for model in [*self.roles.values(), *itertools.chain(*self.role_lists.values())]:
+            if model not in found:
+                found.append(model)
+        return found
 
 
 def dataset_search_dirs(composed: Composed) -> list[Path]:
@@ -65,6 +71,31 @@ def dataset_search_dirs(composed: Composed) -> list[Path]:
     dirs += [d.parent / "tasks" for d in composed.config_dirs[:-1]]
     dirs += [*composed.config_dirs[:-1], tasks_dir()]
     return dirs
+
+
+def identity_of(composed: Composed) -> str:
+    """The run identity: the resolved config minus what does not change results, plus the
+    dataset file's content (an edited dataset at the same path must not reuse old logs). A Hub
+    dataset is identified by its config (repository, subset, revision), never downloaded here."""
+    import hashlib
+
+    from engine.datasets import resolve_path
+    from engine.logs import run_identity
+
+    digest = None
+    local = composed.config.task.dataset.path
+    try:
+        if local is None:
+            raise DatasetError("a Hub dataset")
+        path = resolve_path(local, dataset_search_dirs(composed))
+        hashed = hashlib.sha256()
+        with path.open("rb") as data:
+            for block in iter(lambda: data.read(1 << 20), b""):
+                hashed.update(block)
+        digest = hashed.hexdigest()
+    except (DatasetError, OSError):
+        pass  # planning reports a missing dataset
+    return run_identity(composed.resolved, digest)
 
 
 def hook_dirs(composed: Composed) -> list[Path]:
@@ -153,15 +184,17 @@ class SelectedSamples:
         return itertools.islice(filter(self._wanted, self.source), self.start, self.stop)
 
 
-def build_plan(composed: Composed, *, fetch: bool = True) -> EvalPlan:
-    """Everything checked before any request; without `fetch`, Hub datasets are not downloaded."""
+def build_plan(composed: Composed, hub: ModelHub | None = None, *, fetch: bool = True) -> EvalPlan:
+    """Everything checked before any request; without `fetch`, Hub datasets are not downloaded.
+
+    `hub`: share connection pools with other plans (an in-process sweep); else a new one."""
     config = composed.config
     problems: list[Problem] = []
 
     def problem(key: str, error: Exception) -> None:
         problems.append(Problem(key, str(error), composed.locate(key)))
 
-    hub = ModelHub(config.connection, config.cache, config.batch)
+    hub = hub or ModelHub(config.connection, config.cache, config.batch)
 
     model: Model | None = None
     if config.model and config.model != NO_MODEL:
@@ -173,13 +206,22 @@ def build_plan(composed: Composed, *, fetch: bool = True) -> EvalPlan:
             problem("model", error)
 
     roles: dict[str, Model] = {}
-    for role, spec in config.roles.items():
-        if spec is None:
+    role_lists: dict[str, list[Model]] = {}
+    for role, binding in config.roles.items():
+        if binding is None:
             continue
-        try:
-            roles[role] = hub.get(spec.model, spec.generation, spec.model_args, spec.base_url)
-        except ProviderError as error:
-            problem(f"roles.{role}", error)
+        specs = binding if isinstance(binding, list) else [binding]
+        bound = []
+        for index, spec in enumerate(specs):
+            key = f"roles.{role}.{index}" if isinstance(binding, list) else f"roles.{role}"
+            try:
+                bound.append(hub.get(spec.model, spec.generation, spec.model_args, spec.base_url))
+            except ProviderError as error:
+                problem(key, error)
+        if bound:
+            roles[role] = bound[0]
+        if isinstance(binding, list) and bound:
+            role_lists[role] = bound
 
     def components(kind: str, specs: list[Any], registry: Any) -> list[tuple[Component, Any]]:
         built: list[tuple[Component, Any]] = []
@@ -248,6 +290,7 @@ def build_plan(composed: Composed, *, fetch: bool = True) -> EvalPlan:
         planned_metrics,
         warnings,
         unsupported,
+        role_lists,
     )
 
 

@@ -29,7 +29,14 @@ from engine.logs import (
     utc_now,
     write_run_file,
 )
-from engine.providers import GenerateError, ModelUsage, sample_epoch, sample_key, sample_usage
+from engine.providers import (
+    GenerateError,
+    ModelUsage,
+    sample_cache_hits,
+    sample_epoch,
+    sample_key,
+    sample_usage,
+)
 from engine.runner._display import Display
 from engine.runner._plan import EvalPlan
 from engine.scorers import Score, reduce_epochs, value_to_float
@@ -76,16 +83,20 @@ def _log_header(plan: EvalPlan, run_id: str, created: str, resumed: int) -> dict
     composed = plan.composed
     task = config.task
     revision_dir = composed.config_dirs[0] if len(composed.config_dirs) > 1 else Path.cwd()
-    roles = {
-        role: {
-            "model": model.name,
-            "config": model.generation.model_dump(exclude_none=True),
-            "base_url": model.api.base_url,
-            "args": spec.model_args,
-        }
-        for role, model in plan.roles.items()
-        if (spec := config.roles.get(role)) is not None
-    }
+    roles = {}
+    for role, binding in config.roles.items():
+        if binding is None or role not in plan.roles:
+            continue
+        specs = binding if isinstance(binding, list) else [binding]
+        models = plan.role_lists.get(role, [plan.roles[role]])
+        # Inspect's model_roles maps a name to one model: a list's others are `grader_2`, ….
+        for index, (spec, model) in enumerate(zip(specs, models, strict=True), start=1):
+            roles[role if index == 1 else f"{role}_{index}"] = {
+                "model": model.name,
+                "config": model.generation.model_dump(exclude_none=True),
+                "base_url": model.api.base_url,
+                "args": spec.model_args,
+            }
     eval_spec: dict[str, Any] = {
         "eval_id": uuid.uuid4().hex,
         "run_id": run_id,
@@ -130,7 +141,11 @@ def _log_header(plan: EvalPlan, run_id: str, created: str, resumed: int) -> dict
                 "unsupported_generation": plan.unsupported,
                 # Every declared role with the model that played it (unbound → model under test).
                 "roles": {
-                    role: plan.roles[role].name if role in plan.roles else plan.model_name
+                    role: [m.name for m in plan.role_lists[role]]
+                    if role in plan.role_lists
+                    else plan.roles[role].name
+                    if role in plan.roles
+                    else plan.model_name
                     for role in config.roles
                 },
             },
@@ -167,7 +182,7 @@ async def _attempt(
     plan: EvalPlan, sample: Sample, epoch: int, scorer_names: list[str]
 ) -> tuple[TaskState, dict[str, Score], Exception | None]:
     """Solve and score once; on failure the transcript so far is kept for the log."""
-    state = TaskState.start(sample, epoch, plan.model, plan.roles)
+    state = TaskState.start(sample, epoch, plan.model, plan.roles, plan.role_lists)
     try:
         for _, solve in plan.solvers:
             state = await solve(state)
@@ -214,6 +229,9 @@ async def run_plan(
         if name in tally.values:
             for sample_id, value in values:
                 tally.values[name].setdefault(sample_id, []).append(value_to_float(value))
+    job_usage = {model.name: ModelUsage() for model in plan.models()}
+    """Summed per sample: a model shared with other evals (in a sweep) counts theirs too."""
+    job_hits: dict[str, int] = {}
     started = time.monotonic()
     pools = {model.pool.key: model.pool for model in plan.models() if model.batcher is None}
     in_flight = max(1, sum(pool.max_connections for pool in pools.values()))
@@ -224,7 +242,9 @@ async def run_plan(
 
     async def run_one(sample: Sample, epoch: int) -> None:
         usage: dict[str, ModelUsage] = {}
+        hits: dict[str, int] = {}
         token = sample_usage.set(usage)
+        hits_token = sample_cache_hits.set(hits)
         sample_epoch.set(epoch)
         sample_key.set(str(sample.id))
         sample_start = time.monotonic()
@@ -236,6 +256,11 @@ async def run_plan(
                 state, scores, error = await _attempt(plan, sample, epoch, scorer_names)
         finally:
             sample_usage.reset(token)
+            sample_cache_hits.reset(hits_token)
+        for name, used in usage.items():
+            job_usage.setdefault(name, ModelUsage()).add(used)
+        for name, count in hits.items():
+            job_hits[name] = job_hits.get(name, 0) + count
         elapsed = time.monotonic() - sample_start
         record: dict[str, Any] = {
             "id": sample.id,
@@ -287,9 +312,7 @@ async def run_plan(
         raise
     finally:
         duration = time.monotonic() - started
-        usage_total = {model.name: ModelUsage() for model in plan.models()}
-        for model in plan.models():
-            usage_total[model.name].add(model.usage)
+        usage_total = job_usage
         for name, earlier in recovered.usage.items():
             usage_total.setdefault(name, ModelUsage()).add(ModelUsage.from_log(earlier))
         results = _results(plan, tally, total)
@@ -308,9 +331,8 @@ async def run_plan(
         ]
         if limit_changes:
             stats["connection_limit_history"] = limit_changes
-        cache_hits = {model.name: model.cache_hits for model in plan.models() if model.cache_hits}
-        if cache_hits:
-            results["metadata"] = {"cache_hits": cache_hits}
+        if job_hits:
+            results["metadata"] = {"cache_hits": job_hits}
         batch_ids = {
             model.name: model.batcher.batch_ids
             for model in plan.models()

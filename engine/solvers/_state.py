@@ -26,13 +26,23 @@ class TaskState:
     metadata: dict[str, Any] = field(default_factory=dict)
     selected_choices: list[str] | None = None
     """The letters (in the sample's own choice order) a `multiple_choice` solver read back."""
+    role_lists: Mapping[str, list[Model]] = field(default_factory=dict)
+    """Roles bound to several models (`roles` holds the first of each)."""
 
     @classmethod
     def start(
-        cls, sample: Sample, epoch: int, model: Model | None, roles: Mapping[str, Model]
+        cls,
+        sample: Sample,
+        epoch: int,
+        model: Model | None,
+        roles: Mapping[str, Model],
+        role_lists: Mapping[str, list[Model]] | None = None,
     ) -> TaskState:
         messages = [user(sample.input)] if isinstance(sample.input, str) else list(sample.input)
-        return cls(sample, epoch, model, roles, messages, None, dict(sample.metadata or {}))
+        metadata = dict(sample.metadata or {})
+        return cls(
+            sample, epoch, model, roles, messages, None, metadata, role_lists=dict(role_lists or {})
+        )
 
     def role(self, name: str) -> Model:
         """The model bound to `name`; an unbound role falls back to the model under test."""
@@ -45,8 +55,8 @@ class TaskState:
 
     def role_models(self, name: str) -> list[Model]:
         """Every model playing `name` (a role bound to a list of models, e.g. several graders,
-        gives several); scorers that vote use this, everything else uses `role`."""
-        return [self.role(name)]
+        gives several); scorers that vote use this, everything else uses `role` (the first)."""
+        return list(self.role_lists.get(name) or [self.role(name)])
 
     def require_model(self) -> Model:
         if self.model is None:

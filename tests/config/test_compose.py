@@ -175,9 +175,29 @@ def test_errors_name_the_yaml_file_they_came_from(clean_environment: Path) -> No
 
 
 def test_expand_sweep_is_the_cartesian_product() -> None:
-    jobs = expand_sweep(["task=theory_of_mind", "model=openai/a,openai/b", "epochs=1,2"])
-    assert len(jobs) == 4
-    assert jobs[0] == ["task=theory_of_mind", "model=openai/a", "epochs=1"]
+    sweep = expand_sweep(["task=theory_of_mind", "model=openai/a,openai/b", "epochs=1,2"])
+    assert len(sweep.jobs) == 4 and sweep.swept == ["model", "epochs"]
+    assert sweep.jobs[0] == ["task=theory_of_mind", "model=openai/a", "epochs=1"]
+    assert sweep.launcher == "basic" and sweep.name is None
+
+
+def test_a_sweep_file_gives_axes_and_the_command_line_replaces_one(
+    clean_environment: Path,
+) -> None:
+    folder = clean_environment / "conf" / "sweep"
+    folder.mkdir(parents=True)
+    (folder / "grid.yaml").write_text(
+        "# @package _global_\nhydra:\n  sweeper:\n    params:\n"
+        "      model: openai/a,openai/b\n      epochs: 1,2\nlimit: 3\n"
+    )
+    sweep = expand_sweep(["+sweep=grid", "epochs=5"])
+    assert sweep.name == "grid" and sweep.swept == ["model"]
+    assert sweep.jobs == [
+        ["model=openai/a", "+sweep=grid", "epochs=5"],
+        ["model=openai/b", "+sweep=grid", "epochs=5"],
+    ]
+    assert sweep.first.config.limit == 3
+    assert expand_sweep(["sweep=grid"]).jobs[0] == ["model=openai/a", "epochs=1", "sweep=grid"]
 
 
 def test_yaml_is_loaded_safely_and_bad_yaml_is_a_config_error(clean_environment: Path) -> None:

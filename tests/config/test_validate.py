@@ -54,3 +54,26 @@ def test_valid_user_repo_passes(
 def test_missing_dir_is_a_problem(clean_environment: Path) -> None:
     problems, _, _ = validate_dirs([clean_environment / "nope"])
     assert any("no such config directory" in str(p) for p in problems)
+
+
+def test_sweeps_and_price_tables_are_checked(
+    clean_environment: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prices = clean_environment / "prices-conf"
+    write(prices / "prices" / "default.yaml", "openai/gpt-4o: {input: 2.5, ouput: 10}\n")
+    assert validate_command([str(prices)]) == 2
+    err = capsys.readouterr().err
+    assert "openai/gpt-4o.ouput [prices-conf/prices/default.yaml]: unknown key" in err
+    sweeps = clean_environment / "sweeps-conf"
+    write(
+        sweeps / "sweep" / "nightly.yaml",
+        "# @package _global_\nhydra:\n  sweeper:\n    params:\n      model: openai/a,openai/b\n"
+        "      generation.temperatur: 0,1\n",
+    )
+    assert validate_command([str(sweeps)]) == 2
+    err = capsys.readouterr().err
+    assert (
+        "generation.temperatur [sweeps-conf/sweep/nightly.yaml: hydra.sweeper.params]: unknown key"
+        in err
+    )
+    assert "did you mean 'temperature'" in err and "job: model=openai/a" in err

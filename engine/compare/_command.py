@@ -1,0 +1,50 @@
+"""`inspect-run report PATH… [-o FILE]`: the comparison of any set of logs, as one HTML page."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+USAGE = "usage: inspect-run report PATH… [-o report.html]  (logs, run folders or sweep folders)"
+
+
+def report_command(args: Sequence[str]) -> int:
+    from engine.compare._html import render_html
+    from engine.compare._table import compare_paths
+
+    paths: list[Path] = []
+    output: Path | None = None
+    items = list(args)
+    while items:
+        item = items.pop(0)
+        if item in ("-o", "--output"):
+            if not items:
+                print(f"inspect-run: {item} needs a file name\n{USAGE}", file=sys.stderr)
+                return 2
+            output = Path(items.pop(0))
+        elif item.startswith("-"):
+            print(f"inspect-run: unknown option {item}\n{USAGE}", file=sys.stderr)
+            return 2
+        else:
+            paths.append(Path(item))
+    missing = [p for p in paths if not p.exists()]
+    if not paths or missing:
+        reason = f"no such file or folder: {missing[0]}" if missing else "no PATH given"
+        print(f"inspect-run: {reason}\n{USAGE}", file=sys.stderr)
+        return 2
+    comparison = compare_paths(paths)
+    if not comparison.runs:
+        print(f"inspect-run: no eval logs under {', '.join(map(str, paths))}", file=sys.stderr)
+        return 2
+    if output is None:
+        output = (
+            paths[0] / "report.html"
+            if len(paths) == 1 and paths[0].is_dir()
+            else Path("report.html")
+        )
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(render_html(comparison), encoding="utf-8")
+    print(comparison.to_text())
+    print(f"\nreport: {output}")
+    return 0

@@ -1,0 +1,145 @@
+"""Read eval logs (Inspect's JSON, as inspect-run writes them) into what a comparison needs."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from engine.logs import RUN_FILE, journal_path, read_run_file
+from engine.scorers import value_to_float
+
+SampleKey = tuple[str, int]
+"""(sample id, epoch)."""
+
+
+@dataclass
+class RunRecord:
+    """One task × model log, reduced to per-sample numbers (and answers, for disagreements)."""
+
+    path: Path
+    task: str
+    model: str
+    status: str
+    roles: dict[str, Any]
+    scorer: str
+    scores: dict[SampleKey, float]
+    errors: int
+    latencies: list[float]
+    usage: dict[str, dict[str, int]]
+    duration: float
+    prices: dict[str, Any]
+    batched: bool = False
+    """Sent through provider batch APIs (`batch=on`): priced at batch prices where known."""
+    answers: dict[SampleKey, str] = field(default_factory=dict)
+    inputs: dict[SampleKey, str] = field(default_factory=dict)
+    targets: dict[SampleKey, str] = field(default_factory=dict)
+    label: str = ""
+    """How the comparison names this run (the model, plus roles where models repeat)."""
+
+    @property
+    def samples(self) -> int:
+        return len(self.scores) + self.errors
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):  # messages or content parts
+        parts = [_text(item.get("content", item.get("text", ""))) for item in value]
+        return "\n".join(p for p in parts if p)
+    return "" if value is None else str(value)
+
+
+def _seconds(stats: dict[str, Any]) -> float:
+    try:
+        start = datetime.fromisoformat(stats["started_at"])
+        end = datetime.fromisoformat(stats["completed_at"])
+    except (KeyError, TypeError, ValueError):
+        return 0.0
+    return max(0.0, (end - start).total_seconds())
+
+
+def _samples(path: Path, log: dict[str, Any]) -> list[dict[str, Any]]:
+    samples = log.get("samples")
+    if samples:
+        return list(samples)
+    journal = journal_path(path)  # an unfinished run: what it scored so far
+    if not journal.exists():
+        return []
+    lines = journal.read_text(encoding="utf-8").splitlines(keepends=True)
+    return [json.loads(line) for line in lines if line.endswith("\n")]
+
+
+def read_run(path: Path) -> RunRecord:
+    log = json.loads(path.read_text(encoding="utf-8"))
+    spec = log.get("eval", {})
+    results = log.get("results") or {}
+    scorers = [s.get("name") for s in results.get("scores", []) if s.get("name")]
+    inspect_run = (spec.get("metadata") or {}).get("inspect_run") or {}
+    record = RunRecord(
+        path=path,
+        task=spec.get("task", "?"),
+        model=spec.get("model", "?"),
+        status=log.get("status", "?"),
+        roles=inspect_run.get("roles") or {},
+        scorer=scorers[0] if scorers else "",
+        scores={},
+        errors=0,
+        latencies=[],
+        usage=(log.get("stats") or {}).get("model_usage") or {},
+        duration=_seconds(log.get("stats") or {}),
+        prices=(inspect_run.get("config") or {}).get("prices") or {},
+        batched=bool(((inspect_run.get("config") or {}).get("batch") or {}).get("enabled")),
+    )
+    for sample in _samples(path, log):
+        key = (str(sample.get("id")), int(sample.get("epoch", 1)))
+        if sample.get("error"):
+            record.errors += 1
+            continue
+        scores = sample.get("scores") or {}
+        name = record.scorer or next(iter(scores), "")
+        record.scorer = name
+        if name not in scores:
+            continue
+        record.scores[key] = value_to_float(scores[name].get("value"))
+        record.latencies.append(float(sample.get("total_time") or 0.0))
+        choices = (sample.get("output") or {}).get("choices") or []
+        record.answers[key] = _text(choices[0]["message"].get("content")) if choices else ""
+        record.inputs[key] = _text(sample.get("input"))
+        record.targets[key] = _text(sample.get("target"))
+    if not record.usage:
+        for sample in _samples(path, log):
+            for model, used in (sample.get("model_usage") or {}).items():
+                total = record.usage.setdefault(model, {})
+                for name, value in used.items():
+                    total[name] = total.get(name, 0) + int(value or 0)
+    return record
+
+
+LOG_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}[:-]\d{2}[:-]\d{2}.*\.json$")
+"""Inspect's rule: a JSON eval log's name starts with its timestamp (so comparison.json is not)."""
+
+
+def find_logs(paths: list[Path]) -> list[Path]:
+    """Eval logs under `paths`: in a run folder, the one its run file names; else every log not
+    under a hidden folder (`.replaced/`, `.hydra/`)."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_file():
+            found.append(path)
+            continue
+        for candidate in sorted(path.rglob("*.json")):
+            relative = candidate.relative_to(path).parts
+            if any(part.startswith(".") for part in relative) or not LOG_NAME.match(relative[-1]):
+                continue
+            record = (
+                read_run_file(candidate.parent) if (candidate.parent / RUN_FILE).exists() else None
+            )
+            if record is not None and record.get("log") != candidate.name:
+                continue
+            found.append(candidate)
+    return list(dict.fromkeys(found))

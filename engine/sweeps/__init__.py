@@ -1,0 +1,18 @@
+"""Sweeps: many task × model (× role, × setting) jobs, reused when done, then compared.
+
+Only the config layer, the CLI and this package know that Hydra exists.
+"""
+
+from engine.sweeps._jobs import MANIFEST, Job, classify, job_folder, sweep_folder
+from engine.sweeps._sweep import SweepOutcome, plan_sweep, run_sweep
+
+__all__ = [
+    "MANIFEST",
+    "Job",
+    "SweepOutcome",
+    "classify",
+    "job_folder",
+    "plan_sweep",
+    "run_sweep",
+    "sweep_folder",
+]

@@ -1,0 +1,151 @@
+"""Run a sweep: validate every job, reuse what is done, run the rest, then compare.
+
+In process (the default) unless a Hydra launcher is selected (`hydra/launcher=joblib`, …): API-bound
+sweeps gain nothing from separate processes but start-up time and rate-limit fights.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.compare import Comparison, compare, read_run
+from engine.config._compose import Sweep, compose_config, expand_sweep
+from engine.config._errors import ConfigError, Problem
+from engine.config._searchpath import extra_config_dirs
+from engine.logs import read_run_file, redact
+from engine.providers import ModelHub
+from engine.runner import EvalPlan, EvalResult, build_plan, prepare_run
+from engine.sweeps._jobs import (
+    Job,
+    classify,
+    job_label,
+    set_aside,
+    sweep_folder,
+    write_manifest,
+)
+from engine.sweeps._launchers import check_launcher
+
+
+@dataclass
+class SweepOutcome:
+    folder: Path
+    jobs: list[Job]
+    comparison: Comparison
+    results: list[EvalResult] = field(default_factory=list)
+    """The jobs that ran now (reused ones are only in the comparison)."""
+    failed: list[Job] = field(default_factory=list)
+    """Jobs whose run did not end in success."""
+
+
+def _say(text: str) -> None:
+    print(redact(f"inspect-run: {text}"), file=sys.stderr)
+
+
+def plan_sweep(overrides: Sequence[str]) -> tuple[Sweep, Path, list[Job], dict[int, EvalPlan]]:
+    """Every job composed, classified and (unless reused) planned; all problems raised at once.
+
+    Plans share one model hub per connection/cache setting, so jobs share connection pools (jobs
+    sent through batch APIs excepted: each keeps its own batcher and journal).
+    """
+    sweep = expand_sweep(overrides)
+    root = sweep_folder(sweep)
+    jobs: list[Job] = []
+    plans: dict[int, EvalPlan] = {}
+    hubs: dict[str, ModelHub] = {}
+    problems: list[Problem] = []
+    if sweep.launcher != "basic":
+        problems += check_launcher(sweep.launcher, sweep.first.launcher)
+    for job_overrides in sweep.jobs:
+        try:
+            composed = compose_config(job_overrides)
+            job = classify(composed, root, sweep.swept, job_overrides)
+            if job.state != "reuse":
+                config = composed.config
+                # A batcher belongs to one run (its journal): a job in batches gets its own hub.
+                key = config.connection.model_dump_json() + config.cache.model_dump_json()
+                if config.batch.enabled:
+                    key = f"batch:{len(jobs)}"
+                hub = hubs.setdefault(key, ModelHub(config.connection, config.cache, config.batch))
+                plans[len(jobs)] = build_plan(composed, hub)
+            jobs.append(job)
+        except ConfigError as error:
+            problems += sweep.job_problems(error, job_overrides)
+    folders: dict[Path, Job] = {}
+    for job in jobs:
+        other = folders.setdefault(job.folder, job)
+        if other is not job:
+            problems.append(
+                Problem(
+                    "",
+                    f"jobs '{other.label}' and '{job.label}' would share the folder {job.folder} "
+                    "(their model names differ only in characters a folder name cannot hold)",
+                )
+            )
+    if problems:
+        raise ConfigError(problems)
+    return sweep, root, jobs, plans
+
+
+def _announce(root: Path, jobs: list[Job]) -> None:
+    states = [job.state for job in jobs]
+    counts = ", ".join(
+        f"{states.count(state)} {word}"
+        for state, word in (
+            ("reuse", "reused"),
+            ("resume", "resumed"),
+            ("new", "to run"),
+            ("changed", "changed"),
+        )
+        if state in states
+    )
+    _say(f"sweep {root}: {len(jobs)} jobs ({counts})")
+    for job in jobs:
+        if job.state == "changed":
+            _say(
+                f"job {job.label}: its config changed since the log in {job.folder} "
+                f"({'; '.join(job.changes[:5])}); running it again, the earlier logs are kept "
+                "under .replaced/"
+            )
+
+
+def comparison_of(root: Path, jobs: list[Job], sweep: Sweep) -> Comparison:
+    runs = []
+    for job in jobs:
+        record = read_run_file(job.folder)
+        if record is not None and (job.folder / record["log"]).exists():
+            run = read_run(job.folder / record["log"])
+            run.label = job_label(job.composed, sweep.swept)
+            runs.append(run)
+    prices = {k: v.model_dump() for k, v in sweep.first.config.prices.items()}
+    return compare(runs, prices)
+
+
+def run_sweep(overrides: Sequence[str], config_dirs: Sequence[str | Path] = ()) -> SweepOutcome:
+    """Validate (raising `ConfigError` before any request), run what is missing, compare."""
+    from engine.sweeps._inprocess import run_in_process
+
+    with extra_config_dirs(config_dirs):
+        sweep, root, jobs, plans = plan_sweep(overrides)
+        _announce(root, jobs)
+        for job in jobs:
+            if job.state == "changed":
+                set_aside(job, root)
+        write_manifest(root, sweep.swept, jobs)
+        results: list[EvalResult] = []
+        if sweep.launcher == "basic":
+            prepared = [
+                prepare_run(plans[i], job.folder) for i, job in enumerate(jobs) if i in plans
+            ]
+            results = run_in_process(prepared, sweep.first.config.display)
+        else:
+            from engine.sweeps._hydra import launch
+
+            _say(f"launching {len(plans)} jobs with hydra/launcher={sweep.launcher}")
+            launch(list(overrides), root)
+    comparison = comparison_of(root, jobs, sweep)
+    comparison.write(root)
+    failed = [job for job in jobs if (read_run_file(job.folder) or {}).get("status") != "success"]
+    return SweepOutcome(root, jobs, comparison, results, failed)

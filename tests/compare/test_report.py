@@ -1,0 +1,110 @@
+"""`inspect-run report` writes one self-contained page; a real headless Chromium renders it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from engine.compare._html import PALETTE
+from tests.support.quiz import MODELS, quiz_env, quiz_servers, write_quiz
+from tests.test_cli import run_cli
+
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    found = shutil.which("chromium")
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed (Debian: apt-get install chromium)")
+        pytest.skip("chromium is not installed (Debian: apt-get install chromium)")
+    return found
+
+
+def render(chromium: str, page: Path, *mode: str) -> subprocess.CompletedProcess[str]:
+    with tempfile.TemporaryDirectory() as profile:
+        return subprocess.run(
+            [chromium, *FLAGS, f"--user-data-dir={profile}", *mode, page.as_uri()],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A priced sweep over the quiz's three models, and its report."""
+    root = tmp_path_factory.mktemp("report")
+    write_quiz(root)
+    (root / "conf" / "prices").mkdir()
+    (root / "conf" / "prices" / "default.yaml").write_text(
+        "openai-api/fast/best: {input: 3.0, output: 9.0}\n"
+        "openai-api/mid/close: {input: 1.0, output: 2.0}\n"
+        "openai-api/slow/weak: {input: 0.2, output: 0.4}\n"
+    )
+    with quiz_servers() as servers:
+        done = run_cli(
+            "-m", "task=quiz", f"model={MODELS}", "display=none", "hydra.sweep.dir=logs/s",
+            cwd=root, env=quiz_env(servers),
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    made = run_cli("report", "logs/s", cwd=root)
+    assert made.returncode == 0, made.stderr
+    assert "report: logs/s/report.html" in made.stdout
+    yield root / "logs" / "s" / "report.html"
+
+
+def test_the_page_is_self_contained(report: Path) -> None:
+    page = report.read_text()
+    assert "<script" not in page and "http://" not in page.replace("http://www.w3.org/2000/svg", "")
+    assert "https://" not in page and "<link" not in page
+
+
+def test_chromium_renders_the_table_and_the_disagreements(chromium: str, report: Path) -> None:
+    dom = render(chromium, report, "--dump-dom").stdout
+    for model in MODELS.split(","):
+        assert model in dom
+    assert "worse (p=6.1e-05, n=40)" in dom and "not sig. (p=1, n=40)" in dom
+    assert "18 samples scored differently" in dom  # q03–q20 differ between some models
+    assert "Question 3: answer A or B." in dom
+    assert dom.count('class="dot"') == 6  # score against cost, score against latency
+    assert "No cost" not in dom
+
+
+def test_chromium_draws_the_charts(chromium: str, report: Path, tmp_path: Path) -> None:
+    shot = tmp_path / "report.png"
+    render(chromium, report, f"--screenshot={shot}", "--window-size=1200,1100")
+    image = Image.open(shot).convert("RGB")
+    counts: dict[tuple[int, int, int], int] = {}
+    for count, colour in image.getcolors(maxcolors=1 << 20) or []:
+        counts[colour] = count
+    for hex_colour in PALETTE[:3]:  # one bar and two dots per model, in the model's colour
+        rgb = tuple(int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+        assert counts.get(rgb, 0) > 1500, f"{hex_colour} barely drawn: {counts.get(rgb, 0)} px"
+
+
+def test_report_needs_logs(tmp_path: Path) -> None:
+    missing = run_cli("report", "nowhere", cwd=tmp_path)
+    assert missing.returncode == 2 and "no such file or folder: nowhere" in missing.stderr
+    (tmp_path / "empty").mkdir()
+    empty = run_cli("report", "empty", cwd=tmp_path)
+    assert empty.returncode == 2 and "no eval logs under empty" in empty.stderr
+    assert not (tmp_path / "empty" / "report.html").exists()

@@ -1,0 +1,108 @@
+"""Hydra launchers: joblib and submitit's local executor really run the sweep and give the same
+table as the in-process sweep; the Slurm and Ray configs compose and are checked."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from engine.config import ConfigError
+from engine.sweeps import plan_sweep
+from engine.sweeps._launchers import RayLauncherSettings
+from tests.support.quiz import MODELS, quiz_env, quiz_servers, write_quiz
+from tests.test_cli import run_cli
+
+RANDOM = ("latency_p50", "latency_p95", "throughput", "log")
+"""What differs between two runs of the same sweep: timings, and where the log is."""
+
+
+def table(folder: Path) -> list[dict[str, object]]:
+    rows = json.loads((folder / "comparison.json").read_text())
+    return [{k: v for k, v in row.items() if k not in RANDOM} for row in rows]
+
+
+def test_joblib_and_submitit_local_give_the_in_process_table(tmp_path: Path) -> None:
+    write_quiz(tmp_path)
+    sweep = ["-m", "task=quiz", f"model={MODELS}", "limit=12", "display=none"]
+    launchers = {"in_process": [], "joblib": ["hydra/launcher=processes"]}
+    launchers["submitit"] = ["hydra/launcher=local_submitit"]
+    with quiz_servers() as servers:
+        for name, extra in launchers.items():
+            done = run_cli(
+                *sweep, *extra, f"hydra.sweep.dir=logs/{name}", cwd=tmp_path, env=quiz_env(servers)
+            )
+            assert done.returncode == 0, f"{name}: {done.stderr}"
+        sent = {name: len(server.chat_requests()) for name, server in servers.items()}
+    assert sent == dict.fromkeys(servers, 3 * 12)
+    expected = table(tmp_path / "logs" / "in_process")
+    assert [row["label"] for row in expected] == MODELS.split(",")
+    assert table(tmp_path / "logs" / "joblib") == expected
+    assert table(tmp_path / "logs" / "submitit") == expected
+    # Hydra's own records stay out of the way, under .hydra/ (and submitit's under .submitit/).
+    assert (tmp_path / "logs" / "joblib" / "multirun.yaml").exists()
+    assert len(list((tmp_path / "logs" / "joblib" / ".hydra").iterdir())) == 3
+    assert (tmp_path / "logs" / "submitit" / ".submitit").is_dir()
+
+
+@pytest.fixture
+def environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OPENAI_API_KEY", "k")
+    return tmp_path
+
+
+def test_the_slurm_config_composes_with_submitit(environment: Path) -> None:
+    sweep, _, jobs, _ = plan_sweep(
+        ["model=openai/a,openai/b", "hydra/launcher=slurm", "hydra.launcher.partition=cpu"]
+    )
+    assert sweep.launcher == "slurm" and len(jobs) == 2
+    launcher = sweep.first.launcher
+    assert launcher["_target_"].endswith("SlurmLauncher")
+    assert (launcher["partition"], launcher["cpus_per_task"], launcher["timeout_min"]) == (
+        "cpu",
+        2,
+        240,
+    )
+    with pytest.raises(ConfigError, match="partitionn"):
+        plan_sweep(
+            ["model=openai/a,openai/b", "hydra/launcher=slurm", "hydra.launcher.partitionn=x"]
+        )
+
+
+def test_the_ray_config_composes_and_is_checked_without_ray(environment: Path) -> None:
+    sweep = ["model=openai/a,openai/b", "hydra/launcher=ray_cluster"]
+    with pytest.raises(ConfigError) as raised:
+        plan_sweep([*sweep, "hydra.launcher.ray.remote.num_cpus=2", "+hydra.launcher.ray.int={}"])
+    problems = {problem.key: problem.message for problem in raised.value.problems}
+    assert set(problems) == {"hydra.launcher.ray.int", "hydra/launcher"}
+    assert "pip install hydra-ray-launcher" in problems["hydra/launcher"]
+    # The shipped file itself matches the plugin's RayLauncherConf.
+    from omegaconf import OmegaConf
+
+    shipped = OmegaConf.to_container(
+        OmegaConf.load(
+            Path(__file__).parents[2] / "conf" / "hydra" / "launcher" / "ray_cluster.yaml"
+        )
+    )
+    settings = RayLauncherSettings.model_validate(shipped)
+    assert settings.target == "hydra_plugins.hydra_ray_launcher.ray_launcher.RayLauncher"
+    assert settings.ray.remote == {"num_cpus": 1}
+
+
+def test_a_missing_launcher_plugin_fails_before_any_request(tmp_path: Path) -> None:
+    write_quiz(tmp_path)
+    with quiz_servers() as servers:
+        done = run_cli(
+            "-m",
+            "task=quiz",
+            f"model={MODELS}",
+            "hydra/launcher=ray_cluster",
+            cwd=tmp_path,
+            env=quiz_env(servers),
+        )
+        sent = sum(len(server.requests) for server in servers.values())
+    assert done.returncode == 2
+    assert "ray_cluster.yaml" in done.stderr and "pip install hydra-ray-launcher" in done.stderr
+    assert sent == 0 and not (tmp_path / "logs").exists()
