@@ -11,6 +11,7 @@ from pathlib import Path
 
 from inspect_ai.log import read_eval_log
 
+from engine.compare import read_run
 from tests.support.batch_servers import AnthropicBatchServer, OpenAIBatchServer
 from tests.support.openai_server import Request, fixed
 from tests.support.processes import stop
@@ -74,6 +75,9 @@ def test_model_and_grader_run_in_batches_sized_by_size_and_send_delay(tmp_path: 
     logged = log.results.metadata["batches"]
     assert sorted(logged["openai/gpt-4o-mini"]) == sorted(model_server.batches)
     assert sorted(logged["anthropic/claude-3-5-haiku-latest"]) == sorted(grader_server.batches)
+    # The comparison prices both models at their batch prices.
+    run = read_run(the_log(tmp_path / "logs"))
+    assert run.batched == {"openai/gpt-4o-mini", "anthropic/claude-3-5-haiku-latest"}
 
 
 def test_a_killed_batch_run_reattaches_to_its_batches_instead_of_paying_twice(

@@ -32,8 +32,9 @@ class RunRecord:
     usage: dict[str, dict[str, int]]
     duration: float
     prices: dict[str, Any]
-    batched: bool = False
-    """Sent through provider batch APIs (`batch=on`): priced at batch prices where known."""
+    batched: frozenset[str] = frozenset()
+    """The models whose requests went through provider batch APIs (the log's batch ids by model;
+    under `batch=on` a provider without a batch API answers at full price): batch prices apply."""
     answers: dict[SampleKey, str] = field(default_factory=dict)
     inputs: dict[SampleKey, str] = field(default_factory=dict)
     targets: dict[SampleKey, str] = field(default_factory=dict)
@@ -93,7 +94,7 @@ def read_run(path: Path) -> RunRecord:
         usage=(log.get("stats") or {}).get("model_usage") or {},
         duration=_seconds(log.get("stats") or {}),
         prices=(inspect_run.get("config") or {}).get("prices") or {},
-        batched=bool(((inspect_run.get("config") or {}).get("batch") or {}).get("enabled")),
+        batched=frozenset(((results.get("metadata") or {}).get("batches") or {}).keys()),
     )
     for sample in _samples(path, log):
         key = (str(sample.get("id")), int(sample.get("epoch", 1)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -42,9 +43,10 @@ def usage_cost(usage: dict[str, int], price: dict[str, Any], batched: bool = Fal
 
 
 def run_cost(
-    usage: dict[str, dict[str, int]], prices: dict[str, Any], batched: bool = False
+    usage: dict[str, dict[str, int]], prices: dict[str, Any], batched: Collection[str] = ()
 ) -> float | None:
-    """The cost of every model a run used; None when any used model has no price."""
+    """The cost of every model a run used (those in `batched` at batch prices); None when any
+    used model has no price."""
     total = 0.0
     for model, used in usage.items():
         if not used.get("total_tokens") and not used.get("input_tokens"):
@@ -52,5 +54,5 @@ def run_cost(
         price = find_price(prices, model)
         if price is None:
             return None
-        total += usage_cost(used, price, batched)
+        total += usage_cost(used, price, model in batched)
     return total

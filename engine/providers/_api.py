@@ -53,6 +53,14 @@ class ModelAPI(ABC):
         """Release clients and connections."""
 
     @property
+    def service(self) -> str:
+        """The model string's prefix: `anthropic`, or `anthropic/bedrock` for Claude on Bedrock and
+        `openai/azure` for an Azure deployment (what precedes the model name the requests carry)."""
+        sent = getattr(self, "request_model", None) or self.model_name
+        platform = self.model_name.removesuffix(sent).rstrip("/")
+        return f"{self.provider}/{platform}" if platform else self.provider
+
+    @property
     def pool_key(self) -> tuple[str, str, str]:
         return (self.provider, self.base_url or "", self.account)
 

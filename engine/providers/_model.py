@@ -209,7 +209,7 @@ class ModelHub:
         assert self.batch is not None
         adapter = api.batch_adapter()
         if adapter is None:
-            note = f"{api.provider} has no batch API: its requests are sent one by one"
+            note = f"{api.service} has no batch API: its requests are sent one by one"
             if note not in self.notes:
                 self.notes.append(note)
             return None

@@ -47,3 +47,14 @@ def test_a_batched_run_is_priced_at_batch_prices_where_known() -> None:
     assert usage_cost(usage, price, batched=True) == 5.0
     assert usage_cost(usage, price) == 10.0
     assert usage_cost(usage, {"input": 2.0, "output": 8.0}, batched=True) == 10.0
+
+
+def test_only_the_models_that_ran_in_batches_get_batch_prices() -> None:
+    prices = {
+        "openai": {"input": 2.0, "output": 8.0, "batch_input": 1.0, "batch_output": 4.0},
+        "vllm": {"input": 2.0, "output": 8.0, "batch_input": 1.0, "batch_output": 4.0},
+    }
+    used = {"input_tokens": 1_000_000, "output_tokens": 1_000_000, "total_tokens": 2_000_000}
+    usage = {"openai/gpt-4o-mini": used, "vllm/qwen": used}  # vllm has no batch API
+    assert run_cost(usage, prices, batched={"openai/gpt-4o-mini"}) == 5.0 + 10.0
+    assert run_cost(usage, prices) == 20.0

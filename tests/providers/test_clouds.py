@@ -441,6 +441,6 @@ async def test_platforms_without_batch_apis_send_one_by_one_under_batch_on(
     ]
     assert [r.path.rsplit(":", 1)[-1] for r in gemini.requests] == ["generateContent"]
     assert hub.notes == [
-        "anthropic has no batch API: its requests are sent one by one",
-        "google has no batch API: its requests are sent one by one",
+        "anthropic/bedrock has no batch API: its requests are sent one by one",
+        "google/vertex has no batch API: its requests are sent one by one",
     ]
