@@ -144,3 +144,10 @@ def main() -> None:
     except KeyboardInterrupt:
         print("inspect-run: interrupted; scored samples are in the log", file=sys.stderr)
         sys.exit(130)
+    except BrokenPipeError:
+        # The reader went away (`inspect-run list | head -3`): stop quietly, as other tools do,
+        # and keep Python from complaining again when it flushes stdout at exit.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)

@@ -75,6 +75,18 @@ def test_help_is_fast_and_lists_groups(tmp_path: Path) -> None:
     assert "preset:" in done.stdout and "smollm2" in done.stdout
 
 
+def test_a_closed_pipe_stops_quietly(tmp_path: Path) -> None:
+    """`inspect-run list | head -1`: the reader leaves early; no traceback."""
+    process = subprocess.Popen(
+        [INSPECT_RUN, "list"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # before the child has written a byte
+    errors = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 141
+    assert "Traceback" not in errors and "BrokenPipeError" not in errors
+
+
 def test_graded_task_end_to_end(
     tmp_path: Path, model_server: OpenAIServer, grader_server: OpenAIServer
 ) -> None:
