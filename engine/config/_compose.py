@@ -183,7 +183,8 @@ def _check_override(override: Any) -> Problem | None:
 
 
 def _force_add_into_mapping(override: Any) -> str:
-    """`model_args.location=x` means add-or-set: Hydra's `++`, since dict keys are not declared.
+    """`model_args.location=x` means add-or-set: Hydra's `++`, since dict keys are not declared;
+    so does any nested schema key (the YAML need not spell out every optional field).
 
     Likewise `sweep=NAME` means `+sweep=NAME` (the sweep group is not in the defaults list)."""
     from hydra.core.override_parser.types import OverrideType
@@ -195,9 +196,11 @@ def _force_add_into_mapping(override: Any) -> str:
     if (
         override.type is OverrideType.CHANGE
         and len(parts) > 1
-        and key.split(".")[0] not in ("hydra",)
-        and is_mapping(RunConfig, parts[:-1])
+        and parts[0] != "hydra"
+        and (is_mapping(RunConfig, parts[:-1]) or not override.is_sweep_override())
     ):
+        # A schema key the composed YAML leaves out (`task.dataset.limit=5` on a task that sets
+        # no limit) is added rather than refused: the key was checked against the schema already.
         return "++" + override.input_line
     return str(override.input_line)
 

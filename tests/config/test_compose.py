@@ -224,3 +224,13 @@ def test_a_credential_on_the_command_line_is_refused_and_masked(
     )
     assert "never passed on the command line" in problem
     assert "sk-live-abcdef123456" not in problem
+
+
+def test_a_schema_key_the_task_yaml_leaves_out_is_set_without_a_plus() -> None:
+    composed = compose_config(
+        ["task=math_word_problems", "model=none", "task.dataset.limit=2", "task.dataset.seed=3"]
+    )
+    assert composed.config.task.dataset.limit == 2
+    assert composed.config.task.dataset.seed == 3
+    with pytest.raises(ConfigError, match="did you mean 'limit'"):
+        compose_config(["task=math_word_problems", "model=none", "task.dataset.limitt=2"])
