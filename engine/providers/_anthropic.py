@@ -105,18 +105,18 @@ class AnthropicAPI(ModelAPI):
         self.base_url = base_url
         self.account = account
         self.hints = _HINTS if hints is None else hints
+        """Added to error reasons by HTTP status (which credentials to check, and where)."""
         self.image_urls = image_urls
-        self.batch = batch
-        """Message Batches are there (not on Bedrock and Vertex, where the SDK refuses them)."""
         """False where the platform takes no `url` image sources (Bedrock, Vertex): such an image
         fails its sample before anything is sent."""
-        """Added to error reasons by HTTP status (which credentials to check, and where)."""
+        self.batch = batch
+        """Message Batches are there (not on Bedrock and Vertex, where the SDK refuses them)."""
         self.stream = stream
         """`model_args.stream`: true, false, or None (`auto`: only long generations stream)."""
         self.cache_control = cache_control
-        """See `prompt_cache_control`; sent as the top-level `cache_control`: the API puts a cache breakpoint on the last
-        cacheable block, so a prefix repeated across samples (system prompt, few-shot examples,
-        a long document) is billed at the cache-read price."""
+        """See `prompt_cache_control`; sent as the top-level `cache_control`: the API puts a cache
+        breakpoint on the last cacheable block, so a prefix repeated across samples (system
+        prompt, few-shot examples, a long document) is billed at the cache-read price."""
 
     def build_request(
         self, messages: Sequence[ChatMessage], config: GenerationConfig

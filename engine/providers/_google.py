@@ -104,9 +104,9 @@ class GoogleAPI(ModelAPI):
         self.request_model = request_model or model_name
         """The model sent (on Vertex, without our `vertex/` prefix)."""
         self.credentials_hint = credentials_hint
+        """Added to 401/403 reasons: which credentials to check."""
         self.batch = batch
         """Inlined batch jobs are there (the Gemini API's; Vertex batches need Cloud Storage)."""
-        """Added to 401/403 reasons: which credentials to check."""
         self.client = client
         self.base_url = base_url
         self.account = account
