@@ -42,6 +42,7 @@ from tests.support.anthropic_server import (
     rate_limited,
     sequence,
 )
+from tests.support.openai_server import truncated
 
 KEY = "sk-ant-test-0123456789"
 MODEL = "anthropic/claude-3-5-haiku-latest"
@@ -533,6 +534,17 @@ async def test_wrong_key_is_a_fatal_401(monkeypatch: pytest.MonkeyPatch) -> None
 @pytest.mark.anyio
 async def test_malformed_json_is_retried(server: AnthropicServer) -> None:
     server.responder = sequence([malformed(), "ok"])
+
+    output, model = await generate()
+
+    assert output.completion == "ok"
+    assert len(server.requests) == 2
+    assert model.pool.retries == 1
+
+
+@pytest.mark.anyio
+async def test_a_body_cut_short_is_retried(server: AnthropicServer) -> None:
+    server.responder = sequence([truncated("first", sent=10), "ok"])
 
     output, model = await generate()
 

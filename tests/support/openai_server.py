@@ -448,8 +448,8 @@ S = TypeVar("S", bound=ThreadedServer)
 
 class ReplyServer(ThreadedServer):
     """A `ThreadedServer` that answers each request with one `Reply` (keep-alive, delays, dropped
-    connections): subclasses implement `_answer` (route, auth, responder) and `_encode` (the
-    wire bytes of a reply)."""
+    connections, truncated bodies): subclasses implement `_answer` (route, auth, responder) and
+    `_encode` (the wire bytes of a reply)."""
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -465,7 +465,13 @@ class ReplyServer(ThreadedServer):
                     await asyncio.sleep(reply.delay)
                 if reply.close:  # drop the connection without answering
                     break
-                writer.write(self._encode(reply, request, keep_alive))
+                encoded = self._encode(reply, request, keep_alive)
+                if reply.truncate is not None:  # part of the body, then the connection drops
+                    head, _, payload = encoded.partition(b"\r\n\r\n")
+                    writer.write(head + b"\r\n\r\n" + payload[: reply.truncate])
+                    await writer.drain()
+                    break
+                writer.write(encoded)
                 await writer.drain()
                 if not keep_alive:
                     break
