@@ -23,7 +23,6 @@ bytes, a dropped connection). `sequence`, `close_connection` and `malformed` com
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import json
 import re
@@ -33,11 +32,10 @@ from typing import Any
 
 from tests.support.openai_server import (
     Reply,
+    ReplyServer,
     Request,
-    ThreadedServer,
-    _Dropped,
-    _read_request,
     close_connection,
+    http_response,
     malformed,
     sequence,
 )
@@ -204,7 +202,7 @@ def generate_content(
     }
 
 
-class GeminiServer(ThreadedServer):
+class GeminiServer(ReplyServer):
     """A `generateContent` server on 127.0.0.1 in a background thread; a context manager.
 
     Args:
@@ -236,46 +234,24 @@ class GeminiServer(ThreadedServer):
         """The server root (the SDK appends `/v1/models/…`): `http://127.0.0.1:PORT`."""
         return f"http://{self.host}:{self.port}"
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while True:
-                request = await _read_request(reader)
-                if request is None:
-                    break
-                keep_alive = request.headers.get("connection", "").lower() != "close"
-                if not await self._answer(request, writer, keep_alive) or not keep_alive:
-                    break
-        except (_Dropped, ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
-            pass
-        except asyncio.CancelledError:
-            pass
-        finally:
-            writer.close()
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await writer.wait_closed()
-
-    async def _answer(
-        self, request: Request, writer: asyncio.StreamWriter, keep_alive: bool
-    ) -> bool:
-        with self._lock:
-            self._requests.append(request)
+    async def _answer(self, request: Request) -> Reply:
         if request.method == "POST" and _ROUTE.match(request.path):
-            reply = await self._generate(request)
-            if reply.delay > 0:
-                await asyncio.sleep(reply.delay)
+            return await self._generate(request)
+        return error(404, f"The requested URL {request.path} was not found on this server.")
+
+    def _encode(self, reply: Reply, request: Request, keep_alive: bool) -> bytes:
+        headers = {"content-type": "application/json; charset=UTF-8"}
+        streaming = request.path.endswith(":streamGenerateContent")
+        if reply.raw is not None:
+            payload = reply.raw
+        elif reply.status == 200 and streaming:
+            headers["content-type"] = "text/event-stream"
+            payload = stream_chunks(reply.body or generate_content(request, reply.text or ""))
+        elif reply.body is not None:
+            payload = json.dumps(reply.body).encode()
         else:
-            reply = error(404, f"The requested URL {request.path} was not found on this server.")
-        if reply.close:
-            return False
-        encoded = _encode(reply, request, keep_alive)
-        if reply.truncate is not None:
-            head, _, payload = encoded.partition(b"\r\n\r\n")
-            writer.write(head + b"\r\n\r\n" + payload[: reply.truncate])
-            await writer.drain()
-            return False
-        writer.write(encoded)
-        await writer.drain()
-        return True
+            payload = json.dumps(generate_content(request, reply.text or "")).encode()
+        return http_response(reply, payload, headers, keep_alive)
 
     async def _generate(self, request: Request) -> Reply:
         if self.latency > 0:
@@ -324,28 +300,3 @@ def stream_chunks(body: dict[str, Any]) -> bytes:
         }
     chunks[-1]["usageMetadata"] = final
     return b"".join(f"data: {json.dumps(chunk)}\r\n\r\n".encode() for chunk in chunks)
-
-
-def _encode(reply: Reply, request: Request, keep_alive: bool) -> bytes:
-    headers = {"content-type": "application/json; charset=UTF-8"}
-    streaming = request.path.endswith(":streamGenerateContent")
-    if reply.raw is not None:
-        payload = reply.raw
-    elif reply.status == 200 and streaming:
-        headers["content-type"] = "text/event-stream"
-        payload = stream_chunks(reply.body or generate_content(request, reply.text or ""))
-    elif reply.body is not None:
-        payload = json.dumps(reply.body).encode()
-    else:
-        payload = json.dumps(generate_content(request, reply.text or "")).encode()
-    headers.update({k.lower(): v for k, v in reply.headers.items()})
-    headers["content-length"] = str(len(payload))
-    headers["connection"] = "keep-alive" if keep_alive else "close"
-    try:
-        phrase = HTTPStatus(reply.status).phrase
-    except ValueError:
-        phrase = "Unknown"
-    head = f"HTTP/1.1 {reply.status} {phrase}\r\n" + "".join(
-        f"{name}: {value}\r\n" for name, value in headers.items()
-    )
-    return head.encode("latin-1") + b"\r\n" + payload
