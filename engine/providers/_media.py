@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import mimetypes
 from pathlib import Path
+from urllib.parse import unquote_to_bytes
+
+__all__ = ["data_uri", "is_url", "media_bytes", "mime_type"]
 
 _EXTRA_TYPES = {".webp": "image/webp", ".mp3": "audio/mpeg", ".wav": "audio/wav"}
 
@@ -25,9 +29,12 @@ def media_bytes(source: str) -> tuple[str, bytes]:
     """(media type, bytes) of a `data:` URI or a local file; URLs are not fetched here."""
     if source.startswith("data:"):
         header, _, payload = source.partition(",")
-        if ";base64" in header:
-            return mime_type(source), base64.b64decode(payload)
-        return mime_type(source), payload.encode()
+        if ";base64" not in header:  # RFC 2397: the data is percent-encoded
+            return mime_type(source), unquote_to_bytes(payload)
+        try:
+            return mime_type(source), base64.b64decode("".join(payload.split()), validate=True)
+        except binascii.Error as error:
+            raise ValueError(f"{header},… is not valid base64 data: {error}") from None
     if is_url(source):
         raise ValueError(
             f"{source} is a URL; this provider needs the bytes (use a file or data URI)"
