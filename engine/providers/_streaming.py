@@ -18,6 +18,8 @@ from engine.providers._errors import (
     StreamError,
 )
 
+__all__ = ["STREAM_ABOVE_MAX_TOKENS", "fold_events", "stream_setting", "wants_stream"]
+
 STREAM_ABOVE_MAX_TOKENS = 21_333
 """`auto` streams above this `max_tokens` (the SDK's ten-minute estimate at 128k tokens/hour)."""
 
@@ -43,6 +45,7 @@ def stream_setting(value: Any, model: str) -> bool | None:
 
 
 def wants_stream(setting: bool | None, max_tokens: int | None) -> bool:
+    """Whether to stream this request: as set, or (`auto`) above `STREAM_ABOVE_MAX_TOKENS`."""
     if setting is None:
         return (max_tokens or 0) > STREAM_ABOVE_MAX_TOKENS
     return setting
