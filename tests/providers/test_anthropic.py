@@ -20,7 +20,6 @@ from engine.providers import (
     ErrorKind,
     GenerateError,
     Model,
-    ModelHub,
     ModelOutput,
     ProviderConfigError,
     assistant,
@@ -29,6 +28,7 @@ from engine.providers import (
     user,
 )
 from engine.providers._anthropic import AnthropicAPI
+from tests.providers._hub import FAST, generate_once
 from tests.support.anthropic_server import (
     AnthropicServer,
     Reply,
@@ -46,8 +46,6 @@ from tests.support.openai_server import truncated
 
 KEY = "sk-ant-test-0123456789"
 MODEL = "anthropic/claude-3-5-haiku-latest"
-FAST = ConnectionConfig(backoff_base=0.01, backoff_max=0.05, max_retries=3, attempt_timeout=5.0)
-"""Small backoff so retry tests take milliseconds."""
 
 _ENV_VARS = (
     "ANTHROPIC_API_KEY",
@@ -89,12 +87,10 @@ async def generate(
     base_url: str | None = None,
 ) -> tuple[ModelOutput, Model]:
     """One generate call through a fresh hub, the way the runner makes it."""
-    hub = ModelHub(connection)
-    try:
-        found = hub.get(MODEL, generation or GenerationConfig(), model_args, base_url)
-        return await found.generate(list(messages) or [user("Say hello")]), found
-    finally:
-        await hub.aclose()
+    prompt = list(messages) or [user("Say hello")]
+    return await generate_once(
+        MODEL, prompt, generation, connection=connection, model_args=model_args, base_url=base_url
+    )
 
 
 async def generate_error(connection: ConnectionConfig = FAST) -> GenerateError:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from engine.config import ConnectionConfig, GenerationConfig
+from engine.config import GenerationConfig
 from engine.providers import (
     ContentImage,
     ContentText,
@@ -24,6 +24,7 @@ from engine.providers import (
     system,
     user,
 )
+from tests.providers._hub import FAST, generate_once
 from tests.support.azure_identity_server import ManagedIdentityServer
 from tests.support.openai_server import (
     OpenAIServer,
@@ -35,7 +36,6 @@ from tests.support.openai_server import (
 
 KEY = "azure-ai-key-0123456789abcdef"
 MODEL = "azureai/Llama-3.3-70B-Instruct"
-FAST = ConnectionConfig(backoff_base=0.01, backoff_max=0.05, max_retries=3, attempt_timeout=5.0)
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 )
@@ -86,12 +86,9 @@ async def generate(
     messages: list[Any] | None = None,
     model_args: dict[str, Any] | None = None,
 ) -> ModelOutput:
-    hub = ModelHub(FAST)
-    try:
-        found = hub.get(MODEL, generation or GenerationConfig(), model_args)
-        return await found.generate(messages or [system("Be brief."), user("2+2?")])
-    finally:
-        await hub.aclose()
+    prompt = messages or [system("Be brief."), user("2+2?")]
+    output, _ = await generate_once(MODEL, prompt, generation, model_args=model_args)
+    return output
 
 
 @pytest.mark.anyio

@@ -32,6 +32,7 @@ from engine.providers import (
     system,
     user,
 )
+from tests.providers._hub import FAST, generate_once
 from tests.support.bedrock_server import (
     BedrockServer,
     Reply,
@@ -48,7 +49,6 @@ from tests.support.bedrock_server import (
 ACCESS_KEY = "AKIDLOCALTEST0000001"
 SECRET_KEY = "local/secret+Key0123456789abcdefghijklmn"
 MODEL = "bedrock/amazon.nova-pro-v1:0"
-FAST = ConnectionConfig(backoff_base=0.01, backoff_max=0.05, max_retries=3, attempt_timeout=5.0)
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 )
@@ -98,12 +98,10 @@ async def generate(
     model_args: dict[str, Any] | None = None,
     base_url: str | None = None,
 ) -> tuple[ModelOutput, Model]:
-    hub = ModelHub(connection)
-    try:
-        found = hub.get(MODEL, generation or GenerationConfig(), model_args, base_url)
-        return await found.generate(list(messages) or [user("Capital of France?")]), found
-    finally:
-        await hub.aclose()
+    prompt = list(messages) or [user("Capital of France?")]
+    return await generate_once(
+        MODEL, prompt, generation, connection=connection, model_args=model_args, base_url=base_url
+    )
 
 
 @pytest.mark.anyio

@@ -26,6 +26,7 @@ from engine.providers import (
     system,
     user,
 )
+from tests.providers._hub import FAST, generate_once
 from tests.support.gemini_server import (
     GeminiServer,
     Reply,
@@ -48,7 +49,6 @@ pytestmark = pytest.mark.filterwarnings(
     "ignore:Inheritance class AiohttpClientSession:DeprecationWarning"
 )
 
-FAST = ConnectionConfig(backoff_base=0.01, backoff_max=0.05, max_retries=3, attempt_timeout=5.0)
 
 _ENV_VARS = {
     "GOOGLE_API_KEY",
@@ -94,12 +94,10 @@ async def generate(
     connection: ConnectionConfig = FAST,
     model_args: dict[str, Any] | None = None,
 ) -> tuple[ModelOutput, Model]:
-    hub = ModelHub(connection)
-    try:
-        found = hub.get(model, generation or GenerationConfig(), model_args)
-        return await found.generate(list(messages) or [user("Say hello")]), found
-    finally:
-        await hub.aclose()
+    prompt = list(messages) or [user("Say hello")]
+    return await generate_once(
+        model, prompt, generation, connection=connection, model_args=model_args
+    )
 
 
 async def generate_error(*, connection: ConnectionConfig = FAST) -> tuple[GenerateError, float]:

@@ -19,11 +19,11 @@ from engine.providers import (
     ContentReasoning,
     ContentText,
     ContentVideo,
-    ModelHub,
     ModelOutput,
     assistant,
     user,
 )
+from tests.providers._hub import generate_once
 from tests.support import anthropic_server, gemini_server, openai_server
 
 FAST = ConnectionConfig(backoff_base=0.01, backoff_max=0.05, max_retries=1, attempt_timeout=5.0)
@@ -68,12 +68,8 @@ async def ask(
     messages: list[ChatMessage],
     generation: GenerationConfig | None = None,
 ) -> ModelOutput:
-    hub = ModelHub(FAST)
-    try:
-        found = hub.get(model, generation or GenerationConfig(), {}, None)
-        return await found.generate(messages)
-    finally:
-        await hub.aclose()
+    output, _ = await generate_once(model, messages, generation, connection=FAST)
+    return output
 
 
 def question(image_file: Path) -> ChatMessage:

@@ -30,6 +30,7 @@ from engine.providers import (
     system,
     user,
 )
+from tests.providers._hub import FAST, generate_once
 from tests.support.openai_server import (
     OpenAIServer,
     Reply,
@@ -46,8 +47,6 @@ from tests.support.openai_server import (
 
 KEY = "sk-test-0123456789"
 MODEL = "openai/gpt-4o-mini"
-FAST = ConnectionConfig(backoff_base=0.01, backoff_max=0.05, max_retries=3, attempt_timeout=5.0)
-"""Small backoff so retry tests take milliseconds."""
 
 _ENV_VARS = {
     "OPENAI_API_KEY",
@@ -99,12 +98,10 @@ async def generate(
     model_args: dict[str, Any] | None = None,
 ) -> tuple[ModelOutput, Model]:
     """One generate call through a fresh hub, the way the runner makes it."""
-    hub = ModelHub(connection)
-    try:
-        found = hub.get(model, generation or GenerationConfig(), model_args)
-        return await found.generate(list(messages) or [user("Say hello")]), found
-    finally:
-        await hub.aclose()
+    prompt = list(messages) or [user("Say hello")]
+    return await generate_once(
+        model, prompt, generation, connection=connection, model_args=model_args
+    )
 
 
 async def generate_error(

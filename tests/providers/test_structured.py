@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from engine.config import ConnectionConfig, GenerationConfig, ResponseSchema
 from engine.providers import ModelHub, ModelOutput, create_api, user
+from tests.providers._hub import generate_once
 from tests.support.anthropic_server import AnthropicServer
 from tests.support.gemini_server import GeminiServer
 from tests.support.openai_server import OpenAIServer, fixed
@@ -67,11 +68,9 @@ def openai_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenAIServer]:
 
 
 async def generate(model: str, generation: GenerationConfig = WITH_SCHEMA) -> ModelOutput:
-    hub = ModelHub(FAST)
-    try:
-        return await hub.get(model, generation).generate([user("The largest French city?")])
-    finally:
-        await hub.aclose()
+    prompt = [user("The largest French city?")]
+    output, _ = await generate_once(model, prompt, generation, connection=FAST)
+    return output
 
 
 # ── validation of the reply ───────────────────────────────────────────────────────────────────────
