@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from engine.config import BatchConfig, ConnectionConfig, GenerationConfig
+from engine.config import BatchConfig, GenerationConfig
 from engine.providers import (
     ContentImage,
     ContentText,
@@ -28,6 +28,7 @@ from engine.providers import (
     user,
 )
 from engine.providers._anthropic import DEFAULT_MAX_TOKENS
+from tests.providers._hub import FAST
 from tests.support import anthropic_server, gemini_server
 from tests.support.anthropic_server import AnthropicServer
 from tests.support.gemini_server import GeminiServer
@@ -39,47 +40,6 @@ TOKEN = "ya29.local-access-token-0123456789"
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 )
-FAST = ConnectionConfig(backoff_base=0.01, backoff_max=0.05, max_retries=3, attempt_timeout=5.0)
-
-_ENV_VARS = (
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_PROFILE",
-    "AWS_REGION",
-    "AWS_DEFAULT_REGION",
-    "AWS_ENDPOINT_URL",
-    "AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
-    "AWS_BEARER_TOKEN_BEDROCK",
-    "ANTHROPIC_BEDROCK_BASE_URL",
-    "ANTHROPIC_VERTEX_BASE_URL",
-    "ANTHROPIC_VERTEX_PROJECT_ID",
-    "CLOUD_ML_REGION",
-    "GOOGLE_CLOUD_PROJECT",
-    "GOOGLE_CLOUD_LOCATION",
-    "GOOGLE_VERTEX_BASE_URL",
-    "GOOGLE_API_KEY",
-    "GEMINI_API_KEY",
-    "GOOGLE_GENAI_USE_VERTEXAI",
-    "GOOGLE_GENAI_API_VERSION",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "http_proxy",
-    "https_proxy",
-)
-
-
-@pytest.fixture(autouse=True)
-def cloud_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No cloud settings from the machine: no AWS profiles, no gcloud ADC, no metadata servers."""
-    for name in _ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "aws-credentials"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "gcloud"))
-    monkeypatch.setenv("GCE_METADATA_HOST", "127.0.0.1:9")
-    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing-adc.json"))
 
 
 @pytest.fixture

@@ -50,34 +50,6 @@ pytestmark = pytest.mark.filterwarnings(
 )
 
 
-_ENV_VARS = {
-    "GOOGLE_API_KEY",
-    "GEMINI_API_KEY",
-    "GOOGLE_BASE_URL",
-    "GOOGLE_GEMINI_BASE_URL",
-    "GOOGLE_VERTEX_BASE_URL",
-    "GOOGLE_GENAI_USE_VERTEXAI",
-    "GOOGLE_GENAI_USE_ENTERPRISE",
-    "GOOGLE_GENAI_API_VERSION",
-    "GOOGLE_GENAI_HTTP_CLIENT",
-    "GOOGLE_CLOUD_PROJECT",
-    "GOOGLE_CLOUD_LOCATION",
-    "GOOGLE_APPLICATION_CREDENTIALS",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-}
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in _ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
-
-
 @pytest.fixture
 def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[GeminiServer]:
     with GeminiServer(echo) as running:

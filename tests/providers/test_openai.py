@@ -48,37 +48,6 @@ from tests.support.openai_server import (
 KEY = "sk-test-0123456789"
 MODEL = "openai/gpt-4o-mini"
 
-_ENV_VARS = {
-    "OPENAI_API_KEY",
-    "OPENAI_BASE_URL",
-    "OPENAI_ORG_ID",
-    "OPENAI_PROJECT_ID",
-    "AZUREAI_OPENAI_API_KEY",
-    "AZUREAI_OPENAI_BASE_URL",
-    "AZUREAI_OPENAI_API_VERSION",
-    "AZURE_OPENAI_API_KEY",
-    "AZURE_OPENAI_ENDPOINT",
-    "OPENAI_API_VERSION",
-    "CLOUDFLARE_ACCOUNT_ID",
-    "ACME_API_KEY",
-    "ACME_BASE_URL",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-    *(service.key_env for service in COMPATIBLE_SERVICES.values()),
-    *(service.base_url_env for service in COMPATIBLE_SERVICES.values()),
-}
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Whatever the machine has set, each test starts from no keys, no base URLs, no proxies."""
-    for name in _ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
-
 
 @pytest.fixture
 def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenAIServer]:

@@ -33,28 +33,6 @@ WITH_SCHEMA = GenerationConfig(response_schema=SCHEMA)
 VALID = '{"city": "Paris", "population": 2100000}'
 INVALID = '{"city": "Paris", "population": "about two million"}'
 
-_ENV_VARS = (
-    "OPENAI_BASE_URL",
-    "DEEPSEEK_BASE_URL",
-    "LLAMA_CPP_PYTHON_BASE_URL",
-    "ANTHROPIC_BASE_URL",
-    "ANTHROPIC_AUTH_TOKEN",
-    "GOOGLE_API_KEY",
-    "GEMINI_API_KEY",
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-)
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in _ENV_VARS:
-        monkeypatch.delenv(name, raising=False)
-
 
 @pytest.fixture
 def openai_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[OpenAIServer]:
