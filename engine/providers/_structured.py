@@ -2,7 +2,8 @@
 
 Providers constrain decoding where they can, but not all do (or not strictly), so every reply to a
 request with a schema is parsed and validated here and the verdict recorded in the output's
-metadata. An invalid reply is not an error: the sample goes on and its scorers see the reply.
+metadata. An invalid reply is not an error: the sample goes on and its scorers see the reply (so
+is a schema whose `$ref` cannot be resolved: the reply is kept, the verdict says why).
 """
 
 from __future__ import annotations
@@ -27,9 +28,14 @@ def validate_reply(schema: ResponseSchema, text: str) -> dict[str, Any]:
         verdict["error"] = f"not JSON: {error}"
         return verdict
     import jsonschema
+    from referencing.exceptions import Unresolvable
 
     validator = jsonschema.validators.validator_for(schema.json_schema)(schema.json_schema)
-    problem = jsonschema.exceptions.best_match(validator.iter_errors(value))
+    try:
+        problem = jsonschema.exceptions.best_match(validator.iter_errors(value))
+    except Unresolvable as error:  # a `$ref` the schema cannot resolve (nothing is fetched)
+        verdict["error"] = f"the schema's $ref cannot be resolved: {error}"
+        return verdict
     if problem is None:
         verdict["valid"] = True
     else:

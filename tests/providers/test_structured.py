@@ -93,6 +93,21 @@ async def test_a_reply_that_is_not_json_is_recorded_invalid(openai_server: OpenA
 
 
 @pytest.mark.anyio
+async def test_a_schema_ref_that_cannot_be_resolved_keeps_the_reply(
+    openai_server: OpenAIServer,
+) -> None:
+    remote = ResponseSchema(name="city", json_schema={"$ref": "https://127.0.0.1:9/city.json"})
+
+    output = await generate("openai/gpt-4o-mini", GenerationConfig(response_schema=remote))
+
+    assert output.completion == VALID
+    verdict = output.metadata["response_schema"] if output.metadata else {}
+    assert verdict["valid"] is False
+    assert "$ref cannot be resolved" in verdict["error"]
+    assert "https://127.0.0.1:9/city.json" in verdict["error"]
+
+
+@pytest.mark.anyio
 async def test_no_schema_no_record(openai_server: OpenAIServer) -> None:
     output = await generate("openai/gpt-4o-mini", GenerationConfig())
 
