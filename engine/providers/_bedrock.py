@@ -248,7 +248,8 @@ class BedrockConverseAPI(ModelAPI):
                 "top_logprobs",
                 "extra_headers",
             )
-            if getattr(config, name)
+            # seed 0 is a seed; logprobs off asks for nothing
+            if (value := getattr(config, name)) is not None and value is not False
         ]
         if config.num_choices is not None and config.num_choices > 1:
             fields.append("num_choices")

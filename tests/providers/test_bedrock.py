@@ -151,6 +151,12 @@ def test_unsupported_settings_are_listed(server: BedrockServer) -> None:
     assert api.unsupported(config) == ["seed", "logprobs", "extra_headers", "num_choices"]
 
 
+def test_a_zero_seed_is_listed_unsupported_and_logprobs_off_is_not(server: BedrockServer) -> None:
+    api = create_api(MODEL, {}, None)
+
+    assert api.unsupported(GenerationConfig(seed=0, logprobs=False)) == ["seed"]
+
+
 @pytest.mark.anyio
 async def test_images_are_sent_as_bytes_and_turns_alternate(
     server: BedrockServer, tmp_path: Path
