@@ -171,7 +171,8 @@ class HuggingFaceAPI(InProcessAPI):
             "extra_headers",
             "extra_body",
         )
-        return [name for name in names if getattr(config, name) is not None]
+        # logprobs off (and a zero penalty or budget) asks for nothing
+        return [name for name in names if getattr(config, name) not in (None, False)]
 
 
 def _prompt(tokenizer: Any, messages: Sequence[ChatMessage]) -> Any:

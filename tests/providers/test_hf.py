@@ -202,6 +202,7 @@ def test_one_request_at_a_time_and_unsupported_settings(tiny_model: Path) -> Non
         "presence_penalty",
         "logprobs",
     ]
+    assert api.unsupported(GenerationConfig(logprobs=False)) == []
 
 
 def test_the_model_name_may_be_the_folder(tiny_model: Path) -> None:
