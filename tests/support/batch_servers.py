@@ -472,26 +472,17 @@ class GeminiBatchServer(GeminiServer):
         """Batch name → the model it was created for."""
         self._batch_lock = threading.Lock()
 
-    async def _answer(
-        self, request: Request, writer: asyncio.StreamWriter, keep_alive: bool
-    ) -> bool:
+    async def _answer(self, request: Request) -> Reply:
         create = _GEMINI_CREATE.match(request.path)
         found = _GEMINI_BATCH.match(request.path)
         if request.method == "POST" and create:
-            reply = self._create(request, create.group(2))
-        elif request.method == "GET" and found:
+            return self._create(request, create.group(2))
+        if request.method == "GET" and found:
             batch = self.batches.get(found.group(2))
             if batch is None:
-                reply = gemini_server.error(404, f"Batch {found.group(2)} not found.")
-            else:
-                reply = Reply(body=await self._operation(batch, found.group(1)))
-        else:
-            return await super()._answer(request, writer, keep_alive)
-        with self._lock:
-            self._requests.append(request)
-        writer.write(gemini_server._encode(reply, request, keep_alive))
-        await writer.drain()
-        return True
+                return gemini_server.error(404, f"Batch {found.group(2)} not found.")
+            return Reply(body=await self._operation(batch, found.group(1)))
+        return await super()._answer(request)
 
     def _create(self, request: Request, model: str) -> Reply:
         body = request.body if isinstance(request.body, dict) else {}
