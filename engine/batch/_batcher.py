@@ -46,6 +46,8 @@ class _Request:
     done: anyio.Event = field(default_factory=anyio.Event)
     queued_at: float = 0.0
     tries: int = 0
+    batch: str | None = None
+    """The batch it waits in: only that batch's line settles it."""
     output: ModelOutput | None = None
     error: str | None = None
 
@@ -145,6 +147,7 @@ class Batcher:
             return _answered(early[1], early[0])
         request = _Request(custom_id, prepared.body, len(prepared.canonical.encode()), sample)
         if custom_id in self._attached:
+            request.batch = self._attached[custom_id]
             self._waiting[custom_id] = request
         else:
             self._enqueue(request)
@@ -229,6 +232,7 @@ class Batcher:
             self.journal.created(self.key, batch_id, custom_ids, samples)
             self.batch_ids.append(batch_id)
             for request in batch:
+                request.batch = batch_id
                 self._waiting[request.custom_id] = request
             self.on_change()
             await self._follow(batch_id, custom_ids)
@@ -300,7 +304,12 @@ class Batcher:
             if self._attached.get(custom_id) == batch_id:
                 del self._attached[custom_id]
             outcome = results.get(custom_id) or LineError(missing, retry_missing)
-            request = self._waiting.pop(custom_id, None)
+            request = self._waiting.get(custom_id)
+            if request is not None and request.batch != batch_id:
+                # An interrupted run sent this request again in a later batch (this one
+                # expired or failed it): that later batch answers it.
+                continue
+            self._waiting.pop(custom_id, None)
             if request is None:  # a re-attached line no sample has asked for (yet)
                 if isinstance(outcome, ModelOutput):
                     self._early[custom_id] = (batch_id, outcome)

@@ -3,6 +3,7 @@ batches by count, bytes and `send_delay`, `max_batches`, per-line failures, retr
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ import pytest
 from engine.batch import BatchJournal, running_batchers
 from engine.config import BatchConfig, ConnectionConfig, GenerationConfig
 from engine.providers import GenerateError, ModelHub, ModelOutput, sample_key, user
-from tests.support.batch_servers import OpenAIBatchServer
+from tests.support.batch_servers import OpenAIBatchServer, ServedBatch
 from tests.support.openai_server import Request, error
 
 FAST = ConnectionConfig(max_retries=2, backoff_base=0.01, backoff_max=0.05)
@@ -157,3 +158,31 @@ def test_a_batch_waiting_for_a_slot_grows_up_to_max_size(
     results = anyio.run(ask_all, hub, [f"q{n}" for n in range(6)])
     assert all(isinstance(r, ModelOutput) for r in results)
     assert [len(batch.lines) for batch in server.batches.values()] == [4, 2]
+
+
+def test_a_resumed_request_in_two_journaled_batches_waits_for_the_later_one(
+    serve: Callable[..., OpenAIBatchServer], tmp_path: Path
+) -> None:
+    # Run 1: batch 1 expires with "b" unanswered, "b" goes again (and is answered) in batch 2.
+    journal = BatchJournal(tmp_path / "run.batches.jsonl")
+    server = serve(batch_delay=0.05, expire={1})
+    anyio.run(ask_all, ModelHub(FAST, batch=batching(size=2)), ["a", "b"], "openai/m", journal)
+    expired, answered = server.batches
+
+    # Resumed with nothing scored: both batches hold "b"; the expired one answers its poll first
+    # and must not resend "b" (nor fail it): "b" waits for the later batch.
+    reply = server._batch_reply
+
+    async def later_batch_answers_last(batch: ServedBatch) -> Any:
+        if batch.id == answered:
+            await asyncio.sleep(0.3)
+        return await reply(batch)
+
+    server._batch_reply = later_batch_answers_last  # type: ignore[method-assign]
+    hub = ModelHub(FAST, batch=batching(size=2))
+    results = anyio.run(ask_all, hub, ["a", "b"], "openai/m", journal)
+
+    assert [r.completion for r in results if isinstance(r, ModelOutput)] == ["a", "b"]
+    assert list(server.batches) == [expired, answered]  # nothing paid for twice
+    b = results[1]
+    assert isinstance(b, ModelOutput) and b.metadata and b.metadata["batch"] == answered
