@@ -13,13 +13,17 @@ Flow (one batcher per model; `max_batches` shared by the models of one connectio
   `connection.max_retries` times; a line of a cancelled batch fails: someone cancelled it).
 
 Every call to the provider (create, poll, results) goes through the model's connection pool, which
-retries. Batch ids are journaled as soon as a batch exists (`BatchJournal`).
+retries. Batch ids are journaled as soon as a batch exists (`BatchJournal`). Each batch is created
+with a fresh tag, journaled just before the create call: a create whose answer was lost (a dropped
+connection, retried; a killed run, resumed) is looked up by that tag (`BatchAdapter.find`) and the
+batch it made adopted instead of paid for twice, where the provider can label batches.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +32,7 @@ from typing import Any
 import anyio
 
 from engine.batch._adapter import BatchAdapter, BatchState, LineError, LineResult
-from engine.batch._journal import BatchJournal, OpenBatch
+from engine.batch._journal import BatchJournal, OpenBatch, Unconfirmed
 from engine.config import BatchConfig, GenerationConfig
 from engine.providers._errors import GenerateError
 from engine.providers._pool import ConnectionPool
@@ -109,6 +113,7 @@ class Batcher:
         """Answers from re-attached batches that no request has asked for yet."""
         self._seen: dict[str, int] = {}
         self._reattach: list[OpenBatch] = []
+        self._unconfirmed: list[Unconfirmed] = []
         self._pending = 0
         self._in_flight = 0
         self._done = 0
@@ -121,9 +126,19 @@ class Batcher:
             len(self._queue), len(self._waiting), self._pending, self._in_flight, self._done
         )
 
-    def attach(self, journal: BatchJournal, open_batches: Sequence[OpenBatch]) -> None:
-        """Journal into `journal`; poll `open_batches` (an interrupted run's) instead of resending."""
+    def attach(
+        self,
+        journal: BatchJournal,
+        open_batches: Sequence[OpenBatch],
+        unconfirmed: Sequence[Unconfirmed] = (),
+    ) -> None:
+        """Journal into `journal`; poll `open_batches` (an interrupted run's) instead of resending,
+        and look up the `unconfirmed` ones (its create calls whose batch id was never journaled)."""
         self.journal = journal
+        self._unconfirmed = [batch for batch in unconfirmed if batch.key == self.key]
+        for intent in self._unconfirmed:  # until looked up, its requests wait under its tag
+            for custom_id in intent.custom_ids:
+                self._attached[custom_id] = intent.tag
         self._reattach = [batch for batch in open_batches if batch.key == self.key]
         for batch in self._reattach:
             for custom_id in batch.custom_ids:
@@ -167,6 +182,9 @@ class Batcher:
     async def run(self) -> None:
         """Send and follow batches until cancelled (the runner cancels it when samples are done)."""
         async with anyio.create_task_group() as group:
+            for intent in self._unconfirmed:
+                await self.slots.acquire()
+                group.start_soon(self._adopt, intent)
             for open_batch in self._reattach:
                 await self.slots.acquire()
                 group.start_soon(
@@ -217,25 +235,75 @@ class Batcher:
     async def _submit(self, batch: list[_Request]) -> None:
         try:
             pairs = [(request.custom_id, request.body) for request in batch]
+            custom_ids = [request.custom_id for request in batch]
+            samples = [request.sample for request in batch]
+            tag = f"inspect-run-{uuid.uuid4().hex}"
+            since = time.time()
+            self.journal.creating(self.key, tag, since, custom_ids, samples)
+            attempts = 0
 
             async def create(timeout: float | None) -> str:
-                return await self.adapter.create(pairs, timeout)
+                nonlocal attempts
+                attempts += 1
+                if attempts > 1:  # the failed attempt may have created the batch all the same
+                    found = await self.adapter.find(tag, since, timeout)
+                    if found is not None:
+                        return found
+                return await self.adapter.create(pairs, tag, timeout)
 
             try:
                 batch_id = await self.pool.call(create, self.adapter.classify)
             except GenerateError as error:
+                # Its `creating` line stays unresolved: a resumed run looks the tag up.
                 for request in batch:
                     self._fail(request, f"batch not created: {error.reason}")
                 return
-            custom_ids = [request.custom_id for request in batch]
-            samples = [request.sample for request in batch]
-            self.journal.created(self.key, batch_id, custom_ids, samples)
+            self.journal.created(self.key, batch_id, custom_ids, samples, tag)
             self.batch_ids.append(batch_id)
             for request in batch:
                 request.batch = batch_id
                 self._waiting[request.custom_id] = request
             self.on_change()
             await self._follow(batch_id, custom_ids)
+        finally:
+            self.slots.release()
+
+    async def _adopt(self, intent: Unconfirmed) -> None:
+        """Look up the batch an interrupted create call may have made; follow it if found, else
+        send its requests again."""
+        try:
+
+            async def find(timeout: float | None) -> str | None:
+                return await self.adapter.find(intent.tag, intent.at, timeout)
+
+            try:
+                batch_id = await self.pool.call(find, self.adapter.classify)
+            except GenerateError:
+                batch_id = None  # unknown: looked up again on the next resume
+                found = False
+            else:
+                found = True
+            if batch_id is None:
+                if found:
+                    self.journal.not_created(intent.tag)
+                for custom_id in intent.custom_ids:
+                    if self._attached.get(custom_id) != intent.tag:
+                        continue
+                    del self._attached[custom_id]
+                    request = self._waiting.get(custom_id)
+                    if request is not None and request.batch == intent.tag:
+                        del self._waiting[custom_id]
+                        self._enqueue(request)
+                return
+            custom_ids = list(intent.custom_ids)
+            self.journal.created(self.key, batch_id, custom_ids, list(intent.samples), intent.tag)
+            for custom_id in custom_ids:
+                if self._attached.get(custom_id) == intent.tag:
+                    self._attached[custom_id] = batch_id
+                request = self._waiting.get(custom_id)
+                if request is not None and request.batch == intent.tag:
+                    request.batch = batch_id
+            await self._follow(batch_id, custom_ids, reattached=True)
         finally:
             self.slots.release()
 

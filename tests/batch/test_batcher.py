@@ -186,3 +186,60 @@ def test_a_resumed_request_in_two_journaled_batches_waits_for_the_later_one(
     assert list(server.batches) == [expired, answered]  # nothing paid for twice
     b = results[1]
     assert isinstance(b, ModelOutput) and b.metadata and b.metadata["batch"] == answered
+
+
+def test_a_batch_created_while_its_create_answer_is_lost_is_found_not_paid_twice(
+    serve: Callable[..., OpenAIBatchServer],
+) -> None:
+    # The server creates batch 1 and drops the connection: the retried create finds it by tag.
+    server = serve(batch_delay=0.05, drop_create={1})
+    hub = ModelHub(FAST, batch=batching(size=2))
+    results = anyio.run(ask_all, hub, ["a", "b"])
+
+    assert [r.completion for r in results if isinstance(r, ModelOutput)] == ["a", "b"]
+    (only,) = server.batches
+    assert any(r.method == "GET" and r.path == "/v1/batches" for r in server.requests)
+    assert all(isinstance(r, ModelOutput) and r.metadata["batch"] == only for r in results)
+
+
+def test_a_resumed_run_adopts_the_batch_its_interrupted_create_made(
+    serve: Callable[..., OpenAIBatchServer], tmp_path: Path
+) -> None:
+    # Run 1 never sees batch 1's id (the create's answer is lost and it does not retry): as if
+    # killed mid-create. Its journal holds only the `creating` line.
+    journal = BatchJournal(tmp_path / "run.batches.jsonl")
+    server = serve(batch_delay=0.05, drop_create={1})
+    once = ConnectionConfig(max_retries=0)
+    failed = anyio.run(
+        ask_all, ModelHub(once, batch=batching(size=2)), ["a", "b"], "openai/m", journal
+    )
+    assert all(isinstance(r, str) and "batch not created" in r for r in failed)
+    (made,) = server.batches
+    assert journal.reattachable(()) == []
+
+    hub = ModelHub(FAST, batch=batching(size=2))
+    results = anyio.run(ask_all, hub, ["a", "b"], "openai/m", journal)
+
+    assert [r.completion for r in results if isinstance(r, ModelOutput)] == ["a", "b"]
+    assert list(server.batches) == [made]  # adopted, not created again
+    assert [batch.batch_id for batch in journal.reattachable(())] == [made]
+    assert journal.unconfirmed(()) == []
+
+
+def test_a_resumed_run_resends_what_an_unfinished_create_never_made(
+    serve: Callable[..., OpenAIBatchServer], tmp_path: Path
+) -> None:
+    journal = BatchJournal(tmp_path / "run.batches.jsonl")
+    journal.creating("openai/m#x", "inspect-run-lost", 0.0, ["c1"], [("0", 0)])  # another key
+    server = serve(batch_delay=0.05)
+    hub = ModelHub(FAST, batch=batching(size=2))
+    model = hub.get("openai/m", GenerationConfig(temperature=0))
+    assert model.batcher is not None
+    key = model.batcher.key
+    journal.creating(key, "inspect-run-never-made", 0.0, ["c2"], [("1", 0)])
+    results = anyio.run(ask_all, hub, ["a", "b"], "openai/m", journal)
+
+    assert [r.completion for r in results if isinstance(r, ModelOutput)] == ["a", "b"]
+    assert len(server.batches) == 1
+    # Looked up once and journaled as not created; the other model's line is left for it.
+    assert [u.tag for u in journal.unconfirmed(())] == ["inspect-run-lost"]
