@@ -100,6 +100,8 @@ class Batcher:
         self.slots = slots
         """At most `max_batches` in flight per connection pool (shared by its batchers)."""
         self.max_size = min(settings.max_size or settings.size, adapter.max_requests)
+        self.size = min(settings.size, self.max_size)
+        """Requests that make a batch go at once (`size`, capped by the provider's limit)."""
         self.journal = BatchJournal(None)
         self.batch_ids: list[str] = []
         """Batches this run created, in order (re-attached ones are not counted)."""
@@ -205,10 +207,7 @@ class Batcher:
         """Return once a batch should go: full by count or bytes, or its oldest waited enough."""
         while True:
             if self._queue:
-                if (
-                    len(self._queue) >= self.settings.size
-                    or self._queued_bytes >= self.adapter.max_bytes
-                ):
+                if len(self._queue) >= self.size or self._queued_bytes >= self.adapter.max_bytes:
                     return
                 wait = self._queue[0].queued_at + self.settings.send_delay - time.monotonic()
                 if wait <= 0:

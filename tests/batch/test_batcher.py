@@ -243,3 +243,22 @@ def test_a_resumed_run_resends_what_an_unfinished_create_never_made(
     assert len(server.batches) == 1
     # Looked up once and journaled as not created; the other model's line is left for it.
     assert [u.tag for u in journal.unconfirmed(())] == ["inspect-run-lost"]
+
+
+def test_a_batch_goes_once_the_providers_request_limit_is_queued(
+    serve: Callable[..., OpenAIBatchServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.batch._openai import OpenAIBatch
+
+    server = serve(batch_delay=0.05)
+    monkeypatch.setattr(OpenAIBatch, "max_requests", 2)  # a small provider limit, below size
+    # send_delay is an hour: the batches can only go because they are full at the provider's limit.
+    hub = ModelHub(FAST, batch=batching(size=100, send_delay=3600))
+
+    async def bounded() -> list[ModelOutput | str]:
+        with anyio.fail_after(20):  # a hang guard, not a timing check
+            return await ask_all(hub, ["a", "b", "c", "d"])
+
+    results = anyio.run(bounded)
+    assert [r.completion for r in results if isinstance(r, ModelOutput)] == ["a", "b", "c", "d"]
+    assert [len(batch.lines) for batch in server.batches.values()] == [2, 2]
