@@ -129,16 +129,30 @@ class BatchJournal:
         return list(found.values())
 
     def _records(self) -> list[dict[str, Any]]:
-        """Every complete line (a torn last line is ignored)."""
+        """Every complete line: a torn one (a run killed mid-write) is skipped, whether it is
+        last or was ended by a later run's first line (`_append`)."""
         if self.path is None or not self.path.exists():
             return []
+        records = []
         with self.path.open(encoding="utf-8") as lines:
-            return [json.loads(line) for line in lines if line.endswith("\n")]
+            for line in lines:
+                if not line.endswith("\n"):
+                    continue
+                try:
+                    records.append(json.loads(line))
+                except ValueError:
+                    continue
+        return records
 
     def _append(self, record: dict[str, object]) -> None:
         if self.path is None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as out:
-            out.write(json.dumps(record, separators=(",", ":")) + "\n")
+        line = json.dumps(record, separators=(",", ":")) + "\n"
+        with self.path.open("ab+") as out:
+            if out.tell() > 0:
+                out.seek(-1, 2)
+                if out.read(1) != b"\n":  # a torn last line: end it, or this line joins it
+                    line = "\n" + line
+            out.write(line.encode())
             out.flush()
