@@ -6,6 +6,7 @@ Adapters reuse their provider's request building and response parsing; only the 
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +28,12 @@ class Prepared:
     """What `create` sends for this request (the provider's own request shape)."""
     canonical: str
     """Its canonical JSON: hashed into the custom id and counted against the byte limit."""
+
+    @classmethod
+    def of(cls, body: Any, shape: Any = None) -> Prepared:
+        """`body` with the canonical JSON of `shape` (the body itself by default)."""
+        data = body if shape is None else shape
+        return cls(body, json.dumps(data, sort_keys=True, separators=(",", ":")))
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,6 @@ Google model runs in batch mode, so the SDK import here costs nothing otherwise.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -41,15 +40,11 @@ class GoogleBatch(BatchAdapter):
 
     def prepare(self, messages: Sequence[ChatMessage], config: GenerationConfig) -> Prepared:
         contents, settings = self.api.build_config(messages, config, None)
-        canonical = json.dumps(
-            {
-                "contents": [c.model_dump(mode="json", exclude_none=True) for c in contents],
-                "config": settings.model_dump(mode="json", exclude_none=True),
-            },
-            sort_keys=True,
-            separators=(",", ":"),
-        )
-        return Prepared((contents, settings), canonical)
+        shape = {
+            "contents": [c.model_dump(mode="json", exclude_none=True) for c in contents],
+            "config": settings.model_dump(mode="json", exclude_none=True),
+        }
+        return Prepared.of((contents, settings), shape)
 
     def _options(self, timeout: float | None) -> Any:
         http: dict[str, Any] = {"api_version": API_VERSION}

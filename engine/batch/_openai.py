@@ -37,7 +37,7 @@ class OpenAIBatch(BatchAdapter):
 
     def prepare(self, messages: Sequence[ChatMessage], config: GenerationConfig) -> Prepared:
         body = self.api.build_request(messages, config)
-        return Prepared(body, json.dumps(body, sort_keys=True, separators=(",", ":")))
+        return Prepared.of(body)
 
     async def create(
         self, requests: Sequence[tuple[str, Any]], tag: str, timeout: float | None
