@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.compare._load import RunRecord, find_logs, read_run
+from engine.compare._load import RunRecord, SampleKey, find_logs, read_run
 from engine.compare._prices import run_cost
 from engine.compare._stats import holm, interval, paired_test, percentile
 
@@ -39,7 +39,7 @@ class Row:
     log: str
     best: bool = False
     shared: int = 0
-    """Samples scored by both this model and the best one."""
+    """Samples (not sample × epoch) scored by both this model and the best one."""
     test: str = ""
     p_value: float | None = None
     p_holm: float | None = None
@@ -158,6 +158,15 @@ def _label(runs: list[RunRecord]) -> None:
             run.label += f" #{seen[(run.task, run.label)]}"
 
 
+def per_sample(scores: dict[SampleKey, float]) -> dict[str, float]:
+    """Each sample's mean over its epochs: the epochs of one sample are not independent draws, so
+    the paired test pairs samples, not (sample, epoch)."""
+    grouped: dict[str, list[float]] = {}
+    for (sample_id, _epoch), value in scores.items():
+        grouped.setdefault(sample_id, []).append(value)
+    return {sample_id: sum(values) / len(values) for sample_id, values in grouped.items()}
+
+
 def _row(run: RunRecord, prices: dict[str, Any]) -> Row:
     values = list(run.scores.values())
     low, high = interval(values)
@@ -192,12 +201,14 @@ def compare(runs: list[RunRecord], prices: dict[str, Any] | None = None) -> Comp
         best_row, best = built[0]
         best_row.best = True
         tested = []
+        best_means = per_sample(best.scores)
         for row, run in built[1:]:
-            shared = sorted(run.scores.keys() & best.scores.keys())
+            means = per_sample(run.scores)
+            shared = sorted(means.keys() & best_means.keys())
             row.shared = len(shared)
             if shared:
                 row.test, row.p_value = paired_test(
-                    [best.scores[k] for k in shared], [run.scores[k] for k in shared]
+                    [best_means[k] for k in shared], [means[k] for k in shared]
                 )
                 tested.append(row)
         for row, adjusted in zip(tested, holm([r.p_value or 1.0 for r in tested]), strict=True):
