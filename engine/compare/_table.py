@@ -160,7 +160,7 @@ def _label(runs: list[RunRecord]) -> None:
 
 def per_sample(scores: dict[SampleKey, float]) -> dict[str, float]:
     """Each sample's mean over its epochs: the epochs of one sample are not independent draws, so
-    the paired test pairs samples, not (sample, epoch)."""
+    the interval counts samples and the paired test pairs samples, not (sample, epoch)."""
     grouped: dict[str, list[float]] = {}
     for (sample_id, _epoch), value in scores.items():
         grouped.setdefault(sample_id, []).append(value)
@@ -169,7 +169,7 @@ def per_sample(scores: dict[SampleKey, float]) -> dict[str, float]:
 
 def _row(run: RunRecord, prices: dict[str, Any]) -> Row:
     values = list(run.scores.values())
-    low, high = interval(values)
+    low, high = interval(list(per_sample(run.scores).values()))  # epochs are not more samples
     tokens = sum(int(u.get("total_tokens") or 0) for u in run.usage.values())
     return Row(
         task=run.task,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.compare import RunRecord, compare, mcnemar_exact, paired_permutation
+from engine.compare import RunRecord, compare, interval, mcnemar_exact, paired_permutation
 
 
 def run(model: str, scores: dict[tuple[str, int], float]) -> RunRecord:
@@ -47,3 +47,11 @@ def test_epochs_that_disagree_make_the_test_a_permutation_test() -> None:
     assert row.shared == 4 and row.test == "permutation"
     assert row.p_value == paired_permutation([1 / 3, 1.0, 1 / 3, 0.0])
     assert row.p_value == 2 / 8  # three non-zero differences, 8 sign flips, 2 as extreme
+
+
+def test_the_interval_counts_samples_not_epochs() -> None:
+    # 9 of 10 samples right on all three epochs: the interval of 10 answers, not of 30.
+    scores = epochs({f"q{i}": [1.0 if i else 0.0] * 3 for i in range(10)})
+    row = compare([run("m", scores)]).rows[0]
+    assert row.score == 0.9
+    assert (row.low, row.high) == interval([1.0] * 9 + [0.0])
