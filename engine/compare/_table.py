@@ -69,28 +69,8 @@ class Comparison:
         return out.getvalue()
 
     def cells(self) -> tuple[list[str], list[list[str]]]:
-        head = [
-            "task", "model", "score", "95% CI", "samples", "errors", "p50 s", "p95 s",
-            "tokens", "samples/s", "cost $", "vs best",
-        ]  # fmt: skip
-        body = [
-            [
-                row.task,
-                row.label,
-                number(row.score),
-                f"{number(row.low)}–{number(row.high)}",
-                str(row.samples),
-                str(row.errors),
-                number(row.latency_p50, 2),
-                number(row.latency_p95, 2),
-                f"{row.tokens:,}",
-                number(row.throughput, 2),
-                number(row.cost, 4),
-                verdict(row),
-            ]
-            for row in self.rows
-        ]
-        return head, body
+        """The table as text cells (head, body), the task first."""
+        return ["task", *HEAD], [[row.task, *row_cells(row)] for row in self.rows]
 
     def to_text(self) -> str:
         head, body = self.cells()
@@ -120,6 +100,30 @@ class Comparison:
             path.write_text(text, encoding="utf-8")
             written.append(path)
         return written
+
+
+HEAD = [
+    "model", "score", "95% CI", "samples", "errors", "p50 s", "p95 s", "tokens", "samples/s",
+    "cost $", "vs best",
+]  # fmt: skip
+"""The columns of one task's table (the text and HTML tables alike)."""
+
+
+def row_cells(row: Row) -> list[str]:
+    """One row's cells under `HEAD`, as text."""
+    return [
+        row.label,
+        number(row.score),
+        f"{number(row.low)}–{number(row.high)}",
+        str(row.samples),
+        str(row.errors),
+        number(row.latency_p50, 2),
+        number(row.latency_p95, 2),
+        f"{row.tokens:,}",
+        number(row.throughput, 2),
+        number(row.cost, 4),
+        verdict(row),
+    ]
 
 
 def number(value: float | None, digits: int = 3) -> str:
