@@ -158,3 +158,14 @@ def test_setting_aside_the_same_config_twice_keeps_both(environment: Path) -> No
         kept.append(set_aside(job, root))
     assert not job.folder.exists() and kept[0] != kept[1]
     assert [(folder / "log.json").read_text() for folder in kept] == ["first", "second"]
+
+
+def test_the_command_line_replaces_a_sweep_files_axis_with_or_without_plus(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # red_blue.yaml sweeps `+roles.red_team`; `roles.red_team=…` pins it, it is not a third axis.
+    monkeypatch.setenv("GOOGLE_API_KEY", "k")
+    for pinned in ("roles.red_team=openai/gpt-4o", "+roles.red_team=openai/gpt-4o"):
+        sweep, _, jobs, _ = plan_sweep(["+sweep=red_blue", "model=none", pinned])
+        assert sweep.swept == ["roles.blue_team"] and len(jobs) == 2
+        assert all(job.composed.config.roles["red_team"].model == "openai/gpt-4o" for job in jobs)
