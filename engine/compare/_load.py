@@ -95,7 +95,10 @@ def _read_run(path: Path) -> RunRecord:
         raise TypeError(f"a JSON object was expected, found {type(log).__name__}")
     spec = log.get("eval", {})
     results = log.get("results") or {}
-    scorers = [s.get("name") for s in results.get("scores", []) if s.get("name")]
+    # The scorer's own name: with several epoch reducers a score is named `match_mean`, …, while
+    # the samples are scored under `match`.
+    scorers = [s.get("scorer") or s.get("name") for s in results.get("scores", [])]
+    scorers = [name for name in scorers if name]
     inspect_run = (spec.get("metadata") or {}).get("inspect_run") or {}
     record = RunRecord(
         path=path,

@@ -1,10 +1,13 @@
-"""The comparison table's paired tests, on runs with several epochs per sample."""
+"""The comparison table: paired tests and intervals on runs with several epochs per sample."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from engine.compare import RunRecord, compare, interval, mcnemar_exact, paired_permutation
+from tests.support.quiz import quiz_env, quiz_servers, write_quiz
+from tests.test_cli import run_cli
 
 
 def run(model: str, scores: dict[tuple[str, int], float]) -> RunRecord:
@@ -55,3 +58,20 @@ def test_the_interval_counts_samples_not_epochs() -> None:
     row = compare([run("m", scores)]).rows[0]
     assert row.score == 0.9
     assert (row.low, row.high) == interval([1.0] * 9 + [0.0])
+
+
+def test_a_sweep_with_epochs_and_several_reducers(tmp_path: Path) -> None:
+    # Six questions, two epochs, two reducers (scores named match_mean and match_pass_at_2, samples
+    # scored under match): best is right on q05 and q06, weak on none.
+    write_quiz(tmp_path)
+    with quiz_servers() as servers:
+        done = run_cli(
+            "-m", "task=quiz", "model=openai-api/fast/best,openai-api/slow/weak", "limit=6",
+            "epochs=2", "epochs_reducer=[mean,pass_at_2]", "display=none",
+            "hydra.sweep.dir=logs/s", cwd=tmp_path, env=quiz_env(servers),
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    best, weak = json.loads((tmp_path / "logs" / "s" / "comparison.json").read_text())
+    assert (best["score"], best["samples"], weak["score"], weak["samples"]) == (2 / 6, 12, 0.0, 12)
+    assert weak["shared"] == 6 and weak["test"] == "mcnemar"
+    assert weak["p_value"] == mcnemar_exact(2, 0)
