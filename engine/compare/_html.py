@@ -187,8 +187,9 @@ def render_html(comparison: Comparison, title: str = "inspect-run comparison") -
         sections.append(
             f"<section class='task'><h2>{escape(task)}</h2>"
             f"<p>Score: mean of <code>{escape(scorer)}</code>. “vs best”: paired test against the "
-            "best model on the samples both scored (exact McNemar for right/wrong scores, sign-flip "
-            "permutation otherwise), Holm-adjusted across the task's models; “worse” means "
+            "best model on the samples both scored, each sample's epochs averaged (exact McNemar "
+            "for right/wrong scores, sign-flip permutation otherwise), Holm-adjusted across the "
+            "task's models; “worse” means "
             "p&nbsp;&lt;&nbsp;0.05.</p>"
             f"{_table(rows)}<div class='charts'>"
             f"<figure>{_interval_chart(rows, colours)}<figcaption>score with 95% interval"
