@@ -113,10 +113,14 @@ class SelectedSamples:
 
     Built with one pass over the source, which also finds every bad record before any request is
     sent. Without `shuffle` the source is read again on each iteration (each epoch), so memory does
-    not grow with the dataset; shuffling needs the whole dataset and keeps it in memory.
+    not grow with the dataset, and that pass reads `check` when given: the same samples, checked
+    but cheaper to make (`DatasetFile.checked`, images not resized), as they are only counted.
+    Shuffling needs the whole dataset and keeps it in memory, so that pass reads `source`.
     """
 
-    def __init__(self, source: Iterable[Sample], config: RunConfig) -> None:
+    def __init__(
+        self, source: Iterable[Sample], config: RunConfig, check: Iterable[Sample] | None = None
+    ) -> None:
         self.source = source
         wanted = config.sample_id
         self.wanted = (
@@ -140,7 +144,7 @@ class SelectedSamples:
         """Each non-text modality the selected samples carry, with the first sample carrying it."""
         matched: list[Sample] = []
         matching = 0
-        for sample in source:
+        for sample in source if shuffle or check is None else check:
             self.dataset_size += 1
             if not self._wanted(sample):
                 continue
@@ -248,7 +252,7 @@ def build_plan(composed: Composed, hub: ModelHub | None = None, *, fetch: bool =
         dataset = DatasetFile(
             config.task.dataset, dataset_search_dirs(composed), hook_dirs(composed), fetch=fetch
         )
-        selected = SelectedSamples(dataset, config)
+        selected = SelectedSamples(dataset, config, dataset.checked())
     except DatasetError as error:
         problem("task.dataset", error)
 
