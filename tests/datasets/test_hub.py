@@ -20,14 +20,22 @@ from tests.support.hub_server import HubServer
 ARC_FIELDS = {"input": "question", "target": "answerKey", "choices": "choices.text"}
 
 
-@pytest.fixture
-def hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[HubServer]:
-    with HubServer({"allenai/ai2_arc": arc_repo(), "example/animals": animals_repo()}) as server:
+def serve(
+    repos: dict[str, dict[str, bytes]], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[HubServer]:
+    """`repos` on a local Hub that huggingface_hub is pointed at, with an empty cache."""
+    with HubServer(repos) as server:
         monkeypatch.setenv("HF_ENDPOINT", server.url)
         monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
         monkeypatch.delenv("HF_HUB_CACHE", raising=False)
         monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
         yield server
+
+
+@pytest.fixture
+def hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[HubServer]:
+    repos = {"allenai/ai2_arc": arc_repo(), "example/animals": animals_repo()}
+    yield from serve(repos, monkeypatch, tmp_path)
 
 
 def load(**config: Any) -> list[Sample]:
@@ -193,12 +201,7 @@ def carded(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[HubServe
         "shards/hard/eval.jsonl": b'{"input": "h1"}\n',
         "shards/test-decoy.jsonl": b'{"input": "decoy"}\n',
     }
-    with HubServer({"example/carded": repo}) as server:
-        monkeypatch.setenv("HF_ENDPOINT", server.url)
-        monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-        monkeypatch.delenv("HF_HUB_CACHE", raising=False)
-        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-        yield server
+    yield from serve({"example/carded": repo}, monkeypatch, tmp_path)
 
 
 def carded_inputs(**hub: Any) -> list[str | list[Any]]:
