@@ -134,7 +134,8 @@ def f1() -> Scorer:
 
     async def score(state: TaskState) -> Score:
         completion = _completion(state)
-        best = max(f1_score(completion, target) for target in state.sample.targets)
+        targets = state.sample.targets or [""]  # an empty target list: compared with nothing
+        best = max(f1_score(completion, target) for target in targets)
         return Score(round(best, 6), answer=completion)
 
     return score

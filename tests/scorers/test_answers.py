@@ -146,6 +146,7 @@ F1_CASES: list[tuple[str, str | list[str], float]] = [
     ("", "Paris", 0.0),
     ("Paris", ["Lyon", "in Paris"], 2 * (1.0 * 0.5) / 1.5),  # the best target
     ("New York City", "new york", 2 * (2 / 3 * 1.0) / (2 / 3 + 1.0)),
+    ("Paris", [], 0.0),  # a record with an empty target list: no overlap, not an error
 ]
 
 
