@@ -86,14 +86,22 @@ class DatasetFile:
         to be sent), so a vision dataset's images are processed once, when its samples run."""
         return self._samples(resize_images=False)
 
-    def _samples(self, resize_images: bool) -> Iterator[Sample]:
-        index = 0
+    def selected(self, positions: set[int]) -> Iterator[tuple[int, Sample]]:
+        """The samples at `positions` (0-based, in iteration order) with their positions, in file
+        order; only their images are decoded and resized."""
+        made = self._samples(resize_images=False, resize_at=positions)
+        return ((n, sample) for n, sample in enumerate(made) if n in positions)
+
+    def _samples(self, resize_images: bool, resize_at: set[int] | None = None) -> Iterator[Sample]:
+        index = position = 0
         for path in self.paths:
             fmt = dataset_format(self.config, path)
             for where, record in _records(path, fmt, self.config):
                 index += 1
-                sample = self._sample(path, where, record, index, resize_images)
+                resize = resize_images or (resize_at is not None and position in resize_at)
+                sample = self._sample(path, where, record, index, resize)
                 if sample is not None:
+                    position += 1
                     yield sample
 
     def _sample(

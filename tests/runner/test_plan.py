@@ -98,9 +98,8 @@ def vision_task(root: Path, images: dict[str, bytes]) -> None:
     )
 
 
-def test_planning_checks_images_without_resizing_them(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def count_resizes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """The size of each image Pillow is asked to scale down, from now on."""
     from PIL import Image
 
     resized: list[tuple[int, int]] = []
@@ -111,6 +110,15 @@ def test_planning_checks_images_without_resizing_them(
         thumbnail(image, size, *args, **kwargs)
 
     monkeypatch.setattr(Image.Image, "thumbnail", counted)
+    return resized
+
+
+def test_planning_checks_images_without_resizing_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PIL import Image
+
+    resized = count_resizes(monkeypatch)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("OPENAI_API_KEY", "k")
     vision_task(tmp_path, {f"{n}.png": png_bytes(2048, 1024) for n in range(3)})
@@ -134,3 +142,18 @@ def test_a_corrupt_image_is_still_a_config_error_before_any_request(
     vision_task(tmp_path, {"good.png": good, "bad.png": good[:60] + b"\0" * 40 + good[100:]})
     with pytest.raises(ConfigError, match=r"pics\.jsonl, line 2: not a readable image"):
         build_plan(compose_config(["model=openai/m", "task=pics"]))
+
+
+def test_a_shuffled_limited_run_resizes_only_the_selected_images_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    resized = count_resizes(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OPENAI_API_KEY", "k")
+    vision_task(tmp_path, {f"{n}.png": png_bytes(2048, 1024) for n in range(6)})
+    plan = build_plan(compose_config(["model=openai/m", "task=pics", "shuffle=true", "limit=2"]))
+    assert resized == [] and len(plan.samples) == 2
+    first = [sample.id for sample in plan.samples]  # epoch 1
+    assert [sample.id for sample in plan.samples] == first == plan.samples.ids  # epoch 2
+    assert set(first) <= {1, 2, 3, 4, 5, 6}
+    assert len(resized) == 2  # the two selected samples' images, each once
