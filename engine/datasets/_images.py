@@ -56,17 +56,23 @@ def resized_data_uri(data: bytes, max_size: int) -> str:
 
 
 def checked_image(data: bytes) -> str:
-    """A placeholder for `data` once Pillow has read and verified its header and chunks.
+    """A placeholder for `data` once Pillow has checked it can be read whole.
 
-    No pixels are decoded and nothing is resized or encoded: this is the plan-time check, so the
-    decoding and resizing happen once, when the sample runs. The placeholder (an empty `data:`
+    A PNG's chunks are verified without decoding pixels; a JPEG is decoded at 1/8 scale; nothing is
+    resized or encoded. This is the plan-time check, so the full decoding and resizing happen once,
+    when the sample runs, and an image that would fail then fails planning instead. The placeholder (an empty `data:`
     URI of the image's type) is never sent to a model.
     """
     image_module = _pillow()
     try:
         with image_module.open(io.BytesIO(data)) as image:
-            mime = image_module.MIME.get(image.format or "", "image/png")
-            image.verify()
+            image_format = image.format or ""
+            mime = image_module.MIME.get(image_format, "image/png")
+            if image_format == "PNG":
+                image.verify()  # every chunk's CRC: a truncated or damaged file fails
+            else:  # JPEG decodes at 1/8 scale (cheap); other formats are read whole
+                image.draft("RGB", (max(1, image.width // 8), max(1, image.height // 8)))
+                image.load()
     except (image_module.UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise ImageError(f"not a readable image: {error}") from None
     return f"data:{mime};base64,"

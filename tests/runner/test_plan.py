@@ -133,13 +133,28 @@ def test_planning_checks_images_without_resizing_them(
             assert image.size == (1024, 512)
 
 
+def jpeg_bytes(width: int, height: int) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 30, 30)).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        png_bytes(2048, 1024)[:60] + b"\0" * 40 + png_bytes(2048, 1024)[100:],  # damaged chunks
+        jpeg_bytes(2048, 1024)[:-400],  # truncated: the header alone reads fine
+    ],
+    ids=["png", "jpeg"],
+)
 def test_a_corrupt_image_is_still_a_config_error_before_any_request(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bad: bytes
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("OPENAI_API_KEY", "k")
-    good = png_bytes(2048, 1024)
-    vision_task(tmp_path, {"good.png": good, "bad.png": good[:60] + b"\0" * 40 + good[100:]})
+    vision_task(tmp_path, {"good.png": png_bytes(2048, 1024), "bad.img": bad})
     with pytest.raises(ConfigError, match=r"pics\.jsonl, line 2: not a readable image"):
         build_plan(compose_config(["model=openai/m", "task=pics"]))
 
