@@ -4,13 +4,16 @@ A record may hold raw bytes, the Hub's `{bytes, path}` form, a file path (relati
 file, never outside its folder), a URL or a `data:` URI. Larger images are scaled so their longer
 side is `max_size` pixels (the seed's 1024 px) and sent as `data:` URIs; smaller ones keep their
 bytes. Pillow is imported only when a dataset has images. The plan-time pass over a dataset only
-checks each image (`resize=False`); decoding and resizing happen when the sample runs.
+checks each image (`resize=False`); decoding and resizing happen when the sample runs, and the
+results are kept (by content, within `RESIZED_CACHE_BYTES`) for the next epoch's reading.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,8 +38,31 @@ def _pillow() -> Any:
     return Image
 
 
+RESIZED_CACHE_BYTES = 256 * 1024 * 1024
+"""How much of the resized images' data URIs are kept, most recently used first, so a dataset read
+again for each epoch resizes each image once when they fit (a larger one: as before, per epoch)."""
+_resized: OrderedDict[tuple[str, int], str] = OrderedDict()
+_resized_bytes = 0
+
+
 def resized_data_uri(data: bytes, max_size: int) -> str:
     """`data` as a data URI, scaled down to fit `max_size` × `max_size` when larger."""
+    global _resized_bytes
+    key = (hashlib.sha256(data).hexdigest(), max_size)
+    found = _resized.get(key)
+    if found is not None:
+        _resized.move_to_end(key)
+        return found
+    uri = _resize(data, max_size)
+    if len(uri) <= RESIZED_CACHE_BYTES:
+        _resized[key] = uri
+        _resized_bytes += len(uri)
+        while _resized_bytes > RESIZED_CACHE_BYTES:
+            _resized_bytes -= len(_resized.popitem(last=False)[1])
+    return uri
+
+
+def _resize(data: bytes, max_size: int) -> str:
     image_module = _pillow()
     try:
         with image_module.open(io.BytesIO(data)) as image:

@@ -121,12 +121,14 @@ def test_planning_checks_images_without_resizing_them(
     resized = count_resizes(monkeypatch)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("OPENAI_API_KEY", "k")
-    vision_task(tmp_path, {f"{n}.png": png_bytes(2048, 1024) for n in range(3)})
+    vision_task(tmp_path, {f"{n}.png": png_bytes(2048, 1024, (n, 0, 0)) for n in range(3)})
     plan = build_plan(compose_config(["model=openai/m", "task=pics"]))
     assert len(plan.samples) == 3 and plan.samples.media == {"image": 1}
     assert resized == []  # the plan-time pass decoded and resized nothing
     parts = [s.input[0].content[1] for s in plan.samples if not isinstance(s.input, str)]
     assert resized == [(2048, 1024)] * 3  # once per sample, when the samples are read to run
+    again = [s.input[0].content[1] for s in plan.samples if not isinstance(s.input, str)]
+    assert again == parts and len(resized) == 3  # a second epoch reuses the resized images
     for part in parts:
         assert isinstance(part, ContentImage) and part.image.startswith("data:image/png;base64,")
         with Image.open(io.BytesIO(base64.b64decode(part.image.partition(",")[2]))) as image:
@@ -165,7 +167,8 @@ def test_a_shuffled_limited_run_resizes_only_the_selected_images_once(
     resized = count_resizes(monkeypatch)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("OPENAI_API_KEY", "k")
-    vision_task(tmp_path, {f"{n}.png": png_bytes(2048, 1024) for n in range(6)})
+    # Other pixels than the test above: resized images are reused by content, process-wide.
+    vision_task(tmp_path, {f"{n}.png": png_bytes(2048, 1024, (n, 99, 0)) for n in range(6)})
     plan = build_plan(compose_config(["model=openai/m", "task=pics", "shuffle=true", "limit=2"]))
     assert resized == [] and len(plan.samples) == 2
     first = [sample.id for sample in plan.samples]  # epoch 1
