@@ -6,7 +6,7 @@
 
 from engine.batch._adapter import BatchAdapter, BatchState, LineError, LineResult, Prepared
 from engine.batch._batcher import BatchCounts, Batcher
-from engine.batch._journal import BatchJournal, OpenBatch, batch_journal_path
+from engine.batch._journal import BatchJournal, OpenBatch, Unconfirmed, batch_journal_path
 from engine.batch._running import running_batchers
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "LineResult",
     "OpenBatch",
     "Prepared",
+    "Unconfirmed",
     "batch_journal_path",
     "running_batchers",
 ]

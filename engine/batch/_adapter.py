@@ -6,6 +6,7 @@ Adapters reuse their provider's request building and response parsing; only the 
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +28,12 @@ class Prepared:
     """What `create` sends for this request (the provider's own request shape)."""
     canonical: str
     """Its canonical JSON: hashed into the custom id and counted against the byte limit."""
+
+    @classmethod
+    def of(cls, body: Any, shape: Any = None) -> Prepared:
+        """`body` with the canonical JSON of `shape` (the body itself by default)."""
+        data = body if shape is None else shape
+        return cls(body, json.dumps(data, sort_keys=True, separators=(",", ":")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +77,19 @@ class BatchAdapter(ABC):
         """The request the provider's own `generate` would send, as a batch line carries it."""
 
     @abstractmethod
-    async def create(self, requests: Sequence[tuple[str, Any]], timeout: float | None) -> str:
-        """Submit (custom id, body) pairs as one batch; its id."""
+    async def create(
+        self, requests: Sequence[tuple[str, Any]], tag: str, timeout: float | None
+    ) -> str:
+        """Submit (custom id, body) pairs as one batch labelled `tag` (if the API can); its id."""
+
+    async def find(self, tag: str, since: float, timeout: float | None) -> str | None:
+        """The id of the batch created at or after `since` (unix time) with label `tag`, if any.
+
+        A create call whose answer was lost (a dropped connection, a killed run) may still have
+        created its batch: this finds it instead of paying for it twice. None without a way to
+        look batches up by label (Anthropic's Message Batches carry no metadata).
+        """
+        return None
 
     @abstractmethod
     async def status(self, batch_id: str, timeout: float | None) -> BatchState: ...

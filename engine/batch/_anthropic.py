@@ -33,9 +33,13 @@ class AnthropicBatch(BatchAdapter):
 
     def prepare(self, messages: Sequence[ChatMessage], config: GenerationConfig) -> Prepared:
         body = self.api.build_request(messages, config)
-        return Prepared(body, json.dumps(body, sort_keys=True, separators=(",", ":")))
+        return Prepared.of(body)
 
-    async def create(self, requests: Sequence[tuple[str, Any]], timeout: float | None) -> str:
+    async def create(
+        self, requests: Sequence[tuple[str, Any]], tag: str, timeout: float | None
+    ) -> str:
+        # Message Batches carry no metadata, so the tag is not sent and `find` cannot look a
+        # batch up: a create whose answer was lost (dropped, or the run killed) is paid twice.
         body = {"requests": [{"custom_id": cid, "params": params} for cid, params in requests]}
         batch = await self._call("post", "/v1/messages/batches", timeout, body)
         return str(batch["id"])

@@ -13,13 +13,17 @@ Flow (one batcher per model; `max_batches` shared by the models of one connectio
   `connection.max_retries` times; a line of a cancelled batch fails: someone cancelled it).
 
 Every call to the provider (create, poll, results) goes through the model's connection pool, which
-retries. Batch ids are journaled as soon as a batch exists (`BatchJournal`).
+retries. Batch ids are journaled as soon as a batch exists (`BatchJournal`). Each batch is created
+with a fresh tag, journaled just before the create call: a create whose answer was lost (a dropped
+connection, retried; a killed run, resumed) is looked up by that tag (`BatchAdapter.find`) and the
+batch it made adopted instead of paid for twice, where the provider can label batches.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +32,7 @@ from typing import Any
 import anyio
 
 from engine.batch._adapter import BatchAdapter, BatchState, LineError, LineResult
-from engine.batch._journal import BatchJournal, OpenBatch
+from engine.batch._journal import BatchJournal, OpenBatch, Unconfirmed
 from engine.config import BatchConfig, GenerationConfig
 from engine.providers._errors import GenerateError
 from engine.providers._pool import ConnectionPool
@@ -46,6 +50,8 @@ class _Request:
     done: anyio.Event = field(default_factory=anyio.Event)
     queued_at: float = 0.0
     tries: int = 0
+    batch: str | None = None
+    """The batch it waits in: only that batch's line settles it."""
     output: ModelOutput | None = None
     error: str | None = None
 
@@ -94,6 +100,8 @@ class Batcher:
         self.slots = slots
         """At most `max_batches` in flight per connection pool (shared by its batchers)."""
         self.max_size = min(settings.max_size or settings.size, adapter.max_requests)
+        self.size = min(settings.size, self.max_size)
+        """Requests that make a batch go at once (`size`, capped by the provider's limit)."""
         self.journal = BatchJournal(None)
         self.batch_ids: list[str] = []
         """Batches this run created, in order (re-attached ones are not counted)."""
@@ -107,6 +115,7 @@ class Batcher:
         """Answers from re-attached batches that no request has asked for yet."""
         self._seen: dict[str, int] = {}
         self._reattach: list[OpenBatch] = []
+        self._unconfirmed: list[Unconfirmed] = []
         self._pending = 0
         self._in_flight = 0
         self._done = 0
@@ -119,9 +128,19 @@ class Batcher:
             len(self._queue), len(self._waiting), self._pending, self._in_flight, self._done
         )
 
-    def attach(self, journal: BatchJournal, open_batches: Sequence[OpenBatch]) -> None:
-        """Journal into `journal`; poll `open_batches` (an interrupted run's) instead of resending."""
+    def attach(
+        self,
+        journal: BatchJournal,
+        open_batches: Sequence[OpenBatch],
+        unconfirmed: Sequence[Unconfirmed] = (),
+    ) -> None:
+        """Journal into `journal`; poll `open_batches` (an interrupted run's) instead of resending,
+        and look up the `unconfirmed` ones (its create calls whose batch id was never journaled)."""
         self.journal = journal
+        self._unconfirmed = [batch for batch in unconfirmed if batch.key == self.key]
+        for intent in self._unconfirmed:  # until looked up, its requests wait under its tag
+            for custom_id in intent.custom_ids:
+                self._attached[custom_id] = intent.tag
         self._reattach = [batch for batch in open_batches if batch.key == self.key]
         for batch in self._reattach:
             for custom_id in batch.custom_ids:
@@ -145,6 +164,7 @@ class Batcher:
             return _answered(early[1], early[0])
         request = _Request(custom_id, prepared.body, len(prepared.canonical.encode()), sample)
         if custom_id in self._attached:
+            request.batch = self._attached[custom_id]
             self._waiting[custom_id] = request
         else:
             self._enqueue(request)
@@ -164,6 +184,9 @@ class Batcher:
     async def run(self) -> None:
         """Send and follow batches until cancelled (the runner cancels it when samples are done)."""
         async with anyio.create_task_group() as group:
+            for intent in self._unconfirmed:
+                await self.slots.acquire()
+                group.start_soon(self._adopt, intent)
             for open_batch in self._reattach:
                 await self.slots.acquire()
                 group.start_soon(
@@ -184,10 +207,7 @@ class Batcher:
         """Return once a batch should go: full by count or bytes, or its oldest waited enough."""
         while True:
             if self._queue:
-                if (
-                    len(self._queue) >= self.settings.size
-                    or self._queued_bytes >= self.adapter.max_bytes
-                ):
+                if len(self._queue) >= self.size or self._queued_bytes >= self.adapter.max_bytes:
                     return
                 wait = self._queue[0].queued_at + self.settings.send_delay - time.monotonic()
                 if wait <= 0:
@@ -214,24 +234,75 @@ class Batcher:
     async def _submit(self, batch: list[_Request]) -> None:
         try:
             pairs = [(request.custom_id, request.body) for request in batch]
+            custom_ids = [request.custom_id for request in batch]
+            samples = [request.sample for request in batch]
+            tag = f"inspect-run-{uuid.uuid4().hex}"
+            since = time.time()
+            self.journal.creating(self.key, tag, since, custom_ids, samples)
+            attempts = 0
 
             async def create(timeout: float | None) -> str:
-                return await self.adapter.create(pairs, timeout)
+                nonlocal attempts
+                attempts += 1
+                if attempts > 1:  # the failed attempt may have created the batch all the same
+                    found = await self.adapter.find(tag, since, timeout)
+                    if found is not None:
+                        return found
+                return await self.adapter.create(pairs, tag, timeout)
 
             try:
                 batch_id = await self.pool.call(create, self.adapter.classify)
             except GenerateError as error:
+                # Its `creating` line stays unresolved: a resumed run looks the tag up.
                 for request in batch:
                     self._fail(request, f"batch not created: {error.reason}")
                 return
-            custom_ids = [request.custom_id for request in batch]
-            samples = [request.sample for request in batch]
-            self.journal.created(self.key, batch_id, custom_ids, samples)
+            self.journal.created(self.key, batch_id, custom_ids, samples, tag)
             self.batch_ids.append(batch_id)
             for request in batch:
+                request.batch = batch_id
                 self._waiting[request.custom_id] = request
             self.on_change()
             await self._follow(batch_id, custom_ids)
+        finally:
+            self.slots.release()
+
+    async def _adopt(self, intent: Unconfirmed) -> None:
+        """Look up the batch an interrupted create call may have made; follow it if found, else
+        send its requests again."""
+        try:
+
+            async def find(timeout: float | None) -> str | None:
+                return await self.adapter.find(intent.tag, intent.at, timeout)
+
+            try:
+                batch_id = await self.pool.call(find, self.adapter.classify)
+            except GenerateError:
+                batch_id = None  # unknown: looked up again on the next resume
+                found = False
+            else:
+                found = True
+            if batch_id is None:
+                if found:
+                    self.journal.not_created(intent.tag)
+                for custom_id in intent.custom_ids:
+                    if self._attached.get(custom_id) != intent.tag:
+                        continue
+                    del self._attached[custom_id]
+                    request = self._waiting.get(custom_id)
+                    if request is not None and request.batch == intent.tag:
+                        del self._waiting[custom_id]
+                        self._enqueue(request)
+                return
+            custom_ids = list(intent.custom_ids)
+            self.journal.created(self.key, batch_id, custom_ids, list(intent.samples), intent.tag)
+            for custom_id in custom_ids:
+                if self._attached.get(custom_id) == intent.tag:
+                    self._attached[custom_id] = batch_id
+                request = self._waiting.get(custom_id)
+                if request is not None and request.batch == intent.tag:
+                    request.batch = batch_id
+            await self._follow(batch_id, custom_ids, reattached=True)
         finally:
             self.slots.release()
 
@@ -300,7 +371,12 @@ class Batcher:
             if self._attached.get(custom_id) == batch_id:
                 del self._attached[custom_id]
             outcome = results.get(custom_id) or LineError(missing, retry_missing)
-            request = self._waiting.pop(custom_id, None)
+            request = self._waiting.get(custom_id)
+            if request is not None and request.batch != batch_id:
+                # An interrupted run sent this request again in a later batch (this one
+                # expired or failed it): that later batch answers it.
+                continue
+            self._waiting.pop(custom_id, None)
             if request is None:  # a re-attached line no sample has asked for (yet)
                 if isinstance(outcome, ModelOutput):
                     self._early[custom_id] = (batch_id, outcome)

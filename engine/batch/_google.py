@@ -1,6 +1,7 @@
 """Gemini batch mode through google-genai's `client.aio.batches`: inlined requests go to
 `models/{model}:batchGenerateContent`, the returned `batches/{id}` is polled until its state ends
 (`JOB_STATE_SUCCEEDED`, `_FAILED`, `_CANCELLED`, `_EXPIRED`) and its inlined responses are read.
+Its `display_name` is the batch's tag, so a batch whose create answer was lost is found by listing.
 
 Requests are what `GoogleAPI.build_config` makes, tagged with `metadata.key` = the custom id;
 responses are read by `parse_response`. Batch mode is a `v1beta` feature of the Gemini API, so
@@ -10,7 +11,6 @@ Google model runs in batch mode, so the SDK import here costs nothing otherwise.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -40,15 +40,11 @@ class GoogleBatch(BatchAdapter):
 
     def prepare(self, messages: Sequence[ChatMessage], config: GenerationConfig) -> Prepared:
         contents, settings = self.api.build_config(messages, config, None)
-        canonical = json.dumps(
-            {
-                "contents": [c.model_dump(mode="json", exclude_none=True) for c in contents],
-                "config": settings.model_dump(mode="json", exclude_none=True),
-            },
-            sort_keys=True,
-            separators=(",", ":"),
-        )
-        return Prepared((contents, settings), canonical)
+        shape = {
+            "contents": [c.model_dump(mode="json", exclude_none=True) for c in contents],
+            "config": settings.model_dump(mode="json", exclude_none=True),
+        }
+        return Prepared.of((contents, settings), shape)
 
     def _options(self, timeout: float | None) -> Any:
         http: dict[str, Any] = {"api_version": API_VERSION}
@@ -56,7 +52,9 @@ class GoogleBatch(BatchAdapter):
             http["timeout"] = max(1, int(timeout * 1000))  # milliseconds
         return types.HttpOptions(**http)
 
-    async def create(self, requests: Sequence[tuple[str, Any]], timeout: float | None) -> str:
+    async def create(
+        self, requests: Sequence[tuple[str, Any]], tag: str, timeout: float | None
+    ) -> str:
         inlined = [
             types.InlinedRequest(contents=contents, config=settings, metadata={"key": custom_id})
             for custom_id, (contents, settings) in requests
@@ -65,12 +63,21 @@ class GoogleBatch(BatchAdapter):
             model=self.api.model_name,
             src=types.BatchJobSource(inlined_requests=inlined),
             config=types.CreateBatchJobConfig(
-                display_name="inspect-run", http_options=self._options(timeout)
+                display_name=tag, http_options=self._options(timeout)
             ),
         )
         if not job.name:
             raise MalformedResponseError("batch created without a name")
         return str(job.name)
+
+    async def find(self, tag: str, since: float, timeout: float | None) -> str | None:
+        """Through `client.aio.batches.list`, by display name (the list's order is not
+        documented, so every page is read)."""
+        config = types.ListBatchJobsConfig(page_size=100, http_options=self._options(timeout))
+        async for job in await self.api.client.aio.batches.list(config=config):
+            if job.display_name == tag and job.name:
+                return str(job.name)
+        return None
 
     async def status(self, batch_id: str, timeout: float | None) -> BatchState:
         job = await self.api.client.aio.batches.get(

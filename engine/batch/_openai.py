@@ -1,5 +1,6 @@
 """OpenAI's Batch API (and the compatible services that offer it): upload a JSONL file of
-chat-completion requests, create a batch over it, poll it, read its output and error files.
+chat-completion requests, create a batch over it (its tag in `metadata`), poll it, read its output
+and error files; a batch whose create answer was lost is found by its tag in `GET /v1/batches`.
 
 Lines are `{custom_id, method, url, body}` with the body `OpenAIChatAPI.build_request` makes;
 answers are `{custom_id, response: {status_code, body}, error}` read by `parse_chat_completion`.
@@ -20,6 +21,10 @@ from engine.providers._types import ChatMessage
 __all__ = ["OpenAIBatch"]
 
 ENDPOINT = "/v1/chat/completions"
+TAG = "inspect_run_batch"
+"""The metadata key holding the batch's tag (`BatchAdapter.find`)."""
+_CLOCK_SKEW = 600
+"""Seconds a provider's clock may lag ours when listing batches back to a create call's time."""
 _RUNNING = ("validating", "in_progress", "finalizing", "cancelling")
 
 
@@ -32,9 +37,11 @@ class OpenAIBatch(BatchAdapter):
 
     def prepare(self, messages: Sequence[ChatMessage], config: GenerationConfig) -> Prepared:
         body = self.api.build_request(messages, config)
-        return Prepared(body, json.dumps(body, sort_keys=True, separators=(",", ":")))
+        return Prepared.of(body)
 
-    async def create(self, requests: Sequence[tuple[str, Any]], timeout: float | None) -> str:
+    async def create(
+        self, requests: Sequence[tuple[str, Any]], tag: str, timeout: float | None
+    ) -> str:
         lines = "".join(
             json.dumps({"custom_id": custom_id, "method": "POST", "url": ENDPOINT, "body": body})
             + "\n"
@@ -48,10 +55,19 @@ class OpenAIBatch(BatchAdapter):
             input_file_id=upload.id,
             endpoint=ENDPOINT,
             completion_window="24h",
-            metadata={"created_by": "inspect-run"},
+            metadata={"created_by": "inspect-run", TAG: tag},
             timeout=timeout,
         )
         return str(batch.id)
+
+    async def find(self, tag: str, since: float, timeout: float | None) -> str | None:
+        """Newest first through `GET /v1/batches`, down to the batches older than `since`."""
+        async for batch in self.api.client.batches.list(limit=100, timeout=timeout):
+            if (batch.metadata or {}).get(TAG) == tag:
+                return str(batch.id)
+            if batch.created_at < since - _CLOCK_SKEW:
+                return None
+        return None
 
     async def status(self, batch_id: str, timeout: float | None) -> BatchState:
         batch = await self.api.client.batches.retrieve(batch_id, timeout=timeout)

@@ -21,14 +21,15 @@ async def running_batchers(
     on_change: Callable[[], None] | None = None,
 ) -> AsyncIterator[None]:
     """Run every batcher, journaled; re-attach to the journal's batches that hold requests of
-    samples not in `scored` (when resuming); `on_change` hears of each batch created or ended;
+    samples not in `scored` (when resuming), and to those its interrupted create calls made; `on_change` hears of each batch created or ended;
     stop them on exit."""
     if not batchers:
         yield
         return
     open_batches = journal.reattachable(scored)
+    unconfirmed = journal.unconfirmed(scored)
     for batcher in batchers:
-        batcher.attach(journal, open_batches)
+        batcher.attach(journal, open_batches, unconfirmed)
         if on_change is not None:
             batcher.on_change = on_change
     async with anyio.create_task_group() as group:

@@ -10,6 +10,7 @@ USAGE = "usage: inspect-run report PATH… [-o report.html]  (logs, run folders 
 
 
 def report_command(args: Sequence[str]) -> int:
+    from engine.compare import UnreadableLog
     from engine.compare._html import render_html
     from engine.compare._table import compare_paths
 
@@ -33,7 +34,11 @@ def report_command(args: Sequence[str]) -> int:
         reason = f"no such file or folder: {missing[0]}" if missing else "no PATH given"
         print(f"inspect-run: {reason}\n{USAGE}", file=sys.stderr)
         return 2
-    comparison = compare_paths(paths)
+    try:
+        comparison = compare_paths(paths)
+    except UnreadableLog as error:
+        print(f"inspect-run: {error}", file=sys.stderr)
+        return 2
     if not comparison.runs:
         print(f"inspect-run: no eval logs under {', '.join(map(str, paths))}", file=sys.stderr)
         return 2

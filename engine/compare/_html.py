@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from html import escape
 
 from engine.compare._load import RunRecord, SampleKey
-from engine.compare._table import Comparison, Row, number, verdict
+from engine.compare._table import HEAD, Comparison, Row, row_cells
 
 PALETTE = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#ff9da6", "#9d755d"]
 MAX_DISAGREEMENTS = 200
@@ -31,28 +31,14 @@ max-width:360px;font:12px/1.3 ui-monospace,monospace}.right{color:#1a7f37}.wrong
 
 
 def _table(rows: list[Row]) -> str:
-    head = [
-        "model", "score", "95% CI", "samples", "errors", "p50 s", "p95 s", "tokens",
-        "samples/s", "cost $", "vs best",
-    ]  # fmt: skip
-    lines = ["<table class='comparison'><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr>"]
+    lines = ["<table class='comparison'><tr>" + "".join(f"<th>{h}</th>" for h in HEAD) + "</tr>"]
     for row in rows:
-        cells = [
-            escape(row.label),
-            number(row.score),
-            f"{number(row.low)}–{number(row.high)}",
-            str(row.samples),
-            str(row.errors),
-            number(row.latency_p50, 2),
-            number(row.latency_p95, 2),
-            f"{row.tokens:,}",
-            number(row.throughput, 2),
-            number(row.cost, 4),
-            f"<span class='{'sig' if row.significant else ''}'>{escape(verdict(row))}</span>",
-        ]
+        cells = [escape(cell) for cell in row_cells(row)]
+        cells[-1] = f"<span class='{'sig' if row.significant else ''}'>{cells[-1]}</span>"
         classes = "best" if row.best else ""
         tds = "".join(
-            f"<td class='{'num' if 0 < i < 10 else ''}'>{cell}</td>" for i, cell in enumerate(cells)
+            f"<td class='{'num' if 0 < i < len(cells) - 1 else ''}'>{cell}</td>"
+            for i, cell in enumerate(cells)
         )
         lines.append(f"<tr class='{classes}'>{tds}</tr>")
     return "\n".join([*lines, "</table>"])
@@ -201,8 +187,9 @@ def render_html(comparison: Comparison, title: str = "inspect-run comparison") -
         sections.append(
             f"<section class='task'><h2>{escape(task)}</h2>"
             f"<p>Score: mean of <code>{escape(scorer)}</code>. “vs best”: paired test against the "
-            "best model on the samples both scored (exact McNemar for right/wrong scores, sign-flip "
-            "permutation otherwise), Holm-adjusted across the task's models; “worse” means "
+            "best model on the samples both scored, each sample's epochs averaged (exact McNemar "
+            "for right/wrong scores, sign-flip permutation otherwise), Holm-adjusted across the "
+            "task's models; “worse” means "
             "p&nbsp;&lt;&nbsp;0.05.</p>"
             f"{_table(rows)}<div class='charts'>"
             f"<figure>{_interval_chart(rows, colours)}<figcaption>score with 95% interval"

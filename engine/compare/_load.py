@@ -75,11 +75,30 @@ def _samples(path: Path, log: dict[str, Any]) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines if line.endswith("\n")]
 
 
+class UnreadableLog(ValueError):
+    """A file found as an eval log that is not one inspect-run can read (the message names it)."""
+
+
 def read_run(path: Path) -> RunRecord:
+    """The run in the eval log at `path`; `UnreadableLog` (naming the file) if it is not one."""
+    try:
+        return _read_run(path)
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, IndexError) as error:
+        raise UnreadableLog(
+            f"{path}: not an eval log inspect-run can read ({type(error).__name__}: {error})"
+        ) from error
+
+
+def _read_run(path: Path) -> RunRecord:
     log = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(log, dict):
+        raise TypeError(f"a JSON object was expected, found {type(log).__name__}")
     spec = log.get("eval", {})
     results = log.get("results") or {}
-    scorers = [s.get("name") for s in results.get("scores", []) if s.get("name")]
+    # The scorer's own name: with several epoch reducers a score is named `match_mean`, …, while
+    # the samples are scored under `match`.
+    scorers = [s.get("scorer") or s.get("name") for s in results.get("scores", [])]
+    scorers = [name for name in scorers if name]
     inspect_run = (spec.get("metadata") or {}).get("inspect_run") or {}
     record = RunRecord(
         path=path,

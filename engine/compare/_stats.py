@@ -84,7 +84,8 @@ def paired_permutation(differences: Sequence[float], seed: int = 0) -> float:
 
 
 def paired_test(first: Sequence[float], second: Sequence[float]) -> tuple[str, float]:
-    """(test name, p-value) for two models' scores on the same samples, in the same order."""
+    """(test name, p-value) for two models' per-sample scores on the same samples, in the same
+    order: exact McNemar when every value is 0 or 1, else the sign-flip permutation test."""
     if is_binary(first) and is_binary(second):
         only_first = sum(a > b for a, b in zip(first, second, strict=True))
         only_second = sum(b > a for a, b in zip(first, second, strict=True))

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.compare._load import RunRecord, find_logs, read_run
+from engine.compare._load import RunRecord, SampleKey, find_logs, read_run
 from engine.compare._prices import run_cost
 from engine.compare._stats import holm, interval, paired_test, percentile
 
@@ -39,7 +39,7 @@ class Row:
     log: str
     best: bool = False
     shared: int = 0
-    """Samples scored by both this model and the best one."""
+    """Samples (not sample × epoch) scored by both this model and the best one."""
     test: str = ""
     p_value: float | None = None
     p_holm: float | None = None
@@ -69,28 +69,8 @@ class Comparison:
         return out.getvalue()
 
     def cells(self) -> tuple[list[str], list[list[str]]]:
-        head = [
-            "task", "model", "score", "95% CI", "samples", "errors", "p50 s", "p95 s",
-            "tokens", "samples/s", "cost $", "vs best",
-        ]  # fmt: skip
-        body = [
-            [
-                row.task,
-                row.label,
-                number(row.score),
-                f"{number(row.low)}–{number(row.high)}",
-                str(row.samples),
-                str(row.errors),
-                number(row.latency_p50, 2),
-                number(row.latency_p95, 2),
-                f"{row.tokens:,}",
-                number(row.throughput, 2),
-                number(row.cost, 4),
-                verdict(row),
-            ]
-            for row in self.rows
-        ]
-        return head, body
+        """The table as text cells (head, body), the task first."""
+        return ["task", *HEAD], [[row.task, *row_cells(row)] for row in self.rows]
 
     def to_text(self) -> str:
         head, body = self.cells()
@@ -120,6 +100,30 @@ class Comparison:
             path.write_text(text, encoding="utf-8")
             written.append(path)
         return written
+
+
+HEAD = [
+    "model", "score", "95% CI", "samples", "errors", "p50 s", "p95 s", "tokens", "samples/s",
+    "cost $", "vs best",
+]  # fmt: skip
+"""The columns of one task's table (the text and HTML tables alike)."""
+
+
+def row_cells(row: Row) -> list[str]:
+    """One row's cells under `HEAD`, as text."""
+    return [
+        row.label,
+        number(row.score),
+        f"{number(row.low)}–{number(row.high)}",
+        str(row.samples),
+        str(row.errors),
+        number(row.latency_p50, 2),
+        number(row.latency_p95, 2),
+        f"{row.tokens:,}",
+        number(row.throughput, 2),
+        number(row.cost, 4),
+        verdict(row),
+    ]
 
 
 def number(value: float | None, digits: int = 3) -> str:
@@ -158,9 +162,18 @@ def _label(runs: list[RunRecord]) -> None:
             run.label += f" #{seen[(run.task, run.label)]}"
 
 
+def per_sample(scores: dict[SampleKey, float]) -> dict[str, float]:
+    """Each sample's mean over its epochs: the epochs of one sample are not independent draws, so
+    the interval counts samples and the paired test pairs samples, not (sample, epoch)."""
+    grouped: dict[str, list[float]] = {}
+    for (sample_id, _epoch), value in scores.items():
+        grouped.setdefault(sample_id, []).append(value)
+    return {sample_id: sum(values) / len(values) for sample_id, values in grouped.items()}
+
+
 def _row(run: RunRecord, prices: dict[str, Any]) -> Row:
     values = list(run.scores.values())
-    low, high = interval(values)
+    low, high = interval(list(per_sample(run.scores).values()))  # epochs are not more samples
     tokens = sum(int(u.get("total_tokens") or 0) for u in run.usage.values())
     return Row(
         task=run.task,
@@ -192,12 +205,14 @@ def compare(runs: list[RunRecord], prices: dict[str, Any] | None = None) -> Comp
         best_row, best = built[0]
         best_row.best = True
         tested = []
+        best_means = per_sample(best.scores)
         for row, run in built[1:]:
-            shared = sorted(run.scores.keys() & best.scores.keys())
+            means = per_sample(run.scores)
+            shared = sorted(means.keys() & best_means.keys())
             row.shared = len(shared)
             if shared:
                 row.test, row.p_value = paired_test(
-                    [best.scores[k] for k in shared], [run.scores[k] for k in shared]
+                    [best_means[k] for k in shared], [means[k] for k in shared]
                 )
                 tested.append(row)
         for row, adjusted in zip(tested, holm([r.p_value or 1.0 for r in tested]), strict=True):

@@ -346,7 +346,10 @@ class Sweep:
 
 
 def _axes(overrides: Sequence[str]) -> dict[str, list[str]]:
-    """Hydra's BasicSweeper rule: one axis per key, a later override of a key replaces it."""
+    """Hydra's BasicSweeper rule: one axis per key, a later override of a key replaces it.
+
+    Keyed without `+`/`~`, so `roles.x=…` on the command line replaces a sweep file's `+roles.x`
+    axis instead of becoming a second axis over the same key."""
     parsed, problems = _parse(overrides)
     if problems:
         raise ConfigError(problems)
@@ -354,9 +357,11 @@ def _axes(overrides: Sequence[str]) -> dict[str, list[str]]:
     for override in parsed:
         key = override.get_key_element()
         if override.is_sweep_override():
-            axes[key] = [f"{key}={value}" for value in override.sweep_string_iterator()]
+            values = [f"{key}={value}" for value in override.sweep_string_iterator()]
         else:
-            axes[key] = [f"{key}={override.get_value_element_as_str()}"]
+            values = [f"{key}={override.get_value_element_as_str()}"]
+        axes.pop(key.lstrip("+~"), None)  # the latest one goes last, as Hydra orders them
+        axes[key.lstrip("+~")] = values
     return axes
 
 
@@ -369,12 +374,12 @@ def expand_sweep(overrides: Sequence[str]) -> Sweep:
     command_line = _axes(overrides)
     first = compose_config([values[0] for values in command_line.values()])
     axes = _axes([f"{k}={v}" for k, v in first.sweep_params.items()])
-    from_file = [key.lstrip("+~") for key in axes if key not in command_line]
+    from_file = [key for key in axes if key not in command_line]
     for key, values in command_line.items():
         axes.pop(key, None)
         axes[key] = values
     jobs = [list(combo) for combo in itertools.product(*axes.values())]
-    swept = [key.lstrip("+~") for key, values in axes.items() if len(values) > 1]
+    swept = [key for key, values in axes.items() if len(values) > 1]
     sweep = Sweep(
         jobs=jobs,
         swept=swept,

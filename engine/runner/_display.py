@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from engine.batch import BatchCounts
+    from engine.providers import ModelUsage
     from engine.runner._plan import EvalPlan
     from engine.runner._run import EvalResult
 
@@ -22,11 +23,24 @@ class Display:
         self.errors = 0
         self.resumed = 0
         self.started = time.monotonic()
+        self.usage: dict[str, ModelUsage] = {}
+        self.cache_hits: dict[str, int] = {}
 
-    def start(self, plan: EvalPlan, total: int, done: int = 0) -> None:
-        """`done`: samples an interrupted run already scored (when resuming)."""
+    def start(
+        self,
+        plan: EvalPlan,
+        total: int,
+        done: int = 0,
+        usage: dict[str, ModelUsage] | None = None,
+        cache_hits: dict[str, int] | None = None,
+    ) -> None:
+        """`done`: samples an interrupted run already scored (when resuming). `usage` and
+        `cache_hits`: this eval's running totals by model, kept by the runner (a model shared with
+        other evals of a sweep counts theirs too, so its own counters would overstate)."""
         self.plan, self.total, self.done, self.started = plan, total, done, time.monotonic()
         self.resumed = done
+        self.usage = usage if usage is not None else {}
+        self.cache_hits = cache_hits if cache_hits is not None else {}
 
     def sample_done(self, failed: bool) -> None:
         self.done += 1
@@ -56,12 +70,14 @@ class Display:
         print(redact(text), file=sys.stderr)
 
     def counters(self) -> dict[str, Any]:
-        retries = tokens = cached = 0
+        """Tokens and cache hits of this eval; retries of its connection pools (which evals on
+        the same provider in a sweep share)."""
+        retries = 0
         if self.plan is not None:
             models = self.plan.models()
             retries = sum(pool.retries for pool in {m.pool.key: m.pool for m in models}.values())
-            tokens = sum(m.usage.total_tokens for m in models)
-            cached = sum(m.cache_hits for m in models)
+        tokens = sum(used.total_tokens for used in self.usage.values())
+        cached = sum(self.cache_hits.values())
         elapsed = time.monotonic() - self.started
         rate = (self.done - self.resumed) / elapsed if elapsed > 0 else 0.0
         eta = (self.total - self.done) / rate if rate > 0 else None
@@ -86,8 +102,15 @@ class PlainDisplay(Display):
         self._prefix = ""
         self._last_batch_print = 0.0
 
-    def start(self, plan: EvalPlan, total: int, done: int = 0) -> None:
-        super().start(plan, total, done)
+    def start(
+        self,
+        plan: EvalPlan,
+        total: int,
+        done: int = 0,
+        usage: dict[str, ModelUsage] | None = None,
+        cache_hits: dict[str, int] | None = None,
+    ) -> None:
+        super().start(plan, total, done, usage, cache_hits)
         resumed = f" ({done} already scored)" if done else ""
         label = f"{plan.config.task.name} × {plan.model_name}"
         self._prefix = f"{label}: " if self._labelled else ""
@@ -124,8 +147,15 @@ class RichDisplay(Display):
         self.console = console
         self._shared = progress
 
-    def start(self, plan: EvalPlan, total: int, done: int = 0) -> None:
-        super().start(plan, total, done)
+    def start(
+        self,
+        plan: EvalPlan,
+        total: int,
+        done: int = 0,
+        usage: dict[str, ModelUsage] | None = None,
+        cache_hits: dict[str, int] | None = None,
+    ) -> None:
+        super().start(plan, total, done, usage, cache_hits)
         self._progress = self._shared or new_progress(self.console)
         self._task = self._progress.add_task(
             f"{plan.config.task.name} × {plan.model_name}", total=total, completed=done, stats=""

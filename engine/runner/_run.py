@@ -238,7 +238,7 @@ async def run_plan(
     batchers = [model.batcher for model in plan.models() if model.batcher is not None]
     if batchers:  # a batch fills only if that many samples wait on it at once
         in_flight += config.batch.size * config.batch.max_batches
-    display.start(plan, total, done=len(recovered.done))
+    display.start(plan, total, done=len(recovered.done), usage=job_usage, cache_hits=job_hits)
 
     async def run_one(sample: Sample, epoch: int) -> None:
         usage: dict[str, ModelUsage] = {}

@@ -147,9 +147,12 @@ def set_aside(job: Job, root: Path) -> Path:
     """Move a changed job's earlier logs out of the way (kept, never deleted)."""
     record = read_run_file(job.folder) or {}
     old = str(record.get("identity", "old"))[:8]
-    target = root / REPLACED / job.folder.relative_to(root).parent / f"{job.folder.name}-{old}"
-    if target.exists():
-        shutil.rmtree(target)
+    parent = root / REPLACED / job.folder.relative_to(root).parent
+    target = parent / f"{job.folder.name}-{old}"
+    copy = 1
+    while target.exists():  # the same config set aside before (changed back and forth)
+        copy += 1
+        target = parent / f"{job.folder.name}-{old}-{copy}"
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.move(str(job.folder), str(target))
     return target

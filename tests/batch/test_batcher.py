@@ -3,6 +3,7 @@ batches by count, bytes and `send_delay`, `max_batches`, per-line failures, retr
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ import pytest
 from engine.batch import BatchJournal, running_batchers
 from engine.config import BatchConfig, ConnectionConfig, GenerationConfig
 from engine.providers import GenerateError, ModelHub, ModelOutput, sample_key, user
-from tests.support.batch_servers import OpenAIBatchServer
+from tests.support.batch_servers import OpenAIBatchServer, ServedBatch
 from tests.support.openai_server import Request, error
 
 FAST = ConnectionConfig(max_retries=2, backoff_base=0.01, backoff_max=0.05)
@@ -157,3 +158,107 @@ def test_a_batch_waiting_for_a_slot_grows_up_to_max_size(
     results = anyio.run(ask_all, hub, [f"q{n}" for n in range(6)])
     assert all(isinstance(r, ModelOutput) for r in results)
     assert [len(batch.lines) for batch in server.batches.values()] == [4, 2]
+
+
+def test_a_resumed_request_in_two_journaled_batches_waits_for_the_later_one(
+    serve: Callable[..., OpenAIBatchServer], tmp_path: Path
+) -> None:
+    # Run 1: batch 1 expires with "b" unanswered, "b" goes again (and is answered) in batch 2.
+    journal = BatchJournal(tmp_path / "run.batches.jsonl")
+    server = serve(batch_delay=0.05, expire={1})
+    anyio.run(ask_all, ModelHub(FAST, batch=batching(size=2)), ["a", "b"], "openai/m", journal)
+    expired, answered = server.batches
+
+    # Resumed with nothing scored: both batches hold "b"; the expired one answers its poll first
+    # and must not resend "b" (nor fail it): "b" waits for the later batch.
+    reply = server._batch_reply
+
+    async def later_batch_answers_last(batch: ServedBatch) -> Any:
+        if batch.id == answered:
+            await asyncio.sleep(0.3)
+        return await reply(batch)
+
+    server._batch_reply = later_batch_answers_last  # type: ignore[method-assign]
+    hub = ModelHub(FAST, batch=batching(size=2))
+    results = anyio.run(ask_all, hub, ["a", "b"], "openai/m", journal)
+
+    assert [r.completion for r in results if isinstance(r, ModelOutput)] == ["a", "b"]
+    assert list(server.batches) == [expired, answered]  # nothing paid for twice
+    b = results[1]
+    assert isinstance(b, ModelOutput) and b.metadata and b.metadata["batch"] == answered
+
+
+def test_a_batch_created_while_its_create_answer_is_lost_is_found_not_paid_twice(
+    serve: Callable[..., OpenAIBatchServer],
+) -> None:
+    # The server creates batch 1 and drops the connection: the retried create finds it by tag.
+    server = serve(batch_delay=0.05, drop_create={1})
+    hub = ModelHub(FAST, batch=batching(size=2))
+    results = anyio.run(ask_all, hub, ["a", "b"])
+
+    assert [r.completion for r in results if isinstance(r, ModelOutput)] == ["a", "b"]
+    (only,) = server.batches
+    assert any(r.method == "GET" and r.path == "/v1/batches" for r in server.requests)
+    assert all(isinstance(r, ModelOutput) and r.metadata["batch"] == only for r in results)
+
+
+def test_a_resumed_run_adopts_the_batch_its_interrupted_create_made(
+    serve: Callable[..., OpenAIBatchServer], tmp_path: Path
+) -> None:
+    # Run 1 never sees batch 1's id (the create's answer is lost and it does not retry): as if
+    # killed mid-create. Its journal holds only the `creating` line.
+    journal = BatchJournal(tmp_path / "run.batches.jsonl")
+    server = serve(batch_delay=0.05, drop_create={1})
+    once = ConnectionConfig(max_retries=0)
+    failed = anyio.run(
+        ask_all, ModelHub(once, batch=batching(size=2)), ["a", "b"], "openai/m", journal
+    )
+    assert all(isinstance(r, str) and "batch not created" in r for r in failed)
+    (made,) = server.batches
+    assert journal.reattachable(()) == []
+
+    hub = ModelHub(FAST, batch=batching(size=2))
+    results = anyio.run(ask_all, hub, ["a", "b"], "openai/m", journal)
+
+    assert [r.completion for r in results if isinstance(r, ModelOutput)] == ["a", "b"]
+    assert list(server.batches) == [made]  # adopted, not created again
+    assert [batch.batch_id for batch in journal.reattachable(())] == [made]
+    assert journal.unconfirmed(()) == []
+
+
+def test_a_resumed_run_resends_what_an_unfinished_create_never_made(
+    serve: Callable[..., OpenAIBatchServer], tmp_path: Path
+) -> None:
+    journal = BatchJournal(tmp_path / "run.batches.jsonl")
+    journal.creating("openai/m#x", "inspect-run-lost", 0.0, ["c1"], [("0", 0)])  # another key
+    server = serve(batch_delay=0.05)
+    hub = ModelHub(FAST, batch=batching(size=2))
+    model = hub.get("openai/m", GenerationConfig(temperature=0))
+    assert model.batcher is not None
+    key = model.batcher.key
+    journal.creating(key, "inspect-run-never-made", 0.0, ["c2"], [("1", 0)])
+    results = anyio.run(ask_all, hub, ["a", "b"], "openai/m", journal)
+
+    assert [r.completion for r in results if isinstance(r, ModelOutput)] == ["a", "b"]
+    assert len(server.batches) == 1
+    # Looked up once and journaled as not created; the other model's line is left for it.
+    assert [u.tag for u in journal.unconfirmed(())] == ["inspect-run-lost"]
+
+
+def test_a_batch_goes_once_the_providers_request_limit_is_queued(
+    serve: Callable[..., OpenAIBatchServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.batch._openai import OpenAIBatch
+
+    server = serve(batch_delay=0.05)
+    monkeypatch.setattr(OpenAIBatch, "max_requests", 2)  # a small provider limit, below size
+    # send_delay is an hour: the batches can only go because they are full at the provider's limit.
+    hub = ModelHub(FAST, batch=batching(size=100, send_delay=3600))
+
+    async def bounded() -> list[ModelOutput | str]:
+        with anyio.fail_after(20):  # a hang guard, not a timing check
+            return await ask_all(hub, ["a", "b", "c", "d"])
+
+    results = anyio.run(bounded)
+    assert [r.completion for r in results if isinstance(r, ModelOutput)] == ["a", "b", "c", "d"]
+    assert [len(batch.lines) for batch in server.batches.values()] == [2, 2]

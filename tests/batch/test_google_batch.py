@@ -74,3 +74,17 @@ def test_a_failed_line_fails_alone_and_an_unavailable_or_expired_one_is_resent(
         "late",
         "later",
     ]
+
+
+def test_a_batch_created_while_its_create_answer_is_lost_is_found_by_display_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with GeminiBatchServer(batch_delay=0.05, drop_create={1}) as server:
+        monkeypatch.setenv("GOOGLE_API_KEY", "gk-test")
+        monkeypatch.setenv("GOOGLE_BASE_URL", server.base_url)
+        results = anyio.run(ask_all, ModelHub(FAST, batch=batching(size=2)), ["a", "b"], MODEL)
+
+    assert all(isinstance(r, ModelOutput) for r in results)
+    (only,) = server.batches  # the retried create found batch 1 instead of making another
+    assert any(r.method == "GET" and r.path == "/v1beta/batches" for r in server.requests)
+    assert all(isinstance(r, ModelOutput) and r.metadata["batch"] == only for r in results)

@@ -27,3 +27,18 @@ def test_resume_reattaches_batches_with_unscored_samples_running_or_ended(tmp_pa
     ]
     assert BatchJournal(path).reattachable({("s1", 1), ("s2", 1), ("s3", 1), ("s1", 2)}) == []
     assert BatchJournal(None).reattachable(()) == []
+
+
+def test_a_line_journaled_after_a_torn_one_is_kept(tmp_path: Path) -> None:
+    path = tmp_path / "run.batches.jsonl"
+    BatchJournal(path).created("m#1", "batch_a", ["c1"], [("s1", 1)])
+    with path.open("a") as torn:  # the interrupted run was killed mid-write
+        torn.write('{"event":"created","key":"m#1","batch":"batch_b"')
+
+    resumed = BatchJournal(path)
+    resumed.created("m#1", "batch_c", ["c3"], [("s3", 1)])  # the resumed run's batch
+
+    assert [batch.batch_id for batch in BatchJournal(path).reattachable(())] == [
+        "batch_a",
+        "batch_c",
+    ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import tempfile
@@ -32,9 +31,7 @@ FLAGS = [
 def chromium() -> str:
     found = shutil.which("chromium")
     if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed (Debian: apt-get install chromium)")
-        pytest.skip("chromium is not installed (Debian: apt-get install chromium)")
+        pytest.fail("chromium is not installed (Debian: apt-get install chromium)")
     return found
 
 
@@ -108,3 +105,13 @@ def test_report_needs_logs(tmp_path: Path) -> None:
     empty = run_cli("report", "empty", cwd=tmp_path)
     assert empty.returncode == 2 and "no eval logs under empty" in empty.stderr
     assert not (tmp_path / "empty" / "report.html").exists()
+
+
+def test_a_broken_log_is_named_not_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "logs").mkdir()
+    broken = tmp_path / "logs" / "2026-01-01T00-00-00_quiz.json"
+    for text in ('{"version": 2, "samp', "[1]"):  # cut short; not an object
+        broken.write_text(text)
+        done = run_cli("report", "logs", cwd=tmp_path)
+        assert done.returncode == 2 and "Traceback" not in done.stderr
+        assert f"{Path('logs') / broken.name}: not an eval log inspect-run can read" in done.stderr

@@ -77,6 +77,9 @@ class ServedBatch:
     expire: bool
     """Ends early (expired, or cancelled on the OpenAI server) with half its lines answered."""
     failure: list[dict[str, Any]] = field(default_factory=list)
+    metadata: dict[str, str] | None = None
+    """As given at creation (OpenAI)."""
+    created_at: int = field(default_factory=lambda: int(time.time()))
     results: dict[str, list[dict[str, Any]]] | None = None
     """`output` and `error` lines, once answered."""
 
@@ -126,10 +129,14 @@ class OpenAIBatchServer(OpenAIServer):
         expire: Collection[int] = (),
         cancel: Collection[int] = (),
         fail: Collection[int] = (),
+        drop_create: Collection[int] = (),
         **settings: Any,
     ) -> None:
         super().__init__(responder, **settings)
         self.batch_delay = batch_delay
+        self.drop_create = set(drop_create)
+        """Batches (by number) created but whose create call drops the connection unanswered,
+        as if the run was killed before it saw the batch id."""
         self.expire = set(expire)
         self.cancel = set(cancel)
         self.fail = set(fail)
@@ -148,6 +155,8 @@ class OpenAIBatchServer(OpenAIServer):
             return await super()._answer(request, writer, keep_alive)
         with self._lock:
             self._requests.append(request)
+        if reply.close:
+            return False
         writer.write(_encode(reply, request, keep_alive))
         await writer.drain()
         return True
@@ -158,6 +167,8 @@ class OpenAIBatchServer(OpenAIServer):
             return self._upload(request)
         if method == "POST" and path == "/v1/batches":
             return self._create(request)
+        if method == "GET" and path == "/v1/batches":
+            return self._list(request)
         if method == "GET" and path.startswith("/v1/batches/"):
             batch = self.batches.get(path.removeprefix("/v1/batches/"))
             return self._not_found(request) if batch is None else await self._batch_reply(batch)
@@ -210,12 +221,36 @@ class OpenAIBatchServer(OpenAIServer):
             number = len(self.batches) + 1
             early = number in self.expire or number in self.cancel
             batch = ServedBatch(f"batch_{next(_ids):012d}", number, time.monotonic(), lines, early)
+            batch.metadata = body.get("metadata")
             batch.failure = _invalid_lines(lines, body["endpoint"])
             if number in self.fail:
                 batch.failure.append(_problem("invalid_request", "the batch was refused", None))
             self.batches[batch.id] = batch
             self.events.append(("created", batch.id))
+        if number in self.drop_create:
+            return Reply(close=True)
         return Reply(body=self._batch_object(batch, body, "validating"))
+
+    def _list(self, request: Request) -> Reply:
+        """`GET /v1/batches`: newest first, `limit` per page, `after` the last id of a page (each
+        batch as created: ids and metadata are what lookups need)."""
+        newest_first = list(reversed(self.batches.values()))
+        after = request.query.get("after")
+        if after is not None:
+            ids = [batch.id for batch in newest_first]
+            newest_first = newest_first[ids.index(after) + 1 :] if after in ids else []
+        limit = int(request.query.get("limit", "20"))
+        page = newest_first[:limit]
+        data = [self._batch_object(batch, {}, "validating") for batch in page]
+        return Reply(
+            body={
+                "object": "list",
+                "data": data,
+                "first_id": page[0].id if page else None,
+                "last_id": page[-1].id if page else None,
+                "has_more": len(newest_first) > limit,
+            }
+        )
 
     async def _batch_reply(self, batch: ServedBatch) -> Reply:
         elapsed = _progress(batch, self.batch_delay)
@@ -293,7 +328,7 @@ class OpenAIBatchServer(OpenAIServer):
             "status": status,
             "output_file_id": files["output"],
             "error_file_id": files["error"],
-            "created_at": now,
+            "created_at": batch.created_at,
             "in_progress_at": None,
             "expires_at": now + 86400,
             "finalizing_at": None,
@@ -307,7 +342,7 @@ class OpenAIBatchServer(OpenAIServer):
                 "completed": len(results.get("output", [])),
                 "failed": len(results.get("error", [])),
             },
-            "metadata": created.get("metadata"),
+            "metadata": batch.metadata,
         }
 
 
@@ -450,6 +485,7 @@ class AnthropicBatchServer(AnthropicServer):
 
 _GEMINI_CREATE = re.compile(r"^/(v1|v1beta|v1alpha)/models/([^/:]+):batchGenerateContent$")
 _GEMINI_BATCH = re.compile(r"^/(v1|v1beta|v1alpha)/(batches/[^/]+)$")
+_GEMINI_LIST = re.compile(r"^/(v1|v1beta|v1alpha)/batches$")
 _RPC_CODES = {400: 3, 403: 7, 404: 5, 429: 8, 500: 13, 503: 14, 504: 4}
 
 
@@ -462,11 +498,14 @@ class GeminiBatchServer(GeminiServer):
         *,
         batch_delay: float = 0.2,
         expire: Collection[int] = (),
+        drop_create: Collection[int] = (),
         **settings: Any,
     ) -> None:
         super().__init__(responder, **settings)
         self.batch_delay = batch_delay
         self.expire = set(expire)
+        self.drop_create = set(drop_create)
+        """Batches (by number) created but whose create call drops the connection unanswered."""
         self.batches: dict[str, ServedBatch] = {}
         self.models: dict[str, str] = {}
         """Batch name → the model it was created for."""
@@ -485,10 +524,14 @@ class GeminiBatchServer(GeminiServer):
                 reply = gemini_server.error(404, f"Batch {found.group(2)} not found.")
             else:
                 reply = Reply(body=await self._operation(batch, found.group(1)))
+        elif request.method == "GET" and _GEMINI_LIST.match(request.path):
+            reply = self._list(request)
         else:
             return await super()._answer(request, writer, keep_alive)
         with self._lock:
             self._requests.append(request)
+        if reply.close:
+            return False
         writer.write(gemini_server._encode(reply, request, keep_alive))
         await writer.drain()
         return True
@@ -506,9 +549,26 @@ class GeminiBatchServer(GeminiServer):
             batch = ServedBatch(
                 f"batches/{next(_ids):016d}", number, time.monotonic(), lines, number in self.expire
             )
+            batch.metadata = {"displayName": str(body["batch"]["displayName"])}
             self.batches[batch.id] = batch
             self.models[batch.id] = model
+        if number in self.drop_create:
+            return Reply(close=True)
         return Reply(body=self._operation_body(batch, "BATCH_STATE_PENDING", None))
+
+    def _list(self, request: Request) -> Reply:
+        """`GET batches`: newest first, `pageSize` per page, `pageToken` the index to go on at
+        (each batch as created: names and display names are what lookups need)."""
+        newest_first = list(reversed(self.batches.values()))
+        start = int(request.query.get("pageToken") or 0)
+        size = int(request.query.get("pageSize") or 20)
+        page = newest_first[start : start + size]
+        body: dict[str, Any] = {
+            "operations": [self._operation_body(b, "BATCH_STATE_PENDING", None) for b in page]
+        }
+        if start + size < len(newest_first):
+            body["nextPageToken"] = str(start + size)
+        return Reply(body=body)
 
     async def _operation(self, batch: ServedBatch, version: str) -> dict[str, Any]:
         progress = _progress(batch, self.batch_delay)
@@ -546,7 +606,7 @@ class GeminiBatchServer(GeminiServer):
         metadata: dict[str, Any] = {
             "@type": "type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatch",
             "model": f"models/{self.models[batch.id]}",
-            "displayName": "inspect-run",
+            "displayName": (batch.metadata or {}).get("displayName", ""),
             "state": state,
             "createTime": _iso(created),
             "updateTime": _iso(time.time()),

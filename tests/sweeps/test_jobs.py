@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from engine.config import ConfigError
+from engine.logs import write_run_file
 from engine.sweeps import plan_sweep
-from engine.sweeps._jobs import job_label
+from engine.sweeps._jobs import job_label, set_aside
 
 
 @pytest.fixture(autouse=True)
@@ -143,3 +144,28 @@ def test_a_grader_shared_by_jobs_is_counted_per_job(monkeypatch: pytest.MonkeyPa
         log = json.loads(result.log_path.read_text())
         per_sample = sum(s["model_usage"]["openai/judge"]["total_tokens"] for s in log["samples"])
         assert log["stats"]["model_usage"]["openai/judge"]["total_tokens"] == per_sample > 0
+
+
+def test_setting_aside_the_same_config_twice_keeps_both(environment: Path) -> None:
+    # A config changed back and forth: each earlier log of the same identity is kept, none deleted.
+    _, root, jobs, _ = plan_sweep(["model=openai/gpt-4o,openai/o3"])
+    job = jobs[0]
+    kept = []
+    for attempt in ("first", "second"):
+        job.folder.mkdir(parents=True)
+        write_run_file(job.folder, "0123456789abcdef", "log.json", "success")
+        (job.folder / "log.json").write_text(attempt)
+        kept.append(set_aside(job, root))
+    assert not job.folder.exists() and kept[0] != kept[1]
+    assert [(folder / "log.json").read_text() for folder in kept] == ["first", "second"]
+
+
+def test_the_command_line_replaces_a_sweep_files_axis_with_or_without_plus(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # red_blue.yaml sweeps `+roles.red_team`; `roles.red_team=…` pins it, it is not a third axis.
+    monkeypatch.setenv("GOOGLE_API_KEY", "k")
+    for pinned in ("roles.red_team=openai/gpt-4o", "+roles.red_team=openai/gpt-4o"):
+        sweep, _, jobs, _ = plan_sweep(["+sweep=red_blue", "model=none", pinned])
+        assert sweep.swept == ["roles.blue_team"] and len(jobs) == 2
+        assert all(job.composed.config.roles["red_team"].model == "openai/gpt-4o" for job in jobs)

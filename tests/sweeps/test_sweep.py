@@ -185,3 +185,21 @@ def test_a_failing_job_fails_the_sweep_not_the_other_jobs(tmp_path: Path) -> Non
     assert table["best"]["errors"] == 0 and table["best"]["samples"] == 5
     weak_line = next(line for line in done.stdout.splitlines() if "slow/weak" in line)
     assert " -  " in weak_line and "nan" not in done.stdout
+
+
+def test_progress_counts_each_jobs_own_tokens(tmp_path: Path) -> None:
+    # Two jobs on one model (so one shared client): each job's last progress line shows the tokens
+    # its own log records, not the model's total across both jobs.
+    write_quiz(tmp_path)
+    with quiz_servers() as servers:
+        done = run_cli(
+            "-m", "task=quiz", "model=openai-api/fast/best", "seed=1,2", "limit=5",
+            "display=plain", cwd=tmp_path, env=quiz_env(servers),
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    last = [line for line in done.stderr.splitlines() if "5/5 done" in line]
+    assert len(last) == 2
+    for log in the_sweep(tmp_path).rglob("*.json"):
+        if log.name[:4].isdigit():
+            tokens = read_eval_log(str(log)).stats.model_usage["openai-api/fast/best"].total_tokens
+            assert all(f" {tokens} tokens" in line for line in last), (tokens, last)
