@@ -48,7 +48,10 @@ def test_arc_easy_end_to_end(tmp_path: Path, hub: HubServer) -> None:
     assert "A) Planetary density will decrease.\nB) Planetary years" in first.messages[0]["content"]
     assert "A) the Moon\nB) the Sun\nC) Mars" in second.messages[0]["content"]
     assert first.body["temperature"] == 0  # the task's own generation default
-    assert hub.downloads() == ["allenai/ai2_arc/ARC-Easy/test-00000-of-00001.parquet"]
+    assert hub.downloads() == [  # the card (for its configs:), then only the split's file
+        "allenai/ai2_arc/README.md",
+        "allenai/ai2_arc/ARC-Easy/test-00000-of-00001.parquet",
+    ]
     log = read_eval_log(str(the_log(tmp_path / "logs")))
     assert log.eval.dataset.location == "hf://allenai/ai2_arc/ARC-Easy/test"
     assert log.results is not None and log.results.scores[0].metrics["accuracy"].value == 0.5

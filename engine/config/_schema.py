@@ -234,7 +234,8 @@ class HubDataset(_Strict):
     path: str
     """The repository, e.g. `allenai/ai2_arc`."""
     name: str | None = None
-    """The configuration (subset), e.g. `ARC-Easy`: the folder its files sit in."""
+    """The configuration (subset), e.g. `ARC-Easy`: a config of the dataset card's `configs:`,
+    else the folder its files sit in."""
     split: str = "test"
     revision: str = "main"
     data_files: str | list[str] | None = None

@@ -1,4 +1,5 @@
-"""Datasets: local JSONL, JSON and CSV files read into samples."""
+"""Datasets: local JSONL, JSON, CSV and Parquet files, or a Hugging Face Hub dataset, read into
+samples by a field mapping or a `record_to_sample` hook; images become resized image parts."""
 
 from engine.datasets._files import (
     DatasetError,

@@ -78,16 +78,35 @@ class DatasetFile:
             dataset_format(config, path)  # an unknown format fails now, not mid-run
 
     def __iter__(self) -> Iterator[Sample]:
-        index = 0
+        return self._samples(resize_images=True)
+
+    def checked(self) -> Iterator[Sample]:
+        """The same samples, for the plan-time pass: every record is checked as in `__iter__`,
+        but images are only verified, not decoded and resized (their parts are placeholders, not
+        to be sent), so a vision dataset's images are processed once, when its samples run."""
+        return self._samples(resize_images=False)
+
+    def selected(self, positions: set[int]) -> Iterator[tuple[int, Sample]]:
+        """The samples at `positions` (0-based, in iteration order) with their positions, in file
+        order; only their images are decoded and resized."""
+        made = self._samples(resize_images=False, resize_at=positions)
+        return ((n, sample) for n, sample in enumerate(made) if n in positions)
+
+    def _samples(self, resize_images: bool, resize_at: set[int] | None = None) -> Iterator[Sample]:
+        index = position = 0
         for path in self.paths:
             fmt = dataset_format(self.config, path)
             for where, record in _records(path, fmt, self.config):
                 index += 1
-                sample = self._sample(path, where, record, index)
+                resize = resize_images or (resize_at is not None and position in resize_at)
+                sample = self._sample(path, where, record, index, resize)
                 if sample is not None:
+                    position += 1
                     yield sample
 
-    def _sample(self, path: Path, where: str, record: Any, index: int) -> Sample | None:
+    def _sample(
+        self, path: Path, where: str, record: Any, index: int, resize_images: bool
+    ) -> Sample | None:
         if not isinstance(record, dict):
             raise DatasetError(
                 f"{path}, {where}: a record must be an object, got {type(record).__name__}"
@@ -95,9 +114,11 @@ class DatasetFile:
         max_size = self.config.image_max_size
         try:
             if self.hook is None:
-                sample = record_to_sample(record, self.fields, index, self.base_dir, max_size)
+                sample = record_to_sample(
+                    record, self.fields, index, self.base_dir, max_size, resize_images=resize_images
+                )
             else:
-                made = self._from_hook(record, index)
+                made = self._from_hook(record, index, resize_images)
                 if made is None:
                     return None
                 sample = made
@@ -107,7 +128,7 @@ class DatasetFile:
             sample = shuffle_choices(sample, self.config.seed)
         return sample
 
-    def _from_hook(self, record: dict[str, Any], index: int) -> Sample | None:
+    def _from_hook(self, record: dict[str, Any], index: int, resize_images: bool) -> Sample | None:
         assert self.hook is not None
         try:
             made = self.hook(record)
@@ -119,7 +140,12 @@ class DatasetFile:
             return made
         if isinstance(made, dict):
             return record_to_sample(
-                made, HOOK_FIELDS, index, self.base_dir, self.config.image_max_size
+                made,
+                HOOK_FIELDS,
+                index,
+                self.base_dir,
+                self.config.image_max_size,
+                resize_images=resize_images,
             )
         raise DatasetError(
             f"record_to_sample must return a Sample, a dict or None, got {type(made).__name__}"
@@ -174,15 +200,21 @@ def record_to_sample(
     index: int,
     base_dir: Path | None = None,
     image_max_size: int = 1024,
+    *,
+    resize_images: bool = True,
 ) -> Sample:
-    """One record → a sample; `index` (1-based) is the id when the record has none."""
+    """One record → a sample; `index` (1-based) is the id when the record has none.
+
+    `resize_images=False` only checks the images (see `DatasetFile.checked`)."""
     found, value = _field(record, fields.input)
     if not found:
         present = ", ".join(map(str, record)) or "no fields"
         raise DatasetError(f"missing input field '{fields.input}' (record has: {present})")
     sample_input = _input(value, fields.input)
     if fields.images is not None:
-        images = image_parts(_field(record, fields.images)[1], base_dir, image_max_size)
+        images = image_parts(
+            _field(record, fields.images)[1], base_dir, image_max_size, resize=resize_images
+        )
         if images:
             sample_input = _with_images(sample_input, images)
     return Sample(

@@ -112,8 +112,11 @@ class SelectedSamples:
     """The samples an eval runs, in Inspect's order: filter by id, shuffle with the seed, limit.
 
     Built with one pass over the source, which also finds every bad record before any request is
-    sent. Without `shuffle` the source is read again on each iteration (each epoch), so memory does
-    not grow with the dataset; shuffling needs the whole dataset and keeps it in memory.
+    sent. From a `DatasetFile` that pass reads `checked()` samples (images verified, not
+    resized), so a dataset's images are processed only when its samples run. Without `shuffle` the
+    source is read again on each iteration (each epoch), so memory does not grow with the dataset.
+    Shuffling keeps the checked samples to shuffle them, then the selected ones (after `limit`),
+    made once from the source on first iteration: only their images are decoded.
     """
 
     def __init__(self, source: Iterable[Sample], config: RunConfig) -> None:
@@ -134,18 +137,21 @@ class SelectedSamples:
         elif limit is not None:
             self.stop = limit
         self.items: list[Sample] | None = None
+        self.positions: list[int] | None = None
+        """With `shuffle`: the selected samples' positions in the source, in the shuffled order."""
         self.dataset_size = 0
         self.ids: list[str | int | None] = []
         self.media: dict[Modality, str | int | None] = {}
         """Each non-text modality the selected samples carry, with the first sample carrying it."""
-        matched: list[Sample] = []
+        matched: list[tuple[int, Sample]] = []
         matching = 0
-        for sample in source:
+        scan = source.checked() if isinstance(source, DatasetFile) else source
+        for position, sample in enumerate(scan):
             self.dataset_size += 1
             if not self._wanted(sample):
                 continue
             if shuffle:
-                matched.append(sample)
+                matched.append((position, sample))
             elif self._in_range(matching):
                 self._note_media(sample)
                 if len(self.ids) < MAX_LOGGED_IDS:
@@ -153,10 +159,11 @@ class SelectedSamples:
             matching += 1
         if shuffle:
             random.Random(seed).shuffle(matched)
-            self.items = matched[self.start : self.stop]
-            self.ids = [sample.id for sample in self.items[:MAX_LOGGED_IDS]]
-            self.count = len(self.items)
-            for sample in self.items:
+            selected = matched[self.start : self.stop]
+            self.positions = [position for position, _ in selected]
+            self.ids = [sample.id for _, sample in selected[:MAX_LOGGED_IDS]]
+            self.count = len(selected)
+            for _, sample in selected:
                 self._note_media(sample)
         else:
             end = matching if self.stop is None else min(self.stop, matching)
@@ -179,6 +186,15 @@ class SelectedSamples:
         return self.count
 
     def __iter__(self) -> Iterator[Sample]:
+        if self.positions is not None and self.items is None:
+            wanted = set(self.positions)
+            read = (
+                self.source.selected(wanted)
+                if isinstance(self.source, DatasetFile)
+                else ((n, s) for n, s in enumerate(self.source) if n in wanted)
+            )
+            made = dict(read)
+            self.items = [made[n] for n in self.positions]
         if self.items is not None:
             return iter(self.items)
         return itertools.islice(filter(self._wanted, self.source), self.start, self.stop)

@@ -101,6 +101,14 @@ def choice() -> Scorer:
         if chosen is None:
             chosen = answer_letters(_completion(state), count)
         wanted = sorted({target.strip().upper() for target in state.sample.targets})
+        not_letters = [t for t in state.sample.targets if t.strip().upper() not in LETTERS[:count]]
+        if not_letters:  # a dataset bug, not a wrong answer: say so in the log
+            return Score(
+                INCORRECT,
+                answer=", ".join(chosen),
+                explanation=f"target {', '.join(map(repr, not_letters))} is not a choice letter "
+                f"({LETTERS[0]}-{LETTERS[count - 1]}); map targets to letters in the dataset",
+            )
         correct = bool(chosen) and sorted(chosen) == wanted
         return Score(CORRECT if correct else INCORRECT, answer=", ".join(chosen))
 
@@ -134,7 +142,8 @@ def f1() -> Scorer:
 
     async def score(state: TaskState) -> Score:
         completion = _completion(state)
-        best = max(f1_score(completion, target) for target in state.sample.targets)
+        targets = state.sample.targets or [""]  # an empty target list: compared with nothing
+        best = max(f1_score(completion, target) for target in targets)
         return Score(round(best, 6), answer=completion)
 
     return score

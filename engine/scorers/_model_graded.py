@@ -107,7 +107,8 @@ def _model_graded(
                 metadata=metadata,
             )
         last = grades[-1]
-        grade = (last.group(1) if pattern.groups else last.group(0)).strip().upper()
+        groups = [group for group in last.groups() if group is not None]
+        grade = (groups[0] if groups else last.group(0)).strip().upper()
         if grade == PARTIAL and not partial_credit:
             grade = INCORRECT
         return Score(grade, answer=answer, explanation=reply, metadata=metadata)
@@ -161,7 +162,8 @@ def model_graded_fact(
     """The grader checks the answer's facts against the target (the expert answer).
 
     The template sees `{question}`, `{answer}`, `{criterion}`, `{instructions}` and the sample's
-    metadata. The last match of `grade_pattern` is the grade; P counts as I without partial credit.
+    metadata. The last match of `grade_pattern` is the grade (its first group that took part in
+    the match, else the whole match); P counts as I without partial credit.
     A reply without a grade scores I (with the reason) rather than failing the sample. `role` may
     name several roles; every model playing them grades and the majority wins.
     """

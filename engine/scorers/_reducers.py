@@ -32,8 +32,13 @@ REDUCERS: dict[str, Reducer] = {
 
 
 def pass_at(k: int, values: list[float]) -> float:
-    """1 - C(n-c, k) / C(n, k): the chance that k of the n tries include a correct one."""
+    """1 - C(n-c, k) / C(n, k): the chance that k of the n tries include a correct one.
+
+    With fewer than k tries (epochs that failed are not scored), no correct try is 0 and any
+    correct one is 1."""
     n, correct = len(values), sum(1 for value in values if value >= 1.0)
+    if correct == 0:
+        return 0.0
     if n - correct < k:
         return 1.0
     return 1.0 - math.comb(n - correct, k) / math.comb(n, k)

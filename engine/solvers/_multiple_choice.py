@@ -35,6 +35,8 @@ where LETTERS is one or more of {letters}, separated by commas.
 
 _ANSWER_LINE = re.compile(r"(?im)^[^\S\n]*\**ANSWER\**\s*:\**\s*(.+?)\s*$")
 _BARE_LETTER = re.compile(r"^\s*\(?([A-Za-z])\)?(?:[.):]|\s|$)")
+_LIST_SEPARATOR = re.compile(r"\s*(?:,|&|\band\b)\s*", re.IGNORECASE)
+_LEADING_LETTER = re.compile(r"[^A-Za-z]*([A-Za-z])(?![A-Za-z])")
 
 
 def letter(index: int) -> str:
@@ -43,13 +45,21 @@ def letter(index: int) -> str:
 
 def answer_letters(text: str, count: int) -> list[str]:
     """The letters chosen in `text`: from its last `ANSWER:` line, else a reply that starts with a
-    lone letter ("B", "(B)", "B) Paris"). Only the first `count` letters count."""
+    lone letter ("B", "(B)", "B) Paris"). Only the first `count` letters count.
+
+    On the `ANSWER:` line the letters are a list ("A, C", "A and C") at its start: whatever
+    follows a letter without a separator is its explanation ("C) a dog" chooses C, not C and A).
+    """
     valid = set(LETTERS[:count])
     lines = _ANSWER_LINE.findall(text)
     if lines:
-        found = re.findall(r"(?<![A-Za-z])([A-Za-z])(?![A-Za-z])", lines[-1])
-        chosen = [c.upper() for c in found if c.upper() in valid]
-        return sorted(set(chosen))
+        found: list[str] = []
+        for item in _LIST_SEPARATOR.split(lines[-1]):
+            leading = _LEADING_LETTER.match(item)
+            if leading is None:
+                break
+            found.append(leading.group(1).upper())
+        return sorted({c for c in found if c in valid})
     bare = _BARE_LETTER.match(text)
     if bare and bare.group(1).upper() in valid:
         return [bare.group(1).upper()]

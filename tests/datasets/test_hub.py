@@ -20,14 +20,22 @@ from tests.support.hub_server import HubServer
 ARC_FIELDS = {"input": "question", "target": "answerKey", "choices": "choices.text"}
 
 
-@pytest.fixture
-def hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[HubServer]:
-    with HubServer({"allenai/ai2_arc": arc_repo(), "example/animals": animals_repo()}) as server:
+def serve(
+    repos: dict[str, dict[str, bytes]], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[HubServer]:
+    """`repos` on a local Hub that huggingface_hub is pointed at, with an empty cache."""
+    with HubServer(repos) as server:
         monkeypatch.setenv("HF_ENDPOINT", server.url)
         monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
         monkeypatch.delenv("HF_HUB_CACHE", raising=False)
         monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
         yield server
+
+
+@pytest.fixture
+def hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[HubServer]:
+    repos = {"allenai/ai2_arc": arc_repo(), "example/animals": animals_repo()}
+    yield from serve(repos, monkeypatch, tmp_path)
 
 
 def load(**config: Any) -> list[Sample]:
@@ -46,7 +54,10 @@ def test_downloads_only_the_split_then_reads_the_cache_offline(hub: HubServer) -
         and first[0].choices[2] == "Planetary days will become shorter."
     )
     assert first[0].target == "C"
-    assert hub.downloads() == ["allenai/ai2_arc/ARC-Easy/test-00000-of-00001.parquet"]
+    assert hub.downloads() == [
+        "allenai/ai2_arc/README.md",  # the card, for its `configs:` (this one has none)
+        "allenai/ai2_arc/ARC-Easy/test-00000-of-00001.parquet",
+    ]
     paths = [r.path for r in hub.requests]
     assert "/api/datasets/allenai/ai2_arc/revision/main" in paths
     assert any(p.startswith("/api/datasets/allenai/ai2_arc/tree/") for p in paths)
@@ -65,7 +76,7 @@ def test_other_splits_and_configs_are_fetched_when_first_asked_for(hub: HubServe
     load(**arc(name="ARC-Easy", split="test"))
     assert [s.id for s in load(**arc(name="ARC-Easy", split="train"))] == ["Mercury_7175875"]
     assert [s.id for s in load(**arc(name="ARC-Challenge"))] == ["Mercury_SC_415702"]
-    assert hub.downloads()[1:] == [
+    assert hub.downloads()[2:] == [
         "allenai/ai2_arc/ARC-Easy/train-00000-of-00001.parquet",
         "allenai/ai2_arc/ARC-Challenge/test-00000-of-00001.parquet",
     ]
@@ -159,3 +170,63 @@ def test_image_max_size_is_configurable(hub: HubServer) -> None:
     assert not isinstance(first.input, str)
     big = first.input[0].content[1]
     assert isinstance(big, ContentImage) and image_size(big) == (256, 128)
+
+
+CARD = b"""---
+license: mit
+configs:
+- config_name: easy
+  data_files:
+  - split: test
+    path: "shards/easy/evaluation_*.jsonl"
+  - split: train
+    path: [shards/easy/training.jsonl]
+- config_name: hard
+  default: true
+  data_dir: shards/hard
+  data_files: {test: "eval.jsonl"}
+---
+# card
+"""
+
+
+@pytest.fixture
+def carded(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[HubServer]:
+    """A repository laid out against the Hub's conventions: only its card says where splits are."""
+    repo = {
+        "README.md": CARD,
+        "shards/easy/evaluation_0.jsonl": b'{"input": "e1"}\n',
+        "shards/easy/evaluation_1.jsonl": b'{"input": "e2"}\n',
+        "shards/easy/training.jsonl": b'{"input": "t1"}\n',
+        "shards/hard/eval.jsonl": b'{"input": "h1"}\n',
+        "shards/test-decoy.jsonl": b'{"input": "decoy"}\n',
+    }
+    yield from serve({"example/carded": repo}, monkeypatch, tmp_path)
+
+
+def carded_inputs(**hub: Any) -> list[str | list[Any]]:
+    return [s.input for s in load(hub=HubDataset(path="example/carded", **hub))]
+
+
+def test_the_dataset_cards_configs_say_which_files_hold_a_split(carded: HubServer) -> None:
+    assert carded_inputs(name="easy") == ["e1", "e2"]
+    assert carded_inputs(name="easy", split="train") == ["t1"]
+    assert carded_inputs() == ["h1"]  # the config marked `default: true`, under its data_dir
+    assert "example/carded/shards/test-decoy.jsonl" not in carded.downloads()
+    before = len(carded.requests)
+    assert carded_inputs(name="easy") == ["e1", "e2"]
+    assert len(carded.requests) == before  # the card and the data come from the cache
+
+
+@pytest.mark.parametrize(
+    ("hub_args", "message"),
+    [
+        ({"name": "medium"}, r"no config 'medium' \(its card lists: easy, hard\)"),
+        ({"name": "hard", "split": "train"}, r"config 'hard' has no split 'train'.*lists: test"),
+    ],
+)
+def test_a_config_or_split_the_card_lacks_is_named(
+    carded: HubServer, hub_args: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(DatasetError, match=message):
+        carded_inputs(**hub_args)

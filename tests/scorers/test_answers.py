@@ -132,6 +132,15 @@ def test_choice(completion: str, target: str | list[str], correct: bool, letters
     assert (result.value, result.answer) == (CORRECT if correct else INCORRECT, letters)
 
 
+def test_a_target_that_is_not_a_choice_letter_is_explained() -> None:
+    state = answered("ANSWER: B", "Paris", choices=["Lyon", "Paris", "Nice", "Lille"])
+    result = score(choice(), state)
+    assert result.value == INCORRECT
+    assert result.explanation == (
+        "target 'Paris' is not a choice letter (A-D); map targets to letters in the dataset"
+    )
+
+
 def test_choice_uses_the_letters_multiple_choice_read() -> None:
     state = answered("ANSWER: A", "B", choices=["Lyon", "Paris"])
     state.selected_choices = ["B"]  # the model saw the choices shuffled: its A was our B
@@ -146,6 +155,7 @@ F1_CASES: list[tuple[str, str | list[str], float]] = [
     ("", "Paris", 0.0),
     ("Paris", ["Lyon", "in Paris"], 2 * (1.0 * 0.5) / 1.5),  # the best target
     ("New York City", "new york", 2 * (2 / 3 * 1.0) / (2 / 3 + 1.0)),
+    ("Paris", [], 0.0),  # a record with an empty target list: no overlap, not an error
 ]
 
 

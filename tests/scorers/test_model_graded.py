@@ -21,6 +21,7 @@ REPLIES = {
     "grader-i": "Wrong city.\nGRADE: I",
     "grader-p": "Half of it.\nGRADE: P",
     "grader-none": "I cannot tell.",
+    "grader-verdict": "VERDICT: correct",
 }
 
 
@@ -98,3 +99,11 @@ def test_several_graders_vote(
 
 def test_majority_of_one_is_that_grade() -> None:
     assert majority([Score(CORRECT, answer="x")]).value == CORRECT
+
+
+def test_a_grade_pattern_with_alternative_groups_reads_the_group_that_matched(
+    server: OpenAIServer,
+) -> None:
+    scorer = model_graded_fact(grade_pattern=r"(?i)GRADE\s*:\s*([CI])|VERDICT\s*:\s*(\w+)")
+    result = graded_by(scorer, answered("Paris", "Paris"), {"grader": "grader-verdict"})
+    assert result.value == "CORRECT" and result.as_float() == 1.0

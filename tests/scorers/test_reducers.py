@@ -19,6 +19,8 @@ CASES: list[tuple[str, list[float], float]] = [
     ("pass_at_2", [0.0, 0.0, 0.0], 0.0),
     ("pass_at_3", [1.0, 0.0, 0.0], 1.0),
     ("pass_at_2", [0.5, 0.5, 1.0], 2 / 3),  # only a full score counts as a pass
+    ("pass_at_3", [0.0, 0.0], 0.0),  # an epoch failed: two tries, neither passed
+    ("pass_at_3", [0.0, 1.0], 1.0),
 ]
 
 

@@ -80,7 +80,11 @@ LETTER_CASES = [
     ("ANSWER: C,A,C", 4, ["A", "C"]),
     ("ANSWER: A\nANSWER: D", 4, ["D"]),
     ("ANSWER: E", 4, []),
-    ("ANSWER: I am not sure", 4, []),  # "I" is a word here, and not a choice anyway
+    ("ANSWER: I am not sure", 4, []),
+    ("ANSWER: C) a dog", 4, ["C"]),  # the lone "a" explains C; it is not a second choice
+    ("ANSWER: B. A city on the Seine", 4, ["B"]),
+    ("ANSWER: (A) and (D)", 4, ["A", "D"]),
+    ("ANSWER: $B", 4, ["B"]),  # "I" is a word here, and not a choice anyway
     ("B", 4, ["B"]),
     ("(B) Paris", 4, ["B"]),
     ("B. Paris", 4, ["B"]),
