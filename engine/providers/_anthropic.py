@@ -267,7 +267,7 @@ def _blocks(content: list[Content]) -> list[dict[str, Any]]:
             blocks.append({"type": "image", "source": source})
         elif isinstance(part, ContentReasoning):
             if part.redacted:
-                blocks.append({"type": "redacted_thinking", "data": part.signature or ""})
+                blocks.append({"type": "redacted_thinking", "data": part.reasoning})
             elif part.signature:  # unsigned reasoning (another provider's) cannot go back
                 thinking = {"type": "thinking", "thinking": part.reasoning}
                 blocks.append({**thinking, "signature": part.signature})
@@ -308,7 +308,7 @@ def _reply(blocks: list[dict[str, Any]]) -> ChatMessage:
     reasoning = [
         ContentReasoning(b["thinking"], b.get("signature"))
         if b["type"] == "thinking"
-        else ContentReasoning("", b.get("data"), redacted=True)
+        else ContentReasoning(b["data"], redacted=True)
         for b in blocks
         if b.get("type") in ("thinking", "redacted_thinking")
     ]

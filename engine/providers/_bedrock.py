@@ -300,9 +300,9 @@ def _block(part: Content) -> dict[str, Any] | None:
     if isinstance(part, ContentReasoning):
         if part.redacted:
             return {"reasoningContent": {"redactedContent": base64.b64decode(part.reasoning)}}
-        text: dict[str, Any] = {"text": part.reasoning}
-        if part.signature:
-            text["signature"] = part.signature
+        if not part.signature:  # another provider's reasoning cannot be verified: not resent
+            return None
+        text = {"text": part.reasoning, "signature": part.signature}
         return {"reasoningContent": {"reasoningText": text}}
     return None
 

@@ -48,7 +48,8 @@ class ContentVideo:
 @dataclass(slots=True, frozen=True)
 class ContentReasoning:
     """The model's reasoning (thinking), kept apart from its answer; `signature` lets a provider
-    verify it when it is sent back, `redacted` marks reasoning the provider returned encrypted."""
+    verify it when it is sent back. `redacted` marks reasoning the provider returned encrypted:
+    `reasoning` then holds that opaque data (as Inspect keeps it), to be sent back as it came."""
 
     reasoning: str
     signature: str | None = None

@@ -166,7 +166,15 @@ async def test_images_are_sent_as_bytes_and_turns_alternate(
     messages = [
         user([ContentText("What is this?"), ContentImage(str(picture))]),
         assistant("A dot."),
-        ChatMessage("assistant", [ContentReasoning("thought", signature="sig"), ContentText("!")]),
+        ChatMessage(
+            "assistant",
+            [
+                ContentReasoning("thought", signature="sig"),
+                ContentReasoning("another provider's thought"),  # unsigned: not resent
+                ContentReasoning(base64.b64encode(b"opaque").decode(), redacted=True),
+                ContentText("!"),
+            ],
+        ),
         user("Sure?"),
     ]
     await generate(messages=messages)
@@ -184,6 +192,7 @@ async def test_images_are_sent_as_bytes_and_turns_alternate(
             "content": [
                 {"text": "A dot."},
                 {"reasoningContent": {"reasoningText": {"text": "thought", "signature": "sig"}}},
+                {"reasoningContent": {"redactedContent": base64.b64encode(b"opaque").decode()}},
                 {"text": "!"},
             ],
         },

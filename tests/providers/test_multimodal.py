@@ -200,7 +200,7 @@ async def test_anthropic_thinking_comes_back_as_reasoning_and_goes_back_signed(
     first = await ask("anthropic/claude-sonnet-4-5", [user("Where will Sally look?")])
     assert first.completion == "The basket."
     assert first.message.content == [
-        ContentReasoning("", "EmwKAhgB", redacted=True),
+        ContentReasoning("EmwKAhgB", redacted=True),
         ContentReasoning("Sally did not see.", "c2lnbmF0dXJl"),
         ContentText("The basket."),
     ]
