@@ -228,17 +228,23 @@ def prompt_cache_control(setting: bool | str) -> dict[str, str] | None:
 
 
 def anthropic_messages(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
-    """Messages API turns (system messages go to the top-level `system`, not here)."""
-    return [
-        # The Messages API has no `tool` role without tool blocks: a plain tool result is
-        # user-side text.
-        {
-            "role": "assistant" if m.role == "assistant" else "user",
-            "content": m.content if isinstance(m.content, str) else _blocks(m.content),
-        }
-        for m in messages
-        if m.role != "system"
-    ]
+    """Messages API turns (system messages go to the top-level `system`, not here).
+
+    A turn left with nothing to send (an empty reply, or only reasoning that cannot go back) is
+    left out: the API refuses empty content, and it joins the neighbouring turns of one role.
+    """
+    turns = []
+    for m in messages:
+        if m.role == "system":
+            continue
+        content = m.content if isinstance(m.content, str) else _blocks(m.content)
+        if content:
+            # The Messages API has no `tool` role without tool blocks: a plain tool result is
+            # user-side text.
+            turns.append(
+                {"role": "assistant" if m.role == "assistant" else "user", "content": content}
+            )
+    return turns
 
 
 def _refuse_image_urls(messages: Sequence[ChatMessage], model: str) -> None:

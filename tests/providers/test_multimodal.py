@@ -232,6 +232,22 @@ async def test_unsigned_reasoning_from_another_provider_is_not_sent_to_anthropic
     assert turn == {"role": "assistant", "content": [{"type": "text", "text": "42"}]}
 
 
+@pytest.mark.anyio
+async def test_a_turn_with_nothing_to_send_is_left_out_for_anthropic(
+    claude: anthropic_server.AnthropicServer,
+) -> None:
+    silent = assistant([ContentReasoning("thinking elsewhere"), ContentText("")])
+    output = await ask(
+        "anthropic/claude-sonnet-4-5", [user("6*7?"), silent, assistant(""), user("Well?")]
+    )
+
+    assert output.completion == "a cat"
+    assert claude.message_requests()[-1].messages == [
+        {"role": "user", "content": "6*7?"},
+        {"role": "user", "content": "Well?"},
+    ]
+
+
 # ── Google ────────────────────────────────────────────────────────────────────────────────────────
 
 
