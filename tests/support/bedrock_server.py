@@ -21,7 +21,6 @@ import inspect
 import json
 import re
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import unquote
 
@@ -29,7 +28,9 @@ from tests.support.openai_server import (
     Reply,
     ReplyServer,
     Request,
+    Responder,
     close_connection,
+    fixed,
     http_response,
     malformed,
     sequence,
@@ -50,8 +51,6 @@ __all__ = [
     "throttled",
 ]
 
-Answer = str | Reply
-Responder = Callable[[Request], Answer | Awaitable[Answer]]
 
 _ROUTE = re.compile(r"^/model/([^/]+)/converse$")
 
@@ -74,13 +73,6 @@ def texts(request: Request, role: str | None = "user") -> list[str]:
 def echo(request: Request) -> str:
     found = texts(request)
     return found[-1] if found else ""
-
-
-def fixed(text: str) -> Responder:
-    def responder(request: Request) -> str:
-        return text
-
-    return responder
 
 
 def error(status: int, code: str, message: str, *, headers: dict[str, str] | None = None) -> Reply:

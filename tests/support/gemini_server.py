@@ -26,7 +26,7 @@ import asyncio
 import inspect
 import json
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -34,7 +34,9 @@ from tests.support.openai_server import (
     Reply,
     ReplyServer,
     Request,
+    Responder,
     close_connection,
+    fixed,
     http_response,
     malformed,
     sequence,
@@ -58,8 +60,6 @@ __all__ = [
     "stream_chunks",
 ]
 
-Answer = str | Reply
-Responder = Callable[[Request], Answer | Awaitable[Answer]]
 
 _ROUTE = re.compile(
     r"^/(v1|v1beta|v1alpha|v1beta1)/"
@@ -103,15 +103,6 @@ def echo(request: Request) -> str:
     """Reply with the last user content."""
     texts = contents_text(request)
     return texts[-1] if texts else ""
-
-
-def fixed(text: str) -> Responder:
-    """Always reply `text`."""
-
-    def responder(request: Request) -> str:
-        return text
-
-    return responder
 
 
 def error(
