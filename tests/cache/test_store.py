@@ -288,9 +288,7 @@ def test_a_reader_does_not_block_on_a_writer(cache_dir: Path) -> None:
         writer = sqlite3.connect(cache_path(), isolation_level=None)
         writer.execute("BEGIN IMMEDIATE")
         writer.execute("DELETE FROM responses")
-        started = time.monotonic()
-        assert cache.get("k") is not None
-        assert time.monotonic() - started < 1
+        assert cache.get("k") is not None  # a blocked reader would fail with "database is locked"
         writer.execute("ROLLBACK")
         writer.close()
 
