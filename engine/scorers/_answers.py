@@ -1,8 +1,6 @@
 """Scorers that read an answer out of the reply: `exact`, `pattern`, `answer`, `choice`, `f1`.
 
-Semantics are Inspect AI 0.3.285's. The one deliberate difference: an empty captured answer never
-equals an (empty) target, so a pattern that can match nothing does not score every reply C
-(README, "Differences from Inspect AI").
+Semantics are Inspect AI 0.3.285's, with no deliberate difference.
 """
 
 from __future__ import annotations
@@ -127,8 +125,6 @@ def f1(stop_words: list[str] | None = None) -> Scorer:
 
 
 def _in_targets(text: str, targets: list[str], ignore_case: bool) -> bool:
-    if not text:  # an empty capture read nothing: it equals no target, not even an empty one
-        return False
     if ignore_case:
         return text.lower() in [target.lower() for target in targets]
     return text in targets
@@ -161,12 +157,14 @@ def _pattern_scorer(pattern: str, ignore_case: bool, match_all: bool) -> Scorer:
         targets = state.sample.targets
         groups = [g for g in (found.groups() or (found.group(0),)) if isinstance(g, str)]
         hits = [group for group in groups if _in_targets(group, targets, ignore_case)]
+        # As Inspect: an empty capture that equals an empty target reads as no answer (I).
         if match_all:
-            correct = bool(groups) and len(hits) == len(groups)
-            answer = "".join(targets) if correct else None
+            found_match = "".join(targets) if groups and len(hits) == len(groups) else None
+            answer = found_match
         else:
-            correct = bool(hits)
-            answer = hits[0] if hits else (groups[0] if len(groups) == 1 else None)
+            found_match = hits[0] if hits else None
+            answer = groups[0] if found_match is None and len(groups) == 1 else found_match
+        correct = bool(found_match)
         read = ", ".join(map(repr, groups)) or "no group"
         return Score(
             CORRECT if correct else INCORRECT,
