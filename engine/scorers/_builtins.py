@@ -103,39 +103,36 @@ def _match_number(value: str, target: Decimal, location: Location) -> tuple[str,
 
 def _check_target(
     reply: str, target: str, location: Location, ignore_case: bool, numeric: bool
-) -> tuple[bool, str]:
-    """(matched?, a sentence saying what was compared) for one target."""
+) -> tuple[bool, str, str]:
+    """(matched?, a sentence saying what was compared, the answer read) for one target."""
     value, wanted = reply.strip(), target.strip()
     if ignore_case:
         value, wanted = value.casefold(), wanted.casefold()
     number = read_number(strip_numeric_punctuation(wanted)) if numeric else None
     if number is not None:
         read, where, equal = _match_number(value, number, location)
-        return equal, f"read {read!r} ({where}) and compared it with the number {number}: " + (
-            "equal" if equal else "not equal"
-        )
+        note = f"read {read!r} ({where}) and compared it with the number {number}: "
+        return equal, note + ("equal" if equal else "not equal"), read
     value, wanted = strip_punctuation(value), strip_punctuation(wanted)
     if not wanted:
-        return False, f"target {target!r} is empty after trimming punctuation: it matches nothing"
+        note = f"target {target!r} is empty after trimming punctuation: it matches nothing"
+        return False, note, reply.strip()
     found = _find_on_boundaries(value, wanted, location)
     place = {"begin": "at the start of", "end": "at the end of", "any": "in", "exact": "as"}
-    return found, f"looked for {wanted!r} as whole words {place[location]} {value!r}: " + (
-        "found" if found else "not found"
-    )
+    note = f"looked for {wanted!r} as whole words {place[location]} {value!r}: "
+    return found, note + ("found" if found else "not found"), reply.strip()
 
 
-def _score_targets(state: TaskState, check: Callable[[str, str], tuple[bool, str]]) -> Score:
+def _score_targets(state: TaskState, check: Callable[[str, str], tuple[bool, str, str]]) -> Score:
     completion = _completion(state)
-    notes = []
+    notes, answer = [], completion.strip()
     for target in state.sample.targets:
-        matched, note = check(completion, target)
+        matched, note, answer = check(completion, target)
         notes.append(note)
         if matched:
-            return Score(CORRECT, answer=completion.strip(), explanation=note)
+            return Score(CORRECT, answer=answer, explanation=note)
     return Score(
-        INCORRECT,
-        answer=completion.strip(),
-        explanation="; ".join(notes) or "the sample has no target",
+        INCORRECT, answer=answer, explanation="; ".join(notes) or "the sample has no target"
     )
 
 
@@ -166,12 +163,13 @@ def includes(ignore_case: bool = True) -> Scorer:
     A target that is empty or only whitespace matches nothing.
     """
 
-    def check(reply: str, target: str) -> tuple[bool, str]:
+    def check(reply: str, target: str) -> tuple[bool, str, str]:
         value, wanted = (reply.casefold(), target.casefold()) if ignore_case else (reply, target)
         if not wanted.strip():
-            return False, f"target {target!r} is empty: it matches nothing"
+            return False, f"target {target!r} is empty: it matches nothing", reply
         found = wanted in value
-        return found, f"looked for {wanted!r} in the reply: " + ("found" if found else "not found")
+        note = f"looked for {wanted!r} in the reply: " + ("found" if found else "not found")
+        return found, note, reply
 
     async def score(state: TaskState) -> Score:
         return _score_targets(state, check)

@@ -92,12 +92,14 @@ def read_grade(
 
     With the default pattern, a spelled-out verdict ("GRADE: Correct") counts as its letter and any
     other word is no grade; with the default instructions too, only the grades they offered (C and
-    I, plus P with `partial_credit`) count. An explicit `grade_pattern` is authoritative: its first
-    group, as written.
+    I, plus P with `partial_credit`) count. An explicit `grade_pattern` is authoritative: the
+    first of its groups that took part in the match, as written (Inspect reads only group 1).
     """
     if grade_pattern is not None:
         found = re.search(grade_pattern, reply)
-        return found.group(1) if found else None
+        if found is None:
+            return None
+        return next((group for group in found.groups() if group is not None), None)
     found = re.search(DEFAULT_GRADE_PATTERN if custom_instructions else _ANY_GRADE_PATTERN, reply)
     if found is None:
         return None

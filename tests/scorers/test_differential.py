@@ -190,9 +190,7 @@ def match_numeric_text_target(case: Case, inspect: Any, ours: Any) -> bool:
     if case.scorer != "match" or not case.params.get("numeric") or inspect == ours:
         return False
     _, targets = _match_parts(case)
-    if not any(
-        not _numeric_target(case, t) and strip_numeric_punctuation(t) != t for t in targets
-    ):
+    if not any(not _numeric_target(case, t) and strip_numeric_punctuation(t) != t for t in targets):
         return False
     text_case = Case("match", {**case.params, "numeric": False}, case.reply, case.targets)
     return our_value(text_case) == ours
@@ -209,6 +207,23 @@ def grade_unscored(case: Case, inspect: Any, ours: Any) -> bool:
     )
 
 
+def grade_pattern_alternatives(case: Case, inspect: Any, ours: Any) -> bool:
+    """Model-graded with a `grade_pattern` whose alternatives capture in different groups: Inspect
+    reads group 1 only (None when another alternative matched: unscored); we read the group that
+    took part in the match."""
+    pattern = case.params.get("grade_pattern")
+    if not case.scorer.startswith("model_graded") or pattern is None:
+        return False
+    found = re.search(pattern, case.reply)
+    return (
+        found is not None
+        and found.group(1) is None
+        and isinstance(inspect, float)
+        and math.isnan(inspect)
+        and ours == next(g for g in found.groups() if g is not None)
+    )
+
+
 DIFFERENCES: dict[str, Callable[[Case, Any, Any], bool]] = {
     f.__name__: f
     for f in (
@@ -218,6 +233,7 @@ DIFFERENCES: dict[str, Callable[[Case, Any, Any], bool]] = {
         match_numeric_exact_value,
         match_numeric_text_target,
         grade_unscored,
+        grade_pattern_alternatives,
     )
 }
 
@@ -598,6 +614,7 @@ def our_grade(reply: str, params: dict[str, Any]) -> Any:
             {"instructions": "Grade it: GRADE: C or I or P."},
             {"grade_pattern": r"(?i)VERDICT:\s*(\w)"},
             {"grade_pattern": r"(?is).*GRADE\s*:\s*([CPI])"},
+            {"grade_pattern": r"(?i)VERDICT:\s*([CI])|GRADE\s*:\s*(\w)"},
         ]
     ),
 )
@@ -638,11 +655,20 @@ def test_each_documented_difference_is_what_explains_its_example(
     FIRED[difference] += 1
 
 
-def test_a_grader_reply_without_a_grade_is_the_unscored_difference() -> None:
-    case = Case("model_graded_qa", {}, "I cannot decide.", ["t"])
-    inspect, ours = inspect_grade(case.reply, {}), our_grade(case.reply, {})
-    assert grade_unscored(case, inspect, ours)
-    FIRED["grade_unscored"] += 1
+@pytest.mark.parametrize(
+    ("reply", "params", "difference"),
+    [
+        ("I cannot decide.", {}, "grade_unscored"),
+        ("GRADE: C", {"grade_pattern": r"VERDICT: (\w)|GRADE: (\w)"}, "grade_pattern_alternatives"),
+    ],
+)
+def test_each_documented_grading_difference_is_what_explains_its_example(
+    reply: str, params: dict[str, Any], difference: str
+) -> None:
+    case = Case("model_graded_qa", params, reply, ["t"])
+    inspect, ours = inspect_grade(reply, params), our_grade(reply, params)
+    assert DIFFERENCES[difference](case, inspect, ours)
+    FIRED[difference] += 1
 
 
 def test_bootstrap_stderr_is_seeded_where_inspect_draws_afresh() -> None:
@@ -685,7 +711,8 @@ def test_a_tied_grader_panel_is_the_majority_difference() -> None:
 
 
 def test_every_documented_difference_has_an_example() -> None:
-    examples = {difference for _, difference in KNOWN_DIFFERENCES} | {"grade_unscored"}
+    examples = {difference for _, difference in KNOWN_DIFFERENCES}
+    examples |= {"grade_unscored", "grade_pattern_alternatives"}
     assert examples == set(DIFFERENCES)
 
 
