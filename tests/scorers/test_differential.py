@@ -33,7 +33,8 @@ from inspect_ai.solver._multiple_choice import (
 )
 
 from engine.datasets import Sample
-from engine.providers import Choice, ModelOutput as OurOutput, assistant
+from engine.providers import Choice, assistant
+from engine.providers import ModelOutput as OurOutput
 from engine.scorers import read_number, scorers
 from engine.scorers._builtins import strip_punctuation
 from engine.scorers._model_graded import read_grade
@@ -674,7 +675,8 @@ def test_each_documented_grading_difference_is_what_explains_its_example(
 def test_bootstrap_stderr_is_seeded_where_inspect_draws_afresh() -> None:
     """README row `bootstrap_stderr_seeded`: Inspect's value changes from run to run."""
     import numpy as np
-    from inspect_ai.scorer import SampleScore, Score as InspectScore
+    from inspect_ai.scorer import SampleScore
+    from inspect_ai.scorer import Score as InspectScore
 
     from engine.scorers import metrics
 
