@@ -22,7 +22,7 @@ FAST_BATCHES = ["batch=on", "batch.size=2", "batch.send_delay=0.3", "batch.tick=
 
 def answer(request: Request) -> str:
     prompt = request.messages[-1]["content"]
-    return "GRADE: C" if "[Expert answer]" in prompt else "the basket"
+    return "GRADE: C" if "[Expert]:" in prompt else "the basket"
 
 
 def batches_by_model(server: OpenAIBatchServer) -> Counter[str]:

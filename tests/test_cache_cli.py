@@ -32,7 +32,7 @@ class Alternating:
 
     def __call__(self, request: Request) -> str:
         prompt = request.messages[-1]["content"]
-        if "[Expert answer]" not in prompt:
+        if "[Expert]:" not in prompt:
             return "the basket"
         with self.lock:
             return f"The submission is judged.\nGRADE: {next(self.grades)}"

@@ -22,7 +22,7 @@ ARGS = ["model=openai/m", "limit=30", "connection.max_connections=3", "display=n
 
 def answer(request: Request) -> str:
     prompt = request.messages[-1]["content"]
-    return "GRADE: C" if "[Expert answer]" in prompt else "the basket"
+    return "GRADE: C" if "[Expert]:" in prompt else "the basket"
 
 
 def generate_inputs(server: OpenAIServer) -> Counter[str]:
@@ -30,7 +30,7 @@ def generate_inputs(server: OpenAIServer) -> Counter[str]:
     return Counter(
         r.messages[-1]["content"]
         for r in server.chat_requests()
-        if "[Expert answer]" not in r.messages[-1]["content"]
+        if "[Expert]:" not in r.messages[-1]["content"]
     )
 
 
@@ -115,7 +115,7 @@ def test_samples_that_failed_in_a_scorer_run_again_and_only_they(tmp_path: Path)
 
     def flaky_grader(request: Request) -> str | object:
         prompt = request.messages[-1]["content"]
-        if "[Expert answer]" not in prompt:
+        if "[Expert]:" not in prompt:
             return "the basket"
         if grader_down["on"] and "Sally" in prompt:
             return error(400, "grader refused")
@@ -153,7 +153,7 @@ def test_retry_on_error_reruns_a_failed_sample_and_records_the_failure(tmp_path:
     def once_broken(request: Request) -> str | object:
         prompt = request.messages[-1]["content"]
         calls[prompt] += 1
-        if "[Expert answer]" in prompt:
+        if "[Expert]:" in prompt:
             return "GRADE: C"
         return error(400, "transient nonsense") if calls[prompt] == 1 else "the basket"
 

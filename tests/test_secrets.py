@@ -14,7 +14,7 @@ FAKE_KEY = "sk-proj-FAKE-KEY-DO-NOT-LEAK-0123456789"
 def echo_key_in_errors(request: Request) -> str | object:
     """Like OpenAI's 401 ("Incorrect API key provided: sk-…"), this provider echoes the key."""
     prompt = request.messages[-1]["content"]
-    if "Anne" in prompt and "[Expert answer]" not in prompt:
+    if "Anne" in prompt and "[Expert]:" not in prompt:
         key = request.headers["authorization"].removeprefix("Bearer ")
         return error(401, f"Incorrect API key provided: {key}")
     return "the basket\nGRADE: C"

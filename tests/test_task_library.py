@@ -101,7 +101,7 @@ def test_animal_or_else_sends_the_resized_images(tmp_path: Path, hub: HubServer)
     assert big.startswith("data:image/png;base64,")
     with Image.open(io.BytesIO(base64.b64decode(big.partition(",")[2]))) as image:
         assert image.size == (1024, 512)  # 2048 × 1024 scaled to 1024 px
-    assert all("[Expert answer]: " in r.messages[0]["content"] for r in graded)
+    assert all("[Expert]: " in r.messages[0]["content"] for r in graded)
     log = read_eval_log(str(the_log(tmp_path / "logs")))
     assert log.results is not None and log.results.scores[0].metrics["accuracy"].value == 1.0
 

@@ -1,9 +1,10 @@
 """Scorers judge one sample's answer; metrics reduce the scores of all samples to numbers."""
 
-from engine.scorers._answers import answer, choice, exact, f1, f1_score, pattern
-from engine.scorers._builtins import includes, match, normalise
+from engine.scorers._answers import answer, choice, exact, f1, f1_score, pattern, squad_normalise
+from engine.scorers._builtins import includes, match
 from engine.scorers._metrics import accuracy, bootstrap_stderr, mean, std, stderr
 from engine.scorers._model_graded import majority, model_graded_fact, model_graded_qa
+from engine.scorers._numbers import read_number
 from engine.scorers._reducers import REDUCERS, check_reducers, reduce_epochs
 from engine.scorers._registry import metrics, scorers
 from engine.scorers._score import (
@@ -43,10 +44,11 @@ __all__ = [
     "metrics",
     "model_graded_fact",
     "model_graded_qa",
-    "normalise",
     "pattern",
+    "read_number",
     "reduce_epochs",
     "scorers",
+    "squad_normalise",
     "std",
     "stderr",
     "value_to_float",

@@ -14,33 +14,20 @@ from typing import Any
 from engine.providers import Model, user
 from engine.scorers._builtins import _completion
 from engine.scorers._registry import scorers
-from engine.scorers._score import INCORRECT, PARTIAL, Score, Scorer, value_to_float
+from engine.scorers._score import INCORRECT, Score, Scorer, value_to_float
 from engine.solvers._builtins import check_template, format_template
 from engine.solvers._state import TaskState
 
-DEFAULT_GRADE_PATTERN = r"(?i)GRADE\s*:\s*([CPI])"
+_GRADE_SPACING = r"[\s\u200b\u200c\u200d\u200e\u200f\u2060\u2063\ufeff]*"
+DEFAULT_GRADE_PATTERN = rf"(?is).*(?<!\w)GRADE(?!\w){_GRADE_SPACING}:{_GRADE_SPACING}([CPI])"
+"""The last `GRADE: X` of the grader's reply (the leading greedy `.*` skips earlier ones, such as
+a grade quoted in its reasoning or injected by the submission)."""
+_ANY_GRADE_PATTERN = rf"(?is).*(?<!\w)GRADE(?!\w){_GRADE_SPACING}:{_GRADE_SPACING}(\w*)"
+"""The last `GRADE:` and whatever word follows, checked against the grades offered."""
+_GRADE_WORDS = {"c": "C", "correct": "C", "i": "I", "incorrect": "I", "p": "P", "partial": "P"}
 
-DEFAULT_MODEL_GRADED_FACT_TEMPLATE = """\
-You are checking a submitted answer against an expert answer to the same question.
-
-[BEGIN DATA]
-***
-[Question]: {question}
-***
-[Expert answer]: {criterion}
-***
-[Submitted answer]: {answer}
-***
-[END DATA]
-
-Compare the factual content of the submitted answer with the expert answer. Differences in style, \
-wording, grammar, punctuation or length do not matter; what matters is whether the submission \
-states the facts in the expert answer without contradicting them.
-
-{instructions}"""
-
-DEFAULT_MODEL_GRADED_QA_TEMPLATE = """\
-You are assessing a submitted answer on a given task against a criterion.
+DEFAULT_MODEL_GRADED_QA_TEMPLATE = """
+You are assessing a submitted answer on a given task based on a criterion. Here is the data:
 
 [BEGIN DATA]
 ***
@@ -54,38 +41,130 @@ You are assessing a submitted answer on a given task against a criterion.
 
 Does the submission meet the criterion?
 
-{instructions}"""
+{instructions}
+"""
 
-_INSTRUCTIONS = """\
-Reason step by step about whether the submission is right, then finish with a last line of the \
-form "GRADE: X", where X is {letters}. Write nothing after that line."""
+DEFAULT_MODEL_GRADED_FACT_TEMPLATE = """
+You are comparing a submitted answer to an expert answer on a given question. Here is the data:
 
-DEFAULT_INSTRUCTIONS = _INSTRUCTIONS.format(
-    letters='C if the submission is correct or I if it is incorrect (for example "GRADE: C")'
-)
-DEFAULT_PARTIAL_INSTRUCTIONS = _INSTRUCTIONS.format(
-    letters="C if the submission is correct, P if it is partially correct (some of the expert "
-    "answer's facts, none contradicted) or I if it is incorrect"
-)
+[BEGIN DATA]
+************
+[Question]: {question}
+************
+[Expert]: {criterion}
+************
+[Submission]: {answer}
+************
+[END DATA]
+
+Compare the factual content of the submitted answer with the expert answer. Ignore any differences \
+in style, grammar, or punctuation.
+
+Does the submission contain the content in the expert answer?
+
+{instructions}
+"""
+
+
+def default_instructions(partial_credit: bool) -> str:
+    """Inspect's grading instructions: reason step by step, end with `GRADE: C`/`I` (or `P`)."""
+    partial_letter = "P" if partial_credit else ""
+    partial_prompt = '"P" for partially correct answers,' if partial_credit else ""
+    return f"""
+After assessing the submitted answer, reply with 'GRADE: $LETTER' (without quotes) where LETTER \
+is one of C{partial_letter}I.  Please choose ONE option for the grade: either "C" for correct \
+answers, {partial_prompt}or "I" for incorrect answers.
+
+For example, after reviewing a correct answer you might write 'GRADE: C' or after reviewing an \
+incorrect answer you might write 'GRADE: I'.
+
+First, write out in a step by step manner your reasoning about the criterion to be sure that your \
+conclusion is correct. Avoid simply stating the correct answers at the outset. Then, end with your \
+answer formatted as 'GRADE: $LETTER' (without quotes) where LETTER is one of C{partial_letter}I.
+
+"""
+
+
+def read_grade(
+    reply: str, grade_pattern: str | None, custom_instructions: bool, partial_credit: bool
+) -> str | None:
+    """The grade in a grader's reply, or None (no grade, or one that was not offered).
+
+    With the default pattern, a spelled-out verdict ("GRADE: Correct") counts as its letter and any
+    other word is no grade; with the default instructions too, only the grades they offered (C and
+    I, plus P with `partial_credit`) count. An explicit `grade_pattern` is authoritative: the
+    first of its groups that took part in the match, as written (Inspect reads only group 1).
+    """
+    if grade_pattern is not None:
+        found = re.search(grade_pattern, reply)
+        if found is None:
+            return None
+        return next((group for group in found.groups() if group is not None), None)
+    found = re.search(DEFAULT_GRADE_PATTERN if custom_instructions else _ANY_GRADE_PATTERN, reply)
+    if found is None:
+        return None
+    word = found.group(1).strip()
+    grade = _GRADE_WORDS.get(word.lower(), word.upper() if len(word) == 1 else None)
+    offered = ("C", "P", "I") if partial_credit else ("C", "I")
+    if not custom_instructions and grade not in offered:
+        return None
+    return grade
+
+
+_DELIMITER = re.compile(r"\[(BEGIN|END) DATA\]", re.IGNORECASE)
+
+
+def _neutralised(value: Any) -> Any:
+    """`[END DATA]` in a reply or dataset value becomes `[END-DATA]`: it cannot close the data."""
+    if isinstance(value, str):
+        return _DELIMITER.sub(lambda m: m.group(0).replace(" ", "-"), value)
+    if isinstance(value, dict):
+        return {key: _neutralised(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_neutralised(item) for item in value)
+    return value
+
+
+def chat_history(state: TaskState) -> str:
+    """The conversation up to the last reply, as Inspect's `include_history` presents it."""
+    messages = [m for m in state.messages if m.role != "system"]
+    last = max((i for i, m in enumerate(messages) if m.role == "assistant"), default=None)
+    if last is not None:
+        messages = messages[: last + 1]
+    if not messages:
+        return ""
+    history = [messages[0].text]
+    for message in messages[1:]:
+        if message.role == "user":
+            history.append(f"User: {message.text}")
+        elif message.role == "assistant":
+            history.append("Assistant: " + message.text)
+        elif message.role == "tool":
+            history.append(f"Tool: {message.text}")
+    return "\n\n".join(history)
 
 
 def _model_graded(
-    kind: str,
     default_template: str,
     template: str | None,
     instructions: str | None,
-    grade_pattern: str,
+    grade_pattern: str | None,
+    include_history: bool,
     partial_credit: bool,
     role: str | list[str],
 ) -> Scorer:
-    prompt_template = template if template is not None else default_template
-    check_template(prompt_template, f"{kind} template")
-    if instructions is None:
-        instructions = DEFAULT_PARTIAL_INSTRUCTIONS if partial_credit else DEFAULT_INSTRUCTIONS
-    try:
-        pattern = re.compile(grade_pattern)
-    except re.error as error:
-        raise ValueError(f"grade_pattern {grade_pattern!r} is not a valid regex: {error}") from None
+    prompt_template = template or default_template
+    check_template(prompt_template, "grading template")
+    custom_instructions = bool(instructions)
+    instructions = instructions or default_instructions(partial_credit)
+    if grade_pattern is not None:
+        try:
+            if re.compile(grade_pattern).groups < 1:
+                raise ValueError(f"grade_pattern {grade_pattern!r} needs a capture group")
+        except re.error as error:
+            raise ValueError(
+                f"grade_pattern {grade_pattern!r} is not a valid regex: {error}"
+            ) from None
     roles = [role] if isinstance(role, str) else list(role)
     if not roles:
         raise ValueError("role needs at least one role name")
@@ -98,31 +177,32 @@ def _model_graded(
             "grader_model": grader.name,
             "grading": [prompt.to_log(), output.message.to_log()],
         }
-        grades = list(pattern.finditer(reply))
-        if not grades:
+        grade = read_grade(reply, grade_pattern, custom_instructions, partial_credit)
+        if grade is None:
             return Score(
                 INCORRECT,
                 answer=answer,
-                explanation=f"no grade found in grader reply: {reply}",
+                explanation=f"no grade the instructions offered in the grader's reply: {reply}",
                 metadata=metadata,
             )
-        last = grades[-1]
-        groups = [group for group in last.groups() if group is not None]
-        grade = (groups[0] if groups else last.group(0)).strip().upper()
-        if grade == PARTIAL and not partial_credit:
-            grade = INCORRECT
         return Score(grade, answer=answer, explanation=reply, metadata=metadata)
 
     async def score(state: TaskState) -> Score:
         graders = [model for name in roles for model in state.role_models(name)]
         answer = _completion(state)
+        metadata = {
+            key: value
+            for key, value in state.metadata.items()
+            if key not in ("question", "answer", "criterion", "instructions")
+        }
+        question = chat_history(state) if include_history else state.sample.input_text
         prompt_text = format_template(
             prompt_template,
             {
-                **state.metadata,
-                "question": state.sample.input_text,
-                "answer": answer,
-                "criterion": "\n".join(state.sample.targets),
+                **_neutralised(metadata),
+                "question": _neutralised(question),
+                "answer": _neutralised(answer),
+                "criterion": _neutralised("".join(state.sample.targets)),
                 "instructions": instructions,
             },
         )
@@ -155,24 +235,24 @@ def majority(scores: list[Score]) -> Score:
 def model_graded_fact(
     template: str | None = None,
     instructions: str | None = None,
-    grade_pattern: str = DEFAULT_GRADE_PATTERN,
+    grade_pattern: str | None = None,
+    include_history: bool = False,
     partial_credit: bool = False,
     role: str | list[str] = "grader",
 ) -> Scorer:
     """The grader checks the answer's facts against the target (the expert answer).
 
     The template sees `{question}`, `{answer}`, `{criterion}`, `{instructions}` and the sample's
-    metadata. The last match of `grade_pattern` is the grade (its first group that took part in
-    the match, else the whole match); P counts as I without partial credit.
-    A reply without a grade scores I (with the reason) rather than failing the sample. `role` may
-    name several roles; every model playing them grades and the majority wins.
+    metadata; `include_history` shows the whole conversation as the question. The grade is read by
+    `read_grade`; a reply without a usable grade scores I (with the reason) rather than failing the
+    sample. `role` may name several roles; every model playing them grades and the majority wins.
     """
     return _model_graded(
-        "model_graded_fact",
         DEFAULT_MODEL_GRADED_FACT_TEMPLATE,
         template,
         instructions,
         grade_pattern,
+        include_history,
         partial_credit,
         role,
     )
@@ -182,17 +262,18 @@ def model_graded_fact(
 def model_graded_qa(
     template: str | None = None,
     instructions: str | None = None,
-    grade_pattern: str = DEFAULT_GRADE_PATTERN,
+    grade_pattern: str | None = None,
+    include_history: bool = False,
     partial_credit: bool = False,
     role: str | list[str] = "grader",
 ) -> Scorer:
     """The grader judges whether the answer meets the target read as a criterion (a rubric)."""
     return _model_graded(
-        "model_graded_qa",
         DEFAULT_MODEL_GRADED_QA_TEMPLATE,
         template,
         instructions,
         grade_pattern,
+        include_history,
         partial_credit,
         role,
     )

@@ -1,5 +1,10 @@
 """Multiple choice: lettered choices in the prompt, optionally shuffled, and the answer read back.
 
+The prompt and the reading of the reply are Inspect AI 0.3.285's (`multiple_choice`,
+`parse_answers`): the answer is the last `ANSWER: …` in the reply (on a line of its own, else
+anywhere), wrappers such as `**B**`, `$B$` and `(B)` are removed first, and every letter read must
+be a valid choice or nothing counts. Choices past the 26th are numbered 1, 2, … as in Inspect.
+
 The model answers with letters as it saw them; when the choices were shuffled, those letters are
 mapped back to the sample's own order, so the target (a letter of the original order) still holds.
 """
@@ -8,13 +13,11 @@ from __future__ import annotations
 
 import random
 import re
-import string
 
+from engine.config import GenerationConfig
 from engine.solvers._builtins import check_template, format_template, last_user_index, with_text
 from engine.solvers._registry import solvers
 from engine.solvers._state import Solver, TaskState
-
-LETTERS = string.ascii_uppercase
 
 SINGLE_ANSWER_TEMPLATE = """\
 Answer the following multiple choice question. The entire content of your response should be of \
@@ -24,67 +27,128 @@ the following format: 'ANSWER: $LETTER' (without quotes) where LETTER is one of 
 
 {choices}"""
 
-MULTIPLE_ANSWER_TEMPLATE = """\
-Answer the following multiple choice question where multiple answers may be correct. The entire \
-content of your response should be of the following format: 'ANSWER: $LETTERS' (without quotes) \
-where LETTERS is one or more of {letters}, separated by commas.
+SINGLE_ANSWER_TEMPLATE_COT = """\
+Answer the following multiple choice question. The last line of your response should be of the \
+following format: 'ANSWER: $LETTER' (without quotes) where LETTER is one of {letters}. Think step \
+by step before answering.
 
 {question}
 
 {choices}"""
 
-_ANSWER_LINE = re.compile(r"(?im)^[^\S\n]*\**ANSWER\**\s*:\**\s*(.+?)\s*$")
-_BARE_LETTER = re.compile(r"^\s*\(?([A-Za-z])\)?(?:[.):]|\s|$)")
-_LIST_SEPARATOR = re.compile(r"\s*(?:,|&|\band\b)\s*", re.IGNORECASE)
-_LEADING_LETTER = re.compile(r"[^A-Za-z]*([A-Za-z])(?![A-Za-z])")
+MULTIPLE_ANSWER_TEMPLATE = """\
+Answer the following multiple choice question where multiple answers may be correct. The entire \
+content of your response should be of the following format: 'ANSWER: $LETTERS' (without quotes) \
+where LETTERS is one or more of {letters}.
+
+{question}
+
+{choices}"""
+
+MULTIPLE_ANSWER_TEMPLATE_COT = """\
+Answer the following multiple choice question where multiple answers may be correct. The last \
+line of your response should be of the following format: 'ANSWER: $LETTERS' (without quotes) \
+where LETTERS is one or more of {letters}. Think step by step before answering.
+
+{question}
+
+{choices}"""
+
+_STRICT_ANSWER = re.compile(r"(?im)^ANSWER\s*:\s*([A-Za-z\d ,]+)\s*(?:$|\n|\.)")
+"""An `ANSWER:` line, ending at the end of the line or a full stop."""
+_LOOSE_ANSWER = re.compile(r"(?i)ANSWER\s*:\s*([A-Za-z\d ,]+)(?:[^\w]|\n|$|\.)")
+"""An `ANSWER:` anywhere (mid-line, followed by an explanation)."""
 
 
 def letter(index: int) -> str:
-    return LETTERS[index]
+    """The label of the choice at `index`: A-Z, then 1, 2, … (Inspect's `answer_character`)."""
+    return chr(ord("A") + index) if index < 26 else str(index - 25)
 
 
-def answer_letters(text: str, count: int) -> list[str]:
-    """The letters chosen in `text`: from its last `ANSWER:` line, else a reply that starts with a
-    lone letter ("B", "(B)", "B) Paris"). Only the first `count` letters count.
+def letter_index(label: str) -> int:
+    """The index a label stands for (Inspect's `answer_index`); ValueError if it is no label."""
+    if len(label) == 1 and label.isalpha():
+        return ord(label.upper()) - ord("A")
+    if label.isnumeric():
+        if int(label) == 0:
+            raise ValueError(f"unexpected choice {label!r} (numbered choices start at 1)")
+        return 25 + int(label)
+    raise ValueError(f"unexpected choice {label!r} (must be a letter or a number)")
 
-    On the `ANSWER:` line the letters are a list ("A, C", "A and C") at its start: whatever
-    follows a letter without a separator is its explanation ("C) a dog" chooses C, not C and A).
+
+def _unwrap(text: str) -> str:
+    """`$B$`, `**B**` and `(B)` (after `:`/`,` or at a line start) read as `B`."""
+    text = re.sub(r"\x24\s*([A-Za-z\d][A-Za-z\d ,]*?)\s*\x24", r"\1", text)
+    text = re.sub(r"\*\*\s*([A-Za-z\d][A-Za-z\d ,]*?)\s*\*\*", r"\1", text)
+    return re.sub(r"(?i)(^|[:,])(\s*)\(([A-Za-z\d])\)(?=\s*(?:,|\.|\n|\Z))", r"\1\2\3", text)
+
+
+def find_answer(text: str) -> str | None:
+    """What follows the reply's last `ANSWER:` (upper-cased, full stop dropped), else None."""
+    text = _unwrap(text)
+    found = _STRICT_ANSWER.findall(text) or _LOOSE_ANSWER.findall(text)
+    return found[-1].strip().rstrip(".").upper() if found else None
+
+
+def answer_letters(text: str, count: int, multiple_correct: bool = False) -> list[str]:
+    """The choices picked in `text`, as labels in the order shown, sorted by position.
+
+    Single answer: one label (a stray comma is tolerated). Multiple answers: labels separated by
+    commas, spaces, `and`, or nothing ("AC"). Any label that is not one of the `count` choices
+    makes the whole answer unreadable (an invalid pick counts against the reply).
     """
-    valid = set(LETTERS[:count])
-    lines = _ANSWER_LINE.findall(text)
-    if lines:
-        found: list[str] = []
-        for item in _LIST_SEPARATOR.split(lines[-1]):
-            leading = _LEADING_LETTER.match(item)
-            if leading is None:
-                break
-            found.append(leading.group(1).upper())
-        return sorted({c for c in found if c in valid})
-    bare = _BARE_LETTER.match(text)
-    if bare and bare.group(1).upper() in valid:
-        return [bare.group(1).upper()]
-    return []
+    matched = find_answer(text)
+    if matched is None:
+        return []
+    allowed = {letter(i) for i in range(count)}
+    picked: set[str] = set()
+    if multiple_correct:
+        joined = matched.replace(" AND ", ",").replace(" ", "")
+        by_comma = {token for token in joined.split(",") if token}
+        if by_comma <= allowed:
+            picked = by_comma
+        elif set(joined) <= allowed:
+            picked = set(joined)
+    else:
+        tokens = [token for token in matched.split(",") if token]
+        if len(tokens) == 1 and tokens[0] in allowed:
+            picked = {tokens[0]}
+    return sorted(picked, key=letter_index)
 
 
 @solvers.register("multiple_choice")
 def multiple_choice(
-    template: str | None = None, multiple_correct: bool = False, shuffle: bool = False
+    template: str | None = None,
+    cot: bool = False,
+    multiple_correct: bool = False,
+    max_tokens: int | None = None,
+    shuffle: bool = False,
 ) -> Solver:
-    """Show the sample's choices as `A) …`, generate, and record the chosen letters.
+    """Show the sample's choices as `A) …`, generate, and record the chosen choices.
 
-    The template sees `{question}`, `{choices}`, `{letters}` and the metadata. With `shuffle` the
-    choices are shown in an order seeded by the sample id and epoch (reproducible), and the chosen
-    letters are mapped back to the sample's order in `state.selected_choices`.
+    `cot` asks for step-by-step reasoning before a last `ANSWER:` line (default templates only).
+    The template sees `{question}`, `{choices}`, `{letters}` and the metadata, and must contain
+    `{question}` and `{choices}`. With `shuffle` the choices are shown in an order seeded by the
+    sample id and epoch (reproducible), and the chosen labels are mapped back to the sample's
+    order in `state.selected_choices`.
     """
-    prompt = template or (MULTIPLE_ANSWER_TEMPLATE if multiple_correct else SINGLE_ANSWER_TEMPLATE)
+    if template is not None and not ("{question}" in template and "{choices}" in template):
+        raise ValueError("template must contain the {question} and {choices} placeholders")
+    if template is None:
+        template = {
+            (False, False): SINGLE_ANSWER_TEMPLATE,
+            (False, True): SINGLE_ANSWER_TEMPLATE_COT,
+            (True, False): MULTIPLE_ANSWER_TEMPLATE,
+            (True, True): MULTIPLE_ANSWER_TEMPLATE_COT,
+        }[(multiple_correct, cot)]
+    prompt: str = template
     check_template(prompt, "multiple_choice template")
+    config = GenerationConfig(max_tokens=max_tokens) if max_tokens is not None else None
 
     async def solve(state: TaskState) -> TaskState:
         choices = state.sample.choices
         if not choices:
             raise ValueError(f"multiple_choice: sample {state.sample.id!r} has no choices")
-        if len(choices) > len(LETTERS):
-            raise ValueError(f"multiple_choice: at most {len(LETTERS)} choices")
         order = list(range(len(choices)))
         if shuffle:
             random.Random(f"{state.sample.id}:{state.epoch}").shuffle(order)
@@ -97,15 +161,16 @@ def multiple_choice(
                 **state.metadata,
                 "question": message.text,
                 "choices": shown,
-                "letters": ",".join(LETTERS[: len(choices)]),
+                "letters": ",".join(letter(i) for i in range(len(choices))),
             },
         )
         state.messages[position] = with_text(message, text)
         model = state.require_model()
-        state.output = await model.generate(state.messages)
+        state.output = await model.generate(state.messages, config)
         state.messages.append(state.output.message)
-        picked = answer_letters(state.output.completion, len(choices))
-        state.selected_choices = sorted(letter(order[LETTERS.index(c)]) for c in picked)
+        picked = answer_letters(state.output.completion, len(choices), multiple_correct)
+        originals = sorted(order[letter_index(label)] for label in picked)
+        state.selected_choices = [letter(index) for index in originals]
         return state
 
     return solve

@@ -46,7 +46,7 @@ def test_three_graders_from_a_role_list_vote_and_the_log_records_them(
     environment: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def answer(request: Request) -> str:
-        if "[Expert answer]" not in request.messages[-1]["content"]:
+        if "[Expert]:" not in request.messages[-1]["content"]:
             return "the basket"
         return "GRADE: C" if request.model == "judge-1" else "GRADE: I"  # outvoted two to one
 

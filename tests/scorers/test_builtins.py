@@ -56,7 +56,16 @@ MATCH_CASES: list[tuple[dict[str, Any], str, str | list[str], bool]] = [
     ({}, "Paris is the answer.", "Paris", False),
     ({}, "The answer is 14", "4", False),
     ({}, "The answer is newyork", "York", False),
-    ({}, "The answer is New York.", "new   york", True),
+    ({}, "The answer is New York.", "new   york", False),  # as Inspect: spaces are not folded
+    ({}, "The answer is 3.4", "4", False),  # a whole number, not its last digit
+    ({}, "答案是东京", "东京", True),  # no word boundary inside unspaced scripts
+    ({"numeric": True}, "It is 4.2e1 exactly", "42", True),
+    ({"numeric": True}, "It is 1e3", "1,000", True),
+    ({"numeric": True}, "It is −5", "-5", True),
+    ({"numeric": True}, "It is 2½", "2.5", True),
+    ({"numeric": True, "location": "exact"}, "1 000 000", "1000000", True),
+    ({"numeric": True}, "It is 3.14159", "3.1416", False),  # exact values, not 5 digits
+    ({"numeric": True}, "It is 42km", "42", False),  # a number is a whole word, as in Inspect
     ({}, "The answer is Lyon", ["Marseille", "Lyon"], True),
     ({}, "", "Paris", False),
     ({}, "anything", "", False),
@@ -100,12 +109,25 @@ def test_match(
 def test_match_records_the_answer() -> None:
     assert score(match(), answered("It is Paris.", "Paris")).answer == "It is Paris."
     numeric = match(numeric=True)
-    assert score(numeric, answered("About $1,000 in total.", "1000")).answer == "$1,000"
+    assert score(numeric, answered("About $1,000 in total.", "1000")).answer == "1000"
     assert score(numeric, answered("Maybe 3, or 4.", "5")).answer == "4"
 
 
 def test_match_without_generation() -> None:
-    assert score(match(), answered(None, "Paris")) == Score(INCORRECT, answer="")
+    result = score(match(), answered(None, "Paris"))
+    assert (result.value, result.answer) == (INCORRECT, "")
+
+
+def test_match_explains_what_it_read_and_compared() -> None:
+    result = score(match(numeric=True), answered("Maybe 3, or 4.", "5"))
+    assert result.explanation == (
+        "read '4' (the last number) and compared it with the number 5: not equal"
+    )
+    result = score(match(), answered("The answer is 14", "4"))
+    assert (
+        result.explanation == "looked for '4' as whole words at the end of 'the answer is 14': "
+        "not found"
+    )
 
 
 def test_match_rejects_unknown_location() -> None:
@@ -117,8 +139,10 @@ def test_match_rejects_unknown_location() -> None:
 
 INCLUDES_CASES: list[tuple[dict[str, Any], str, str | list[str], bool]] = [
     ({}, "Sally will look in the basket first.", "the basket", True),
-    ({}, "Sally will look in THE   BASKET", "the basket", True),
-    ({}, "Sally will look in the\nbasket", "the basket.", True),
+    ({}, "Sally will look in THE BASKET", "the basket", True),
+    ({}, "Sally will look in the\nbasket", "the basket", False),  # a plain substring, as Inspect
+    ({}, "It is -5 degrees", "-5", True),
+    ({}, "It is 5 degrees", "-5", False),  # the sign is part of the target
     ({}, "Sally will look in the box", "the basket", False),
     ({}, "Sally will look in the box", ["the basket", "the box"], True),
     ({}, "anything", "", False),
@@ -132,7 +156,7 @@ def test_includes(
     args: dict[str, Any], completion: str, target: str | list[str], correct: bool
 ) -> None:
     result = score(includes(**args), answered(completion, target))
-    assert result == Score(CORRECT if correct else INCORRECT, answer=completion)
+    assert (result.value, result.answer) == (CORRECT if correct else INCORRECT, completion)
 
 
 # ── model_graded_fact ────────────────────────────────────────────────────────────────────────────
@@ -175,9 +199,9 @@ def test_grader_gets_question_answer_and_criterion(server: OpenAIServer) -> None
     result = graded(model_graded_fact(), state)
     prompt = grader_prompt(server)
     assert f"[Question]: {QUESTION}" in prompt
-    assert "[Submitted answer]: I believe it is Paris." in prompt
-    assert "[Expert answer]: Paris" in prompt
-    assert '"GRADE: C"' in prompt and "GRADE: P" not in prompt and "P if" not in prompt
+    assert "[Submission]: I believe it is Paris." in prompt
+    assert "[Expert]: Paris" in prompt
+    assert "LETTER is one of CI." in prompt and '"P" for' not in prompt
     assert "{" not in prompt
     reply = "The facts agree.\nGRADE: C"
     assert result == Score(
@@ -200,7 +224,9 @@ GRADE_CASES = [
     ("It names Lyon instead.\nGRADE: I", False, INCORRECT),
     ("grade:c", False, CORRECT),
     ("Half of it.\nGRADE: P", True, PARTIAL),
-    ("Half of it.\nGRADE: P", False, INCORRECT),
+    ("Half of it.\nGRADE: P", False, INCORRECT),  # P was not offered: no grade (Inspect: unscored)
+    ("GRADE: Correct", False, CORRECT),
+    ("GRADE: CI", False, INCORRECT),  # not a grade
     ("First GRADE: I, but on reflection...\nGRADE: C", False, CORRECT),
 ]
 
@@ -210,19 +236,21 @@ def test_grades(server: OpenAIServer, reply: str, partial_credit: bool, grade: s
     server.responder = fixed(reply)
     result = graded(model_graded_fact(partial_credit=partial_credit), answered("Paris", "Paris"))
     assert result.value == grade
-    assert result.explanation == reply
+    assert result.explanation is not None and result.explanation.endswith(reply)
 
 
 def test_partial_credit_instructions_offer_p(server: OpenAIServer) -> None:
     graded(model_graded_fact(partial_credit=True), answered("Paris", "Paris"))
-    assert "P if it is partially correct" in grader_prompt(server)
+    assert '"P" for partially correct answers' in grader_prompt(server)
 
 
 def test_reply_without_grade_scores_incorrect(server: OpenAIServer) -> None:
     server.responder = fixed("I cannot decide.")
     result = graded(model_graded_fact(), answered("Paris", "Paris"))
     assert result.value == INCORRECT
-    assert result.explanation == "no grade found in grader reply: I cannot decide."
+    assert result.explanation == (
+        "no grade the instructions offered in the grader's reply: I cannot decide."
+    )
     assert result.metadata is not None and result.metadata["grader_model"] == "vllm/test-model"
 
 
@@ -252,19 +280,19 @@ def test_custom_template_instructions_and_pattern(server: OpenAIServer) -> None:
         instructions="Be lenient.",
         grade_pattern=r"VERDICT=(\w)",
         partial_credit=True,
-    )
+    )  # an explicit pattern's group is the grade as written (Inspect): "p" is upper-cased below
     result = graded(scorer, answered("Lyon", ["Paris", "Paris, France"], metadata={"topic": "geo"}))
     assert grader_prompt(server) == (
-        f"Topic geo. Q: {QUESTION} A: Lyon Want: Paris\nParis, France. Be lenient."
+        f"Topic geo. Q: {QUESTION} A: Lyon Want: ParisParis, France. Be lenient."
     )
-    assert result.value == PARTIAL
+    assert result.value == "p"
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         ({"grade_pattern": "GRADE: ("}, "grade_pattern 'GRADE: (' is not a valid regex"),
-        ({"template": "{question"}, "model_graded_fact template cannot be parsed"),
+        ({"template": "{question"}, "grading template cannot be parsed"),
     ],
 )
 def test_bad_arguments_fail_at_planning(args: dict[str, Any], message: str) -> None:

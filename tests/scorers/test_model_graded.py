@@ -106,4 +106,4 @@ def test_a_grade_pattern_with_alternative_groups_reads_the_group_that_matched(
 ) -> None:
     scorer = model_graded_fact(grade_pattern=r"(?i)GRADE\s*:\s*([CI])|VERDICT\s*:\s*(\w+)")
     result = graded_by(scorer, answered("Paris", "Paris"), {"grader": "grader-verdict"})
-    assert result.value == "CORRECT" and result.as_float() == 1.0
+    assert result.value == "correct" and result.as_float() == 1.0  # the group as written

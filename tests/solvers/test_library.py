@@ -73,29 +73,38 @@ def test_chain_of_thought_keeps_images() -> None:
 
 
 LETTER_CASES = [
-    ("ANSWER: B", 4, ["B"]),
-    ("answer: b", 4, ["B"]),
-    ("**ANSWER**: C", 4, ["C"]),
-    ("ANSWER: A, C", 4, ["A", "C"]),
-    ("ANSWER: C,A,C", 4, ["A", "C"]),
-    ("ANSWER: A\nANSWER: D", 4, ["D"]),
-    ("ANSWER: E", 4, []),
-    ("ANSWER: I am not sure", 4, []),
-    ("ANSWER: C) a dog", 4, ["C"]),  # the lone "a" explains C; it is not a second choice
-    ("ANSWER: B. A city on the Seine", 4, ["B"]),
-    ("ANSWER: (A) and (D)", 4, ["A", "D"]),
-    ("ANSWER: $B", 4, ["B"]),  # "I" is a word here, and not a choice anyway
-    ("B", 4, ["B"]),
-    ("(B) Paris", 4, ["B"]),
-    ("B. Paris", 4, ["B"]),
-    ("Because", 4, []),
-    ("", 4, []),
+    # (reply, choices, multiple_correct, letters): Inspect's parse_answers
+    ("ANSWER: B", 4, False, ["B"]),
+    ("answer: b", 4, False, ["B"]),
+    ("**ANSWER: C**", 4, False, ["C"]),
+    ("ANSWER: (C)", 4, False, ["C"]),
+    ("ANSWER: A, C", 4, True, ["A", "C"]),
+    ("ANSWER: AC", 4, True, ["A", "C"]),
+    ("ANSWER: C A", 4, True, ["A", "C"]),
+    ("ANSWER: A, C", 4, False, []),  # two letters where one was asked for
+    ("ANSWER: A\nANSWER: D", 4, False, ["D"]),
+    ("ANSWER: E", 4, False, []),
+    ("ANSWER: A, E", 4, True, []),  # an invalid letter spoils the answer
+    ("I think it is ANSWER: B) Paris", 4, False, ["B"]),
+    ("ANSWER: 3", 30, False, ["3"]),  # past Z the choices are numbered
+    ("B", 4, False, []),  # no ANSWER: line
+    ("", 4, False, []),
 ]
 
 
-@pytest.mark.parametrize(("text", "count", "letters"), LETTER_CASES)
-def test_answer_letters(text: str, count: int, letters: list[str]) -> None:
-    assert answer_letters(text, count) == letters
+@pytest.mark.parametrize(("text", "count", "multiple", "letters"), LETTER_CASES)
+def test_answer_letters(text: str, count: int, multiple: bool, letters: list[str]) -> None:
+    assert answer_letters(text, count, multiple) == letters
+
+
+def test_multiple_choice_cot_asks_for_steps_and_a_last_answer_line(server: OpenAIServer) -> None:
+    server.responder = lambda request: "Paris is the capital.\nANSWER: B"
+    sample = Sample("Capital of France?", "B", choices=CHOICES)
+    state = solve_with(multiple_choice(cot=True, max_tokens=64), start(sample))
+    (request,) = server.chat_requests()
+    assert "Think step by step before answering." in request.messages[-1]["content"]
+    assert request.body["max_tokens"] == 64
+    assert state.selected_choices == ["B"]
 
 
 def test_multiple_choice_shows_lettered_choices(server: OpenAIServer) -> None:

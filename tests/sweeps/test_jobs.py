@@ -134,7 +134,7 @@ def test_a_grader_shared_by_jobs_is_counted_per_job(monkeypatch: pytest.MonkeyPa
 
     def answer(request: Request) -> str:
         prompt = request.messages[-1]["content"]
-        return "GRADE: C" if "[Expert answer]" in prompt else "the basket"
+        return "GRADE: C" if "[Expert]:" in prompt else "the basket"
 
     with OpenAIServer(answer) as server:
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
