@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from engine.config._compose import GROUPS, Composed, Sweep
-from engine.logs import NOT_IDENTITY, config_hash, read_run_file
+from engine.logs import NOT_IDENTITY, config_hash, read_run_file, redact
 from engine.runner import identity_of, safe_name
 
 MANIFEST = "sweep.json"
@@ -172,7 +172,7 @@ def write_manifest(root: Path, swept: list[str], jobs: list[Job]) -> None:
         ],
     }
     temporary = root / f".{MANIFEST}.tmp"
-    temporary.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    temporary.write_text(redact(json.dumps(manifest, indent=1)), encoding="utf-8")
     os.replace(temporary, root / MANIFEST)
 
 
