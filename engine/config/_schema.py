@@ -167,8 +167,8 @@ class BatchConfig(_Strict):
 
 
 def _check_model_args(args: dict[str, Any]) -> dict[str, Any]:
-    for key in args:
-        if is_credential_name(key):
+    for key, value in args.items():
+        if is_credential_name(key) and value is not None and not isinstance(value, bool):
             raise ValueError(
                 f"model_args.{key} looks like a secret: keys come from the environment or .env, "
                 "never from config (they would be saved in the run folder)"
