@@ -188,7 +188,7 @@ def test_missing_file_lists_searched_dirs(tmp_path: Path) -> None:
     message = str(raised.value)
     assert "dataset file 'nope.jsonl' not found" in message
     assert f"searched: {dirs[0]}, {dirs[1]}" in message
-    with pytest.raises(DatasetError, match="'absent.jsonl' not found"):
+    with pytest.raises(DatasetError, match=r"'absent\.jsonl' not found"):
         read(tmp_path / "absent.jsonl")
 
 

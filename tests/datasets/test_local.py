@@ -66,7 +66,7 @@ def test_allowed_roots_opt_in_but_never_system_files(folder: Path) -> None:
     assert find_local_file(str(outside), [folder], allowed) == outside.resolve()
     assert find_local_file("../secret.txt", [folder], allowed) == outside.resolve()
     for system in ("/proc/self/environ", "/dev/null", "/sys/kernel/uevent_seqnum"):
-        with pytest.raises(LocalFileError, match="system file|not a regular file"):
+        with pytest.raises(LocalFileError, match=r"system file|not a regular file"):
             find_local_file(system, [folder], [Path("/")])
 
 
