@@ -70,6 +70,7 @@ def conf(tmp_path: Path) -> Path:
     (folder / "task" / "faults.yaml").write_text(
         "name: faults\n"
         f"dataset:\n  path: {json.dumps(str(dataset))}\n"
+        f"  allowed_roots: [{json.dumps(str(tmp_path))}]\n"  # an absolute path: opted in
         "solvers: [generate]\n"
         "scorers: [match]\n"
         "metrics: [accuracy]\n",

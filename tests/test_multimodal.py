@@ -28,7 +28,7 @@ def vision_task(tmp_path: Path) -> Path:
         "dataset: {path: vision.jsonl}\n"
         "scorers: [includes]\n"
     )
-    content = [{"type": "text", "text": "Which animal?"}, {"type": "image", "image": str(image)}]
+    content = [{"type": "text", "text": "Which animal?"}, {"type": "image", "image": image.name}]
     record = {"id": "cat-1", "input": [{"role": "user", "content": content}], "target": "cat"}
     (tmp_path / "vision.jsonl").write_text(json.dumps(record) + "\n")
     return tmp_path

@@ -263,5 +263,5 @@ def test_a_hook_beside_the_users_conf_is_found_and_nothing_outside(
     plan = build_plan(compose_config(hooked))
     assert [s.input for s in plan.samples] == ["CAPITAL OF FRANCE?", "CAPITAL OF ITALY?"]
     escaping = ["task=capitals", "model=none", "+task.dataset.record_to_sample=../elsewhere.py"]
-    with pytest.raises(ConfigError, match=r"task\.dataset .*points outside the task directory"):
+    with pytest.raises(ConfigError, match=r"task\.dataset .*is outside the task directories"):
         build_plan(compose_config(escaping))

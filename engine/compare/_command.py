@@ -10,6 +10,7 @@ USAGE = "usage: inspect-run report PATH… [-o report.html]  (logs, run folders 
 
 
 def report_command(args: Sequence[str]) -> int:
+    from engine._secrets import redact
     from engine.compare import UnreadableLog
     from engine.compare._html import render_html
     from engine.compare._table import compare_paths
@@ -49,7 +50,7 @@ def report_command(args: Sequence[str]) -> int:
             else Path("report.html")
         )
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(render_html(comparison), encoding="utf-8")
-    print(comparison.to_text())
+    output.write_text(redact(render_html(comparison)), encoding="utf-8")
+    print(redact(comparison.to_text()))
     print(f"\nreport: {output}")
     return 0

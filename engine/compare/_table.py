@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine._secrets import redact
 from engine.compare._load import RunRecord, SampleKey, find_logs, read_run
 from engine.compare._prices import run_cost
 from engine.compare._stats import holm, interval, paired_test, percentile
@@ -97,7 +98,7 @@ class Comparison:
             ("json", self.to_json()),
         ):
             path = folder / f"comparison.{suffix}"
-            path.write_text(text, encoding="utf-8")
+            path.write_text(redact(text), encoding="utf-8")
             written.append(path)
         return written
 

@@ -15,7 +15,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from engine._secrets import CREDENTIAL_NAME, secret_values
+from engine._secrets import (
+    from_environment,
+    is_credential_name,
+    literal_url_credential,
+    mentions_env_secret,
+    redact_urls,
+)
 from engine.config._errors import (
     ConfigError,
     Problem,
@@ -114,10 +120,61 @@ class _Sources:
 
 
 def _redacted(override: Any) -> str:
-    """An override as typed, unless its key looks like a secret (never echo one)."""
+    """An override as typed, unless its key names a credential (never echo one); credentials in
+    a URL are masked."""
     key: str = override.key_or_group
-    return (
-        f"{key}=***" if CREDENTIAL_NAME.search(key.rsplit(".", 1)[-1]) else str(override.input_line)
+    if is_credential_name(key.rsplit(".", 1)[-1]):
+        return f"{key}=***"
+    return redact_urls(str(override.input_line))
+
+
+_NO_CREDENTIAL_CHECK = ("prices",)
+"""Subtrees whose keys are not names (model strings)."""
+
+
+def literal_credentials(tree: Any, path: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    """(dotted key, what) for every credential written into the config as a value: a key whose
+    name means a credential (a header such as `Authorization` or `x-api-key`, a `password`), or
+    a URL with userinfo or a `key=`/`token=`/`sig=` parameter. `${oc.env:…}` references (also
+    `Bearer ${oc.env:…}`) are fine: Hydra saves the reference, and we mask the value.
+    `model_args` names are checked by the schema."""
+    found: list[tuple[str, str]] = []
+    items: Any = (
+        tree.items()
+        if isinstance(tree, dict)
+        else enumerate(tree)
+        if isinstance(tree, list)
+        else ()
+    )
+    for name, value in items:
+        here = (*path, str(name))
+        if here[0] in _NO_CREDENTIAL_CHECK or here[0] == "hydra":
+            continue
+        if isinstance(value, str):
+            direct_model_arg = len(path) >= 1 and path[-1] == "model_args"
+            if (
+                isinstance(name, str)
+                and is_credential_name(name)
+                and value.strip()
+                and not from_environment(value)
+                and not direct_model_arg
+            ):
+                found.append((".".join(here), f"'{name}' holds a credential"))
+            elif (what := literal_url_credential(value)) is not None:
+                found.append((".".join(here), f"it holds {what}"))
+        else:
+            found += literal_credentials(value, here)
+    return found
+
+
+def _credential_problem(key: str, what: str, locate: Callable[[str], str | None]) -> Problem:
+    name = key.rsplit(".", 1)[-1]
+    return Problem(
+        key,
+        f"{what} written into the config, which is saved with every run (config.yaml, the "
+        "log, Hydra's outputs); keep it in an environment variable or .env and refer to it: "
+        f"{name}: ${{oc.env:YOUR_VARIABLE}}",
+        locate(key),
     )
 
 
@@ -156,7 +213,7 @@ def _check_override(override: Any) -> Problem | None:
     if key.startswith(("hydra.", "hydra/")) or key == "hydra" or override.is_delete():
         return None
     source = f"command line: {_redacted(override)}"
-    if any(secret in str(override.input_line) for secret in secret_values()):
+    if mentions_env_secret(str(override.input_line)):
         # Hydra would save it under .hydra/ and we would echo it in errors: refuse, masked.
         return Problem(
             key,
@@ -209,6 +266,8 @@ def _force_add_into_mapping(override: Any) -> str:
 class _HydraParts:
     sweep_params: dict[str, str]
     launcher: dict[str, Any]
+    unresolved: dict[str, Any]
+    """The config with `${…}` references as written (what Hydra saves)."""
 
 
 def _hydra_compose(
@@ -230,9 +289,10 @@ def _hydra_compose(
     choices = dict(cfg.hydra.runtime.choices)
     params = OmegaConf.select(cfg, "hydra.sweeper.params") or {}
     launcher: dict[str, Any] = OmegaConf.to_container(cfg.hydra.launcher, resolve=False)  # type: ignore[assignment]
-    parts = _HydraParts({str(k): str(v) for k, v in params.items()}, launcher)
+    parts = _HydraParts({str(k): str(v) for k, v in params.items()}, launcher, {})
     with open_dict(cfg):
         del cfg["hydra"]
+    parts.unresolved = OmegaConf.to_container(cfg, resolve=False)  # type: ignore[assignment]
     resolved: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
     named = {k: (None if v is None else str(v)) for k, v in choices.items()}
     return resolved, named, parts
@@ -288,6 +348,10 @@ def compose_config(
             problems.append(Problem("", f"not valid YAML: {message}", where))
             raise ConfigError(problems) from None
         locate = _Sources(usable, choices)
+        problems += [
+            _credential_problem(key, what, locate)
+            for key, what in literal_credentials(hydra_parts.unresolved)
+        ]
         try:
             config = RunConfig.model_validate(resolved)
         except ValidationError as error:

@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from engine._secrets import CREDENTIAL_NAME
+from engine._secrets import is_credential_name
 
 
 class _Strict(BaseModel):
@@ -167,8 +167,8 @@ class BatchConfig(_Strict):
 
 
 def _check_model_args(args: dict[str, Any]) -> dict[str, Any]:
-    for key in args:
-        if CREDENTIAL_NAME.search(key):
+    for key, value in args.items():
+        if is_credential_name(key) and value is not None and not isinstance(value, bool):
             raise ValueError(
                 f"model_args.{key} looks like a secret: keys come from the environment or .env, "
                 "never from config (they would be saved in the run folder)"
@@ -262,6 +262,10 @@ class DatasetConfig(_Strict):
     limit: Annotated[int, Field(ge=1)] | None = None
     image_max_size: Annotated[int, Field(ge=16)] = 1024
     """Images larger than this many pixels on their longer side are scaled down (aspect kept)."""
+    allowed_roots: list[str] = Field(default_factory=list)
+    """Folders besides the task directories that the dataset's files, its records' media and
+    hooks may be read from (absolute paths are accepted inside them). Empty: only the task
+    directories (a record's media: the dataset file's folder)."""
 
     @model_validator(mode="after")
     def _one_source(self) -> DatasetConfig:

@@ -19,9 +19,19 @@ from engine.config import DatasetConfig, DatasetFields
 from engine.datasets._hooks import Hook, HookError, load_hook
 from engine.datasets._hub import HubError, hub_files
 from engine.datasets._images import ImageError, image_parts
+from engine.datasets._local import LocalFileError, allowed_roots, find_local_file
 from engine.datasets._sample import Sample
 from engine.providers import ChatMessage
-from engine.providers._types import Content, ContentImage, ContentText, Role, content_from_log
+from engine.providers._media import is_url, is_vetted, vet_file
+from engine.providers._types import (
+    Content,
+    ContentAudio,
+    ContentImage,
+    ContentText,
+    ContentVideo,
+    Role,
+    content_from_log,
+)
 
 Format = Literal["jsonl", "json", "csv", "parquet"]
 
@@ -47,8 +57,10 @@ class DatasetFile:
     """The samples of a dataset, in file order, read lazily on each iteration.
 
     `search_dirs` are where a relative `path` may be found; `task_dirs` are the only places a
-    `record_to_sample` hook is loaded from. Without `fetch`, a Hub dataset is not downloaded (and
-    has no samples): `inspect-run validate` checks configs offline.
+    `record_to_sample` hook is loaded from; the media its records name are files in the dataset
+    file's folder (see `engine.datasets._local`), `dataset.allowed_roots` adding folders to all
+    three. Without `fetch`, a Hub dataset is not downloaded (and has no samples):
+    `inspect-run validate` checks configs offline.
     """
 
     def __init__(
@@ -62,15 +74,20 @@ class DatasetFile:
         self.config = config
         self.fields = config.fields
         self.base_dir: Path | None
+        allowed = allowed_roots(config.allowed_roots)
         try:
             if config.hub is not None:
                 self.paths = hub_files(config.hub) if fetch else []
                 self.base_dir = None
+                self.allowed: list[Path] = []  # Hub data names no local file, ever
             else:
-                self.paths = [resolve_path(str(config.path), search_dirs)]
+                self.paths = [resolve_path(str(config.path), search_dirs, allowed)]
                 self.base_dir = self.paths[0].parent
+                self.allowed = allowed
             self.hook: Hook | None = (
-                load_hook(config.record_to_sample, task_dirs) if config.record_to_sample else None
+                load_hook(config.record_to_sample, task_dirs, allowed)
+                if config.record_to_sample
+                else None
             )
         except (HubError, HookError) as error:
             raise DatasetError(str(error)) from None
@@ -115,7 +132,13 @@ class DatasetFile:
         try:
             if self.hook is None:
                 sample = record_to_sample(
-                    record, self.fields, index, self.base_dir, max_size, resize_images=resize_images
+                    record,
+                    self.fields,
+                    index,
+                    self.base_dir,
+                    max_size,
+                    resize_images=resize_images,
+                    allowed=self.allowed,
                 )
             else:
                 made = self._from_hook(record, index, resize_images)
@@ -123,10 +146,14 @@ class DatasetFile:
                     return None
                 sample = made
         except (DatasetError, ImageError) as error:
-            raise DatasetError(f"{path}, {where}: {error}") from None
+            raise DatasetError(f"{self._name(path)}, {where}: {error}") from None
         if self.config.shuffle_choices:
             sample = shuffle_choices(sample, self.config.seed)
         return sample
+
+    def _name(self, path: Path) -> str:
+        """The dataset file as a user knows it (a Hub file: the dataset, then the cached file)."""
+        return f"{self.config.location} ({path.name})" if self.config.hub is not None else str(path)
 
     def _from_hook(self, record: dict[str, Any], index: int, resize_images: bool) -> Sample | None:
         assert self.hook is not None
@@ -137,6 +164,10 @@ class DatasetFile:
         if made is None or isinstance(made, Sample):
             if made is not None and made.id is None:
                 made.id = index
+            if made is not None:
+                made.input = vetted_media(
+                    made.input, self.base_dir, self.allowed, "record_to_sample's input"
+                )
             return made
         if isinstance(made, dict):
             return record_to_sample(
@@ -146,6 +177,7 @@ class DatasetFile:
                 self.base_dir,
                 self.config.image_max_size,
                 resize_images=resize_images,
+                allowed=self.allowed,
             )
         raise DatasetError(
             f"record_to_sample must return a Sample, a dict or None, got {type(made).__name__}"
@@ -161,24 +193,77 @@ load_dataset = read_samples
 """Alias of `read_samples`."""
 
 
-def resolve_path(path: str, search_dirs: Sequence[Path]) -> Path:
-    """An absolute path as is; a relative one against each directory in order, first hit wins."""
-    candidate = Path(path).expanduser()
-    if candidate.is_absolute():
-        if candidate.is_file():
-            return candidate
-        raise DatasetError(f"dataset file {candidate} does not exist")
-    for directory in search_dirs:
-        found = Path(directory) / candidate
-        if not found.resolve().is_relative_to(Path(directory).resolve()):
-            raise DatasetError(
-                f"dataset file '{path}' climbs out of {directory}; a relative path must stay "
-                "inside the task directories"
-            )
-        if found.is_file():
-            return found
-    searched = ", ".join(str(directory) for directory in search_dirs) or "(no directories given)"
+def resolve_path(path: str, search_dirs: Sequence[Path], allowed: Sequence[Path] = ()) -> Path:
+    """A relative path against each directory in order, first hit wins, never leading out of it
+    (the rule of `engine.datasets._local`); an absolute one only inside `allowed`."""
+    try:
+        found = find_local_file(path, [Path(d) for d in search_dirs], allowed, "dataset file")
+    except LocalFileError as error:
+        raise DatasetError(str(error)) from None
+    if found is not None:
+        return found
+    searched = ", ".join(str(d) for d in [*search_dirs, *allowed]) or "(no directories given)"
     raise DatasetError(f"dataset file '{path}' not found; searched: {searched}")
+
+
+def vetted_media(
+    sample_input: str | list[ChatMessage],
+    base_dir: Path | None,
+    allowed: Sequence[Path],
+    field: str,
+) -> str | list[ChatMessage]:
+    """The input with each image, audio and video file checked by the one rule for local files
+    and replaced by its resolved path, the only kind a provider reads (URLs and `data:` URIs
+    stay as they are). Without `base_dir` (the Hub), no local file is accepted."""
+    if isinstance(sample_input, str):
+        return sample_input
+    messages = []
+    for m, message in enumerate(sample_input, start=1):
+        if isinstance(message.content, str):
+            messages.append(message)
+            continue
+        parts = []
+        for p, part in enumerate(message.content, start=1):
+            where = f"{field}, message {m}, part {p} ({part.type})"
+            parts.append(_vetted_part(part, base_dir, allowed, where))
+        messages.append(ChatMessage(message.role, parts, message.source))
+    return messages
+
+
+def _vetted_part(
+    part: Content, base_dir: Path | None, allowed: Sequence[Path], where: str
+) -> Content:
+    if isinstance(part, ContentImage):
+        source = part.image
+    elif isinstance(part, ContentAudio):
+        source = part.audio
+    elif isinstance(part, ContentVideo):
+        source = part.video
+    else:
+        return part
+    if not isinstance(source, str):
+        raise DatasetError(f"{where}: the source must be a string, got {type(source).__name__}")
+    if source.startswith("data:") or is_url(source) or is_vetted(source):
+        return part
+    if base_dir is None:
+        raise DatasetError(
+            f"{where}: {source!r} is a local path, but this dataset has no folder (a Hub "
+            "dataset's media are bytes, data URIs or URLs): refused"
+        )
+    try:
+        found = find_local_file(
+            source, [base_dir], allowed, f"{part.type} file", "the dataset's folder"
+        )
+    except LocalFileError as error:
+        raise DatasetError(f"{where}: {error}") from None
+    if found is None:
+        raise DatasetError(f"{where}: {part.type} file {source!r} not found in {base_dir}")
+    vetted = vet_file(found)
+    if isinstance(part, ContentImage):
+        return ContentImage(vetted, part.detail)
+    if isinstance(part, ContentAudio):
+        return ContentAudio(vetted, part.format)
+    return ContentVideo(vetted, part.format)
 
 
 def dataset_format(config: DatasetConfig, path: Path) -> Format:
@@ -202,19 +287,31 @@ def record_to_sample(
     image_max_size: int = 1024,
     *,
     resize_images: bool = True,
+    allowed: Sequence[Path] = (),
 ) -> Sample:
     """One record → a sample; `index` (1-based) is the id when the record has none.
 
-    `resize_images=False` only checks the images (see `DatasetFile.checked`)."""
+    Local files it names are found in `base_dir` (or `allowed`), by the one rule for local
+    files; without `base_dir`, none is read. `resize_images=False` only checks the images (see
+    `DatasetFile.checked`)."""
     found, value = _field(record, fields.input)
     if not found:
         present = ", ".join(map(str, record)) or "no fields"
         raise DatasetError(f"missing input field '{fields.input}' (record has: {present})")
-    sample_input = _input(value, fields.input)
+    sample_input = vetted_media(
+        _input(value, fields.input), base_dir, allowed, f"input field '{fields.input}'"
+    )
     if fields.images is not None:
-        images = image_parts(
-            _field(record, fields.images)[1], base_dir, image_max_size, resize=resize_images
-        )
+        try:
+            images = image_parts(
+                _field(record, fields.images)[1],
+                base_dir,
+                image_max_size,
+                resize=resize_images,
+                allowed=allowed,
+            )
+        except ImageError as error:
+            raise ImageError(f"{error} (images field '{fields.images}')") from None
         if images:
             sample_input = _with_images(sample_input, images)
     return Sample(

@@ -1,8 +1,9 @@
 """`record_to_sample` hooks: a few lines of Python kept beside a task for odd record formats.
 
 A hook is named `FILE.py[:FUNCTION]` relative to a task directory (the built-in `tasks/`, or
-`tasks/` beside the user's config dirs). Code is loaded only from there: an absolute path or one
-that climbs out (`..`) is refused, so a config value can never make the engine run arbitrary files.
+`tasks/` beside the user's config dirs). Code is loaded only from there (by the one rule for local
+files, `engine.datasets._local`): an absolute path or one that climbs out (`..`) is refused, so a
+config value can never make the engine run arbitrary files.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from engine.datasets._local import LocalFileError, find_local_file
+
 Hook = Callable[[dict[str, Any]], Any]
 DEFAULT_FUNCTION = "record_to_sample"
 
@@ -21,23 +24,17 @@ class HookError(ValueError):
     """A hook that cannot be found, is outside the task directories, or fails to load."""
 
 
-def load_hook(spec: str, task_dirs: Sequence[Path]) -> Hook:
+def load_hook(spec: str, task_dirs: Sequence[Path], allowed: Sequence[Path] = ()) -> Hook:
     file, _, function = spec.partition(":")
     function = function or DEFAULT_FUNCTION
     if not file.endswith(".py"):
         raise HookError(f"record_to_sample {spec!r}: expected FILE.py[:FUNCTION]")
-    if Path(file).is_absolute():
-        raise HookError(
-            f"record_to_sample {spec!r}: hooks load only from the task directories; "
-            "give a path relative to one of them"
-        )
-    for directory in task_dirs:
-        root = directory.resolve()
-        path = (root / file).resolve()
-        if not path.is_relative_to(root):
-            raise HookError(f"record_to_sample {spec!r} points outside the task directory {root}")
-        if path.is_file():
-            return _function(path, function, spec)
+    try:
+        path = find_local_file(file, task_dirs, allowed, "record_to_sample file")
+    except LocalFileError as error:
+        raise HookError(f"record_to_sample {spec!r}: {error}") from None
+    if path is not None:
+        return _function(path, function, spec)
     searched = ", ".join(str(d) for d in task_dirs)
     raise HookError(f"record_to_sample file {file!r} not found in the task directories: {searched}")
 

@@ -1,7 +1,7 @@
 """Images from dataset records → image parts, scaled down to a maximum size with Pillow.
 
 A record may hold raw bytes, the Hub's `{bytes, path}` form, a file path (relative to the dataset
-file, never outside its folder), a URL or a `data:` URI. Larger images are scaled so their longer
+file's folder, by the one rule of `engine.datasets._local`), a URL or a `data:` URI. Larger images are scaled so their longer
 side is `max_size` pixels (the seed's 1024 px) and sent as `data:` URIs; smaller ones keep their
 bytes. Pillow is imported only when a dataset has images. The plan-time pass over a dataset only
 checks each image (`resize=False`); decoding and resizing happen when the sample runs, and the
@@ -14,10 +14,11 @@ import base64
 import hashlib
 import io
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from engine.datasets._local import LocalFileError, find_local_file
 from engine.providers import ContentImage
 from engine.providers._media import is_url, media_bytes
 
@@ -105,18 +106,31 @@ def checked_image(data: bytes) -> str:
 
 
 def image_parts(
-    value: Any, base_dir: Path | None, max_size: int, *, resize: bool = True
+    value: Any,
+    base_dir: Path | None,
+    max_size: int,
+    *,
+    resize: bool = True,
+    allowed: Sequence[Path] = (),
 ) -> list[ContentImage]:
     """Every image in `value` (one or a list), as image parts.
 
-    `resize=False` only checks that each image is readable (see `checked_image`).
+    A file path is found by the one rule for local files (`engine.datasets._local`) in
+    `base_dir` or `allowed`; without `base_dir` (the Hub), no path is read. `resize=False` only
+    checks that each image is readable (see `checked_image`).
     """
     convert = (lambda data: resized_data_uri(data, max_size)) if resize else checked_image
     items = value if isinstance(value, list) else [value]
-    return [ContentImage(_source(item, base_dir, convert)) for item in items if item is not None]
+    return [
+        ContentImage(_source(item, base_dir, allowed, convert))
+        for item in items
+        if item is not None
+    ]
 
 
-def _source(item: Any, base_dir: Path | None, convert: Callable[[bytes], str]) -> str:
+def _source(
+    item: Any, base_dir: Path | None, allowed: Sequence[Path], convert: Callable[[bytes], str]
+) -> str:
     if isinstance(item, dict):
         if item.get("bytes"):
             return convert(bytes(item["bytes"]))
@@ -129,16 +143,20 @@ def _source(item: Any, base_dir: Path | None, convert: Callable[[bytes], str]) -
         return item
     if item.startswith("data:"):
         return convert(media_bytes(item)[1])
-    return convert(_local_file(item, base_dir).read_bytes())
+    return convert(_local_file(item, base_dir, allowed).read_bytes())
 
 
-def _local_file(name: str, base_dir: Path | None) -> Path:
-    """A relative image path inside the dataset's folder; anything else is refused."""
+def _local_file(name: str, base_dir: Path | None, allowed: Sequence[Path]) -> Path:
+    """An image path inside the dataset's folder (or an allowed root); anything else is refused."""
     if base_dir is None:
-        raise ImageError(f"image path {name!r}: this dataset has no folder to read files from")
-    path = (base_dir / name).resolve()
-    if Path(name).is_absolute() or not path.is_relative_to(base_dir.resolve()):
-        raise ImageError(f"image path {name!r} is outside the dataset's folder {base_dir}")
-    if not path.is_file():
+        raise ImageError(
+            f"image path {name!r}: this dataset has no folder to read files from (a Hub "
+            "dataset's images are bytes or URLs)"
+        )
+    try:
+        found = find_local_file(name, [base_dir], allowed, "image path", "the dataset's folder")
+    except LocalFileError as error:
+        raise ImageError(str(error)) from None
+    if found is None:
         raise ImageError(f"image file {name!r} not found in {base_dir}")
-    return path
+    return found

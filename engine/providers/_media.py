@@ -1,4 +1,9 @@
-"""Image, audio and video sources (URL, `data:` URI or file path) as providers need them."""
+"""Image, audio and video sources (URL, `data:` URI or file path) as providers need them.
+
+A local file is read only if the dataset layer vetted it (`vet_file`, after checking it lies inside
+the task directories): a path that reached a provider any other way (a hook's Sample, a message
+built in code) is refused, so no record can make a provider upload an arbitrary file.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,30 @@ import mimetypes
 from pathlib import Path
 from urllib.parse import unquote_to_bytes
 
-__all__ = ["data_uri", "is_url", "media_bytes", "mime_type"]
+__all__ = ["data_uri", "is_system_path", "is_url", "media_bytes", "mime_type", "vet_file"]
 
 _EXTRA_TYPES = {".webp": "image/webp", ".mp3": "audio/mpeg", ".wav": "audio/wav"}
+
+
+_SYSTEM_DIRS = (Path("/proc"), Path("/sys"), Path("/dev"))
+_vetted: set[str] = set()
+"""Resolved paths of the media files the dataset layer checked (the only files read here)."""
+
+
+def is_system_path(path: Path) -> bool:
+    """Under /proc, /sys or /dev: never a dataset's file, whatever the allowed roots."""
+    return any(path == root or path.is_relative_to(root) for root in _SYSTEM_DIRS)
+
+
+def vet_file(path: Path) -> str:
+    """Mark a resolved, checked file as readable by providers; its path, as parts carry it."""
+    source = str(path.resolve())
+    _vetted.add(source)
+    return source
+
+
+def is_vetted(source: str) -> bool:
+    return source in _vetted
 
 
 def is_url(source: str) -> bool:
@@ -39,7 +65,12 @@ def media_bytes(source: str) -> tuple[str, bytes]:
         raise ValueError(
             f"{source} is a URL; this provider needs the bytes (use a file or data URI)"
         )
-    path = Path(source).expanduser()
+    path = Path(source)
+    if source not in _vetted or str(path.resolve()) != source or is_system_path(path.resolve()):
+        raise ValueError(
+            f"media file {source!r} was not checked against the task directories "
+            "(a dataset's files are); refused"
+        )
     try:
         return mime_type(source), path.read_bytes()
     except OSError as error:

@@ -9,6 +9,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from engine._secrets import is_credential_env_name, remember
 from engine.providers._api import ModelAPI
 from engine.providers._errors import ProviderConfigError
 from engine.providers._extensions import extension_names, load_extension
@@ -92,7 +93,11 @@ def account_of(key: str | None) -> str:
 
 
 def env(name: str) -> str | None:
+    """An environment variable; a credential's value is remembered, to be masked wherever it
+    would be written or printed, however short."""
     value = os.environ.get(name)
+    if value and is_credential_env_name(name):
+        remember(value)
     return value if value else None
 
 

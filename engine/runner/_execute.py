@@ -23,13 +23,16 @@ def default_run_dir(plan: EvalPlan) -> Path:
 
 
 def _save_config(composed: Composed, run_dir: Path) -> None:
-    """The resolved, validated config beside the log (no secrets: config never holds any)."""
+    """The resolved, validated config beside the log, credentials masked (a header read from
+    `${oc.env:…}` is resolved here, so its value is masked by its name)."""
     import yaml
+
+    from engine._secrets import redact_tree
 
     redact = Redactor()
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(
-        redact(yaml.safe_dump(composed.resolved, sort_keys=False, allow_unicode=True)),
+        redact(yaml.safe_dump(redact_tree(composed.resolved), sort_keys=False, allow_unicode=True)),
         encoding="utf-8",
     )
     (run_dir / "overrides.yaml").write_text(

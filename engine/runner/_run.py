@@ -16,6 +16,7 @@ from typing import Any
 
 import anyio
 
+from engine._secrets import redact_tree
 from engine.batch import BatchJournal, batch_journal_path, running_batchers
 from engine.datasets import Sample
 from engine.logs import (
@@ -212,7 +213,8 @@ async def run_plan(
     )
     log_path = run_dir / log_name
     recovered = recover_journal(journal_path(log_path)) if resume_log else Recovered()
-    writer = LogWriter(log_path, _log_header(plan, run_id, created, resumed=len(recovered.done)))
+    header = redact_tree(_log_header(plan, run_id, created, resumed=len(recovered.done)))
+    writer = LogWriter(log_path, header)
     writer.start()
     write_run_file(run_dir, identity, log_name, "started")
 

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from engine._secrets import redact_tree
 from engine.config._compose import GROUPS, Composed, Sweep
-from engine.logs import NOT_IDENTITY, config_hash, read_run_file
+from engine.logs import NOT_IDENTITY, config_hash, read_run_file, redact
 from engine.runner import identity_of, safe_name
 
 MANIFEST = "sweep.json"
@@ -122,7 +123,8 @@ def _changes(folder: Path, composed: Composed) -> list[str]:
         before = yaml.safe_load((folder / "config.yaml").read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError):
         return ["(the earlier config could not be read)"]
-    old, new = _flatten(before), _flatten(composed.resolved)
+    # Compared as saved: credentials masked on both sides (neither shown nor a change).
+    old, new = _flatten(before), _flatten(redact_tree(composed.resolved))
     keys = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
     shown = [k for k in keys if k.split(".")[0] not in NOT_IDENTITY]
     return [f"{k}: {old.get(k)!r} → {new.get(k)!r}" for k in shown] or ["the dataset file changed"]
@@ -172,7 +174,7 @@ def write_manifest(root: Path, swept: list[str], jobs: list[Job]) -> None:
         ],
     }
     temporary = root / f".{MANIFEST}.tmp"
-    temporary.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    temporary.write_text(redact(json.dumps(manifest, indent=1)), encoding="utf-8")
     os.replace(temporary, root / MANIFEST)
 
 

@@ -24,6 +24,9 @@ def write_jsonl(path: Path, records: list[Any]) -> Path:
 
 
 def read(path: Path | str, search_dirs: list[Path] | None = None, **config: Any) -> list[Sample]:
+    """A file given by its absolute path is read from its folder, as a task directory."""
+    if Path(path).is_absolute():
+        search_dirs, path = [Path(path).parent], Path(path).name
     return read_samples(DatasetConfig(path=str(path), **config), search_dirs or [])
 
 
@@ -101,11 +104,12 @@ def test_image_parts_in_inspect_and_openai_form(tmp_path: Path) -> None:
         {"type": "image_url", "image_url": {"url": "https://example.com/dog.jpg"}},
     ]
     record = {"input": [{"role": "user", "content": content}], "target": "a cat"}
+    (tmp_path / "cat.png").write_bytes(b"a picture")
     (sample,) = read(write_jsonl(tmp_path / "vision.jsonl", [record]))
     assert isinstance(sample.input, list)
     assert sample.input[0].content == [
         ContentText("What is this?"),
-        ContentImage("cat.png", "low"),
+        ContentImage(str((tmp_path / "cat.png").resolve()), "low"),  # checked, then resolved
         ContentImage("https://example.com/dog.jpg"),
     ]
     assert sample.input[0].modalities == {"text", "image"}
@@ -184,7 +188,7 @@ def test_missing_file_lists_searched_dirs(tmp_path: Path) -> None:
     message = str(raised.value)
     assert "dataset file 'nope.jsonl' not found" in message
     assert f"searched: {dirs[0]}, {dirs[1]}" in message
-    with pytest.raises(DatasetError, match="does not exist"):
+    with pytest.raises(DatasetError, match=r"'absent\.jsonl' not found"):
         read(tmp_path / "absent.jsonl")
 
 
@@ -249,7 +253,7 @@ def test_a_dataset_file_is_reread_on_each_pass_not_held(tmp_path: Path) -> None:
 
     data = tmp_path / "d.jsonl"
     data.write_text('{"input": "a", "target": "1"}\n')
-    dataset = DatasetFile(DatasetConfig(path=str(data)), [tmp_path])
+    dataset = DatasetFile(DatasetConfig(path=data.name), [tmp_path])
     assert [s.input for s in dataset] == ["a"]
     with data.open("a") as more:
         more.write('{"input": "b", "target": "2"}\n')

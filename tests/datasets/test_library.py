@@ -16,7 +16,10 @@ from tests.support.hub_fixtures import parquet_bytes, png_bytes
 
 
 def load(path: Path, task_dirs: list[Path] | None = None, **config: Any) -> list[Sample]:
-    return list(DatasetFile(DatasetConfig(path=str(path), **config), [], task_dirs or []))
+    """The dataset file is found in its own folder, as a task directory."""
+    return list(
+        DatasetFile(DatasetConfig(path=path.name, **config), [path.parent], task_dirs or [])
+    )
 
 
 def test_csv_delimiter_dialect_and_encoding(tmp_path: Path) -> None:
@@ -130,9 +133,9 @@ def test_a_hook_makes_samples_and_may_skip_records(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ("/etc/hooks.py", "hooks load only from the task directories"),
-        ("../hooks.py", "points outside the task directory"),
-        ("mine/../../hooks.py", "points outside the task directory"),
+        ("/etc/hooks.py", "is outside the task directories: an absolute path"),
+        ("../hooks.py", "is outside the task directories: it climbs out of"),
+        ("mine/../../hooks.py", "is outside the task directories: it climbs out of"),
         ("mine/missing.py", "not found in the task directories"),
         ("mine/hooks.py:nothing", "has no function 'nothing'"),
         ("mine/hooks", "expected FILE.py"),

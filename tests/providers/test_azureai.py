@@ -24,6 +24,7 @@ from engine.providers import (
     system,
     user,
 )
+from engine.providers._media import vet_file
 from tests.providers._hub import FAST, generate_once
 from tests.support.azure_identity_server import ManagedIdentityServer
 from tests.support.openai_server import (
@@ -105,7 +106,7 @@ async def test_parameters_outside_the_spec_are_passed_through(server: OpenAIServ
 async def test_images_are_image_url_parts(server: OpenAIServer, tmp_path: Path) -> None:
     picture = tmp_path / "dot.png"
     picture.write_bytes(PNG)
-    await generate(messages=[user([ContentText("What is it?"), ContentImage(str(picture))])])
+    await generate(messages=[user([ContentText("What is it?"), ContentImage(vet_file(picture))])])
 
     [message] = server.requests[0].messages
     data_uri = f"data:image/png;base64,{base64.b64encode(PNG).decode()}"

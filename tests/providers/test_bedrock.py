@@ -32,6 +32,7 @@ from engine.providers import (
     system,
     user,
 )
+from engine.providers._media import vet_file
 from tests.providers._hub import FAST, generate_once
 from tests.support.bedrock_server import (
     BedrockServer,
@@ -164,7 +165,7 @@ async def test_images_are_sent_as_bytes_and_turns_alternate(
     picture = tmp_path / "dot.png"
     picture.write_bytes(PNG)
     messages = [
-        user([ContentText("What is this?"), ContentImage(str(picture))]),
+        user([ContentText("What is this?"), ContentImage(vet_file(picture))]),
         assistant("A dot."),
         ChatMessage(
             "assistant",

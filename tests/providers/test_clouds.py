@@ -28,6 +28,7 @@ from engine.providers import (
     user,
 )
 from engine.providers._anthropic import DEFAULT_MAX_TOKENS
+from engine.providers._media import vet_file
 from tests.providers._hub import FAST
 from tests.support import anthropic_server, gemini_server
 from tests.support.anthropic_server import AnthropicServer
@@ -349,7 +350,7 @@ async def test_claude_on_a_platform_gets_image_bytes_and_refuses_image_urls(
     hub = ModelHub(FAST)
     try:
         model = hub.get(BEDROCK_CLAUDE, GenerationConfig())
-        await model.generate([user([ContentText("What is it?"), ContentImage(str(picture))])])
+        await model.generate([user([ContentText("What is it?"), ContentImage(vet_file(picture))])])
         with pytest.raises(GenerateError, match="takes images as bytes, not URLs"):
             await model.generate([user([ContentImage("https://example.com/dot.png")])])
     finally:

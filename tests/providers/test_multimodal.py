@@ -23,6 +23,7 @@ from engine.providers import (
     assistant,
     user,
 )
+from engine.providers._media import vet_file
 from tests.providers._hub import generate_once
 from tests.support import anthropic_server, gemini_server, openai_server
 
@@ -74,7 +75,11 @@ async def ask(
 
 def question(image_file: Path) -> ChatMessage:
     return user(
-        [ContentText("Which animals?"), ContentImage(str(image_file), "low"), ContentImage(URL)]
+        [
+            ContentText("Which animals?"),
+            ContentImage(vet_file(image_file), "low"),
+            ContentImage(URL),
+        ]
     )
 
 
@@ -118,7 +123,7 @@ async def test_openai_gets_input_audio_and_vllm_video_url(
         monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
         monkeypatch.setenv("VLLM_BASE_URL", server.base_url)
-        await ask("openai/gpt-4o-audio-preview", [user([ContentAudio(str(clip), "wav")])])
+        await ask("openai/gpt-4o-audio-preview", [user([ContentAudio(vet_file(clip), "wav")])])
         await ask("vllm/Qwen/Qwen2.5-VL-7B", [user([ContentVideo(video)])])
         audio_request, video_request = server.chat_requests()
 
@@ -308,5 +313,30 @@ async def test_an_unreadable_image_fails_the_call_naming_the_file(
 
     missing = tmp_path / "gone.png"
     with pytest.raises(GenerateError, match=r"cannot read media file .*gone\.png"):
-        await ask("google/gemini-2.5-flash", [user([ContentImage(str(missing))])])
+        await ask("google/gemini-2.5-flash", [user([ContentImage(vet_file(missing))])])
     assert gemini.requests == []
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("model", ["google/gemini-2.5-flash", "openai/gpt-4o-mini"])
+async def test_a_file_no_dataset_vetted_is_never_read_nor_sent(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model: str
+) -> None:
+    """Defence in depth: a path that reached a provider without the dataset layer's check (a
+    message built in code, a hook) is refused before any request, /proc files included."""
+    from engine.providers import GenerateError
+
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(png_bytes())
+    with (
+        openai_server.OpenAIServer(openai_server.fixed("no")) as openai,
+        gemini_server.GeminiServer(gemini_server.fixed("no")) as gemini,
+    ):
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        monkeypatch.setenv("OPENAI_BASE_URL", openai.base_url)
+        monkeypatch.setenv("GOOGLE_API_KEY", "google-test")
+        monkeypatch.setenv("GOOGLE_BASE_URL", gemini.base_url)
+        for source in (str(secret), "/proc/self/environ", "~/.bashrc"):
+            with pytest.raises(GenerateError, match="was not checked against the task directories"):
+                await ask(model, [user([ContentImage(source)])])
+        assert openai.requests == [] and gemini.requests == []
