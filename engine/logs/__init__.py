@@ -1,6 +1,7 @@
 """Eval logs in Inspect's EvalLog JSON, written incrementally, with provenance."""
 
 from engine._secrets import MASK, Redactor, redact, secret_values
+from engine.logs._lock import LOCK_FILE, FolderBusy, FolderLock
 from engine.logs._provenance import config_hash, git_revision, package_versions
 from engine.logs._resume import (
     NOT_IDENTITY,
@@ -16,6 +17,9 @@ from engine.logs._resume import (
 from engine.logs._writer import LOG_VERSION, LogWriter, journal_path, utc_now
 
 __all__ = [
+    "LOCK_FILE",
+    "FolderBusy",
+    "FolderLock",
     "LOG_VERSION",
     "MASK",
     "NOT_IDENTITY",

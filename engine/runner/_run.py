@@ -68,6 +68,12 @@ def safe_name(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "-" for c in text).strip("-")
 
 
+def new_log_name(plan: EvalPlan, created: str | None = None) -> str:
+    """`<UTC time>_<task>_<model>.json`."""
+    stamp = (created or utc_now())[:19].replace(":", "-")
+    return f"{stamp}_{safe_name(plan.config.task.name)}_{safe_name(plan.model_name)}.json"
+
+
 def errors_exceed(errors: int, total: int, threshold: bool | int | float) -> bool:
     if errors == 0 or threshold is False:
         return False
@@ -201,15 +207,13 @@ async def run_plan(
     *,
     identity: str,
     resume_log: str | None = None,
+    log_name: str | None = None,
 ) -> EvalResult:
     """Run every (sample, epoch) not already scored in `run_dir/resume_log` (when resuming)."""
     config = plan.config
     created = utc_now()
     run_id = uuid.uuid4().hex[:12]
-    stamp = created[:19].replace(":", "-")
-    log_name = (
-        resume_log or f"{stamp}_{safe_name(config.task.name)}_{safe_name(plan.model_name)}.json"
-    )
+    log_name = resume_log or log_name or new_log_name(plan, created)
     log_path = run_dir / log_name
     recovered = recover_journal(journal_path(log_path)) if resume_log else Recovered()
     writer = LogWriter(log_path, _log_header(plan, run_id, created, resumed=len(recovered.done)))
