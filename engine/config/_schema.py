@@ -262,6 +262,9 @@ class DatasetConfig(_Strict):
     limit: Annotated[int, Field(ge=1)] | None = None
     image_max_size: Annotated[int, Field(ge=16)] = 1024
     """Images larger than this many pixels on their longer side are scaled down (aspect kept)."""
+    duplicate_ids: Literal["error", "suffix"] = "error"
+    """Two samples with one id (compared as text, as Inspect does): `error` (a config error naming
+    both lines), or `suffix`: in file order, the second `x1` becomes `x1#2`, the third `x1#3`."""
 
     @model_validator(mode="after")
     def _one_source(self) -> DatasetConfig:
