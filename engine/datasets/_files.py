@@ -102,7 +102,9 @@ class DatasetFile:
                 resize = resize_images or (resize_at is not None and position in resize_at)
                 sample = self._sample(path, where, record, index, resize)
                 if sample is not None:
-                    place = f"{path}:{where[5:]}" if where.startswith("line ") else f"{path}, {where}"
+                    place = (
+                        f"{path}:{where[5:]}" if where.startswith("line ") else f"{path}, {where}"
+                    )
                     sample.id = ids.check(sample.id, place)
                     position += 1
                     yield sample
@@ -164,12 +166,15 @@ class _UniqueIds:
         self.seen: dict[str, str] = {}
         """Each id (as text) → where it was first seen."""
         self.repeats: dict[str, int] = {}
+        self.made: set[str] = set()
+        """Ids made by `suffix`: a sample whose own id equals one is an error, not renamed."""
 
     def check(self, sample_id: str | int | None, where: str) -> str | int | None:
         text = str(sample_id)
-        if text in self.seen and self.mode == "suffix":
+        if text in self.seen and self.mode == "suffix" and text not in self.made:
             count = self.repeats[text] = self.repeats.get(text, 1) + 1
             sample_id = text = f"{text}#{count}"
+            self.made.add(text)
         first = self.seen.setdefault(text, where)
         if first != where:
             fix = "" if self.mode == "suffix" else "; or set dataset.duplicate_ids: suffix"

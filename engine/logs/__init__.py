@@ -18,13 +18,13 @@ from engine.logs._writer import LOG_VERSION, LogWriter, journal_path, utc_now
 
 __all__ = [
     "LOCK_FILE",
-    "FolderBusy",
-    "FolderLock",
     "LOG_VERSION",
     "MASK",
     "NOT_IDENTITY",
     "RESUMABLE",
     "RUN_FILE",
+    "FolderBusy",
+    "FolderLock",
     "LogWriter",
     "Recovered",
     "Redactor",

@@ -103,7 +103,9 @@ def prepare_run(plan: EvalPlan, run_dir: Path | None = None) -> PreparedRun:
         lock = FolderLock(folder).acquire()
         try:
             if resumable is not None:
-                notes.append(f"resuming the interrupted run in {folder} (resume=false starts afresh)")
+                notes.append(
+                    f"resuming the interrupted run in {folder} (resume=false starts afresh)"
+                )
             else:  # claimed before the first request: an identical command now finds this run
                 write_run_file(folder, identity, log_name, "started")
             _save_config(composed, folder)

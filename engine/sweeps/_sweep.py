@@ -6,8 +6,8 @@ sweeps gain nothing from separate processes but start-up time and rate-limit fig
 
 from __future__ import annotations
 
-import sys
 import contextlib
+import sys
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field

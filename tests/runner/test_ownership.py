@@ -30,7 +30,9 @@ def project(tmp_path: Path) -> Path:
     """A working directory with `conf/task/echo.yaml` on N samples the echo server gets right."""
     with (tmp_path / "echo.jsonl").open("w", encoding="utf-8") as file:
         for index in range(N):
-            file.write(json.dumps({"id": f"e{index}", "input": f"say e{index}", "target": f"e{index}"}))
+            file.write(
+                json.dumps({"id": f"e{index}", "input": f"say e{index}", "target": f"e{index}"})
+            )
             file.write("\n")
     (tmp_path / "conf" / "task").mkdir(parents=True)
     (tmp_path / "conf" / "task" / "echo.yaml").write_text(
@@ -41,9 +43,10 @@ def project(tmp_path: Path) -> Path:
 
 
 def start(cwd: Path, server: OpenAIServer, *extra: str) -> subprocess.Popen[str]:
-    env = {
-        k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL"))
-    } | {"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": server.base_url}
+    env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL"))} | {
+        "OPENAI_API_KEY": "k",
+        "OPENAI_BASE_URL": server.base_url,
+    }
     return subprocess.Popen(
         [INSPECT_RUN, *ARGS, *extra],
         cwd=cwd,
@@ -119,7 +122,7 @@ def test_a_second_identical_command_exits_75_naming_the_owner_and_sends_nothing(
         processes.append(second)
         winner = race(first, second)
         gate.release()
-        out, err = winner.communicate()
+        _, err = winner.communicate()
         assert winner.returncode == 0, err
         assert_complete(project, server)
         counts = sent(server)
@@ -151,7 +154,7 @@ def test_both_resuming_one_interrupted_run_send_each_missing_request_once(
         processes.append(second)
         winner = race(first, second)
         gate.release()
-        out, err = winner.communicate()
+        _, err = winner.communicate()
         assert winner.returncode == 0, err
         assert "resuming the interrupted run" in err
         assert_complete(project, server)
