@@ -157,6 +157,8 @@ class SelectedSamples:
                 if len(self.ids) < MAX_LOGGED_IDS:
                     self.ids.append(sample.id)
             matching += 1
+        self.matching = matching
+        """Samples that pass the `sample_id` filter (before `limit`)."""
         if shuffle:
             random.Random(seed).shuffle(matched)
             selected = matched[self.start : self.stop]
@@ -198,6 +200,35 @@ class SelectedSamples:
         if self.items is not None:
             return iter(self.items)
         return itertools.islice(filter(self._wanted, self.source), self.start, self.stop)
+
+
+def nothing_selected(selected: SelectedSamples, config: RunConfig) -> tuple[str, str]:
+    """Why an eval selects no sample, and the key to blame: an eval of nothing is an error, not
+    a green run with accuracy 0."""
+    dataset = config.task.dataset
+    if selected.dataset_size == 0:
+        return "task.dataset", f"the dataset {dataset.location} has no samples"
+    if selected.matching == 0:
+        from engine.config._errors import suggest
+
+        wanted = ", ".join(sorted(selected.wanted))
+        hint = suggest(sorted(selected.wanted)[0], (str(i) for i in _all_ids(selected)))
+        return "sample_id", (
+            f"sample_id={wanted} matches none of the {selected.dataset_size} samples of "
+            f"{dataset.location}{hint}"
+        )
+    limit = config.limit if config.limit is not None else dataset.limit
+    key = "limit" if config.limit is not None else "task.dataset.limit"
+    return key, (
+        f"limit={list(limit) if isinstance(limit, tuple) else limit} selects none of the "
+        f"{selected.dataset_size} samples{' that match sample_id' if selected.wanted else ''}"
+    )
+
+
+def _all_ids(selected: SelectedSamples) -> Iterator[str | int | None]:
+    source = selected.source
+    scan = source.checked() if isinstance(source, DatasetFile) else source
+    return (sample.id for sample in scan)
 
 
 def build_plan(composed: Composed, hub: ModelHub | None = None, *, fetch: bool = True) -> EvalPlan:
@@ -267,6 +298,10 @@ def build_plan(composed: Composed, hub: ModelHub | None = None, *, fetch: bool =
         selected = SelectedSamples(dataset, config)
     except DatasetError as error:
         problem("task.dataset", error)
+
+    if selected is not None and len(selected) == 0 and (fetch or config.task.dataset.hub is None):
+        key, why = nothing_selected(selected, config)
+        problems.append(Problem(key, why, composed.locate(key)))
 
     if selected is not None:
         # Who reads the samples' input: the model under test and roles that `generate` calls.
