@@ -91,6 +91,9 @@ class ConnectionConfig(_Strict):
     backoff_max: Annotated[float, Field(gt=0)] = 60.0
     adaptive: bool = False
     """Halve a pool's concurrency on rate limits and grow it back as requests succeed."""
+    auth_failures_stop: Annotated[int, Field(ge=0)] = 3
+    """Stop the run when the first this-many requests to a provider account all fail with 401 or
+    403 (a wrong key): at most this many are sent until one gets another answer. 0: never stop."""
 
 
 _EXPIRY = re.compile(r"^\d+[smhDWMY]$")
