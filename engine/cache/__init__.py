@@ -16,7 +16,10 @@ from engine.cache._store import (
     cache_dir,
     cache_path,
     connect,
+    is_damaged,
     safe_base_url,
+    set_aside,
+    warn,
 )
 
 __all__ = [
@@ -34,6 +37,9 @@ __all__ = [
     "cache_key",
     "cache_path",
     "connect",
+    "is_damaged",
     "parse_expiry",
     "safe_base_url",
+    "set_aside",
+    "warn",
 ]
