@@ -100,6 +100,14 @@ def cache_dir() -> Path:
     return base / "inspect-run"
 
 
+def cache_dir_source() -> str:
+    """The environment variable that decides `cache_dir()`, for messages."""
+    for name in (CACHE_DIR_ENV, "XDG_CACHE_HOME"):
+        if os.environ.get(name):
+            return name
+    return "HOME"
+
+
 def cache_path() -> Path:
     """The SQLite file every process shares."""
     return cache_dir() / DB_NAME

@@ -202,6 +202,31 @@ class SelectedSamples:
         return itertools.islice(filter(self._wanted, self.source), self.start, self.stop)
 
 
+def unusable_outputs(config: RunConfig) -> list[tuple[str, str]]:
+    """(key, why) for each output folder that cannot be used: `log_dir`, and the response cache's
+    folder when the cache is on (set by an environment variable, named as the key)."""
+    from engine.logs import unusable_folder
+
+    found = []
+    why = unusable_folder(Path(config.log_dir))
+    if why is not None:
+        found.append(("log_dir", f"cannot hold the logs: {why}"))
+    if config.cache.enabled:
+        from engine.cache import cache_dir, cache_dir_source
+
+        why = unusable_folder(cache_dir())
+        if why is not None:
+            source = cache_dir_source()
+            found.append(
+                (
+                    f"${source}",
+                    f"the response cache folder {cache_dir()} cannot be used: {why} (set "
+                    f"${source} to a usable folder, or cache=off)",
+                )
+            )
+    return found
+
+
 def nothing_selected(selected: SelectedSamples, config: RunConfig) -> tuple[str, str]:
     """Why an eval selects no sample, and the key to blame: an eval of nothing is an error, not
     a green run with accuracy 0."""
@@ -242,6 +267,8 @@ def build_plan(composed: Composed, hub: ModelHub | None = None, *, fetch: bool =
         problems.append(Problem(key, str(error), composed.locate(key)))
 
     hub = hub or ModelHub(config.connection, config.cache, config.batch)
+    for key, message in unusable_outputs(config):
+        problems.append(Problem(key, message, composed.locate(key) if key == "log_dir" else None))
 
     model: Model | None = None
     if config.model and config.model != NO_MODEL:

@@ -17,7 +17,7 @@ from engine.compare import Comparison, compare, read_run
 from engine.config._compose import Sweep, compose_config, expand_sweep
 from engine.config._errors import ConfigError, Problem
 from engine.config._searchpath import extra_config_dirs
-from engine.logs import FolderLock, read_run_file, redact
+from engine.logs import FolderLock, read_run_file, redact, unusable_folder
 from engine.providers import ModelHub
 from engine.runner import EvalPlan, EvalResult, build_plan, prepare_run
 from engine.sweeps._jobs import (
@@ -58,6 +58,11 @@ def plan_sweep(
     """
     sweep = expand_sweep(overrides)
     root = sweep_folder(sweep)
+    why = unusable_folder(root)
+    if why is not None:
+        explicit = any(o.lstrip("+").startswith("hydra.sweep.dir=") for o in sweep.jobs[0])
+        key = "hydra.sweep.dir" if explicit else "log_dir"
+        raise ConfigError([Problem(key, f"cannot hold the sweep folder {root}: {why}")])
     undo = _own(root, owned) if owned is not None else None
     jobs: list[Job] = []
     plans: dict[int, EvalPlan] = {}
