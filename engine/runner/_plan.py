@@ -233,11 +233,12 @@ def nothing_selected(selected: SelectedSamples, config: RunConfig) -> tuple[str,
     dataset = config.task.dataset
     if selected.dataset_size == 0:
         return "task.dataset", f"the dataset {dataset.location} has no samples"
-    if selected.matching == 0:
+    if selected.matching == 0 and selected.wanted:
         from engine.config._errors import suggest
 
-        wanted = ", ".join(sorted(selected.wanted))
-        hint = suggest(sorted(selected.wanted)[0], (str(i) for i in _all_ids(selected)))
+        asked = sorted(selected.wanted)
+        wanted = ", ".join(asked)
+        hint = suggest(asked[0], (str(i) for i in _all_ids(selected)))
         return "sample_id", (
             f"sample_id={wanted} matches none of the {selected.dataset_size} samples of "
             f"{dataset.location}{hint}"
