@@ -15,9 +15,8 @@ from tests.support.quiz import MODELS, quiz_env, quiz_servers, write_quiz
 
 
 def test_a_second_lock_is_refused_naming_the_owner(tmp_path: Path) -> None:
-    with FolderLock(tmp_path / "run"):
-        with pytest.raises(FolderBusy) as busy:
-            FolderLock(tmp_path / "run").acquire()
+    with FolderLock(tmp_path / "run"), pytest.raises(FolderBusy) as busy:
+        FolderLock(tmp_path / "run").acquire()
     message = str(busy.value)
     assert f"process {os.getpid()} on " in message and "nothing was sent" in message
     FolderLock(tmp_path / "run").acquire().release()  # free again once released
