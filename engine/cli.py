@@ -12,6 +12,10 @@ import sys
 from collections.abc import Sequence
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_CONFIG = 0, 1, 2
+EXIT_BUSY = 75
+"""Another live process owns the run or sweep folder (`EX_TEMPFAIL`); this one sent nothing."""
+EXIT_INTERRUPTED = 130
+"""Ctrl-C or SIGTERM: the log is `cancelled` and the same command resumes it."""
 
 _USAGE = """\
 usage: inspect-run [-m] [KEY=VALUE | GROUP=OPTION | +roles.NAME=MODEL …]
@@ -38,7 +42,9 @@ keys: model, model_args.KEY, model_base_url, roles.NAME, generation.*, connectio
       metadata.KEY, display (auto|rich|plain|none)
 model strings: PROVIDER/NAME; model=none for tasks that only use roles; unset → INSPECT_EVAL_MODEL
 API keys come from the environment or a .env file, never from config.
-exit status: 0 success, 1 samples failed beyond fail_on_error, 2 bad config
+exit status: 0 success, 1 samples failed beyond fail_on_error, 2 bad config,
+             75 another process is running the same eval (nothing sent), 130 interrupted
+             (Ctrl-C or SIGTERM; the same command resumes)
 """
 
 
@@ -59,9 +65,17 @@ def _fail_config(error: Exception) -> int:
     return EXIT_BAD_CONFIG
 
 
+def _fail_busy(error: Exception) -> int:
+    from engine.logs import redact
+
+    print(redact(f"inspect-run: {error}"), file=sys.stderr)
+    return EXIT_BUSY
+
+
 def _single(overrides: list[str]) -> int:
     from engine.config._compose import compose_config
     from engine.config._errors import ConfigError
+    from engine.logs import FolderBusy
     from engine.runner import results_table, run_composed
 
     try:
@@ -69,6 +83,8 @@ def _single(overrides: list[str]) -> int:
         result = run_composed(composed)
     except ConfigError as error:
         return _fail_config(error)
+    except FolderBusy as error:
+        return _fail_busy(error)
     print(results_table([result]))
     for reason in result.error_reasons[:5]:  # already redacted
         print(f"  failed sample: {reason}", file=sys.stderr)
@@ -77,12 +93,15 @@ def _single(overrides: list[str]) -> int:
 
 def _multirun(overrides: list[str]) -> int:
     from engine.config._errors import ConfigError
+    from engine.logs import FolderBusy
     from engine.sweeps import run_sweep
 
     try:
         outcome = run_sweep(overrides)
     except ConfigError as error:
         return _fail_config(error)
+    except FolderBusy as error:
+        return _fail_busy(error)
     print(outcome.comparison.to_text())
     print(f"\ncomparison.md, .csv, .json and every log: {outcome.folder}")
     for job in outcome.failed:
@@ -134,16 +153,29 @@ def cli(args: Sequence[str]) -> int:
     return _multirun(overrides) if multirun else _single(overrides)
 
 
+def _as_ctrl_c(signum: int, frame: object) -> None:
+    """SIGTERM does whatever Ctrl-C does at that moment: while an eval runs, the event loop's own
+    SIGINT handler cancels it cleanly (the log is written `cancelled`); elsewhere it raises
+    KeyboardInterrupt. Either way the command ends with EXIT_INTERRUPTED and no traceback."""
+    import signal
+
+    handler = signal.getsignal(signal.SIGINT)
+    if callable(handler):
+        handler(signal.SIGINT, frame)  # type: ignore[arg-type]
+    else:
+        raise KeyboardInterrupt
+
+
 def main() -> None:
     import signal
 
-    # A CI job killed at its time limit gets SIGTERM: stop as gracefully as on Ctrl-C.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # A CI job killed at its time limit gets SIGTERM: stop exactly as on Ctrl-C.
+    signal.signal(signal.SIGTERM, _as_ctrl_c)
     try:
         sys.exit(cli(sys.argv[1:]))
     except KeyboardInterrupt:
         print("inspect-run: interrupted; scored samples are in the log", file=sys.stderr)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     except BrokenPipeError:
         # The reader went away (`inspect-run list | head -3`): stop quietly, as other tools do,
         # and keep Python from complaining again when it flushes stdout at exit.

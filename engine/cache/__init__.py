@@ -14,9 +14,13 @@ from engine.cache._store import (
     ModelEntries,
     ResponseCache,
     cache_dir,
+    cache_dir_source,
     cache_path,
     connect,
+    is_damaged,
     safe_base_url,
+    set_aside,
+    warn,
 )
 
 __all__ = [
@@ -31,9 +35,13 @@ __all__ = [
     "ResponseCache",
     "cache_command",
     "cache_dir",
+    "cache_dir_source",
     "cache_key",
     "cache_path",
     "connect",
+    "is_damaged",
     "parse_expiry",
     "safe_base_url",
+    "set_aside",
+    "warn",
 ]

@@ -51,6 +51,45 @@ class CacheError(Exception):
     """The cache file cannot be opened (unwritable directory, not a database, ...)."""
 
 
+_CORRUPT, _NOT_A_DATABASE = 11, 26
+"""SQLite's primary result codes for a damaged file (`SQLITE_CORRUPT`, `SQLITE_NOTADB`)."""
+
+
+def is_damaged(error: BaseException) -> bool:
+    """Whether `error` says the database file itself is damaged (truncated, overwritten)."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF in (_CORRUPT, _NOT_A_DATABASE)
+    text = str(error).lower()
+    return "malformed" in text or "not a database" in text
+
+
+def set_aside(path: Path) -> Path:
+    """Move a damaged cache file (and its WAL and shared-memory files) out of the way, kept for
+    inspection: `responses.sqlite.damaged-<UTC time>`."""
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    target = path.with_name(f"{path.name}.damaged-{stamp}")
+    copy = 1
+    while target.exists():
+        copy += 1
+        target = path.with_name(f"{path.name}.damaged-{stamp}-{copy}")
+    for suffix in ("-wal", "-shm"):
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            os.replace(side, target.with_name(target.name + suffix))
+    os.replace(path, target)
+    return target
+
+
+def warn(text: str) -> None:
+    """Cache trouble never fails a sample; it is said once, on stderr."""
+    import sys
+
+    from engine._secrets import redact
+
+    print(redact(f"inspect-run: warning: {text}"), file=sys.stderr)
+
+
 def cache_dir() -> Path:
     """`$INSPECT_RUN_CACHE_DIR`, else `$XDG_CACHE_HOME/inspect-run`, else `~/.cache/inspect-run`."""
     explicit = os.environ.get(CACHE_DIR_ENV)
@@ -59,6 +98,14 @@ def cache_dir() -> Path:
     xdg = os.environ.get("XDG_CACHE_HOME")
     base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
     return base / "inspect-run"
+
+
+def cache_dir_source() -> str:
+    """The environment variable that decides `cache_dir()`, for messages."""
+    for name in (CACHE_DIR_ENV, "XDG_CACHE_HOME"):
+        if os.environ.get(name):
+            return name
+    return "HOME"
 
 
 def cache_path() -> Path:
@@ -83,6 +130,11 @@ def _is_busy(error: sqlite3.OperationalError) -> bool:
     return "locked" in text or "busy" in text
 
 
+def _is_busy_error(error: sqlite3.Error) -> bool:
+    """Another process holds the write lock past the busy timeout: a miss, not a broken cache."""
+    return isinstance(error, sqlite3.OperationalError) and _is_busy(error)
+
+
 def connect(path: Path, timeout: float = BUSY_TIMEOUT) -> sqlite3.Connection:
     """Open (creating if needed) the cache database in WAL mode with a busy timeout."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -104,6 +156,7 @@ def connect(path: Path, timeout: float = BUSY_TIMEOUT) -> sqlite3.Connection:
                     raise
                 time.sleep(0.02)
         connection.execute("PRAGMA synchronous = NORMAL")
+        connection.execute("SELECT key FROM responses ORDER BY rowid DESC LIMIT 1").fetchall()
     except BaseException:
         connection.close()
         raise
@@ -141,13 +194,56 @@ class ResponseCache:
         self.last_error: str | None = None
         self._redact = Redactor()
         self._lock = threading.Lock()
+        self.set_aside: Path | None = None
+        """Where a damaged cache file was moved (a fresh one replaced it)."""
+        self.disabled: str | None = None
+        """Why the cache stopped storing (it cannot be written): every lookup is then a miss."""
+        self._reopened = False
+        self._connection: sqlite3.Connection | None = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        """Connect; a damaged file is set aside (kept, warned once) and a fresh one made."""
         try:
-            self._connection: sqlite3.Connection | None = connect(self.path)
+            try:
+                return connect(self.path)
+            except sqlite3.DatabaseError as error:
+                if not is_damaged(error):
+                    raise
+                try:
+                    self.set_aside = set_aside(self.path)
+                except FileNotFoundError:
+                    pass  # another process set it aside first (and said so)
+                else:
+                    warn(
+                        f"the response cache {self.path} was damaged ({error}); it was moved to "
+                        f"{self.set_aside} and a fresh cache is used"
+                    )
+                return connect(self.path)
         except (OSError, sqlite3.Error) as error:
             raise CacheError(
                 f"cannot open the response cache {self.path}: {error} "
                 f"(set {CACHE_DIR_ENV} to a writable folder, or run with cache=off)"
             ) from error
+
+    def _trouble(self, error: sqlite3.Error) -> None:
+        """A read or write failed for more than a moment: a damaged file is set aside and a
+        fresh cache opened; a cache that cannot be written stops storing. Warned once."""
+        if self.disabled is not None or _is_busy_error(error):
+            return
+        if is_damaged(error) and not self._reopened and self._connection is not None:
+            # Damaged while open (or set aside by another process): once, start afresh.
+            self._reopened = True
+            self._connection.close()
+            self._connection = None
+            try:
+                self._connection = self._open()
+                return
+            except CacheError as reopened:
+                error = sqlite3.OperationalError(str(reopened))
+        self.disabled = f"{type(error).__name__}: {error}"
+        warn(
+            f"the response cache {self.path} cannot be used ({error}); this run goes on without it"
+        )
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -166,6 +262,8 @@ class ResponseCache:
         from engine.providers._types import ModelOutput
 
         now = time.time() if now is None else now
+        if self.disabled is not None:
+            return None
         try:
             with self._lock:
                 row = self.connection.execute(
@@ -176,7 +274,12 @@ class ResponseCache:
             if row is None:
                 return None
             return ModelOutput.from_log(json.loads(row[0]))
-        except (sqlite3.Error, ValueError, KeyError, TypeError) as error:
+        except sqlite3.Error as error:
+            self._failed(error)
+            with self._lock:
+                self._trouble(error)
+            return None
+        except (ValueError, KeyError, TypeError) as error:
             self._failed(error)
             return None
 
@@ -191,6 +294,8 @@ class ResponseCache:
     ) -> bool:
         """Store `output` under `key`, replacing any older answer; it expires `expiry` from `now`."""
         now = time.time() if now is None else now
+        if self.disabled is not None:
+            return False
         expires = None if self.expiry is None else now + self.expiry
         logged = output.to_log()
         metadata = {k: v for k, v in (logged.pop("metadata", None) or {}).items() if k != "cache"}
@@ -215,6 +320,8 @@ class ResponseCache:
                 )
         except sqlite3.Error as error:
             self._failed(error)
+            with self._lock:
+                self._trouble(error)
             return False
         return True
 

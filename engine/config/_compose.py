@@ -303,6 +303,27 @@ def _translate_hydra_error(error: Exception) -> Problem:
     return Problem("", f"Hydra could not compose the config: {message}")
 
 
+def _not_utf8() -> list[Problem]:
+    """Hydra reads config files as UTF-8 and fails without naming the file: find which."""
+    found = []
+    for folder in search_dirs():
+        for path in sorted(folder.rglob("*.yaml")):
+            data = path.read_bytes()
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError as error:
+                line = data[: error.start].count(b"\n") + 1
+                found.append(
+                    Problem(
+                        "",
+                        f"not UTF-8 text (byte 0x{data[error.start]:02x} at line {line}); "
+                        "save the file as UTF-8",
+                        f"{display_path(path)}:{line}",
+                    )
+                )
+    return found or [Problem("", "a config file is not UTF-8 text; save it as UTF-8")]
+
+
 def compose_config(
     overrides: Sequence[str] = (), config_dirs: Sequence[str | Path] = ()
 ) -> Composed:
@@ -340,6 +361,9 @@ def compose_config(
                     )
         except (HydraException, OmegaConfBaseException) as error:
             problems.append(_translate_hydra_error(error))
+            raise ConfigError(problems) from None
+        except UnicodeDecodeError:
+            problems += _not_utf8()
             raise ConfigError(problems) from None
         except yaml.YAMLError as error:  # safe loading refuses tags such as !!python/object
             mark = getattr(error, "problem_mark", None)

@@ -91,6 +91,9 @@ class ConnectionConfig(_Strict):
     backoff_max: Annotated[float, Field(gt=0)] = 60.0
     adaptive: bool = False
     """Halve a pool's concurrency on rate limits and grow it back as requests succeed."""
+    auth_failures_stop: Annotated[int, Field(ge=0)] = 3
+    """Stop the run when the first this-many requests to a provider account all fail with 401 or
+    403 (a wrong key): at most this many are sent until one gets another answer. 0: never stop."""
 
 
 _EXPIRY = re.compile(r"^\d+[smhDWMY]$")
@@ -266,6 +269,9 @@ class DatasetConfig(_Strict):
     """Folders besides the task directories that the dataset's files, its records' media and
     hooks may be read from (absolute paths are accepted inside them). Empty: only the task
     directories (a record's media: the dataset file's folder)."""
+    duplicate_ids: Literal["error", "suffix"] = "error"
+    """Two samples with one id (compared as text, as Inspect does): `error` (a config error naming
+    both lines), or `suffix`: in file order, the second `x1` becomes `x1#2`, the third `x1#3`."""
 
     @model_validator(mode="after")
     def _one_source(self) -> DatasetConfig:

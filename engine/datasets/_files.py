@@ -111,6 +111,7 @@ class DatasetFile:
 
     def _samples(self, resize_images: bool, resize_at: set[int] | None = None) -> Iterator[Sample]:
         index = position = 0
+        ids = _UniqueIds(self.config.duplicate_ids)
         for path in self.paths:
             fmt = dataset_format(self.config, path)
             for where, record in _records(path, fmt, self.config):
@@ -118,6 +119,10 @@ class DatasetFile:
                 resize = resize_images or (resize_at is not None and position in resize_at)
                 sample = self._sample(path, where, record, index, resize)
                 if sample is not None:
+                    place = (
+                        f"{path}:{where[5:]}" if where.startswith("line ") else f"{path}, {where}"
+                    )
+                    sample.id = ids.check(sample.id, place)
                     position += 1
                     yield sample
 
@@ -182,6 +187,34 @@ class DatasetFile:
         raise DatasetError(
             f"record_to_sample must return a Sample, a dict or None, got {type(made).__name__}"
         )
+
+
+class _UniqueIds:
+    """Sample ids are unique as text (a resumed run and the log key on it): a repeat is an error
+    naming both places, or with `duplicate_ids: suffix` becomes `id#2`, `id#3`, … in file order."""
+
+    def __init__(self, mode: Literal["error", "suffix"]) -> None:
+        self.mode = mode
+        self.seen: dict[str, str] = {}
+        """Each id (as text) → where it was first seen."""
+        self.repeats: dict[str, int] = {}
+        self.made: set[str] = set()
+        """Ids made by `suffix`: a sample whose own id equals one is an error, not renamed."""
+
+    def check(self, sample_id: str | int | None, where: str) -> str | int | None:
+        text = str(sample_id)
+        if text in self.seen and self.mode == "suffix" and text not in self.made:
+            count = self.repeats[text] = self.repeats.get(text, 1) + 1
+            sample_id = text = f"{text}#{count}"
+            self.made.add(text)
+        first = self.seen.setdefault(text, where)
+        if first != where:
+            fix = "" if self.mode == "suffix" else "; or set dataset.duplicate_ids: suffix"
+            raise DatasetError(
+                f"duplicate sample id {sample_id!r}: {first} and {where} (sample ids must be "
+                f"unique, compared as text: give each sample its own id{fix})"
+            )
+        return sample_id
 
 
 def read_samples(config: DatasetConfig, search_dirs: Sequence[Path]) -> list[Sample]:

@@ -42,8 +42,11 @@ class LogWriter:
         self._journal: TextIO | None = None
 
     def start(self) -> None:
+        """The log with status `started` and the samples a resumed journal already holds (an
+        interrupted run's log is never replaced by one with fewer samples)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._write_log({"version": LOG_VERSION, "status": "started", **self.header}, iter(()))
+        started = {"version": LOG_VERSION, "status": "started", **self.header}
+        self._write_log(started, self._journal_lines())
         self._journal = self.journal_path.open("a", encoding="utf-8")
 
     def write_sample(self, sample: dict[str, Any]) -> None:

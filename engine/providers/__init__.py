@@ -3,6 +3,7 @@
 from engine.providers import _clouds  # noqa: F401 - registers bedrock/ and azureai/
 from engine.providers._api import ModelAPI
 from engine.providers._errors import (
+    AuthRefused,
     Classified,
     ErrorKind,
     GenerateError,
@@ -52,6 +53,7 @@ __all__ = [
     "COMPATIBLE_SERVICES",
     "ENTRY_POINT_GROUP",
     "NO_MODEL",
+    "AuthRefused",
     "ChatMessage",
     "Choice",
     "Classified",

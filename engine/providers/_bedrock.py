@@ -222,7 +222,7 @@ class BedrockConverseAPI(ModelAPI):
             retry_after = None
             if kind is not ErrorKind.FATAL:
                 retry_after = parse_retry_after(metadata.get("HTTPHeaders") or {})
-            return Classified(kind, reason, retry_after)
+            return Classified(kind, reason, retry_after, status)
         if isinstance(error, (exceptions.ReadTimeoutError, exceptions.ConnectTimeoutError)):
             return Classified(ErrorKind.TRANSIENT, f"request to {self} timed out")
         if isinstance(error, (exceptions.ConnectionError, exceptions.HTTPClientError)):

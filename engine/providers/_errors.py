@@ -3,6 +3,7 @@
 ProviderError
  ├── ProviderConfigError   bad model string, unknown provider, missing env var: found before the run
  ├── GenerateError         a sample's generate call failed for good (fatal, or retries exhausted)
+ │    └── AuthRefused      the first requests to an account were all refused (401/403): stop the run
  ├── MalformedResponseError  an answer off the provider's protocol
  └── StreamError           an error event inside a streamed reply that began with HTTP 200
 """
@@ -30,6 +31,11 @@ class GenerateError(ProviderError):
         self.attempts = attempts
 
 
+class AuthRefused(GenerateError):
+    """The first `connection.auth_failures_stop` requests to a pool were all refused with 401/403:
+    the key or its permissions are wrong, so the run stops instead of sending every sample."""
+
+
 class MalformedResponseError(ProviderError):
     """The provider answered, but not in its own protocol's shape."""
 
@@ -53,6 +59,8 @@ class Classified:
     kind: ErrorKind
     reason: str
     retry_after: float | None = None
+    status: int | None = None
+    """The HTTP status, when there was one (401 and 403 feed the pool's auth circuit breaker)."""
 
 
 def parse_retry_after(headers: object) -> float | None:

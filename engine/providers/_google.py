@@ -257,7 +257,7 @@ class GoogleAPI(ModelAPI):
                 retry_after = parse_retry_after(getattr(error.response, "headers", None))
                 if retry_after is None:
                     retry_after = _retry_delay(error.details)
-            return Classified(kind, reason, retry_after)
+            return Classified(kind, reason, retry_after, status)
         if isinstance(error, (MalformedResponseError, json.JSONDecodeError)):
             return Classified(ErrorKind.TRANSIENT, f"malformed reply from {self}: {error}")
         if isinstance(error, (TimeoutError, asyncio.TimeoutError)) or _is_timeout(error):

@@ -45,13 +45,22 @@ class HubCache:
         self.settings = settings
         self.expiry = parse_expiry(settings.expiry)
         self._store: ResponseCache | None = None
+        self.unusable: str | None = None
+        """Why the cache could not be opened: the run goes on without it (warned once)."""
 
     @property
-    def store(self) -> ResponseCache:
-        if self._store is None:
-            from engine.cache import ResponseCache
+    def store(self) -> ResponseCache | None:
+        """The open cache, or None when it cannot be opened or written."""
+        if self._store is None and self.unusable is None:
+            from engine.cache import CacheError, ResponseCache, warn
 
-            self._store = ResponseCache(expiry=self.expiry)
+            try:
+                self._store = ResponseCache(expiry=self.expiry)
+            except CacheError as error:
+                self.unusable = str(error)
+                warn(f"{error}; this run goes on without the cache")
+        if self._store is not None and self._store.disabled is not None:
+            return None
         return self._store
 
     def key(
@@ -106,11 +115,12 @@ class Model:
         api = self.api
         cache = self.cache
         key = None
-        if cache is not None:
+        store = cache.store if cache is not None else None
+        if cache is not None and store is not None:
             # Looked up before the pool: a hit takes no connection slot and sends nothing.
             start = time.perf_counter()
             key = cache.key(api, messages, settings)
-            hit = cache.store.get(key)
+            hit = store.get(key)
             if hit is not None:
                 hit.time = time.perf_counter() - start
                 hit.metadata = {**(hit.metadata or {}), "cache": "hit"}
@@ -136,8 +146,8 @@ class Model:
         if settings.response_schema is not None and output.error is None:
             verdict = validate_reply(settings.response_schema, output.completion)
             output.metadata = {**(output.metadata or {}), RESPONSE_SCHEMA_KEY: verdict}
-        if key is not None and cache is not None and output.error is None:
-            cache.store.put(key, output, model=self.name, base_url=api.base_url)
+        if key is not None and store is not None and output.error is None:
+            store.put(key, output, model=self.name, base_url=api.base_url)
             output.metadata = {**(output.metadata or {}), "cache": "miss"}
         return output
 

@@ -28,9 +28,9 @@ from typing import Any, Literal, TypeVar
 import anyio
 
 from engine.config import ConnectionConfig
-from engine.providers._errors import Classified, ErrorKind, GenerateError
+from engine.providers._errors import AuthRefused, Classified, ErrorKind, GenerateError
 
-__all__ = ["ConnectionPool", "LimitChange", "LimitChangeReason"]
+__all__ = ["AuthBreaker", "ConnectionPool", "LimitChange", "LimitChangeReason"]
 
 T = TypeVar("T")
 
@@ -86,6 +86,7 @@ class ConnectionPool:
         """`_started` at the last cut: attempts numbered up to it were in flight before it."""
         self._streak = 0
         """Successes since the last cut or growth (of attempts started after the last cut)."""
+        self.auth = AuthBreaker(settings.auth_failures_stop, self.name)
 
     @property
     def name(self) -> str:
@@ -166,6 +167,8 @@ class ConnectionPool:
                     )
                 per_attempt = remaining if per_attempt is None else min(per_attempt, remaining)
             tries += 1
+            if not await self.auth.admit():
+                raise AuthRefused(str(self.auth.tripped), attempts=tries - 1)
             try:
                 async with self.limiter:
                     if adaptive:
@@ -179,6 +182,7 @@ class ConnectionPool:
                             result = await attempt(per_attempt)
                     if adaptive:
                         self._on_success(sequence)
+                    self.auth.settle(None)
                     return result
             except TimeoutError:
                 verdict = Classified(
@@ -186,6 +190,12 @@ class ConnectionPool:
                 )
             except Exception as error:
                 verdict = classify(error)
+            except BaseException:
+                self.auth.release()  # cancelled before an answer: another sample may probe
+                raise
+            self.auth.settle(verdict)
+            if self.auth.tripped is not None:
+                raise AuthRefused(self.auth.tripped, attempts=tries)
             reason = verdict.reason
             if adaptive and verdict.kind is ErrorKind.RATE_LIMIT:
                 self._on_rate_limit(sequence)
@@ -207,3 +217,61 @@ class ConnectionPool:
             if verdict.kind is ErrorKind.RATE_LIMIT:
                 self.rate_limits += 1
             await anyio.sleep(delay)
+
+
+class AuthBreaker:
+    """Stops a run whose key is wrong after `limit` requests instead of one 401 per sample.
+
+    Until a pool's first answer that is not a 401/403, at most `limit` attempts are let through
+    (the rest wait); any other answer (a success, a 400, a 500, a timeout) disarms the breaker for
+    good, and `limit` refusals in a row trip it: the pool raises `AuthRefused` for the last refused
+    attempt and for every waiting and later one (`attempts=0`: nothing was sent for it).
+    """
+
+    def __init__(self, limit: int, pool: str) -> None:
+        self.limit = limit
+        self.pool = pool
+        self.armed = limit > 0
+        self.tripped: str | None = None
+        """The stop message once tripped."""
+        self._sent = 0
+        self._refused = 0
+        self._changed = anyio.Event()
+
+    async def admit(self) -> bool:
+        """Wait for a probe slot while armed; False once tripped (send nothing)."""
+        while self.armed and self.tripped is None and self._sent >= self.limit:
+            await self._changed.wait()
+        if self.tripped is not None:
+            return False
+        if self.armed:
+            self._sent += 1
+        return True
+
+    def settle(self, verdict: Classified | None) -> None:
+        """After an answered attempt: `verdict` None for a success."""
+        if not self.armed:
+            return
+        if verdict is not None and verdict.status in (401, 403):
+            self._refused += 1
+            if self._refused >= self.limit:
+                self.tripped = (
+                    f"stopped after the first {self._refused} requests to {self.pool} were all "
+                    f"refused ({verdict.reason}); fix the API key or its permissions and run the "
+                    "same command again to resume (connection.auth_failures_stop="
+                    f"{self.limit}; 0 turns this off)"
+                )
+                self._wake()
+            return
+        self.armed = False
+        self._wake()
+
+    def release(self) -> None:
+        """An attempt ended without an answer (cancelled): its slot goes to a waiting one."""
+        if self.armed:
+            self._sent -= 1
+            self._wake()
+
+    def _wake(self) -> None:
+        self._changed.set()
+        self._changed = anyio.Event()

@@ -124,7 +124,7 @@ def classify_sdk_error(
         retry_after = (
             parse_retry_after(error.response.headers) if kind is not ErrorKind.FATAL else None
         )
-        return Classified(kind, reason, retry_after)
+        return Classified(kind, reason, retry_after, status)
     if isinstance(error, sdk.APITimeoutError):
         dropped = _connection_failure(error)
         if dropped is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -9,10 +10,17 @@ from pathlib import Path
 import anyio
 
 from engine.config._compose import Composed
-from engine.logs import RESUMABLE, Redactor, find_resumable, read_run_file
+from engine.logs import (
+    RESUMABLE,
+    FolderLock,
+    Redactor,
+    find_resumable,
+    read_run_file,
+    write_run_file,
+)
 from engine.runner._display import Display, make_display
 from engine.runner._plan import EvalPlan, build_plan, identity_of
-from engine.runner._run import EvalResult, run_plan, safe_name
+from engine.runner._run import EvalResult, new_log_name, run_plan, safe_name
 
 
 def default_run_dir(plan: EvalPlan) -> Path:
@@ -20,6 +28,15 @@ def default_run_dir(plan: EvalPlan) -> Path:
     stamp = datetime.now().strftime("%Y-%m-%dT%H-%M-%S-%f")[:-3]
     name = f"{stamp}_{safe_name(plan.config.task.name)}_{safe_name(plan.model_name)}"
     return Path(plan.config.log_dir) / name
+
+
+def _unused(folder: Path) -> Path:
+    """`folder`, or `folder-2`, … if another run took that name in the same millisecond."""
+    candidate, copy = folder, 1
+    while candidate.exists():
+        copy += 1
+        candidate = folder.with_name(f"{folder.name}-{copy}")
+    return candidate
 
 
 def _save_config(composed: Composed, run_dir: Path) -> None:
@@ -42,39 +59,63 @@ def _save_config(composed: Composed, run_dir: Path) -> None:
 
 @dataclass
 class PreparedRun:
-    """A planned eval with its folder, and the log to resume in that folder (if any)."""
+    """A planned eval with its folder (owned by this process until `release`), and the log to
+    resume in that folder (if any)."""
 
     plan: EvalPlan
     folder: Path
     identity: str
     resume_log: str | None
     notes: list[str]
+    lock: FolderLock | None = None
+    log_name: str | None = None
+    """The log file this run writes (the resumed one, or a new name)."""
+
+    def release(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
 
 
 def prepare_run(plan: EvalPlan, run_dir: Path | None = None) -> PreparedRun:
-    """Find where a planned eval writes, or the interrupted run it resumes; save its config.
+    """Find where a planned eval writes, or the interrupted run it resumes; own that folder (a
+    `FolderBusy` if a live process owns it); save its config.
 
     Without `run_dir`, an interrupted run of the same identity anywhere under `log_dir` is resumed;
-    with one, only an interrupted run in that folder is.
+    with one, only an interrupted run in that folder is. Finding and claiming the folder happen
+    under `log_dir`'s claim lock, so two identical commands never both start the same run.
     """
     composed = plan.composed
     config = composed.config
     identity = identity_of(composed)
     notes = [*composed.notes, *plan.warnings]
-    resumable = None
-    if config.resume and run_dir is None:
-        resumable = find_resumable(Path(config.log_dir), identity)
-    elif config.resume and run_dir is not None:
-        record = read_run_file(run_dir)
-        if record and record.get("identity") == identity and record.get("status") in RESUMABLE:
-            resumable = run_dir, record["log"]
-    if resumable is not None:
-        folder, resume_log = resumable
-        notes.append(f"resuming the interrupted run in {folder} (resume=false starts afresh)")
-    else:
-        folder, resume_log = run_dir or default_run_dir(plan), None
-    _save_config(composed, folder)
-    return PreparedRun(plan, folder, identity, resume_log, notes)
+    claim = FolderLock(Path(config.log_dir), None, wait=True) if run_dir is None else None
+    with claim or contextlib.nullcontext():
+        resumable = None
+        if config.resume and run_dir is None:
+            resumable = find_resumable(Path(config.log_dir), identity)
+        elif config.resume and run_dir is not None:
+            record = read_run_file(run_dir)
+            if record and record.get("identity") == identity and record.get("status") in RESUMABLE:
+                resumable = run_dir, record["log"]
+        if resumable is not None:
+            folder, resume_log = resumable
+            log_name = resume_log
+        else:
+            folder, resume_log = run_dir or _unused(default_run_dir(plan)), None
+            log_name = new_log_name(plan)
+        lock = FolderLock(folder).acquire()
+        try:
+            if resumable is not None:
+                notes.append(
+                    f"resuming the interrupted run in {folder} (resume=false starts afresh)"
+                )
+            else:  # claimed before the first request: an identical command now finds this run
+                write_run_file(folder, identity, log_name, "started")
+            _save_config(composed, folder)
+        except BaseException:
+            lock.release()
+            raise
+    return PreparedRun(plan, folder, identity, resume_log, notes, lock, log_name)
 
 
 async def execute(prepared: PreparedRun, display: Display) -> EvalResult:
@@ -87,6 +128,7 @@ async def execute(prepared: PreparedRun, display: Display) -> EvalResult:
         display,
         identity=prepared.identity,
         resume_log=prepared.resume_log,
+        log_name=prepared.log_name,
     )
 
 
@@ -103,5 +145,8 @@ def run_composed(
 ) -> EvalResult:
     """Plan (raising `ConfigError` before any request) and run one task × model."""
     prepared = prepare_run(build_plan(composed), run_dir)
-    display = display or make_display(composed.config.display)
-    return anyio.run(_run_and_close, prepared, display)
+    try:
+        display = display or make_display(composed.config.display)
+        return anyio.run(_run_and_close, prepared, display)
+    finally:
+        prepared.release()

@@ -157,6 +157,8 @@ class SelectedSamples:
                 if len(self.ids) < MAX_LOGGED_IDS:
                     self.ids.append(sample.id)
             matching += 1
+        self.matching = matching
+        """Samples that pass the `sample_id` filter (before `limit`)."""
         if shuffle:
             random.Random(seed).shuffle(matched)
             selected = matched[self.start : self.stop]
@@ -200,6 +202,61 @@ class SelectedSamples:
         return itertools.islice(filter(self._wanted, self.source), self.start, self.stop)
 
 
+def unusable_outputs(config: RunConfig) -> list[tuple[str, str]]:
+    """(key, why) for each output folder that cannot be used: `log_dir`, and the response cache's
+    folder when the cache is on (set by an environment variable, named as the key)."""
+    from engine.logs import unusable_folder
+
+    found = []
+    why = unusable_folder(Path(config.log_dir))
+    if why is not None:
+        found.append(("log_dir", f"cannot hold the logs: {why}"))
+    if config.cache.enabled:
+        from engine.cache import cache_dir, cache_dir_source
+
+        why = unusable_folder(cache_dir())
+        if why is not None:
+            source = cache_dir_source()
+            found.append(
+                (
+                    f"${source}",
+                    f"the response cache folder {cache_dir()} cannot be used: {why} (set "
+                    f"${source} to a usable folder, or cache=off)",
+                )
+            )
+    return found
+
+
+def nothing_selected(selected: SelectedSamples, config: RunConfig) -> tuple[str, str]:
+    """Why an eval selects no sample, and the key to blame: an eval of nothing is an error, not
+    a green run with accuracy 0."""
+    dataset = config.task.dataset
+    if selected.dataset_size == 0:
+        return "task.dataset", f"the dataset {dataset.location} has no samples"
+    if selected.matching == 0 and selected.wanted:
+        from engine.config._errors import suggest
+
+        asked = sorted(selected.wanted)
+        wanted = ", ".join(asked)
+        hint = suggest(asked[0], (str(i) for i in _all_ids(selected)))
+        return "sample_id", (
+            f"sample_id={wanted} matches none of the {selected.dataset_size} samples of "
+            f"{dataset.location}{hint}"
+        )
+    limit = config.limit if config.limit is not None else dataset.limit
+    key = "limit" if config.limit is not None else "task.dataset.limit"
+    return key, (
+        f"limit={list(limit) if isinstance(limit, tuple) else limit} selects none of the "
+        f"{selected.dataset_size} samples{' that match sample_id' if selected.wanted else ''}"
+    )
+
+
+def _all_ids(selected: SelectedSamples) -> Iterator[str | int | None]:
+    source = selected.source
+    scan = source.checked() if isinstance(source, DatasetFile) else source
+    return (sample.id for sample in scan)
+
+
 def build_plan(composed: Composed, hub: ModelHub | None = None, *, fetch: bool = True) -> EvalPlan:
     """Everything checked before any request; without `fetch`, Hub datasets are not downloaded.
 
@@ -211,6 +268,8 @@ def build_plan(composed: Composed, hub: ModelHub | None = None, *, fetch: bool =
         problems.append(Problem(key, str(error), composed.locate(key)))
 
     hub = hub or ModelHub(config.connection, config.cache, config.batch)
+    for key, message in unusable_outputs(config):
+        problems.append(Problem(key, message, composed.locate(key) if key == "log_dir" else None))
 
     model: Model | None = None
     if config.model and config.model != NO_MODEL:
@@ -267,6 +326,10 @@ def build_plan(composed: Composed, hub: ModelHub | None = None, *, fetch: bool =
         selected = SelectedSamples(dataset, config)
     except DatasetError as error:
         problem("task.dataset", error)
+
+    if selected is not None and len(selected) == 0 and (fetch or config.task.dataset.hub is None):
+        key, why = nothing_selected(selected, config)
+        problems.append(Problem(key, why, composed.locate(key)))
 
     if selected is not None:
         # Who reads the samples' input: the model under test and roles that `generate` calls.

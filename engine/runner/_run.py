@@ -31,6 +31,7 @@ from engine.logs import (
     write_run_file,
 )
 from engine.providers import (
+    AuthRefused,
     GenerateError,
     ModelUsage,
     sample_cache_hits,
@@ -67,6 +68,12 @@ class EvalResult:
 def safe_name(text: str) -> str:
     """Model names carry `/` and `:`; file and folder names must not."""
     return "".join(c if c.isalnum() or c in "-_." else "-" for c in text).strip("-")
+
+
+def new_log_name(plan: EvalPlan, created: str | None = None) -> str:
+    """`<UTC time>_<task>_<model>.json`."""
+    stamp = (created or utc_now())[:19].replace(":", "-")
+    return f"{stamp}_{safe_name(plan.config.task.name)}_{safe_name(plan.model_name)}.json"
 
 
 def errors_exceed(errors: int, total: int, threshold: bool | int | float) -> bool:
@@ -202,15 +209,13 @@ async def run_plan(
     *,
     identity: str,
     resume_log: str | None = None,
+    log_name: str | None = None,
 ) -> EvalResult:
     """Run every (sample, epoch) not already scored in `run_dir/resume_log` (when resuming)."""
     config = plan.config
     created = utc_now()
     run_id = uuid.uuid4().hex[:12]
-    stamp = created[:19].replace(":", "-")
-    log_name = (
-        resume_log or f"{stamp}_{safe_name(config.task.name)}_{safe_name(plan.model_name)}.json"
-    )
+    log_name = resume_log or log_name or new_log_name(plan, created)
     log_path = run_dir / log_name
     recovered = recover_journal(journal_path(log_path)) if resume_log else Recovered()
     header = redact_tree(_log_header(plan, run_id, created, resumed=len(recovered.done)))
@@ -242,6 +247,10 @@ async def run_plan(
         in_flight += config.batch.size * config.batch.max_batches
     display.start(plan, total, done=len(recovered.done), usage=job_usage, cache_hits=job_hits)
 
+    stop = anyio.CancelScope()
+    """Cancelled when the run must stop early (every request refused: `AuthRefused`)."""
+    stopped: list[str] = []
+
     async def run_one(sample: Sample, epoch: int) -> None:
         usage: dict[str, ModelUsage] = {}
         hits: dict[str, int] = {}
@@ -253,12 +262,23 @@ async def run_plan(
         retries: list[dict[str, str]] = []
         try:
             state, scores, error = await _attempt(plan, sample, epoch, scorer_names)
-            while error is not None and len(retries) < config.retry_on_error:
+            while (
+                error is not None
+                and not isinstance(error, AuthRefused)
+                and len(retries) < config.retry_on_error
+            ):
                 retries.append(_error_record(error))
                 state, scores, error = await _attempt(plan, sample, epoch, scorer_names)
         finally:
             sample_usage.reset(token)
             sample_cache_hits.reset(hits_token)
+        if isinstance(error, AuthRefused):
+            if not stopped:
+                stopped.append(error.reason)
+                display.message(f"inspect-run: {error.reason}")
+                stop.cancel()
+            if error.attempts == 0:
+                return  # nothing was sent for it: it is not a failed sample, only an unrun one
         for name, used in usage.items():
             job_usage.setdefault(name, ModelUsage()).add(used)
         for name, count in hits.items():
@@ -303,12 +323,11 @@ async def run_plan(
     status = "success"
     journal = BatchJournal(batch_journal_path(log_path))
     try:
-        async with (
-            running_batchers(batchers, journal, recovered.done, display.batches_changed),
-            anyio.create_task_group() as group,
-        ):
-            for _ in range(min(in_flight, total - len(recovered.done))):
-                group.start_soon(worker)
+        async with running_batchers(batchers, journal, recovered.done, display.batches_changed):
+            with stop:
+                async with anyio.create_task_group() as group:
+                    for _ in range(min(in_flight, total - len(recovered.done))):
+                        group.start_soon(worker)
     except BaseException:
         status = "cancelled"
         raise
@@ -318,7 +337,9 @@ async def run_plan(
         for name, earlier in recovered.usage.items():
             usage_total.setdefault(name, ModelUsage()).add(ModelUsage.from_log(earlier))
         results = _results(plan, tally, total)
-        if status == "success" and errors_exceed(tally.errors, total, config.fail_on_error):
+        if status == "success" and (
+            stopped or errors_exceed(tally.errors, total, config.fail_on_error)
+        ):
             status = "error"
         stats: dict[str, Any] = {
             "started_at": created,
@@ -345,7 +366,10 @@ async def run_plan(
         failure = None
         if status == "error":
             summary = (
-                f"{tally.errors} of {total} samples failed (fail_on_error={config.fail_on_error})"
+                stopped[0]
+                if stopped
+                else f"{tally.errors} of {total} samples failed "
+                f"(fail_on_error={config.fail_on_error})"
             )
             failure = {"message": summary, "traceback": summary, "traceback_ansi": summary}
         writer.finish(status, results, stats, failure)  # synchronous: cancellation cannot cut it

@@ -6,8 +6,10 @@ sweeps gain nothing from separate processes but start-up time and rate-limit fig
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,7 +17,7 @@ from engine.compare import Comparison, compare, read_run
 from engine.config._compose import Sweep, compose_config, expand_sweep
 from engine.config._errors import ConfigError, Problem
 from engine.config._searchpath import extra_config_dirs
-from engine.logs import read_run_file, redact
+from engine.logs import FolderLock, read_run_file, redact, unusable_folder
 from engine.providers import ModelHub
 from engine.runner import EvalPlan, EvalResult, build_plan, prepare_run
 from engine.sweeps._jobs import (
@@ -44,14 +46,24 @@ def _say(text: str) -> None:
     print(redact(f"inspect-run: {text}"), file=sys.stderr)
 
 
-def plan_sweep(overrides: Sequence[str]) -> tuple[Sweep, Path, list[Job], dict[int, EvalPlan]]:
+def plan_sweep(
+    overrides: Sequence[str], owned: ExitStack | None = None
+) -> tuple[Sweep, Path, list[Job], dict[int, EvalPlan]]:
     """Every job composed, classified and (unless reused) planned; all problems raised at once.
 
     Plans share one model hub per connection/cache setting, so jobs share connection pools (jobs
-    sent through batch APIs excepted: each keeps its own batcher and journal).
+    sent through batch APIs excepted: each keeps its own batcher and journal). With `owned`, the
+    sweep folder is locked (held until `owned` closes) before its jobs are classified: a second
+    identical sweep gets `FolderBusy` instead of running the same jobs.
     """
     sweep = expand_sweep(overrides)
     root = sweep_folder(sweep)
+    why = unusable_folder(root)
+    if why is not None:
+        explicit = any(o.lstrip("+").startswith("hydra.sweep.dir=") for o in sweep.jobs[0])
+        key = "hydra.sweep.dir" if explicit else "log_dir"
+        raise ConfigError([Problem(key, f"cannot hold the sweep folder {root}: {why}")])
+    undo = _own(root, owned) if owned is not None else None
     jobs: list[Job] = []
     plans: dict[int, EvalPlan] = {}
     hubs: dict[str, ModelHub] = {}
@@ -85,8 +97,27 @@ def plan_sweep(overrides: Sequence[str]) -> tuple[Sweep, Path, list[Job], dict[i
                 )
             )
     if problems:
+        if undo is not None:
+            undo()
         raise ConfigError(problems)
     return sweep, root, jobs, plans
+
+
+def _own(root: Path, owned: ExitStack) -> Callable[[], None]:
+    """Lock the sweep folder until `owned` closes; the returned function gives it up and removes
+    the folders the lock created (a sweep that fails validation leaves nothing behind)."""
+    created = [folder for folder in (root, *root.parents) if not folder.exists()]
+    lock = FolderLock(root).acquire()
+    owned.callback(lock.release)
+
+    def undo() -> None:
+        lock.release()
+        lock.path.unlink(missing_ok=True)
+        for folder in created:  # deepest first
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+
+    return undo
 
 
 def _announce(root: Path, jobs: list[Job]) -> None:
@@ -127,8 +158,8 @@ def run_sweep(overrides: Sequence[str], config_dirs: Sequence[str | Path] = ()) 
     """Validate (raising `ConfigError` before any request), run what is missing, compare."""
     from engine.sweeps._inprocess import run_in_process
 
-    with extra_config_dirs(config_dirs):
-        sweep, root, jobs, plans = plan_sweep(overrides)
+    with extra_config_dirs(config_dirs), ExitStack() as owned:
+        sweep, root, jobs, plans = plan_sweep(overrides, owned)
         _announce(root, jobs)
         for job in jobs:
             if job.state == "changed":
@@ -136,9 +167,11 @@ def run_sweep(overrides: Sequence[str], config_dirs: Sequence[str | Path] = ()) 
         write_manifest(root, sweep.swept, jobs)
         results: list[EvalResult] = []
         if sweep.launcher == "basic":
-            prepared = [
-                prepare_run(plans[i], job.folder) for i, job in enumerate(jobs) if i in plans
-            ]
+            prepared = []
+            for index, job in enumerate(jobs):
+                if index in plans:
+                    prepared.append(prepare_run(plans[index], job.folder))
+                    owned.callback(prepared[-1].release)
             results = run_in_process(prepared, sweep.first.config.display)
         else:
             from engine.sweeps._hydra import launch

@@ -24,13 +24,16 @@ def test_list_shows_models_sizes_and_the_file(
     assert [line.split()[:2] for line in lines[2:]] == [["openai/a", "3"], ["vllm/org/b", "1"]]
 
 
-def test_a_broken_file_exits_1_with_the_reason(
+def test_a_damaged_file_is_set_aside_with_a_warning(
     cache_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cache_dir.mkdir()
     (cache_dir / "responses.sqlite").write_bytes(b"not a database " * 100)
-    assert cache_command(["list"]) == 1
-    assert "cannot open the response cache" in capsys.readouterr().err
+    assert cache_command(["list"]) == 0
+    captured = capsys.readouterr()
+    assert "(0 entries" in captured.out
+    assert "was damaged" in captured.err and "responses.sqlite.damaged-" in captured.err
+    assert len(list(cache_dir.glob("responses.sqlite.damaged-*"))) == 1
 
 
 def test_model_option_forms(cache_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

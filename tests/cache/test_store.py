@@ -293,8 +293,69 @@ def test_a_reader_does_not_block_on_a_writer(cache_dir: Path) -> None:
         writer.close()
 
 
-def test_a_file_that_is_not_a_database_is_a_clear_error(cache_dir: Path) -> None:
-    cache_dir.mkdir()
-    (cache_dir / "responses.sqlite").write_bytes(b"this is not sqlite " * 100)
+def fill(count: int = 300) -> None:
+    with ResponseCache() as cache:
+        for index in range(count):
+            cache.put(f"k{index}", output("x" * 400), model="openai/m")
+
+
+def truncate(path: Path) -> None:
+    with path.open("r+b") as file:
+        file.truncate(path.stat().st_size // 2)
+
+
+def overwrite(path: Path) -> None:
+    path.write_bytes(b"this is not sqlite " * 100)
+
+
+@pytest.mark.parametrize("damage", [truncate, overwrite])
+def test_a_damaged_file_is_set_aside_once_and_a_fresh_cache_used(
+    cache_dir: Path, capsys: pytest.CaptureFixture[str], damage: object
+) -> None:
+    fill()
+    damaged = cache_dir / "responses.sqlite"
+    damage(damaged)  # type: ignore[operator]
+    kept = damaged.read_bytes()
+    with ResponseCache() as cache:
+        assert cache.set_aside is not None and cache.set_aside.read_bytes() == kept
+        assert cache.set_aside.name.startswith("responses.sqlite.damaged-")
+        assert cache.get("k1") is None
+        assert cache.put("k1", output(), model="openai/m") and cache.get("k1") is not None
+    warnings = capsys.readouterr().err.strip().splitlines()
+    assert len(warnings) == 1 and str(cache.set_aside) in warnings[0], warnings
+    with ResponseCache() as again:  # the fresh file is healthy: no second warning
+        assert again.set_aside is None and again.get("k1") is not None
+    assert capsys.readouterr().err == ""
+
+
+def test_damage_found_while_open_starts_afresh(
+    cache_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fill()
+    with ResponseCache() as cache:
+        cache.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        overwrite(cache.path)  # another program scribbles over the open file
+        for index in range(5):
+            cache.get(f"k{index}")
+        assert cache.disabled is None
+        assert cache.put("new", output(), model="openai/m") and cache.get("new") is not None
+    assert capsys.readouterr().err.count("warning") == 1
+
+
+def test_a_cache_that_cannot_be_written_stops_storing_with_one_warning(
+    cache_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with ResponseCache() as cache:
+        cache.connection.execute("PRAGMA query_only = ON")  # every write now fails
+        assert not cache.put("a", output(), model="openai/m")
+        assert not cache.put("b", output(), model="openai/m")
+        assert cache.get("a") is None and cache.disabled is not None
+    err = capsys.readouterr().err
+    assert err.count("warning") == 1 and "goes on without it" in err
+
+
+def test_a_folder_that_cannot_hold_the_cache_is_a_clear_error(cache_dir: Path) -> None:
+    cache_dir.parent.mkdir(parents=True, exist_ok=True)
+    cache_dir.write_text("a file where the folder should be")
     with pytest.raises(CacheError, match=r"cannot open the response cache .*cache=off"):
         ResponseCache()

@@ -258,3 +258,43 @@ def test_a_dataset_file_is_reread_on_each_pass_not_held(tmp_path: Path) -> None:
     with data.open("a") as more:
         more.write('{"input": "b", "target": "2"}\n')
     assert [s.input for s in dataset] == ["a", "b"]
+
+
+DUPLICATES = [{"id": i, "input": f"q{n}", "target": "t"} for n, i in enumerate(["x1", "x1", "x2"])]
+
+
+def test_a_duplicate_id_is_an_error_naming_both_lines(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "data.jsonl", DUPLICATES)
+    with pytest.raises(DatasetError) as raised:
+        read(path)
+    message = str(raised.value)
+    assert f"duplicate sample id 'x1': {path}:1 and {path}:2" in message
+    assert "duplicate_ids: suffix" in message
+
+
+def test_ids_equal_as_text_are_duplicates_as_in_inspect(tmp_path: Path) -> None:
+    path = tmp_path / "data.csv"
+    path.write_text("id,input\n7,a\n07,b\n7,c\n", encoding="utf-8")
+    with pytest.raises(DatasetError, match=rf"'7': {path}:2 and {path}:4"):
+        read(path)
+    records = [{"id": 1, "input": "a"}, {"id": "1", "input": "b"}]
+    with pytest.raises(DatasetError, match="duplicate sample id '1'"):
+        read(write_jsonl(tmp_path / "mixed.jsonl", records))
+    records = [{"input": "a"}, {"id": 1, "input": "b"}]  # the first takes its line number as id
+    with pytest.raises(DatasetError, match="duplicate sample id 1"):
+        read(write_jsonl(tmp_path / "implicit.jsonl", records))
+
+
+def test_suffix_numbers_repeats_in_file_order_the_same_on_every_pass(tmp_path: Path) -> None:
+    records = [{"id": i, "input": f"q{n}"} for n, i in enumerate(["x1", "x1", "x2", "x1", "x2"])]
+    path = write_jsonl(tmp_path / "data.jsonl", records)
+    ids = [s.id for s in read(path, duplicate_ids="suffix")]
+    assert ids == ["x1", "x1#2", "x2", "x1#3", "x2#2"]
+    assert [s.id for s in read(path, duplicate_ids="suffix")] == ids
+
+
+def test_a_suffixed_id_that_meets_a_real_one_is_still_an_error(tmp_path: Path) -> None:
+    records = [{"id": i, "input": "q"} for i in ["x1", "x1", "x1#2"]]
+    path = write_jsonl(tmp_path / "data.jsonl", records)
+    with pytest.raises(DatasetError, match=rf"'x1#2': {path}:2 and {path}:3"):
+        read(path, duplicate_ids="suffix")

@@ -44,6 +44,7 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 __all__ = [
+    "Gate",
     "OpenAIServer",
     "Reply",
     "ReplyServer",
@@ -261,6 +262,56 @@ def flaky(
         return item(request) if callable(item) else item
 
     return responder
+
+
+class Gate:
+    """A responder that answers the first `passes` requests at once and holds the others until
+    `release()`, so a test can act while a run is provably mid-way, without sleeping:
+
+        gate = Gate(echo, passes=3)
+        with OpenAIServer(gate) as server:
+            ...start a run...
+            gate.wait_arrived(4)      # 3 answered, the 4th is held: the run is in flight
+            ...interrupt it, start another...
+            gate.release()
+    """
+
+    def __init__(self, responder: Responder = echo, *, passes: int = 0) -> None:
+        self.responder = responder
+        self.passes = passes
+        self.arrived = 0
+        self._condition = threading.Condition()
+        self._released = False
+        self._opened: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
+
+    async def __call__(self, request: Request) -> Answer:
+        with self._condition:
+            self.arrived += 1
+            number = self.arrived
+            self._condition.notify_all()
+            event = asyncio.Event()
+            if self._released:
+                event.set()
+            else:
+                self._opened.append((asyncio.get_running_loop(), event))
+        if number > self.passes:
+            await event.wait()
+        answer = self.responder(request)
+        return await answer if inspect.isawaitable(answer) else answer
+
+    def release(self) -> None:
+        """Answer every held request, and every later one at once."""
+        with self._condition:
+            self._released = True
+            for loop, event in self._opened:
+                loop.call_soon_threadsafe(event.set)
+            self._opened.clear()
+
+    def wait_arrived(self, count: int, timeout: float = 120) -> None:
+        """Block until `count` requests have arrived (held or answered)."""
+        with self._condition:
+            if not self._condition.wait_for(lambda: self.arrived >= count, timeout):
+                raise TimeoutError(f"{self.arrived} of {count} requests arrived")
 
 
 def chat_completion(
