@@ -10,6 +10,7 @@ import random
 import re
 import string
 
+from engine.registry import Uses
 from engine.solvers._builtins import check_template, format_template, last_user_index, with_text
 from engine.solvers._registry import solvers
 from engine.solvers._state import Solver, TaskState
@@ -66,7 +67,10 @@ def answer_letters(text: str, count: int) -> list[str]:
     return []
 
 
-@solvers.register("multiple_choice")
+@solvers.register(
+    "multiple_choice",
+    Uses(model=True, choices=True, templates={"template": ("question", "choices", "letters")}),
+)
 def multiple_choice(
     template: str | None = None, multiple_correct: bool = False, shuffle: bool = False
 ) -> Solver:

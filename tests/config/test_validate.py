@@ -7,9 +7,10 @@ from engine.config._validate import validate_command, validate_dirs
 
 
 def test_builtin_configs_are_valid() -> None:
-    problems, files, tasks = validate_dirs([])
-    assert problems == []
-    assert files >= 8 and tasks >= 1
+    report = validate_dirs([])
+    assert report.problems == []
+    assert report.files >= 8 and report.composed >= len(group_options("task"))
+    assert report.roots == []
 
 
 def write(path: Path, text: str) -> None:
@@ -30,10 +31,10 @@ def test_user_repo_problems_name_file_key_and_fix(
     assert validate_command([str(conf)]) == 2
     err = capsys.readouterr().err
     assert (
-        "temprature [team-conf/generation/mine.yaml]: unknown key; did you mean 'temperature'"
+        "temprature [team-conf/generation/mine.yaml:1]: unknown key; did you mean 'temperature'"
         in err
     )
-    assert "top_k [team-conf/generation/mine.yaml]" in err and "integer" in err
+    assert "top_k [team-conf/generation/mine.yaml:2]" in err and "integer" in err
     assert "team-conf/preset/broken.yaml" in err and "not valid YAML" in err
     assert "unknown solver 'generat'; did you mean 'generate'" in err
     assert "dataset file 'nowhere.jsonl' not found" in err
@@ -46,14 +47,15 @@ def test_valid_user_repo_passes(
     write(clean_environment / "tasks" / "qa.jsonl", '{"input": "2+2?", "target": "4"}\n')
     write(conf / "task" / "qa.yaml", "name: qa\ndataset: {path: qa.jsonl}\nscorers: [match]\n")
     assert validate_command([]) == 0
-    tasks = len(group_options("task"))  # the built-in tasks and qa
     assert "qa" in group_options("task")
-    assert f"{tasks} tasks compose and plan" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "checked config roots: conf, and the built-in configs" in out
+    assert "tasks, presets and sweep jobs compose and plan" in out
 
 
 def test_missing_dir_is_a_problem(clean_environment: Path) -> None:
-    problems, _, _ = validate_dirs([clean_environment / "nope"])
-    assert any("no such config directory" in str(p) for p in problems)
+    report = validate_dirs([clean_environment / "nope"])
+    assert any("no such config directory" in str(p) for p in report.problems)
 
 
 def test_sweeps_and_price_tables_are_checked(
@@ -72,8 +74,5 @@ def test_sweeps_and_price_tables_are_checked(
     )
     assert validate_command([str(sweeps)]) == 2
     err = capsys.readouterr().err
-    assert (
-        "generation.temperatur [sweeps-conf/sweep/nightly.yaml: hydra.sweeper.params]: unknown key"
-        in err
-    )
+    assert "generation.temperatur [sweeps-conf/sweep/nightly.yaml:6]: unknown key" in err
     assert "did you mean 'temperature'" in err and "job: model=openai/a" in err
