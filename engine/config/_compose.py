@@ -110,7 +110,7 @@ class _Sources:
         parts = key.split(".")
         for depth in range(len(parts), 0, -1):  # a key not written: where its parent is
             for path, keys in self.files(parts[:depth]):
-                line = yaml_line(path, keys) if keys else None
+                line = yaml_line(path, keys)
                 if line is not None:
                     return f"{display_path(path)}:{line}"
         top = parts[0]
@@ -425,14 +425,15 @@ def _axes(overrides: Sequence[str]) -> dict[str, list[str]]:
     return axes
 
 
-def expand_sweep(overrides: Sequence[str]) -> Sweep:
+def expand_sweep(overrides: Sequence[str], without: Sequence[str] = ()) -> Sweep:
     """`model=a,b task=x,y` (and a `sweep=NAME` file's `hydra.sweeper.params`) → every job.
 
     The order is Hydra's basic sweeper's: the sweep file's axes, then the command line's, each key
     once (the command line wins), Cartesian product with the last axis varying fastest.
+    `without`: keys left out of the first job's validation (see `compose_config`).
     """
     command_line = _axes(overrides)
-    first = compose_config([values[0] for values in command_line.values()])
+    first = compose_config([values[0] for values in command_line.values()], without=without)
     axes = _axes([f"{k}={v}" for k, v in first.sweep_params.items()])
     from_file = [key for key in axes if key not in command_line]
     for key, values in command_line.items():
@@ -450,7 +451,7 @@ def expand_sweep(overrides: Sequence[str]) -> Sweep:
     )
     if first.sweep_params:
         try:
-            sweep.first = compose_config(jobs[0])
+            sweep.first = compose_config(jobs[0], without=without)
         except ConfigError as error:
             raise ConfigError(sweep.job_problems(error, jobs[0])) from None
     return sweep

@@ -96,8 +96,8 @@ def check_file(path: Path, schema_name: str) -> list[Problem]:
                 problems.append(Problem(key, message, at([*keys, unknown])))
             continue
         if invalid.context:  # anyOf: say what each alternative wanted
-            wanted = sorted({str(e.message).split(" is not ")[-1] for e in invalid.context})
-            message = f"{invalid.instance!r} is not {' or '.join(wanted)}"
+            said = [str(e.message).removeprefix(f"{e.instance!r} ") for e in invalid.context]
+            message = f"{invalid.instance!r} {', '.join(sorted(set(said)))}"
         else:
             message = str(invalid.message)
         problems.append(Problem(".".join(keys), message, at(keys)))
@@ -232,7 +232,11 @@ def validate_dirs(dirs: Sequence[str | Path]) -> Report:
                 sweep = expand_sweep([f"+sweep={name}"])
             except ConfigError as error:
                 report.add(error.problems, f"composing sweep={name}")
-                continue
+                try:  # its jobs are still checked, without the keys at fault
+                    removable = [p.key for p in error.problems if _removable(p)]
+                    sweep = expand_sweep([f"+sweep={name}"], without=removable)
+                except ConfigError:
+                    continue
             for job in sweep.jobs:
                 report.composed += 1
                 found = all_problems(job)

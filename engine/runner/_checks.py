@@ -207,14 +207,14 @@ def sample_problems(
                 else:
                     offered = [*fields, *sorted(common)]
                     reason = (
-                        f"it is not a field this template sees ({', '.join(offered) or 'none'})"
+                        f"it is no field this template sees ({', '.join(offered) or 'none'})"
                         f"{did_you_mean(name, offered)}"
                     )
                 problems.append(
                     Problem(
                         key,
-                        f"placeholder {{{name}}} would be sent as written: {reason}; "
-                        "write literal braces as {{ }}",
+                        f"placeholder {{{name}}} would be sent as written: {reason} "
+                        "(write literal braces as {{ }})",
                         composed.locate(key),
                     )
                 )
