@@ -80,6 +80,12 @@ def _single(overrides: list[str]) -> int:
 
     try:
         composed = compose_config(overrides)
+    except ConfigError:
+        from engine.config._validate import all_problems
+
+        # Also what the first problems hide (a misspelt solver behind a misspelt key).
+        return _fail_config(ConfigError(all_problems(overrides)))
+    try:
         result = run_composed(composed)
     except ConfigError as error:
         return _fail_config(error)
@@ -107,6 +113,23 @@ def _multirun(overrides: list[str]) -> int:
     for job in outcome.failed:
         print(f"  job did not succeed: {' '.join(job.overrides)} ({job.folder})", file=sys.stderr)
     return EXIT_FAILED if outcome.failed else EXIT_OK
+
+
+_COMMANDS = ("help", "list", "validate", "cache", "schemas", "report")
+
+
+def _unknown_command(args: list[str]) -> str | None:
+    """A first word that is neither a command nor an override (`valdate`): say so, with a
+    did-you-mean, rather than let Hydra fail to parse it."""
+    if not args or args[0].startswith(("-", "+", "~")) or "=" in args[0]:
+        return None
+    from engine.registry import did_you_mean
+
+    word = args[0]
+    return (
+        f"inspect-run: unknown command '{word}'{did_you_mean(word, _COMMANDS)} "
+        "(commands: " + ", ".join(_COMMANDS) + "; a run takes KEY=VALUE overrides)"
+    )
 
 
 def cli(args: Sequence[str]) -> int:
@@ -139,6 +162,10 @@ def cli(args: Sequence[str]) -> int:
         from engine.compare._command import report_command
 
         return report_command(args[1:])
+    unknown = _unknown_command(args)
+    if unknown is not None:
+        print(unknown, file=sys.stderr)
+        return EXIT_BAD_CONFIG
     # A sweep config (`+sweep=NAME`) means a sweep, with or without -m.
     multirun = any(a in ("-m", "--multirun") or a.lstrip("+").startswith("sweep=") for a in args)
     overrides = [a for a in args if a not in ("-m", "--multirun")]

@@ -9,7 +9,8 @@ from __future__ import annotations
 import difflib
 import importlib
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -19,9 +20,34 @@ class RegistryError(ValueError):
     """An unknown component or a bad argument, found while planning."""
 
 
-def did_you_mean(word: str, options: list[str] | set[str]) -> str:
+def closest(word: str, options: Iterable[str]) -> str | None:
+    """The option `word` was most likely meant to be, if any is close enough."""
     close = difflib.get_close_matches(word, sorted(options), n=1)
-    return f"; did you mean '{close[0]}'?" if close else ""
+    return close[0] if close else None
+
+
+def did_you_mean(word: str, options: Iterable[str]) -> str:
+    """`; did you mean 'x'?` for the closest option, or "": the one did-you-mean of the project."""
+    close = closest(word, options)
+    return f"; did you mean '{close}'?" if close else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Uses:
+    """What a component takes from the run, so planning can check it before any request.
+
+    A `role` parameter (a role name or a list of them) names the roles a component calls; when it
+    defaults to None, the component calls the model under test unless a role is given.
+    """
+
+    model: bool = False
+    """It calls the model under test (`generate`, `multiple_choice`, `self_critique`)."""
+    choices: bool = False
+    """Every sample must have choices."""
+    templates: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Template arguments → the fields they see besides the sample's metadata."""
+    nested: str | None = None
+    """An argument holding a list of further components of the same registry (`chain`)."""
 
 
 class Registry(Generic[F]):
@@ -32,10 +58,13 @@ class Registry(Generic[F]):
         self._builtins = builtins
         self._loaded = False
         self._factories: dict[str, F] = {}
+        self._uses: dict[str, Uses] = {}
 
-    def register(self, name: str | None = None) -> Callable[[F], F]:
+    def register(self, name: str | None = None, uses: Uses | None = None) -> Callable[[F], F]:
         def decorate(factory: F) -> F:
             self._factories[name or factory.__name__] = factory
+            if uses is not None:
+                self._uses[name or factory.__name__] = uses
             return factory
 
         return decorate
@@ -48,6 +77,11 @@ class Registry(Generic[F]):
     def names(self) -> list[str]:
         self._load()
         return sorted(self._factories)
+
+    def uses(self, name: str) -> Uses:
+        """What the component `name` takes from the run (nothing declared: nothing checked)."""
+        self._load()
+        return self._uses.get(name, Uses())
 
     def get(self, name: str) -> F:
         self._load()

@@ -259,9 +259,9 @@ def test_a_hook_beside_the_users_conf_is_found_and_nothing_outside(
     )
     (user_repo / "elsewhere.py").write_text("def record_to_sample(record):\n    return None\n")
     monkeypatch.chdir(user_repo)
-    hooked = ["task=capitals", "model=none", "+task.dataset.record_to_sample=upper.py"]
-    plan = build_plan(compose_config(hooked))
+    hooked = ["task=capitals", "model=openai/m", "+task.dataset.record_to_sample=upper.py"]
+    plan = build_plan(compose_config(hooked), connect=False)
     assert [s.input for s in plan.samples] == ["CAPITAL OF FRANCE?", "CAPITAL OF ITALY?"]
-    escaping = ["task=capitals", "model=none", "+task.dataset.record_to_sample=../elsewhere.py"]
+    escaping = ["task=capitals", "model=openai/m", "+task.dataset.record_to_sample=../elsewhere.py"]
     with pytest.raises(ConfigError, match=r"task\.dataset .*is outside the task directories"):
-        build_plan(compose_config(escaping))
+        build_plan(compose_config(escaping), connect=False)

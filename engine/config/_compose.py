@@ -30,12 +30,15 @@ from engine.config._errors import (
     problems_from_validation,
     suggest,
 )
+from engine.config._lines import is_global, yaml_error, yaml_line
 from engine.config._schema import RunConfig
 from engine.config._searchpath import (
+    ENV_VAR,
     display_path,
     extra_config_dirs,
     find_group_file,
     group_options,
+    missing_config_path,
     primary_config_file,
     search_dirs,
 )
@@ -73,6 +76,9 @@ class Composed:
     """`hydra.sweeper.params` (a `sweep=NAME` file's axes), in Hydra's override syntax."""
     launcher: dict[str, Any] = field(default_factory=dict)
     """`hydra.launcher`, unresolved (it may refer to the sweep folder)."""
+    declared_roles: frozenset[str] = frozenset()
+    """Role names the config files declare (`roles:` keys, null or bound, and the roles a sweep
+    file binds); a role only the command line names is not declared (see `engine.runner`)."""
 
 
 def load_dotenv() -> Path | None:
@@ -105,18 +111,36 @@ class _Sources:
                 or (override_key.startswith(key + "."))
             ):
                 return f"command line: {text}"
-        preset = self.choices.get("preset")
-        if preset:
-            preset_file = find_group_file("preset", preset)
-            if preset_file is not None and _defines(preset_file, key):
-                return display_path(preset_file)
-        top = key.split(".")[0]
+        if not key:
+            return None
+        parts = key.split(".")
+        for depth in range(len(parts), 0, -1):  # a key not written: where its parent is
+            for path, keys in self.files(parts[:depth]):
+                line = yaml_line(path, keys)
+                if line is not None:
+                    return f"{display_path(path)}:{line}"
+        top = parts[0]
         choice = self.choices.get(top)
-        if top in GROUPS and choice:
-            group_file = find_group_file(top, choice)
-            if group_file is not None:
-                return display_path(group_file)
-        return display_path(primary_config_file())
+        group_file = find_group_file(top, choice) if top in GROUPS and choice else None
+        return display_path(group_file or primary_config_file())
+
+    def files(self, parts: list[str]) -> list[tuple[Path, list[str]]]:
+        """The files that may set `parts`, the one Hydra applies last first, each with the key
+        as that file spells it (a group file's keys sit under the group's name)."""
+        found: list[tuple[Path, list[str]]] = []
+        for group in ("sweep", "local", "preset", None, parts[0]):
+            if group is None:
+                found.append((primary_config_file(), parts))
+                continue
+            choice = self.choices.get(group)
+            path = find_group_file(group, choice) if group in GROUPS and choice else None
+            if path is None:
+                continue
+            if is_global(path):
+                found.append((path, parts))
+            elif parts[0] == group:
+                found.append((path, parts[1:]))
+        return found
 
 
 def _redacted(override: Any) -> str:
@@ -176,19 +200,6 @@ def _credential_problem(key: str, what: str, locate: Callable[[str], str | None]
         f"{name}: ${{oc.env:YOUR_VARIABLE}}",
         locate(key),
     )
-
-
-def _defines(path: Path, key: str) -> bool:
-    from omegaconf import OmegaConf
-
-    node: Any = OmegaConf.load(path)
-    for part in key.split("."):
-        if not isinstance(node, dict) and not hasattr(node, "keys"):
-            return False
-        if part not in node:
-            return False
-        node = node[part]
-    return True
 
 
 def _parse(overrides: Sequence[str]) -> tuple[list[Any], list[Problem]]:
@@ -325,15 +336,24 @@ def _not_utf8() -> list[Problem]:
 
 
 def compose_config(
-    overrides: Sequence[str] = (), config_dirs: Sequence[str | Path] = ()
+    overrides: Sequence[str] = (),
+    config_dirs: Sequence[str | Path] = (),
+    *,
+    without: Sequence[str] = (),
 ) -> Composed:
-    """Compose and validate; raise `ConfigError` listing every problem found."""
+    """Compose and validate; raise `ConfigError` listing every problem found.
+
+    `without`: dotted keys left out before validating (to look past problems already found)."""
     import yaml
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
     with extra_config_dirs(config_dirs):
         parsed, problems = _parse(overrides)
+        problems += [
+            Problem(ENV_VAR, f"no such config directory: {entry}", "environment")
+            for entry in missing_config_path()
+        ]
         usable = []
         for override in parsed:
             problem = _check_override(override)
@@ -366,16 +386,15 @@ def compose_config(
             problems += _not_utf8()
             raise ConfigError(problems) from None
         except yaml.YAMLError as error:  # safe loading refuses tags such as !!python/object
-            mark = getattr(error, "problem_mark", None)
-            where = f"{display_path(Path(mark.name))}:{mark.line + 1}" if mark else None
-            message = " ".join(str(getattr(error, "problem", None) or error).split())
-            problems.append(Problem("", f"not valid YAML: {message}", where))
+            problems.append(yaml_error(error))
             raise ConfigError(problems) from None
         locate = _Sources(usable, choices)
         problems += [
             _credential_problem(key, what, locate)
             for key, what in literal_credentials(hydra_parts.unresolved)
         ]
+        for key in without:
+            _drop(resolved, key)
         try:
             config = RunConfig.model_validate(resolved)
         except ValidationError as error:
@@ -392,7 +411,44 @@ def compose_config(
             locate,
             hydra_parts.sweep_params,
             hydra_parts.launcher,
+            _declared_roles(usable, locate, resolved, hydra_parts.sweep_params),
         )
+
+
+def _drop(tree: dict[str, Any], key: str) -> None:
+    """Delete dotted `key` from `tree`; a dict key may itself hold dots (`openai/gpt-4.1`)."""
+    for name in sorted(tree, key=lambda k: -len(str(k))):
+        if key == name:
+            del tree[name]
+            return
+        child = tree[name]
+        if key.startswith(f"{name}.") and isinstance(child, dict):
+            _drop(child, key[len(name) + 1 :])
+            return
+
+
+def _declared_roles(
+    usable: list[Any], locate: _Sources, resolved: dict[str, Any], sweep_params: dict[str, str]
+) -> frozenset[str]:
+    """The `roles:` keys the YAML files give (a role only the command line adds is not among
+    them), plus the roles a sweep file binds."""
+    typed = {
+        override.key_or_group.split(".")[1]
+        for override in usable
+        if override.key_or_group.startswith("roles.")
+    }
+    roles = resolved.get("roles")
+    declared = {
+        name
+        for name in (roles if isinstance(roles, dict) else {})
+        if name not in typed
+        or any(yaml_line(path, keys) is not None for path, keys in locate.files(["roles", name]))
+    }
+    for key in sweep_params:
+        parts = key.lstrip("+~").split(".")
+        if parts[0] == "roles" and len(parts) > 1:
+            declared.add(parts[1])
+    return frozenset(declared)
 
 
 def normalize_overrides(overrides: Sequence[str]) -> list[str]:
@@ -424,11 +480,15 @@ class Sweep:
         sweep_file = find_group_file("sweep", self.name) if self.name else None
         label = " ".join(job)
         problems = []
+        params = ["hydra", "sweeper", "params"]
         for problem in error.problems:
             source = problem.source
             typed = (source or "").removeprefix("command line: ").split("=")[0].lstrip("+~")
             if sweep_file is not None and typed in self.from_file:
-                source = f"{display_path(sweep_file)}: hydra.sweeper.params"
+                written = [k for k in self.first.sweep_params if k.lstrip("+~") == typed]
+                line = yaml_line(sweep_file, [*params, *written[:1]])
+                at = f":{line}" if line is not None else " (hydra.sweeper.params)"
+                source = f"{display_path(sweep_file)}{at}"
             problems.append(Problem(problem.key, f"{problem.message} (job: {label})", source))
         return problems
 
@@ -453,14 +513,15 @@ def _axes(overrides: Sequence[str]) -> dict[str, list[str]]:
     return axes
 
 
-def expand_sweep(overrides: Sequence[str]) -> Sweep:
+def expand_sweep(overrides: Sequence[str], without: Sequence[str] = ()) -> Sweep:
     """`model=a,b task=x,y` (and a `sweep=NAME` file's `hydra.sweeper.params`) → every job.
 
     The order is Hydra's basic sweeper's: the sweep file's axes, then the command line's, each key
     once (the command line wins), Cartesian product with the last axis varying fastest.
+    `without`: keys left out of the first job's validation (see `compose_config`).
     """
     command_line = _axes(overrides)
-    first = compose_config([values[0] for values in command_line.values()])
+    first = compose_config([values[0] for values in command_line.values()], without=without)
     axes = _axes([f"{k}={v}" for k, v in first.sweep_params.items()])
     from_file = [key for key in axes if key not in command_line]
     for key, values in command_line.items():
@@ -478,7 +539,7 @@ def expand_sweep(overrides: Sequence[str]) -> Sweep:
     )
     if first.sweep_params:
         try:
-            sweep.first = compose_config(jobs[0])
+            sweep.first = compose_config(jobs[0], without=without)
         except ConfigError as error:
             raise ConfigError(sweep.job_problems(error, jobs[0])) from None
     return sweep

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import difflib
+import re
 import types
 import typing
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+
+from engine.registry import did_you_mean as suggest  # the one did-you-mean helper
 
 EXIT_BAD_CONFIG = 2
 
@@ -37,19 +39,43 @@ class ConfigError(ValueError):
         return "\n".join([head, *(f"  - {problem}" for problem in self.problems)])
 
 
-def suggest(word: str, options: typing.Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, sorted(options), n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
-
-
+_PYDANTIC_TAG = re.compile(r"[a-z]+(-[a-z]+)+")
+"""`constrained-int`, `lax-or-strict`: how pydantic names a union member it tried."""
 _TYPE_TAGS = {"int", "float", "str", "bool", "none", "dict", "list", "tuple", "literal"}
 
 
-def _is_union_tag(segment: object) -> bool:
-    """pydantic puts the union member tried (`int`, `RoleConfig`, `function-after[…]`) in `loc`."""
-    if not isinstance(segment, str) or not segment:
-        return False
-    return segment[0].isupper() or segment in _TYPE_TAGS or any(c in segment for c in "[]()-,")
+def _key_path(root: type[BaseModel], loc: typing.Sequence[object]) -> list[str]:
+    """The config key of a pydantic error location, without the union members pydantic puts in
+    it (`int`, `RoleConfig`, `function-after[…]`). Decided by the schema, so a dict key such as
+    `openai/gpt-4o` is kept."""
+    current: list[Any] = [root]
+    path: list[str] = []
+    for segment in loc:
+        text = str(segment)
+        names = {kind.__name__ for kind in current if isinstance(kind, type)}
+        union = len([kind for kind in current if kind is not type(None)]) > 1
+        tag = text in _TYPE_TAGS or text in names or _PYDANTIC_TAG.fullmatch(text) is not None
+        if "[" in text or (union and tag):
+            narrowed = [k for k in current if isinstance(k, type) and k.__name__ == text]
+            current = narrowed or current
+            continue
+        path.append(text)
+        following: list[Any] = []
+        for kind in current:
+            origin = typing.get_origin(kind)
+            if kind is Any:
+                following.append(Any)
+            elif isinstance(kind, type) and issubclass(kind, BaseModel):
+                field = kind.model_fields.get(text)
+                following += _unwrap(field.annotation) if field is not None else []
+            elif origin is dict:
+                following += _unwrap(typing.get_args(kind)[1])
+            elif origin in (list, tuple):
+                args = [a for a in typing.get_args(kind) if a is not Ellipsis]
+                for arg in args:
+                    following += _unwrap(arg)
+        current = following or [Any]
+    return path
 
 
 def _unwrap(annotation: Any) -> list[Any]:
@@ -129,7 +155,7 @@ def problems_from_validation(
     """Turn pydantic's errors into one problem per key (union branches merged)."""
     merged: dict[str, list[str]] = {}
     for item in error.errors(include_url=False):
-        path = [str(seg) for seg in item["loc"] if not _is_union_tag(seg)]
+        path = _key_path(root, item["loc"])
         key = ".".join(path)
         if item["type"] == "extra_forbidden":
             parent = model_at(root, path[:-1])

@@ -311,8 +311,9 @@ class TaskConfig(_Strict):
     """The task's default reducers: mean, median, mode, max, pass_at_K."""
     generation: GenerationConfig = GenerationConfig()
     """The task's default generation settings; any set at the top level win, key by key."""
-    roles: dict[str, RoleBinding] = Field(default_factory=dict)
-    """The task's default roles; a role bound at the top level wins."""
+    roles: dict[str, RoleBinding | None] = Field(default_factory=dict)
+    """The task's default roles; a role bound at the top level wins. Null declares a role the
+    task's components may name without binding it (it falls back to the model under test)."""
 
 
 Limit = (

@@ -33,6 +33,12 @@ def user_config_dirs() -> list[Path]:
     return found
 
 
+def missing_config_path() -> list[str]:
+    """Entries of `INSPECT_RUN_CONFIG_PATH` that are not folders (a typo would hide a whole repo)."""
+    entries = os.environ.get(ENV_VAR, "").split(os.pathsep)
+    return [entry for entry in entries if entry and not Path(entry).expanduser().is_dir()]
+
+
 def search_dirs() -> list[Path]:
     """Every config dir in lookup order: user dirs, then the built-in one."""
     return [*user_config_dirs(), conf_dir().resolve()]

@@ -18,8 +18,9 @@ from engine.config import GenerationConfig, RunConfig
 from engine.config._compose import Composed
 from engine.config._errors import ConfigError, Problem
 from engine.datasets import DatasetError, DatasetFile, Sample
-from engine.providers import NO_MODEL, Modality, Model, ModelHub, ProviderError
+from engine.providers import NO_MODEL, Modality, Model, ModelHub, ProviderError, check_provider
 from engine.registry import RegistryError
+from engine.runner._checks import model_problems, role_problems, sample_problems, steps
 from engine.scorers import Metric, Scorer, check_reducers, metrics, scorers
 from engine.solvers import Solver, solvers
 
@@ -143,6 +144,14 @@ class SelectedSamples:
         self.ids: list[str | int | None] = []
         self.media: dict[Modality, str | int | None] = {}
         """Each non-text modality the selected samples carry, with the first sample carrying it."""
+        self.metadata_keys: set[str] | None = None
+        """Metadata keys every selected sample has (None: no sample selected)."""
+        self.metadata_lacking: dict[str, str | int | None] = {}
+        """Keys only some selected samples have, each with a sample that lacks it."""
+        self.without_choices = 0
+        """How many selected samples have no choices; `first_without_choices` is the first."""
+        self.first_without_choices: str | int | None = None
+        self._first_id: str | int | None = None
         matched: list[tuple[int, Sample]] = []
         matching = 0
         scan = source.checked() if isinstance(source, DatasetFile) else source
@@ -153,7 +162,7 @@ class SelectedSamples:
             if shuffle:
                 matched.append((position, sample))
             elif self._in_range(matching):
-                self._note_media(sample)
+                self._note(sample)
                 if len(self.ids) < MAX_LOGGED_IDS:
                     self.ids.append(sample.id)
             matching += 1
@@ -166,12 +175,26 @@ class SelectedSamples:
             self.ids = [sample.id for _, sample in selected[:MAX_LOGGED_IDS]]
             self.count = len(selected)
             for _, sample in selected:
-                self._note_media(sample)
+                self._note(sample)
         else:
             end = matching if self.stop is None else min(self.stop, matching)
             self.count = max(0, end - self.start)
 
-    def _note_media(self, sample: Sample) -> None:
+    def _note(self, sample: Sample) -> None:
+        """What planning checks of a selected sample: media, metadata keys, choices."""
+        keys = set(sample.metadata or {})
+        if self.metadata_keys is None:
+            self.metadata_keys, self._first_id = keys, sample.id
+        else:
+            for key in keys - self.metadata_keys - set(self.metadata_lacking):
+                self.metadata_lacking[key] = self._first_id  # every sample before lacked it
+            for key in self.metadata_keys - keys:
+                self.metadata_lacking.setdefault(key, sample.id)
+            self.metadata_keys &= keys
+        if not sample.choices:
+            if not self.without_choices:
+                self.first_without_choices = sample.id
+            self.without_choices += 1
         if isinstance(sample.input, str):
             return
         for message in sample.input:
@@ -234,11 +257,11 @@ def nothing_selected(selected: SelectedSamples, config: RunConfig) -> tuple[str,
     if selected.dataset_size == 0:
         return "task.dataset", f"the dataset {dataset.location} has no samples"
     if selected.matching == 0 and selected.wanted:
-        from engine.config._errors import suggest
+        from engine.registry import did_you_mean
 
         asked = sorted(selected.wanted)
         wanted = ", ".join(asked)
-        hint = suggest(asked[0], (str(i) for i in _all_ids(selected)))
+        hint = did_you_mean(asked[0], (str(i) for i in _all_ids(selected)))
         return "sample_id", (
             f"sample_id={wanted} matches none of the {selected.dataset_size} samples of "
             f"{dataset.location}{hint}"
@@ -257,10 +280,14 @@ def _all_ids(selected: SelectedSamples) -> Iterator[str | int | None]:
     return (sample.id for sample in scan)
 
 
-def build_plan(composed: Composed, hub: ModelHub | None = None, *, fetch: bool = True) -> EvalPlan:
+def build_plan(
+    composed: Composed, hub: ModelHub | None = None, *, fetch: bool = True, connect: bool = True
+) -> EvalPlan:
     """Everything checked before any request; without `fetch`, Hub datasets are not downloaded.
 
-    `hub`: share connection pools with other plans (an in-process sweep); else a new one."""
+    `hub`: share connection pools with other plans (an in-process sweep); else a new one.
+    Without `connect` (for `validate`), models are checked by name only: no client is made and
+    no API key is needed, and the plan has no models (it is not for running)."""
     config = composed.config
     problems: list[Problem] = []
 
@@ -271,14 +298,22 @@ def build_plan(composed: Composed, hub: ModelHub | None = None, *, fetch: bool =
     for key, message in unusable_outputs(config):
         problems.append(Problem(key, message, composed.locate(key) if key == "log_dir" else None))
 
-    model: Model | None = None
-    if config.model and config.model != NO_MODEL:
+    def get(
+        key: str, name: str, generation: GenerationConfig, args: dict[str, Any], url: str | None
+    ) -> Model | None:
         try:
-            model = hub.get(
-                config.model, config.generation, config.model_args, config.model_base_url
-            )
+            if connect:
+                return hub.get(name, generation, args, url)
+            check_provider(name)
         except ProviderError as error:
-            problem("model", error)
+            problem(key, error)
+        return None
+
+    model: Model | None = None
+    if config.model and config.model.strip() and config.model != NO_MODEL:
+        model = get(
+            "model", config.model, config.generation, config.model_args, config.model_base_url
+        )
 
     roles: dict[str, Model] = {}
     role_lists: dict[str, list[Model]] = {}
@@ -289,10 +324,9 @@ def build_plan(composed: Composed, hub: ModelHub | None = None, *, fetch: bool =
         bound = []
         for index, spec in enumerate(specs):
             key = f"roles.{role}.{index}" if isinstance(binding, list) else f"roles.{role}"
-            try:
-                bound.append(hub.get(spec.model, spec.generation, spec.model_args, spec.base_url))
-            except ProviderError as error:
-                problem(key, error)
+            made = get(key, spec.model, spec.generation, spec.model_args, spec.base_url)
+            if made is not None:
+                bound.append(made)
         if bound:
             roles[role] = bound[0]
         if isinstance(binding, list) and bound:
@@ -331,7 +365,10 @@ def build_plan(composed: Composed, hub: ModelHub | None = None, *, fetch: bool =
         key, why = nothing_selected(selected, config)
         problems.append(Problem(key, why, composed.locate(key)))
 
+    planned = steps(config)
+    problems += model_problems(composed, planned) + role_problems(composed, planned)
     if selected is not None:
+        problems += sample_problems(composed, planned, selected)
         # Who reads the samples' input: the model under test and roles that `generate` calls.
         readers = {"model": model} if model is not None else {}
         for component, _ in planned_solvers:

@@ -12,6 +12,7 @@ from collections import Counter
 from typing import Any
 
 from engine.providers import Model, user
+from engine.registry import Uses
 from engine.scorers._builtins import _completion
 from engine.scorers._registry import scorers
 from engine.scorers._score import INCORRECT, Score, Scorer, value_to_float
@@ -231,7 +232,11 @@ def majority(scores: list[Score]) -> Score:
     )
 
 
-@scorers.register("model_graded_fact")
+_GRADER_TEMPLATE = Uses(templates={"template": ("question", "answer", "criterion", "instructions")})
+"""The grader's template sees these fields and the sample's metadata."""
+
+
+@scorers.register("model_graded_fact", _GRADER_TEMPLATE)
 def model_graded_fact(
     template: str | None = None,
     instructions: str | None = None,
@@ -258,7 +263,7 @@ def model_graded_fact(
     )
 
 
-@scorers.register("model_graded_qa")
+@scorers.register("model_graded_qa", _GRADER_TEMPLATE)
 def model_graded_qa(
     template: str | None = None,
     instructions: str | None = None,

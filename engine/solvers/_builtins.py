@@ -8,12 +8,14 @@ planned (a bad template or generation key fails before any sample runs), not on 
 from __future__ import annotations
 
 import dataclasses
+import re
 import string
 from collections.abc import Mapping
 from typing import Any
 
 from engine.config import GenerationConfig
 from engine.providers import ChatMessage, Content, ContentText, system, user
+from engine.registry import Uses
 from engine.solvers._registry import solvers
 from engine.solvers._state import Solver, TaskState
 
@@ -66,7 +68,21 @@ def check_template(template: str, what: str) -> None:
         ) from None
 
 
-@solvers.register("system_message")
+_FIELD_NAME = re.compile(r"[A-Za-z_]\w*")
+
+
+def placeholders(template: str) -> list[str]:
+    """The names a template fills: `{prompt}`, `{meta.key}` and `{items[0]}` give prompt, meta,
+    items. Brace text that is not a name (`{"a": 1}`) is literal and stays as written."""
+    names: list[str] = []
+    for _, field, _, _ in _FORMATTER.parse(template):
+        first = re.split(r"[.\[]", field or "", maxsplit=1)[0]
+        if _FIELD_NAME.fullmatch(first) and first not in names:
+            names.append(first)
+    return names
+
+
+@solvers.register("system_message", Uses(templates={"template": ()}))
 def system_message(template: str) -> Solver:
     """Add a system message; `{field}`s come from the sample metadata.
 
@@ -84,7 +100,7 @@ def system_message(template: str) -> Solver:
     return solve
 
 
-@solvers.register("prompt_template")
+@solvers.register("prompt_template", Uses(templates={"template": ("prompt",)}))
 def prompt_template(template: str) -> Solver:
     """Rewrite the last user message: `{prompt}` is its text, other `{field}`s the metadata."""
     check_template(template, "prompt_template template")
@@ -120,7 +136,7 @@ def with_text(message: ChatMessage, text: str) -> ChatMessage:
     return dataclasses.replace(message, content=content)
 
 
-@solvers.register("generate")
+@solvers.register("generate", Uses(model=True))
 def generate(role: str | None = None, **overrides: Any) -> Solver:
     """Call the model under test (or the model playing `role`) and append its reply.
 
@@ -139,7 +155,7 @@ def generate(role: str | None = None, **overrides: Any) -> Solver:
     return solve
 
 
-@solvers.register("user_message")
+@solvers.register("user_message", Uses(templates={"template": ()}))
 def user_message(template: str) -> Solver:
     """Append a user message; `{field}`s come from the sample metadata."""
     check_template(template, "user_message template")
@@ -159,7 +175,7 @@ at the end on its own line in the form "ANSWER: $ANSWER" (without quotes) where 
 answer to the question."""
 
 
-@solvers.register("chain_of_thought")
+@solvers.register("chain_of_thought", Uses(templates={"template": ("prompt",)}))
 def chain_of_thought(template: str = DEFAULT_COT_TEMPLATE) -> Solver:
     """Ask for step-by-step reasoning and a final `ANSWER:` line (pairs with the `answer` scorer)."""
     return prompt_template(template)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.providers import user
+from engine.registry import Uses
 from engine.solvers._builtins import check_template, format_template
 from engine.solvers._registry import solvers
 from engine.solvers._state import Solver, TaskState
@@ -44,7 +45,19 @@ just provide your answer to the question in exactly this format:
 Answer: <your answer>"""
 
 
-@solvers.register("self_critique")
+_CRITIQUE_FIELDS = ("question", "completion")
+
+
+@solvers.register(
+    "self_critique",
+    Uses(
+        model=True,
+        templates={
+            "critique_template": _CRITIQUE_FIELDS,
+            "completion_template": (*_CRITIQUE_FIELDS, "critique"),
+        },
+    ),
+)
 def self_critique(
     critique_template: str = DEFAULT_CRITIQUE_TEMPLATE,
     completion_template: str = DEFAULT_COMPLETION_TEMPLATE,
@@ -74,7 +87,7 @@ def self_critique(
     return solve
 
 
-@solvers.register("chain")
+@solvers.register("chain", Uses(nested="solvers"))
 def chain(solvers: list[Any]) -> Solver:
     """Several solvers run in order as one (a named, reusable step in a longer list)."""
     from engine.solvers._registry import solvers as registry

@@ -15,6 +15,7 @@ import random
 import re
 
 from engine.config import GenerationConfig
+from engine.registry import Uses
 from engine.solvers._builtins import check_template, format_template, last_user_index, with_text
 from engine.solvers._registry import solvers
 from engine.solvers._state import Solver, TaskState
@@ -116,7 +117,10 @@ def answer_letters(text: str, count: int, multiple_correct: bool = False) -> lis
     return sorted(picked, key=letter_index)
 
 
-@solvers.register("multiple_choice")
+@solvers.register(
+    "multiple_choice",
+    Uses(model=True, choices=True, templates={"template": ("question", "choices", "letters")}),
+)
 def multiple_choice(
     template: str | None = None,
     cot: bool = False,

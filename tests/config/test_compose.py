@@ -170,7 +170,7 @@ def test_errors_name_the_yaml_file_they_came_from(clean_environment: Path) -> No
     (folder / "broken.yaml").write_text("name: broken\ndataset: {path: 3, formt: csv}\n")
     problems = problems_of(["model=openai/x", "task=broken"])
     text = "\n".join(problems)
-    assert "task.dataset.formt [conf/task/broken.yaml]" in text
+    assert "task.dataset.formt [conf/task/broken.yaml:2]" in text
     assert "did you mean 'format'" in text
 
 

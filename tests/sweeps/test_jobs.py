@@ -21,9 +21,22 @@ def environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def test_a_red_team_by_blue_team_grid_is_one_job_per_pairing() -> None:
+def duel_task(folder: Path) -> str:
+    """A task whose solvers call the red_team and blue_team roles (model=none runs it)."""
+    (folder / "conf" / "task").mkdir(parents=True)
+    (folder / "conf" / "task" / "duel.jsonl").write_text('{"input": "Go", "target": "x"}\n')
+    (folder / "conf" / "task" / "duel.yaml").write_text(
+        "name: duel\ndataset: {path: conf/task/duel.jsonl}\n"
+        "solvers: [{generate: {role: red_team}}, {generate: {role: blue_team}}]\n"
+        "scorers: [includes]\n"
+    )
+    return "task=duel"
+
+
+def test_a_red_team_by_blue_team_grid_is_one_job_per_pairing(environment: Path) -> None:
     sweep, root, jobs, plans = plan_sweep(
         [
+            duel_task(environment),
             "model=none",
             "+roles.red_team=openai/gpt-4o-mini,anthropic/claude-haiku-4-5",
             "+roles.blue_team=openai/gpt-4o,openai/o3",
@@ -33,10 +46,10 @@ def test_a_red_team_by_blue_team_grid_is_one_job_per_pairing() -> None:
     assert len(jobs) == len(plans) == 4 and {job.state for job in jobs} == {"new"}
     folders = sorted(job.folder.relative_to(root).as_posix() for job in jobs)
     assert folders == [
-        "theory_of_mind/none__roles.red_team-anthropic-claude-haiku-4-5__roles.blue_team-openai-gpt-4o",
-        "theory_of_mind/none__roles.red_team-anthropic-claude-haiku-4-5__roles.blue_team-openai-o3",
-        "theory_of_mind/none__roles.red_team-openai-gpt-4o-mini__roles.blue_team-openai-gpt-4o",
-        "theory_of_mind/none__roles.red_team-openai-gpt-4o-mini__roles.blue_team-openai-o3",
+        "duel/none__roles.red_team-anthropic-claude-haiku-4-5__roles.blue_team-openai-gpt-4o",
+        "duel/none__roles.red_team-anthropic-claude-haiku-4-5__roles.blue_team-openai-o3",
+        "duel/none__roles.red_team-openai-gpt-4o-mini__roles.blue_team-openai-gpt-4o",
+        "duel/none__roles.red_team-openai-gpt-4o-mini__roles.blue_team-openai-o3",
     ]
     assert job_label(jobs[0].composed, sweep.swept) == (
         "none [red_team=openai/gpt-4o-mini, blue_team=openai/gpt-4o]"
@@ -161,11 +174,12 @@ def test_setting_aside_the_same_config_twice_keeps_both(environment: Path) -> No
 
 
 def test_the_command_line_replaces_a_sweep_files_axis_with_or_without_plus(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, environment: Path
 ) -> None:
     # red_blue.yaml sweeps `+roles.red_team`; `roles.red_team=…` pins it, it is not a third axis.
     monkeypatch.setenv("GOOGLE_API_KEY", "k")
+    task = duel_task(environment)
     for pinned in ("roles.red_team=openai/gpt-4o", "+roles.red_team=openai/gpt-4o"):
-        sweep, _, jobs, _ = plan_sweep(["+sweep=red_blue", "model=none", pinned])
+        sweep, _, jobs, _ = plan_sweep(["+sweep=red_blue", task, "model=none", pinned])
         assert sweep.swept == ["roles.blue_team"] and len(jobs) == 2
         assert all(job.composed.config.roles["red_team"].model == "openai/gpt-4o" for job in jobs)
