@@ -21,7 +21,7 @@ def conf(tmp_path: Path) -> Path:
     (tmp_path / "empty.jsonl").write_bytes(b"")
     for name in ("three", "empty"):
         (tmp_path / "conf" / "task" / f"{name}.yaml").write_text(
-            f"name: {name}\ndataset: {{path: {tmp_path / name}.jsonl}}\n"
+            f"name: {name}\ndataset: {{path: {tmp_path / name}.jsonl, allowed_roots: [{tmp_path}]}}\n"
         )
     return tmp_path / "conf"
 
