@@ -64,10 +64,14 @@ def prepare_run(plan: EvalPlan, run_dir: Path | None = None) -> PreparedRun:
     elif config.resume and run_dir is not None:
         record = read_run_file(run_dir)
         if record and record.get("identity") == identity and record.get("status") in RESUMABLE:
-            resumable = run_dir, record["log"]
+            resumable = run_dir, record
     if resumable is not None:
-        folder, resume_log = resumable
+        folder, record = resumable
+        resume_log = str(record["log"])
         notes.append(f"resuming the interrupted run in {folder} (resume=false starts afresh)")
+        drawn = record.get("shuffle_seed")
+        if plan.samples.drawn and isinstance(drawn, int) and drawn != plan.samples.seed:
+            plan.samples = plan.samples.reseeded(drawn)  # the samples the interrupted run drew
     else:
         folder, resume_log = run_dir or default_run_dir(plan), None
     _save_config(composed, folder)

@@ -119,8 +119,12 @@ class SelectedSamples:
     made once from the source on first iteration: only their images are decoded.
     """
 
-    def __init__(self, source: Iterable[Sample], config: RunConfig) -> None:
+    def __init__(
+        self, source: Iterable[Sample], config: RunConfig, *, seed: int | None = None
+    ) -> None:
+        """`seed`: the shuffle seed an interrupted run drew (a resume must select its samples)."""
         self.source = source
+        self.config = config
         wanted = config.sample_id
         self.wanted = (
             None
@@ -129,7 +133,14 @@ class SelectedSamples:
         )
         dataset = config.task.dataset
         shuffle = config.shuffle or dataset.shuffle
-        seed = config.seed if config.seed is not None else dataset.seed
+        if seed is None:
+            seed = config.seed if config.seed is not None else dataset.seed
+        self.drawn = shuffle and seed is None
+        """The shuffle is unseeded: a seed was drawn here, and a resume must reuse it."""
+        if self.drawn:
+            seed = random.SystemRandom().randrange(2**31)
+        self.seed = seed if shuffle else None
+        """The seed of the shuffle (drawn or given); None without a shuffle."""
         limit = config.limit if config.limit is not None else dataset.limit
         self.start, self.stop = 0, None
         if isinstance(limit, tuple):
@@ -168,6 +179,10 @@ class SelectedSamples:
         else:
             end = matching if self.stop is None else min(self.stop, matching)
             self.count = max(0, end - self.start)
+
+    def reseeded(self, seed: int) -> SelectedSamples:
+        """The same selection with the seed an interrupted run drew (one more pass over the data)."""
+        return SelectedSamples(self.source, self.config, seed=seed)
 
     def _note_media(self, sample: Sample) -> None:
         if isinstance(sample.input, str):

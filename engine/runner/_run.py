@@ -69,13 +69,30 @@ def safe_name(text: str) -> str:
 
 
 def errors_exceed(errors: int, total: int, threshold: bool | int | float) -> bool:
+    """Inspect's rule (`_should_eval_fail`), to the float: a proportion p fails the run at
+    `errors >= p * total`, a count N at `errors >= N`, true at any error."""
     if errors == 0 or threshold is False:
         return False
     if threshold is True:
         return True
-    if isinstance(threshold, float) and threshold < 1:
-        return errors / max(total, 1) > threshold
+    if threshold < 1:
+        return errors >= threshold * total
     return errors >= threshold
+
+
+def log_file_name(created: str, task: str, model: str, task_id: str) -> str:
+    """Inspect's `{created}_{task}_{model}_{id}` pattern, each part free of `_` (Inspect's
+    `clean_filename_component`), so `list_eval_logs` reads task and id back from the name."""
+
+    def part(text: str) -> str:
+        return safe_name(text).replace("_", "-")
+
+    return f"{part(created[:19])}_{part(task)}_{part(model)}_{part(task_id)}.json"
+
+
+def task_id_of(plan: EvalPlan) -> str:
+    """The config's hash: the same task config has the same id (hex, so it survives file names)."""
+    return config_hash(plan.composed.resolved)
 
 
 def _log_header(plan: EvalPlan, run_id: str, created: str, resumed: int) -> dict[str, Any]:
@@ -102,7 +119,7 @@ def _log_header(plan: EvalPlan, run_id: str, created: str, resumed: int) -> dict
         "run_id": run_id,
         "created": created,
         "task": task.name,
-        "task_id": f"{task.name}-{config_hash(composed.resolved)}",
+        "task_id": task_id_of(plan),
         "task_version": 0,
         "task_description": task.description or None,
         "tags": config.tags or None,
@@ -111,7 +128,7 @@ def _log_header(plan: EvalPlan, run_id: str, created: str, resumed: int) -> dict
             "location": task.dataset.location,
             "samples": plan.samples.dataset_size,
             "sample_ids": plan.samples.ids,
-            "shuffled": config.shuffle or task.dataset.shuffle,
+            "shuffled": plan.samples.seed is not None,
         },
         "model": plan.model_name,
         "model_generate_config": config.generation.model_dump(exclude_none=True),
@@ -121,7 +138,8 @@ def _log_header(plan: EvalPlan, run_id: str, created: str, resumed: int) -> dict
         "config": {
             "limit": list(config.limit) if isinstance(config.limit, tuple) else config.limit,
             "sample_id": config.sample_id,
-            "sample_shuffle": config.seed if config.shuffle else None,
+            # Inspect's field: the seed the samples were shuffled with (drawn when none was given).
+            "sample_shuffle": plan.samples.seed,
             "epochs": config.epochs,
             "epochs_reducer": config.reducers,
             "fail_on_error": config.fail_on_error,
@@ -206,15 +224,17 @@ async def run_plan(
     config = plan.config
     created = utc_now()
     run_id = uuid.uuid4().hex[:12]
-    stamp = created[:19].replace(":", "-")
-    log_name = (
-        resume_log or f"{stamp}_{safe_name(config.task.name)}_{safe_name(plan.model_name)}.json"
+    log_name = resume_log or log_file_name(
+        created, config.task.name, plan.model_name, task_id_of(plan)
     )
     log_path = run_dir / log_name
-    recovered = recover_journal(journal_path(log_path)) if resume_log else Recovered()
+    ids = plan.samples.ids
+    selected = {str(i) for i in ids} if len(ids) == len(plan.samples) else None
+    recovered = recover_journal(journal_path(log_path), selected) if resume_log else Recovered()
     writer = LogWriter(log_path, _log_header(plan, run_id, created, resumed=len(recovered.done)))
     writer.start()
-    write_run_file(run_dir, identity, log_name, "started")
+    shuffle_seed = plan.samples.seed
+    write_run_file(run_dir, identity, log_name, "started", shuffle_seed)
 
     total = len(plan.samples) * config.epochs
     work: Iterator[tuple[Sample, int]] = (
@@ -347,7 +367,7 @@ async def run_plan(
             )
             failure = {"message": summary, "traceback": summary, "traceback_ansi": summary}
         writer.finish(status, results, stats, failure)  # synchronous: cancellation cannot cut it
-        write_run_file(run_dir, identity, log_name, status)
+        write_run_file(run_dir, identity, log_name, status, shuffle_seed)
         display.finish()
     return EvalResult(
         task=config.task.name,
