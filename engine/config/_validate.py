@@ -92,7 +92,8 @@ def validate_dirs(dirs: Sequence[str | Path]) -> tuple[list[Problem], int, int]:
         tasks = group_options("task")
         for task in tasks:
             try:
-                build_plan(compose_config([f"task={task}", "model=none"]), fetch=False)
+                plan = compose_config([f"task={task}", "model=none"])
+                build_plan(plan, fetch=False, check_credentials=False)
             except ConfigError as error:
                 problems += [
                     Problem(p.key, f"{p.message} (composing task={task})", p.source)

@@ -7,6 +7,7 @@ from engine.providers._errors import (
     ErrorKind,
     GenerateError,
     MalformedResponseError,
+    MissingCredentialError,
     ProviderConfigError,
     ProviderError,
 )
@@ -73,6 +74,7 @@ __all__ = [
     "ModelHub",
     "ModelOutput",
     "ModelUsage",
+    "MissingCredentialError",
     "ProviderConfigError",
     "ProviderError",
     "ProviderFactory",

@@ -16,7 +16,7 @@ import difflib
 from typing import Any
 
 from engine.providers._api import ModelAPI
-from engine.providers._errors import ProviderConfigError
+from engine.providers._errors import MissingCredentialError, ProviderConfigError
 from engine.providers._registry import (
     account_of,
     check_model_args,
@@ -80,7 +80,7 @@ def aws_region(model_args: dict[str, Any], model: str) -> str:
     except Exception as error:  # botocore's ProfileNotFound and the like
         raise ProviderConfigError(f"{model}: {error}") from None
     if not region:
-        raise ProviderConfigError(
+        raise MissingCredentialError(
             f"{model} needs an AWS region: set AWS_REGION (or AWS_DEFAULT_REGION), "
             "model_args.aws_region, or a region in your AWS profile"
         )
@@ -129,7 +129,7 @@ def _anthropic_bedrock(name: str, model_args: dict[str, Any], base_url: str | No
 def _google_project(model_args: dict[str, Any], key: str, envs: tuple[str, ...], model: str) -> str:
     value = model_args.get(key) or next((v for name in envs if (v := env(name))), None)
     if not value:
-        raise ProviderConfigError(
+        raise MissingCredentialError(
             f"{model} needs model_args.{key} or the environment variable {' or '.join(envs)}"
         )
     return str(value)

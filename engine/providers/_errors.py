@@ -2,6 +2,7 @@
 
 ProviderError
  ├── ProviderConfigError   bad model string, unknown provider, missing env var: found before the run
+ │    └── MissingCredentialError  a key, project or region the environment must supply
  ├── GenerateError         a sample's generate call failed for good (fatal, or retries exhausted)
  ├── MalformedResponseError  an answer off the provider's protocol
  └── StreamError           an error event inside a streamed reply that began with HTTP 200
@@ -19,6 +20,11 @@ class ProviderError(Exception):
 
 class ProviderConfigError(ProviderError):
     """The model cannot be set up: raised while planning, before any request is sent."""
+
+
+class MissingCredentialError(ProviderConfigError):
+    """The environment lacks what a run needs from it (an API key, a cloud project or region).
+    `inspect-run validate` in CI, where keys are not set, lets it pass; a run does not."""
 
 
 class GenerateError(ProviderError):

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.providers._api import ModelAPI
-from engine.providers._errors import ProviderConfigError
+from engine.providers._errors import MissingCredentialError, ProviderConfigError
 from engine.providers._extensions import extension_names, load_extension
 from engine.providers._services import COMPATIBLE_SERVICES, CompatibleService, generic_service
 from engine.providers._types import Modality
@@ -99,7 +99,7 @@ def env(name: str) -> str | None:
 def require_env(name: str, model: str) -> str:
     value = env(name)
     if value is None:
-        raise ProviderConfigError(
+        raise MissingCredentialError(
             f"{model} needs the environment variable {name} (set it in the environment or a .env file)"
         )
     return value
@@ -296,7 +296,7 @@ def _google(name: str, model_args: dict[str, Any], base_url: str | None) -> Mode
     model = f"google/{name}"
     key = env("GOOGLE_API_KEY") or env("GEMINI_API_KEY")
     if key is None:
-        raise ProviderConfigError(
+        raise MissingCredentialError(
             f"{model} needs the environment variable GOOGLE_API_KEY or GEMINI_API_KEY "
             "(set it in the environment or a .env file)"
         )

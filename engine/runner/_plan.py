@@ -18,7 +18,14 @@ from engine.config import GenerationConfig, RunConfig
 from engine.config._compose import Composed
 from engine.config._errors import ConfigError, Problem
 from engine.datasets import DatasetError, DatasetFile, Sample
-from engine.providers import NO_MODEL, Modality, Model, ModelHub, ProviderError
+from engine.providers import (
+    NO_MODEL,
+    MissingCredentialError,
+    Modality,
+    Model,
+    ModelHub,
+    ProviderError,
+)
 from engine.registry import RegistryError
 from engine.scorers import Metric, Scorer, check_reducers, metrics, scorers
 from engine.solvers import Solver, solvers
@@ -215,8 +222,15 @@ class SelectedSamples:
         return itertools.islice(filter(self._wanted, self.source), self.start, self.stop)
 
 
-def build_plan(composed: Composed, hub: ModelHub | None = None, *, fetch: bool = True) -> EvalPlan:
-    """Everything checked before any request; without `fetch`, Hub datasets are not downloaded.
+def build_plan(
+    composed: Composed,
+    hub: ModelHub | None = None,
+    *,
+    fetch: bool = True,
+    check_credentials: bool = True,
+) -> EvalPlan:
+    """Everything checked before any request; without `fetch`, Hub datasets are not downloaded;
+    without `check_credentials` (`inspect-run validate` in CI), a missing API key is no problem.
 
     `hub`: share connection pools with other plans (an in-process sweep); else a new one."""
     config = composed.config
@@ -234,7 +248,8 @@ def build_plan(composed: Composed, hub: ModelHub | None = None, *, fetch: bool =
                 config.model, config.generation, config.model_args, config.model_base_url
             )
         except ProviderError as error:
-            problem("model", error)
+            if check_credentials or not isinstance(error, MissingCredentialError):
+                problem("model", error)
 
     roles: dict[str, Model] = {}
     role_lists: dict[str, list[Model]] = {}
@@ -246,9 +261,33 @@ def build_plan(composed: Composed, hub: ModelHub | None = None, *, fetch: bool =
         for index, spec in enumerate(specs):
             key = f"roles.{role}.{index}" if isinstance(binding, list) else f"roles.{role}"
             try:
-                bound.append(hub.get(spec.model, spec.generation, spec.model_args, spec.base_url))
+                if spec.model is not None:
+                    name, generation = spec.model, spec.generation
+                    args, base_url = spec.model_args, spec.base_url
+                elif config.model and config.model != NO_MODEL:
+                    # Only settings: the model under test plays the role with them.
+                    name, generation = config.model, config.generation.merged(spec.generation)
+                    args = {**config.model_args, **spec.model_args}
+                    base_url = spec.base_url or config.model_base_url
+                else:
+                    raise ProviderError(
+                        f"role '{role}' sets {', '.join(sorted(spec.model_fields_set))} but no "
+                        "model, and there is no model under test to play it: set "
+                        f"roles.{role}.model (or roles.{role}=PROVIDER/NAME)"
+                    )
+                bound.append(
+                    hub.get(
+                        name,
+                        generation,
+                        args,
+                        base_url,
+                        connection=spec.connection,
+                        batch=spec.batch,
+                    )
+                )
             except ProviderError as error:
-                problem(key, error)
+                if check_credentials or not isinstance(error, MissingCredentialError):
+                    problem(key, error)
         if bound:
             roles[role] = bound[0]
         if isinstance(binding, list) and bound:
