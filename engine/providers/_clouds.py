@@ -21,6 +21,7 @@ from engine.providers._registry import (
     account_of,
     check_model_args,
     env,
+    refuse_unknown_args,
     register_provider,
 )
 from engine.providers._streaming import stream_setting
@@ -191,8 +192,9 @@ def google_vertex(name: str, model_args: dict[str, Any], base_url: str | None) -
     )
     api_version = args.pop("api_version", None)  # the SDK's Vertex default: v1beta1
     stream = stream_setting(args.pop("stream", "auto"), model)
-    managed = {"api_key", "http_options", "vertexai", "enterprise", "credentials"}
-    check_model_args(genai.Client.__init__, args, model, managed)
+    # The client's other arguments are SDK objects (credentials, debug_config) YAML cannot hold.
+    accepted = {"project", "location", "safety_settings", "api_version", "stream"}
+    refuse_unknown_args(model_args, accepted, model, "; credentials come from ADC")
     url = base_url or env("GOOGLE_VERTEX_BASE_URL")
     # No SDK retries (the pool retries); application-default credentials are loaded by the SDK.
     http_options = types.HttpOptions(
