@@ -62,6 +62,7 @@ def _fail_config(error: Exception) -> int:
 def _single(overrides: list[str]) -> int:
     from engine.config._compose import compose_config
     from engine.config._errors import ConfigError
+    from engine.logs import RemoteLogError
     from engine.runner import results_table, run_composed
 
     try:
@@ -69,6 +70,9 @@ def _single(overrides: list[str]) -> int:
         result = run_composed(composed)
     except ConfigError as error:
         return _fail_config(error)
+    except RemoteLogError as error:  # the run is complete in its local staging folder
+        print(f"inspect-run: {error}", file=sys.stderr)
+        return EXIT_FAILED
     print(results_table([result]))
     for reason in result.error_reasons[:5]:  # already redacted
         print(f"  failed sample: {reason}", file=sys.stderr)

@@ -225,6 +225,8 @@ def test_an_unseeded_shuffle_resumes_with_the_samples_it_drew(
     assert second.resumed == 8 - first.errors and sum(sent.values()) == first.errors
     log = read_eval_log(str(second.log_path))
     assert log.samples is not None and log.results is not None
-    assert sorted(str(s.id) for s in log.samples) == sorted(map(str, header["dataset"]["sample_ids"]))
+    assert sorted(str(s.id) for s in log.samples) == sorted(
+        map(str, header["dataset"]["sample_ids"])
+    )
     assert log.results.total_samples == 8 and log.results.scores[0].scored_samples == 8
     assert log.eval.config.sample_shuffle == drawn

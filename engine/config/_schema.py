@@ -439,6 +439,17 @@ class RunConfig(_Strict):
             return value
         raise ValueError("expected true, false, a proportion between 0 and 1, or a count >= 1")
 
+    @field_validator("log_dir")
+    @classmethod
+    def _log_dir_writable(cls, value: str) -> str:
+        """`s3://…` and other fsspec URLs need their package: say so before the run starts."""
+        from engine.logs._remote import remote_problem
+
+        problem = remote_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
     @field_validator("limit", mode="before")
     @classmethod
     def _limit_from_list(cls, value: Any) -> Any:

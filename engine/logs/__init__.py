@@ -2,6 +2,7 @@
 
 from engine._secrets import MASK, Redactor, redact, secret_values
 from engine.logs._provenance import config_hash, git_revision, package_versions
+from engine.logs._remote import RemoteLogDir, RemoteLogError, is_remote
 from engine.logs._resume import (
     NOT_IDENTITY,
     RESUMABLE,
@@ -24,9 +25,12 @@ __all__ = [
     "LogWriter",
     "Recovered",
     "Redactor",
+    "RemoteLogDir",
+    "RemoteLogError",
     "config_hash",
     "find_resumable",
     "git_revision",
+    "is_remote",
     "journal_path",
     "package_versions",
     "read_run_file",

@@ -66,9 +66,7 @@ class LimitChange:
 
 
 class ConnectionPool:
-    def __init__(
-        self, key: tuple[str, ...], settings: ConnectionConfig, cap: int | None = None
-    ):
+    def __init__(self, key: tuple[str, ...], settings: ConnectionConfig, cap: int | None = None):
         """`key`: (provider, base URL, account, …) — more parts (the model) may follow."""
         self.key = key
         self.settings = settings

@@ -9,17 +9,27 @@ from pathlib import Path
 import anyio
 
 from engine.config._compose import Composed
-from engine.logs import RESUMABLE, Redactor, find_resumable, read_run_file
+from engine.config._errors import ConfigError, Problem
+from engine.logs import (
+    RESUMABLE,
+    Redactor,
+    RemoteLogDir,
+    RemoteLogError,
+    find_resumable,
+    is_remote,
+    read_run_file,
+)
 from engine.runner._display import Display, make_display
 from engine.runner._plan import EvalPlan, build_plan, identity_of
 from engine.runner._run import EvalResult, run_plan, safe_name
 
 
-def default_run_dir(plan: EvalPlan) -> Path:
-    """One tidy folder per run under `log_dir`: `<time>_<task>_<model>`."""
+def default_run_dir(plan: EvalPlan, log_root: Path | None = None) -> Path:
+    """One tidy folder per run under `log_dir` (or `log_root`, a remote log dir's staging
+    mirror): `<time>_<task>_<model>`."""
     stamp = datetime.now().strftime("%Y-%m-%dT%H-%M-%S-%f")[:-3]
     name = f"{stamp}_{safe_name(plan.config.task.name)}_{safe_name(plan.model_name)}"
-    return Path(plan.config.log_dir) / name
+    return (log_root or Path(plan.config.log_dir)) / name
 
 
 def _save_config(composed: Composed, run_dir: Path) -> None:
@@ -46,6 +56,8 @@ class PreparedRun:
     identity: str
     resume_log: str | None
     notes: list[str]
+    remote: RemoteLogDir | None = None
+    """A remote log dir (`s3://…`): `folder` is in its staging mirror, uploaded as it runs."""
 
 
 def prepare_run(plan: EvalPlan, run_dir: Path | None = None) -> PreparedRun:
@@ -59,8 +71,19 @@ def prepare_run(plan: EvalPlan, run_dir: Path | None = None) -> PreparedRun:
     identity = identity_of(composed)
     notes = [*composed.notes, *plan.warnings]
     resumable = None
+    remote = None
+    log_root = Path(config.log_dir)
+    if is_remote(config.log_dir) and run_dir is None:
+        remote = RemoteLogDir(config.log_dir)
+        try:
+            remote.pull_unfinished()  # so the same command resumes here too
+        except RemoteLogError as error:
+            raise ConfigError(
+                [Problem("log_dir", str(error), composed.locate("log_dir"))]
+            ) from None
+        log_root = remote.staging
     if config.resume and run_dir is None:
-        resumable = find_resumable(Path(config.log_dir), identity)
+        resumable = find_resumable(log_root, identity)
     elif config.resume and run_dir is not None:
         record = read_run_file(run_dir)
         if record and record.get("identity") == identity and record.get("status") in RESUMABLE:
@@ -73,9 +96,11 @@ def prepare_run(plan: EvalPlan, run_dir: Path | None = None) -> PreparedRun:
         if plan.samples.drawn and isinstance(drawn, int) and drawn != plan.samples.seed:
             plan.samples = plan.samples.reseeded(drawn)  # the samples the interrupted run drew
     else:
-        folder, resume_log = run_dir or default_run_dir(plan), None
+        folder, resume_log = run_dir or default_run_dir(plan, log_root), None
+    if remote is not None:
+        notes.append(f"writing to {remote.url_of(folder)} (staged in {folder})")
     _save_config(composed, folder)
-    return PreparedRun(plan, folder, identity, resume_log, notes)
+    return PreparedRun(plan, folder, identity, resume_log, notes, remote)
 
 
 async def execute(prepared: PreparedRun, display: Display) -> EvalResult:
@@ -88,6 +113,7 @@ async def execute(prepared: PreparedRun, display: Display) -> EvalResult:
         display,
         identity=prepared.identity,
         resume_log=prepared.resume_log,
+        remote=prepared.remote,
     )
 
 

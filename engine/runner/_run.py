@@ -21,6 +21,7 @@ from engine.datasets import Sample
 from engine.logs import (
     LogWriter,
     Recovered,
+    RemoteLogDir,
     config_hash,
     git_revision,
     journal_path,
@@ -54,6 +55,8 @@ class EvalResult:
     metrics: dict[str, dict[str, float]]
     usage: dict[str, ModelUsage]
     duration: float
+    log_location: str = ""
+    """Where the log is: `log_path`, or its URL on a remote log dir (`s3://…`)."""
     error_reasons: list[str] = field(default_factory=list)
     resumed: int = 0
     """Samples already scored by an interrupted run of the same config."""
@@ -219,6 +222,7 @@ async def run_plan(
     *,
     identity: str,
     resume_log: str | None = None,
+    remote: RemoteLogDir | None = None,
 ) -> EvalResult:
     """Run every (sample, epoch) not already scored in `run_dir/resume_log` (when resuming)."""
     config = plan.config
@@ -235,6 +239,8 @@ async def run_plan(
     writer.start()
     shuffle_seed = plan.samples.seed
     write_run_file(run_dir, identity, log_name, "started", shuffle_seed)
+    if remote is not None:
+        remote.push(run_dir)
 
     total = len(plan.samples) * config.epochs
     work: Iterator[tuple[Sample, int]] = (
@@ -313,6 +319,8 @@ async def run_plan(
                 tally.error_reasons.append(writer.redact(record["error"]["message"]))
         writer.write_sample(record)
         display.sample_done(error is not None)
+        if remote is not None and remote.due():  # the journal so far, off the event loop
+            await anyio.to_thread.run_sync(remote.push, run_dir)
 
     async def worker() -> None:
         for sample, epoch in work:  # workers share one iterator: each item runs once
@@ -369,11 +377,14 @@ async def run_plan(
         writer.finish(status, results, stats, failure)  # synchronous: cancellation cannot cut it
         write_run_file(run_dir, identity, log_name, status, shuffle_seed)
         display.finish()
+        if remote is not None:
+            remote.push(run_dir)  # the finished log, then run.state
     return EvalResult(
         task=config.task.name,
         model=plan.model_name,
         status=status,
         log_path=log_path,
+        log_location=remote.url_of(log_path) if remote is not None else str(log_path),
         samples=total,
         errors=tally.errors,
         metrics={

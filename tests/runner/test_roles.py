@@ -81,10 +81,8 @@ def test_an_unbound_role_with_settings_is_the_model_under_test_with_them(
 
     with OpenAIServer(answer) as server:
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-        result = engine.run(
-            ["model=openai/m", "generation.max_tokens=50", "roles.grader.generation.temperature=0"]
-            + ["limit=1"]
-        )
+        settings = ["generation.max_tokens=50", "roles.grader.generation.temperature=0"]
+        result = engine.run(["model=openai/m", *settings, "limit=1"])
         grade, answered = sorted(
             server.chat_requests(), key=lambda r: "[Expert answer]" not in r.messages[-1]["content"]
         )
@@ -113,13 +111,10 @@ def test_each_model_has_its_own_pool_and_a_role_its_own_connection_and_batch(
     environment: Path,
 ) -> None:
     """Inspect scopes `max_connections` per model; a role may set its own connection/batch."""
-    plan = build_plan(
-        compose_config(
-            ["model=openai/m", "connection.max_connections=5", "+roles.critic=openai/c"]
-            + ["roles.grader=openai/judge", "roles.grader.connection.max_connections=2"]
-            + ["roles.grader.batch=true", "roles.grader.connection.max_retries=1"]
-        )
-    )
+    grader = ["roles.grader=openai/judge", "roles.grader.connection.max_connections=2"]
+    grader += ["roles.grader.batch=true", "roles.grader.connection.max_retries=1"]
+    run = ["model=openai/m", "connection.max_connections=5", "+roles.critic=openai/c"]
+    plan = build_plan(compose_config([*run, *grader]))
     model, grader, critic = plan.model, plan.roles["grader"], plan.roles["critic"]
     assert model is not None
     assert len({id(model.pool), id(grader.pool), id(critic.pool)}) == 3
