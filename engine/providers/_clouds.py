@@ -251,7 +251,7 @@ def _azureai(name: str, model_args: dict[str, Any], base_url: str | None) -> Mod
     model = f"azureai/{name}"
     endpoint = base_url or env("AZUREAI_ENDPOINT_URL") or env("AZURE_AI_API_BASE")
     if endpoint is None:
-        raise ProviderConfigError(
+        raise MissingCredentialError(
             f"{model} needs an endpoint: set AZUREAI_ENDPOINT_URL (e.g. "
             "https://RESOURCE.services.ai.azure.com/models) or model_base_url="
         )
