@@ -76,6 +76,7 @@ def _single(overrides: list[str]) -> int:
     from engine.config._compose import compose_config
     from engine.config._errors import ConfigError
     from engine.logs import FolderBusy
+    from engine.logs import RemoteLogError
     from engine.runner import results_table, run_composed
 
     try:
@@ -91,6 +92,9 @@ def _single(overrides: list[str]) -> int:
         return _fail_config(error)
     except FolderBusy as error:
         return _fail_busy(error)
+    except RemoteLogError as error:  # the run is complete in its local staging folder
+        print(f"inspect-run: {error}", file=sys.stderr)
+        return EXIT_FAILED
     print(results_table([result]))
     for reason in result.error_reasons[:5]:  # already redacted
         print(f"  failed sample: {reason}", file=sys.stderr)

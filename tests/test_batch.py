@@ -17,7 +17,14 @@ from tests.support.openai_server import Request, fixed
 from tests.support.processes import stop
 from tests.test_cli import INSPECT_RUN, run_cli, the_log
 
-FAST_BATCHES = ["batch=on", "batch.size=2", "batch.send_delay=0.3", "batch.tick=0.05"]
+# max_size=size: batches of exactly `size` (unset, a batch takes up to the provider's limit, as Inspect)
+FAST_BATCHES = [
+    "batch=on",
+    "batch.size=2",
+    "batch.max_size=2",
+    "batch.send_delay=0.3",
+    "batch.tick=0.05",
+]
 
 
 def answer(request: Request) -> str:

@@ -9,6 +9,7 @@ import subprocess
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from inspect_ai.log import read_eval_log
@@ -185,3 +186,47 @@ def test_a_finished_run_or_resume_false_or_another_config_starts_afresh(tmp_path
             == 0
         )
         assert len(list((tmp_path / "logs").iterdir())) == 4
+
+
+def test_an_unseeded_shuffle_resumes_with_the_samples_it_drew(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`shuffle=true` without a seed draws one; a resume reuses it, so the sample set never grows."""
+    import zlib
+
+    from engine.config import compose_config
+    from engine.runner import run_composed
+    from engine.runner._display import Display
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OPENAI_API_KEY", "k")
+    args = ["model=openai/m", "limit=8", "shuffle=true", "connection.max_connections=2"]
+
+    def some_fail(request: Request) -> Any:
+        prompt = request.messages[-1]["content"]
+        if "[Expert answer]" in prompt:
+            return "GRADE: C"
+        return error(400, "refused") if zlib.crc32(prompt.encode()) % 2 else "the basket"
+
+    with OpenAIServer(some_fail) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        first = run_composed(compose_config(args), display=Display())
+    assert first.status == "error" and 0 < first.errors < 8
+    header = json.loads(first.log_path.read_text())["eval"]
+    drawn = header["config"]["sample_shuffle"]
+    assert isinstance(drawn, int) and header["dataset"]["shuffled"] is True
+    assert json.loads((first.log_path.parent / "run.state").read_text())["shuffle_seed"] == drawn
+
+    with OpenAIServer(answer) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        second = run_composed(compose_config(args), display=Display())
+        sent = generate_inputs(server)
+    assert second.status == "success" and second.log_path == first.log_path
+    assert second.resumed == 8 - first.errors and sum(sent.values()) == first.errors
+    log = read_eval_log(str(second.log_path))
+    assert log.samples is not None and log.results is not None
+    assert sorted(str(s.id) for s in log.samples) == sorted(
+        map(str, header["dataset"]["sample_ids"])
+    )
+    assert log.results.total_samples == 8 and log.results.scores[0].scored_samples == 8
+    assert log.eval.config.sample_shuffle == drawn

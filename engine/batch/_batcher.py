@@ -99,7 +99,8 @@ class Batcher:
         self.settings = settings
         self.slots = slots
         """At most `max_batches` in flight per connection pool (shared by its batchers)."""
-        self.max_size = min(settings.max_size or settings.size, adapter.max_requests)
+        # Unset, a batch may take up to the provider's limit (Inspect's default).
+        self.max_size = min(settings.max_size or adapter.max_requests, adapter.max_requests)
         self.size = min(settings.size, self.max_size)
         """Requests that make a batch go at once (`size`, capped by the provider's limit)."""
         self.journal = BatchJournal(None)

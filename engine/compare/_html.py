@@ -89,46 +89,109 @@ def _interval_chart(rows: list[Row], colours: dict[str, str]) -> str:
     return "".join([*parts, "</svg>"])
 
 
+def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
+    """Round tick values (1, 2, 2.5 or 5 × 10^k apart) covering [low, high]."""
+    if not high > low:
+        high = low + 1.0
+    raw = (high - low) / max(count - 1, 1)
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    first = math.floor(low / step + 1e-9) * step
+    ticks = []
+    value = first
+    while value <= high + step * 1e-9:
+        ticks.append(round(value, 12))
+        value += step
+    if ticks[-1] < high - step * 1e-9:
+        ticks.append(round(value, 12))
+    return ticks
+
+
+def _fit(label: str, limit: int) -> str:
+    return label if len(label) <= limit else "…" + label[-(limit - 1) :]
+
+
+def _tick_label(value: float) -> str:
+    return f"{value:.4g}"
+
+
+LEGEND_WIDTH = 190
+"""The legend sits right of the plot area, never over it."""
+
+
 def _scatter(
     rows: list[Row], colours: dict[str, str], measure: Callable[[Row], float | None], axis: str
 ) -> str:
-    """Score (up) against a cost or a latency (across), one dot per model."""
+    """Score (up) against a cost or a latency (across), one dot per model, with round ticks on
+    both axes and the legend beside the plot; dots that would coincide are set side by side."""
     points = [(r, v) for r in rows if (v := measure(r)) is not None and not math.isnan(v)]
     points = [(r, v) for r, v in points if not math.isnan(r.score)]
     if not points:
         return f"<p class='no-chart'>No {escape(axis)} to plot (add a price table for costs).</p>"
-    width, height, pad = 420, 300, 46
-    low_x, high_x = 0.0, max(v for _, v in points) * 1.1 or 1.0
-    low_y = min(0.0, *(r.score for r, _ in points))
-    high_y = max(1.0, *(r.score for r, _ in points))
+    plot_width, pad, top_pad = 300, 50, 12
+    height = max(300, top_pad + 22 * len(points) + 20)
+    width = plot_width + LEGEND_WIDTH
+    right = plot_width - 14  # the plot area's right edge
+    bottom = height - 42
+    x_ticks = nice_ticks(0.0, max(v for _, v in points))
+    y_ticks = nice_ticks(
+        min(0.0, *(r.score for r, _ in points)), max(1.0, *(r.score for r, _ in points))
+    )
+    low_x, high_x, low_y, high_y = x_ticks[0], x_ticks[-1], y_ticks[0], y_ticks[-1]
 
     def x(value: float) -> float:
-        return pad + (value - low_x) / ((high_x - low_x) or 1) * (width - pad - 16)
+        return pad + (value - low_x) / ((high_x - low_x) or 1) * (right - pad - 8) + 4
 
     def y(value: float) -> float:
-        return height - pad + 16 - (value - low_y) / ((high_y - low_y) or 1) * (height - pad - 8)
+        return bottom - (value - low_y) / ((high_y - low_y) or 1) * (bottom - top_pad - 8) - 4
 
     parts = [
         f"<svg class='chart scatter' xmlns='http://www.w3.org/2000/svg' width='{width}' "
         f"height='{height}' role='img' aria-label='score against {escape(axis)}'>",
-        f"<line x1='{pad}' y1='{y(low_y):.1f}' x2='{width - 10}' y2='{y(low_y):.1f}' stroke='#999'/>",
-        f"<line x1='{pad}' y1='{y(low_y):.1f}' x2='{pad}' y2='8' stroke='#999'/>",
-        f"<text x='{(width + pad) / 2:.0f}' y='{height - 6}' font-size='12' text-anchor='middle'>"
-        f"{escape(axis)}</text>",
-        f"<text x='12' y='{height / 2:.0f}' font-size='12' transform='rotate(-90 12 {height / 2:.0f})'"
-        " text-anchor='middle'>score</text>",
-        f"<text x='{pad - 4}' y='{y(high_y) + 4:.1f}' font-size='10' text-anchor='end'>{high_y:.2f}</text>",
-        f"<text x='{pad - 4}' y='{y(low_y):.1f}' font-size='10' text-anchor='end'>{low_y:.2f}</text>",
-        f"<text x='{x(high_x):.1f}' y='{y(low_y) + 14:.1f}' font-size='10' text-anchor='end'>"
-        f"{high_x:.3g}</text>",
+        f"<rect class='plot-area' x='{pad}' y='{top_pad}' width='{right - pad}' "
+        f"height='{bottom - top_pad}' fill='none' stroke='#999'/>",
+        f"<text x='{(right + pad) / 2:.0f}' y='{height - 6}' font-size='12' "
+        f"text-anchor='middle'>{escape(axis)}</text>",
+        f"<text x='12' y='{(bottom + top_pad) / 2:.0f}' font-size='12' "
+        f"transform='rotate(-90 12 {(bottom + top_pad) / 2:.0f})' text-anchor='middle'>score</text>",
     ]
-    for row, value in points:
-        colour = colours[row.label]
+    for tick in x_ticks:
         parts.append(
-            f"<circle class='dot' cx='{x(value):.1f}' cy='{y(row.score):.1f}' r='7' fill='{colour}'>"
-            f"<title>{escape(row.label)}: {row.score:.3f} at {value:.4g}</title></circle>"
-            f"<text x='{x(value) + 10:.1f}' y='{y(row.score) + 4:.1f}' font-size='11'>"
-            f"{escape(row.label.rsplit('/', 1)[-1][:24])}</text>"
+            f"<line x1='{x(tick):.1f}' y1='{top_pad}' x2='{x(tick):.1f}' y2='{bottom + 4}' "
+            "stroke='#eee'/>"
+            f"<text class='tick x' x='{x(tick):.1f}' y='{bottom + 16}' font-size='10' "
+            f"text-anchor='middle'>{_tick_label(tick)}</text>"
+        )
+    for tick in y_ticks:
+        parts.append(
+            f"<line x1='{pad - 4}' y1='{y(tick):.1f}' x2='{right}' y2='{y(tick):.1f}' "
+            "stroke='#eee'/>"
+            f"<text class='tick y' x='{pad - 6}' y='{y(tick) + 3:.1f}' font-size='10' "
+            f"text-anchor='end'>{_tick_label(tick)}</text>"
+        )
+    taken: dict[tuple[int, int], int] = {}
+    for row, value in points:
+        cx, cy = x(value), y(row.score)
+        spot = (round(cx / 8), round(cy / 8))
+        nearby = taken.get(spot, 0)
+        taken[spot] = nearby + 1
+        cx += 10 * ((nearby + 1) // 2) * (1 if nearby % 2 else -1)  # dodge: 0, +10, -10, +20, …
+        parts.append(
+            f"<circle class='dot' cx='{cx:.1f}' cy='{cy:.1f}' r='6' fill='{colours[row.label]}' "
+            f"stroke='#fff' stroke-width='1'><title>{escape(row.label)}: {row.score:.3f} at "
+            f"{value:.4g}</title></circle>"
+        )
+    legend_x = plot_width + 6
+    parts.append(
+        f"<rect class='legend' x='{legend_x}' y='{top_pad}' width='{LEGEND_WIDTH - 10}' "
+        f"height='{22 * len(points) + 8}' fill='#fff' stroke='#ddd'/>"
+    )
+    for index, (row, _) in enumerate(points):
+        ly = top_pad + 16 + 22 * index
+        parts.append(
+            f"<circle cx='{legend_x + 12}' cy='{ly - 4}' r='5' fill='{colours[row.label]}'/>"
+            f"<text x='{legend_x + 22}' y='{ly}' font-size='11'>"
+            f"<title>{escape(row.label)}</title>{escape(_fit(row.label, 28))}</text>"
         )
     return "".join([*parts, "</svg>"])
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from engine._assets import conf_dir
 from engine.config._searchpath import display_path, find_group_file, group_options
@@ -24,25 +26,37 @@ class TaskEntry:
 
 
 def task_catalog() -> list[TaskEntry]:
-    import yaml
-
     entries = []
     builtin = conf_dir().resolve()
     for option in group_options("task"):
         path = find_group_file("task", option)
         if path is None:  # pragma: no cover - group_options only lists existing files
             continue
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError):
-            data = {}
-        data = data if isinstance(data, dict) else {}
+        data = _task_data(path)
         description = str(data.get("description") or "").strip()
         first_line = description.splitlines()[0] if description else "(no description)"
         is_builtin = path.resolve().is_relative_to(builtin)
         source = "built-in" if is_builtin else display_path(path)
         entries.append(TaskEntry(option, first_line, source, _dataset(data.get("dataset"))))
     return entries
+
+
+def _task_data(path: Path, seen: frozenset[Path] = frozenset()) -> dict[str, Any]:
+    """The file's keys over those of the task files its `defaults` list extends (`task=arc`
+    extends `arc_challenge`), as Hydra merges them for the keys listed here."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        data = {}
+    data = data if isinstance(data, dict) else {}
+    merged: dict[str, Any] = {}
+    for base in data.get("defaults") or []:
+        base_path = find_group_file("task", base) if isinstance(base, str) else None
+        if base != "_self_" and base_path is not None and base_path not in seen:
+            merged.update(_task_data(base_path, seen | {path}))
+    return {**merged, **data}
 
 
 def _dataset(dataset: object) -> str:

@@ -273,6 +273,69 @@ def _force_add_into_mapping(override: Any) -> str:
     return str(override.input_line)
 
 
+def _role_models_kept(parsed: list[Any]) -> list[Any]:
+    """`roles.grader=MODEL roles.grader.generation.temperature=0`: Hydra would replace the model
+    string with the mapping, so the model goes in as `roles.grader.model=MODEL` instead."""
+    keys = [str(o.key_or_group).lstrip("+~") for o in parsed]
+    kept = []
+    for override, key in zip(parsed, keys, strict=True):
+        parts = key.split(".")
+        value = None if override.is_sweep_override() else override.value()
+        if (
+            len(parts) == 2
+            and parts[0] == "roles"
+            and isinstance(value, str)
+            and any(other.startswith(f"{key}.") for other in keys)
+        ):
+            (override,) = _parse([f"++{key}.model={value}"])[0]
+        kept.append(override)
+    return kept
+
+
+def _batch_forms(override: Any) -> tuple[list[str], list[Problem]] | None:
+    """Inspect's three `batch` forms besides a group option: `batch=true` (on, or `false`),
+    `batch=500` (on, with that size) and `batch=FILE.yaml` (on, with the file's settings).
+    None when the override is something else (`batch=on`, `batch=nightly`, `batch.size=…`)."""
+    from hydra.core.override_parser.types import OverrideType
+
+    if (
+        override.key_or_group != "batch"
+        or override.type is not OverrideType.CHANGE
+        or override.is_sweep_override()
+    ):
+        return None
+    value = override.value()
+    if isinstance(value, bool):
+        return [f"batch={'on' if value else 'off'}"], []
+    if isinstance(value, int):
+        return ["batch=on", f"batch.size={value}"], []
+    if not isinstance(value, str) or not value.endswith((".yaml", ".yml")):
+        return None
+    import json
+
+    import yaml
+
+    from engine.config._schema import BatchConfig
+
+    source = f"command line: batch={value}"
+    try:
+        settings = yaml.safe_load(Path(value).read_text(encoding="utf-8"))
+    except OSError as error:
+        return [], [Problem("batch", f"cannot read batch settings file: {error.strerror}", source)]
+    except yaml.YAMLError as error:
+        return [], [Problem("batch", f"not valid YAML: {error}", value)]
+    if not isinstance(settings, dict):
+        return [], [Problem("batch", "expected a mapping of batch settings", value)]
+    known = set(BatchConfig.model_fields)
+    problems = [
+        Problem(f"batch.{key}", f"unknown key '{key}'{suggest(str(key), known)}", value)
+        for key in settings
+        if key not in known
+    ]
+    texts = ["batch=on"] + [f"batch.{k}={json.dumps(v)}" for k, v in settings.items() if k in known]
+    return texts, problems
+
+
 @dataclass
 class _HydraParts:
     sweep_params: dict[str, str]
@@ -354,6 +417,18 @@ def compose_config(
             Problem(ENV_VAR, f"no such config directory: {entry}", "environment")
             for entry in missing_config_path()
         ]
+        expanded = []
+        for override in parsed:
+            forms = _batch_forms(override)
+            if forms is None:
+                expanded.append(override)
+                continue
+            texts, batch_problems = forms
+            problems += batch_problems
+            more, more_problems = _parse(texts)
+            expanded += more
+            problems += more_problems
+        parsed = _role_models_kept(expanded)
         usable = []
         for override in parsed:
             problem = _check_override(override)

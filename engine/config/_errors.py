@@ -154,9 +154,13 @@ def problems_from_validation(
 ) -> list[Problem]:
     """Turn pydantic's errors into one problem per key (union branches merged)."""
     merged: dict[str, list[str]] = {}
+    other_branch: set[str] = set()
+    """Keys whose error is only that another union branch's type did not fit (`a valid list`)."""
     for item in error.errors(include_url=False):
         path = _key_path(root, item["loc"])
         key = ".".join(path)
+        if item["type"] in ("list_type", "dict_type", "model_type"):
+            other_branch.add(key)
         if item["type"] == "extra_forbidden":
             parent = model_at(root, path[:-1])
             options = parent.model_fields if parent is not None else []
@@ -170,6 +174,11 @@ def problems_from_validation(
         messages = merged.setdefault(key, [])
         if message not in messages:
             messages.append(message)
+    # A mapping that fits the model branch but holds a bad value: report the value, not that it
+    # is not a list either.
+    for key in other_branch:
+        if any(other.startswith(f"{key}.") for other in merged):
+            merged.pop(key, None)
     problems = []
     for key, messages in merged.items():
         text = messages[0] if len(messages) == 1 else "expected one of: " + "; or ".join(messages)

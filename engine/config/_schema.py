@@ -139,10 +139,11 @@ class BatchConfig(_Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_null_means_default)
 
     enabled: bool = False
-    size: Annotated[int, Field(ge=1)] = 1000
-    """A batch is sent as soon as this many requests are queued."""
+    size: Annotated[int, Field(ge=1)] = 100
+    """A batch is sent as soon as this many requests are queued (Inspect's default, 100)."""
     max_size: Annotated[int, Field(ge=1)] | None = None
-    """Most requests per batch (a batch waiting for a slot grows up to it); null: `size`."""
+    """Most requests per batch (a batch waiting for a slot grows up to it); null: the provider's
+    limit, as in Inspect."""
     send_delay: Annotated[float, Field(ge=0)] = 15.0
     """Seconds the oldest queued request waits before a partial batch is sent."""
     tick: Annotated[float, Field(gt=0)] = 15.0
@@ -153,6 +154,10 @@ class BatchConfig(_Strict):
     @model_validator(mode="before")
     @classmethod
     def _defaults_and_switch(cls, data: Any) -> Any:
+        if isinstance(data, bool):  # Inspect's forms, for a role: `batch: true`, `batch: 500`
+            return {"enabled": data}
+        if isinstance(data, int):
+            return {"enabled": True, "size": data}
         if not isinstance(data, dict):
             return data
         given = {key: value for key, value in data.items() if value is not None}
@@ -179,13 +184,28 @@ def _check_model_args(args: dict[str, Any]) -> dict[str, Any]:
     return args
 
 
+def _or_a_model_string(schema: dict[str, Any]) -> None:
+    """In YAML a role is also just a model string (`grader: openai/gpt-4o`)."""
+    mapping = dict(schema)
+    schema.clear()
+    schema["anyOf"] = [{"type": "string", "description": "a model string provider/name"}, mapping]
+
+
 class RoleConfig(_Strict):
     """A model playing a role (grader, critic, ...) with its own generation settings."""
 
-    model: str
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra=_or_a_model_string)
+
+    model: str | None = None
+    """null: the model under test (with its model_args and base URL), playing the role with the
+    settings given here (`roles.grader.generation.temperature=0` on an unbound grader)."""
     generation: GenerationConfig = GenerationConfig()
     model_args: dict[str, Any] = Field(default_factory=dict)
     base_url: str | None = None
+    connection: ConnectionConfig | None = None
+    """This role's connection settings (keys given here win over the run's `connection`)."""
+    batch: BatchConfig | None = None
+    """This role's batch settings (e.g. `roles.grader.batch.enabled=false`); null: the run's."""
 
     @model_validator(mode="before")
     @classmethod
@@ -195,7 +215,7 @@ class RoleConfig(_Strict):
         if not isinstance(value, dict | BaseModel):
             raise ValueError(
                 "expected a model string (provider/name) or a mapping "
-                "{model, generation, model_args, base_url}"
+                "{model, generation, model_args, base_url, connection, batch}"
             )
         return value
 
@@ -316,6 +336,21 @@ class TaskConfig(_Strict):
     task's components may name without binding it (it falls back to the model under test)."""
 
 
+def _role_over(task_role: Any, run_role: Any) -> Any:
+    """A run's role wins over the task's; a run's role that only sets settings (no model) is laid
+    over the task's binding, so the task's grader keeps its model and takes the settings."""
+    if run_role is None:
+        return task_role
+    if not isinstance(run_role, dict) or "model" in run_role or isinstance(task_role, list):
+        return run_role
+    base = {"model": task_role} if isinstance(task_role, str) else dict(task_role or {})
+    for key, value in run_role.items():
+        below = base.get(key)
+        both = isinstance(value, dict) and isinstance(below, dict)
+        base[key] = {**below, **value} if both else value  # type: ignore[dict-item]
+    return base
+
+
 Limit = (
     Annotated[int, Field(ge=1)] | tuple[Annotated[int, Field(ge=0)], Annotated[int, Field(ge=1)]]
 )
@@ -396,7 +431,7 @@ class RunConfig(_Strict):
             run_roles = data.get("roles") or {}
             data["roles"] = {
                 **run_roles,
-                **{k: v for k, v in task_roles.items() if run_roles.get(k) is None},
+                **{k: _role_over(v, run_roles.get(k)) for k, v in task_roles.items()},
             }
         return data
 
@@ -414,6 +449,17 @@ class RunConfig(_Strict):
         if isinstance(value, bool) or (isinstance(value, int) and value >= 1) or 0 < value < 1:
             return value
         raise ValueError("expected true, false, a proportion between 0 and 1, or a count >= 1")
+
+    @field_validator("log_dir")
+    @classmethod
+    def _log_dir_writable(cls, value: str) -> str:
+        """`s3://…` and other fsspec URLs need their package: say so before the run starts."""
+        from engine.logs._remote import remote_problem
+
+        problem = remote_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
     @field_validator("limit", mode="before")
     @classmethod

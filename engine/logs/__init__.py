@@ -4,6 +4,7 @@ from engine._secrets import MASK, Redactor, redact, secret_values
 from engine.logs._locations import unusable_folder
 from engine.logs._lock import LOCK_FILE, FolderBusy, FolderLock
 from engine.logs._provenance import config_hash, git_revision, package_versions
+from engine.logs._remote import RemoteLogDir, RemoteLogError, is_remote
 from engine.logs._resume import (
     NOT_IDENTITY,
     RESUMABLE,
@@ -29,9 +30,12 @@ __all__ = [
     "LogWriter",
     "Recovered",
     "Redactor",
+    "RemoteLogDir",
+    "RemoteLogError",
     "config_hash",
     "find_resumable",
     "git_revision",
+    "is_remote",
     "journal_path",
     "package_versions",
     "read_run_file",

@@ -40,15 +40,23 @@ def run_identity(resolved: dict[str, Any], dataset_digest: str | None = None) ->
     return config_hash(kept)
 
 
-def write_run_file(run_dir: Path, identity: str, log_name: str, status: str) -> None:
+def write_run_file(
+    run_dir: Path, identity: str, log_name: str, status: str, shuffle_seed: int | None = None
+) -> None:
+    """`shuffle_seed`: the seed the run shuffled its samples with. An unseeded shuffle draws one,
+    which is not part of the identity (the same command must find the run again), so it is kept
+    here for a resume to select the same samples."""
     path = run_dir / RUN_FILE
     temporary = path.with_name(f".{RUN_FILE}.tmp")
-    temporary.write_text(json.dumps({"identity": identity, "log": log_name, "status": status}))
+    record: dict[str, Any] = {"identity": identity, "log": log_name, "status": status}
+    if shuffle_seed is not None:
+        record["shuffle_seed"] = shuffle_seed
+    temporary.write_text(json.dumps(record))
     os.replace(temporary, path)
 
 
-def read_run_file(run_dir: Path) -> dict[str, str] | None:
-    """`{identity, log, status}` of the run in `run_dir`, or None if there is none (or unreadable)."""
+def read_run_file(run_dir: Path) -> dict[str, Any] | None:
+    """`{identity, log, status[, shuffle_seed]}` of the run in `run_dir`, or None if there is none (or unreadable)."""
     try:
         record = json.loads((run_dir / RUN_FILE).read_text())
     except (OSError, ValueError):
@@ -56,8 +64,8 @@ def read_run_file(run_dir: Path) -> dict[str, str] | None:
     return record if isinstance(record, dict) else None
 
 
-def find_resumable(log_dir: Path, identity: str) -> tuple[Path, str] | None:
-    """The newest unfinished run folder of this identity under `log_dir`: (folder, log name)."""
+def find_resumable(log_dir: Path, identity: str) -> tuple[Path, dict[str, Any]] | None:
+    """The newest unfinished run folder of this identity under `log_dir`: (folder, its record)."""
     if not log_dir.is_dir():
         return None
     for run_file in sorted(log_dir.glob(f"*/{RUN_FILE}"), reverse=True):
@@ -65,7 +73,7 @@ def find_resumable(log_dir: Path, identity: str) -> tuple[Path, str] | None:
         if record is None:
             continue
         if record.get("identity") == identity and record.get("status") in RESUMABLE:
-            return run_file.parent, str(record["log"])
+            return run_file.parent, record
     return None
 
 
@@ -82,8 +90,11 @@ class Recovered:
     """Samples that had failed: they run again."""
 
 
-def recover_journal(journal: Path) -> Recovered:
-    """Keep the journal's scored samples (once each), drop failed and torn lines, rewrite it."""
+def recover_journal(journal: Path, selected: set[str] | None = None) -> Recovered:
+    """Keep the journal's scored samples (once each), drop failed and torn lines, rewrite it.
+
+    `selected`: the ids this run selects, when known; a sample outside them (a journal from an
+    older version that shuffled differently) is dropped, so a resume never grows the sample set."""
     recovered = Recovered()
     if not journal.exists():
         return recovered
@@ -99,6 +110,8 @@ def recover_journal(journal: Path) -> Recovered:
                     if isinstance(value, int):
                         total[name] = total.get(name, 0) + value
             key = (str(record["id"]), int(record["epoch"]))
+            if selected is not None and key[0] not in selected:
+                continue
             if record.get("error") is not None or key in recovered.done:
                 recovered.dropped += record.get("error") is not None
                 continue

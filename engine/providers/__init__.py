@@ -8,6 +8,7 @@ from engine.providers._errors import (
     ErrorKind,
     GenerateError,
     MalformedResponseError,
+    MissingCredentialError,
     ProviderConfigError,
     ProviderError,
 )
@@ -69,6 +70,7 @@ __all__ = [
     "GenerateError",
     "InProcessAPI",
     "MalformedResponseError",
+    "MissingCredentialError",
     "Modality",
     "Model",
     "ModelAPI",

@@ -16,11 +16,12 @@ import difflib
 from typing import Any
 
 from engine.providers._api import ModelAPI
-from engine.providers._errors import ProviderConfigError
+from engine.providers._errors import MissingCredentialError, ProviderConfigError
 from engine.providers._registry import (
     account_of,
     check_model_args,
     env,
+    refuse_unknown_args,
     register_provider,
 )
 from engine.providers._streaming import stream_setting
@@ -80,7 +81,7 @@ def aws_region(model_args: dict[str, Any], model: str) -> str:
     except Exception as error:  # botocore's ProfileNotFound and the like
         raise ProviderConfigError(f"{model}: {error}") from None
     if not region:
-        raise ProviderConfigError(
+        raise MissingCredentialError(
             f"{model} needs an AWS region: set AWS_REGION (or AWS_DEFAULT_REGION), "
             "model_args.aws_region, or a region in your AWS profile"
         )
@@ -129,7 +130,7 @@ def _anthropic_bedrock(name: str, model_args: dict[str, Any], base_url: str | No
 def _google_project(model_args: dict[str, Any], key: str, envs: tuple[str, ...], model: str) -> str:
     value = model_args.get(key) or next((v for name in envs if (v := env(name))), None)
     if not value:
-        raise ProviderConfigError(
+        raise MissingCredentialError(
             f"{model} needs model_args.{key} or the environment variable {' or '.join(envs)}"
         )
     return str(value)
@@ -191,8 +192,9 @@ def google_vertex(name: str, model_args: dict[str, Any], base_url: str | None) -
     )
     api_version = args.pop("api_version", None)  # the SDK's Vertex default: v1beta1
     stream = stream_setting(args.pop("stream", "auto"), model)
-    managed = {"api_key", "http_options", "vertexai", "enterprise", "credentials"}
-    check_model_args(genai.Client.__init__, args, model, managed)
+    # The client's other arguments are SDK objects (credentials, debug_config) YAML cannot hold.
+    accepted = {"project", "location", "safety_settings", "api_version", "stream"}
+    refuse_unknown_args(model_args, accepted, model, "; credentials come from ADC")
     url = base_url or env("GOOGLE_VERTEX_BASE_URL")
     # No SDK retries (the pool retries); application-default credentials are loaded by the SDK.
     http_options = types.HttpOptions(
@@ -249,7 +251,7 @@ def _azureai(name: str, model_args: dict[str, Any], base_url: str | None) -> Mod
     model = f"azureai/{name}"
     endpoint = base_url or env("AZUREAI_ENDPOINT_URL") or env("AZURE_AI_API_BASE")
     if endpoint is None:
-        raise ProviderConfigError(
+        raise MissingCredentialError(
             f"{model} needs an endpoint: set AZUREAI_ENDPOINT_URL (e.g. "
             "https://RESOURCE.services.ai.azure.com/models) or model_base_url="
         )

@@ -2,6 +2,7 @@
 
 ProviderError
  ├── ProviderConfigError   bad model string, unknown provider, missing env var: found before the run
+ │    └── MissingCredentialError  a key, project or region the environment must supply
  ├── GenerateError         a sample's generate call failed for good (fatal, or retries exhausted)
  │    └── AuthRefused      the first requests to an account were all refused (401/403): stop the run
  ├── MalformedResponseError  an answer off the provider's protocol
@@ -20,6 +21,11 @@ class ProviderError(Exception):
 
 class ProviderConfigError(ProviderError):
     """The model cannot be set up: raised while planning, before any request is sent."""
+
+
+class MissingCredentialError(ProviderConfigError):
+    """The environment lacks what a run needs from it (an API key, a cloud project or region).
+    `inspect-run validate` in CI, where keys are not set, lets it pass; a run does not."""
 
 
 class GenerateError(ProviderError):

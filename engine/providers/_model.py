@@ -162,7 +162,10 @@ class Model:
 
 
 class ModelHub:
-    """Creates models and shares one pool per (provider, base URL, account) across them."""
+    """Creates models and shares one pool per (provider, base URL, account, model) across them,
+    as Inspect scopes `max_connections` per model: a 2-model sweep gets a pool for each, while a
+    grader that is the model under test shares its pool. A role with its own connection settings
+    gets its own pool."""
 
     def __init__(
         self,
@@ -172,6 +175,8 @@ class ModelHub:
     ) -> None:
         self.connection = connection
         self.batch = batch if batch is not None and batch.enabled else None
+        self.batch_settings = batch
+        """The run's batch settings even when off: a role's `batch` keys are laid over them."""
         self.batch_slots: dict[tuple[str, str, str], anyio.Semaphore] = {}
         """`max_batches` per connection pool, shared by its models' batchers."""
         self.notes: list[str] = []
@@ -179,7 +184,7 @@ class ModelHub:
         self.cache = cache
         self.response_cache = HubCache(cache) if cache is not None and cache.enabled else None
         """Opened on the first lookup; None when the cache is off."""
-        self.pools: dict[tuple[str, str, str], ConnectionPool] = {}
+        self.pools: dict[tuple[str, ...], ConnectionPool] = {}
         self.models: dict[tuple[Any, ...], Model] = {}
 
     def get(
@@ -188,27 +193,47 @@ class ModelHub:
         generation: GenerationConfig,
         model_args: dict[str, Any] | None = None,
         base_url: str | None = None,
+        *,
+        connection: ConnectionConfig | None = None,
+        batch: BatchConfig | None = None,
     ) -> Model:
+        """`connection`, `batch`: a role's own settings; the keys they set win over the hub's."""
         args = model_args or {}
+        settings = self.connection
+        if connection is not None:
+            given = {k: getattr(connection, k) for k in connection.model_fields_set}
+            settings = self.connection.model_copy(update=given)
+        batching = self.batch
+        if batch is not None:
+            given = {k: getattr(batch, k) for k in batch.model_fields_set}
+            merged = (self.batch_settings or BatchConfig()).model_copy(update=given)
+            batching = merged if merged.enabled else None
         # GenerationConfig holds lists and dicts (stop_seqs, extra_body): key on its JSON.
         args_key = tuple(sorted((k, repr(v)) for k, v in args.items()))
-        key = (model, generation.model_dump_json(), args_key, base_url)
+        own = "" if settings is self.connection else settings.model_dump_json()
+        batch_key = None if batching is None else batching.model_dump_json()
+        key = (model, generation.model_dump_json(), args_key, base_url, own, batch_key)
         found = self.models.get(key)
         if found is not None:
             return found
         api = create_api(model, args, base_url)
-        api.configure(self.connection)
-        pool = self.pools.get(api.pool_key)
+        api.configure(settings)
+        pool_key = (*api.pool_key, api.model_name, own)
+        pool = self.pools.get(pool_key)
         if pool is None:
-            pool = ConnectionPool(api.pool_key, self.connection, cap=api.max_connections)
-            self.pools[api.pool_key] = pool
-        batcher = self._batcher(api, pool, generation) if self.batch is not None else None
+            pool = ConnectionPool(pool_key, settings, cap=api.max_connections)
+            self.pools[pool_key] = pool
+        batcher = self._batcher(api, pool, generation, batching) if batching is not None else None
         created = Model(api, pool, generation, self.response_cache, batcher)
         self.models[key] = created
         return created
 
     def _batcher(
-        self, api: ModelAPI, pool: ConnectionPool, generation: GenerationConfig
+        self,
+        api: ModelAPI,
+        pool: ConnectionPool,
+        generation: GenerationConfig,
+        batching: BatchConfig,
     ) -> Batcher | None:
         import hashlib
 
@@ -216,7 +241,6 @@ class ModelHub:
 
         from engine.batch import Batcher
 
-        assert self.batch is not None
         adapter = api.batch_adapter()
         if adapter is None:
             note = f"{api.service} has no batch API: its requests are sent one by one"
@@ -225,9 +249,9 @@ class ModelHub:
             return None
         slots = self.batch_slots.get(api.pool_key)
         if slots is None:
-            slots = self.batch_slots[api.pool_key] = anyio.Semaphore(self.batch.max_batches)
+            slots = self.batch_slots[api.pool_key] = anyio.Semaphore(batching.max_batches)
         settings = hashlib.sha256(generation.model_dump_json().encode()).hexdigest()[:8]
-        return Batcher(f"{api}#{settings}", adapter, pool, self.batch, slots)
+        return Batcher(f"{api}#{settings}", adapter, pool, batching, slots)
 
     async def aclose(self) -> None:
         try:

@@ -1,4 +1,5 @@
-"""One connection pool per (provider, base URL, account): a concurrency cap plus the retry policy.
+"""One connection pool per (provider, base URL, account, model): a concurrency cap plus the retry
+policy (`ModelHub` decides what shares a pool).
 
 Only this layer retries (the SDK clients are built with `max_retries=0`), so retries never multiply.
 The limiter is held for one attempt at a time and released while backing off.
@@ -65,9 +66,8 @@ class LimitChange:
 
 
 class ConnectionPool:
-    def __init__(
-        self, key: tuple[str, str, str], settings: ConnectionConfig, cap: int | None = None
-    ):
+    def __init__(self, key: tuple[str, ...], settings: ConnectionConfig, cap: int | None = None):
+        """`key`: (provider, base URL, account, …) — more parts (the model) may follow."""
         self.key = key
         self.settings = settings
         self.ceiling = (
@@ -90,8 +90,9 @@ class ConnectionPool:
 
     @property
     def name(self) -> str:
-        provider, base_url, _account = self.key
-        return f"{provider} {base_url}".strip()
+        provider, base_url = self.key[:2]
+        model = self.key[3] if len(self.key) > 3 else ""
+        return " ".join(part for part in (f"{provider}/{model}".rstrip("/"), base_url) if part)
 
     @property
     def max_connections(self) -> int:

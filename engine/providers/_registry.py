@@ -11,7 +11,7 @@ from typing import Any
 
 from engine._secrets import is_credential_env_name, remember
 from engine.providers._api import ModelAPI
-from engine.providers._errors import ProviderConfigError
+from engine.providers._errors import MissingCredentialError, ProviderConfigError
 from engine.providers._extensions import extension_names, load_extension
 from engine.providers._services import COMPATIBLE_SERVICES, CompatibleService, generic_service
 from engine.providers._types import Modality
@@ -104,7 +104,7 @@ def env(name: str) -> str | None:
 def require_env(name: str, model: str) -> str:
     value = env(name)
     if value is None:
-        raise ProviderConfigError(
+        raise MissingCredentialError(
             f"{model} needs the environment variable {name} (set it in the environment or a .env file)"
         )
     return value
@@ -125,13 +125,20 @@ def check_model_args(
 ) -> None:
     """Unknown `model_args` are a config error naming what `target` accepts (`managed`: ours)."""
     accepted = set(inspect.signature(target).parameters) - {"self", *managed}
+    refuse_unknown_args(model_args, accepted, model)
+
+
+def refuse_unknown_args(
+    model_args: dict[str, Any], accepted: set[str], model: str, note: str = ""
+) -> None:
+    """A config error naming the unknown `model_args`, a did-you-mean and what is accepted."""
     unknown = sorted(set(model_args) - accepted)
     if unknown:
         close = difflib.get_close_matches(unknown[0], sorted(accepted), n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
         raise ProviderConfigError(
             f"model_args {', '.join(unknown)} not accepted by the {model} client{hint} "
-            f"(accepted: {', '.join(sorted(accepted))})"
+            f"(accepted: {', '.join(sorted(accepted))}{note})"
         )
 
 
@@ -288,6 +295,8 @@ def _google(name: str, model_args: dict[str, Any], base_url: str | None) -> Mode
     from engine.providers._streaming import stream_setting
 
     platform, sep, rest = name.partition("/")
+    if (env("GOOGLE_GENAI_USE_VERTEXAI") or "").lower() == "true" and platform != "vertex":
+        platform, sep, rest = "vertex", "/", name  # as Inspect: the flag means Vertex AI
     if sep:  # google/vertex/…; Gemini's own names may be `models/…` or `tunedModels/…`
         from engine.providers._clouds import google_vertex, misspelt_platform
 
@@ -301,7 +310,7 @@ def _google(name: str, model_args: dict[str, Any], base_url: str | None) -> Mode
     model = f"google/{name}"
     key = env("GOOGLE_API_KEY") or env("GEMINI_API_KEY")
     if key is None:
-        raise ProviderConfigError(
+        raise MissingCredentialError(
             f"{model} needs the environment variable GOOGLE_API_KEY or GEMINI_API_KEY "
             "(set it in the environment or a .env file)"
         )
@@ -312,8 +321,15 @@ def _google(name: str, model_args: dict[str, Any], base_url: str | None) -> Mode
     )
     api_version = args.pop("api_version", None)  # else GOOGLE_GENAI_API_VERSION, else v1
     stream = stream_setting(args.pop("stream", "auto"), model)
-    managed = {"api_key", "http_options", "vertexai", "enterprise"}
-    check_model_args(genai.Client.__init__, args, model, managed)
+    vertex_only = sorted({"project", "location"} & set(args))
+    if vertex_only:
+        raise ProviderConfigError(
+            f"model_args {', '.join(vertex_only)} on {model}: the Gemini API has no project or "
+            f"location; they are Vertex AI's: use google/vertex/{name} "
+            "(or set GOOGLE_GENAI_USE_VERTEXAI=true, as in Inspect)"
+        )
+    # The client's other arguments are SDK objects (credentials, debug_config) YAML cannot hold.
+    refuse_unknown_args(model_args, {"safety_settings", "api_version", "stream"}, model)
     # No SDK retries (the pool retries); attempts=1 also stops its hidden reconnect-after-sleep.
     http_options = types.HttpOptions(
         base_url=url, api_version=api_version, retry_options=types.HttpRetryOptions(attempts=1)

@@ -235,7 +235,7 @@ def results_table(results: list[EvalResult]) -> str:
                 ", ".join(metrics) or "-",
                 f"{tokens:,}",
                 f"{result.duration:.1f}s",
-                str(result.log_path),
+                result.log_location or str(result.log_path),
             ]
         )
     head = ["task", "model", "samples", "metrics", "tokens", "time", "log"]

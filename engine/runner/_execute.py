@@ -10,11 +10,15 @@ from pathlib import Path
 import anyio
 
 from engine.config._compose import Composed
+from engine.config._errors import ConfigError, Problem
 from engine.logs import (
     RESUMABLE,
     FolderLock,
     Redactor,
+    RemoteLogDir,
+    RemoteLogError,
     find_resumable,
+    is_remote,
     read_run_file,
     write_run_file,
 )
@@ -23,11 +27,12 @@ from engine.runner._plan import EvalPlan, build_plan, identity_of
 from engine.runner._run import EvalResult, new_log_name, run_plan, safe_name
 
 
-def default_run_dir(plan: EvalPlan) -> Path:
-    """One tidy folder per run under `log_dir`: `<time>_<task>_<model>`."""
+def default_run_dir(plan: EvalPlan, log_root: Path | None = None) -> Path:
+    """One tidy folder per run under `log_dir` (or `log_root`, a remote log dir's staging
+    mirror): `<time>_<task>_<model>`."""
     stamp = datetime.now().strftime("%Y-%m-%dT%H-%M-%S-%f")[:-3]
     name = f"{stamp}_{safe_name(plan.config.task.name)}_{safe_name(plan.model_name)}"
-    return Path(plan.config.log_dir) / name
+    return (log_root or Path(plan.config.log_dir)) / name
 
 
 def _unused(folder: Path) -> Path:
@@ -70,6 +75,8 @@ class PreparedRun:
     lock: FolderLock | None = None
     log_name: str | None = None
     """The log file this run writes (the resumed one, or a new name)."""
+    remote: RemoteLogDir | None = None
+    """A remote log dir (`s3://…`): `folder` is in its staging mirror, uploaded as it runs."""
 
     def release(self) -> None:
         if self.lock is not None:
@@ -88,20 +95,34 @@ def prepare_run(plan: EvalPlan, run_dir: Path | None = None) -> PreparedRun:
     config = composed.config
     identity = identity_of(composed)
     notes = [*composed.notes, *plan.warnings]
-    claim = FolderLock(Path(config.log_dir), None, wait=True) if run_dir is None else None
+    remote = None
+    log_root = Path(config.log_dir)
+    if is_remote(config.log_dir) and run_dir is None:
+        remote = RemoteLogDir(config.log_dir)
+        try:
+            remote.pull_unfinished()  # so the same command resumes here too
+        except RemoteLogError as error:
+            raise ConfigError(
+                [Problem("log_dir", str(error), composed.locate("log_dir"))]
+            ) from None
+        log_root = remote.staging
+    claim = FolderLock(log_root, None, wait=True) if run_dir is None else None
     with claim or contextlib.nullcontext():
         resumable = None
         if config.resume and run_dir is None:
-            resumable = find_resumable(Path(config.log_dir), identity)
+            resumable = find_resumable(log_root, identity)
         elif config.resume and run_dir is not None:
             record = read_run_file(run_dir)
             if record and record.get("identity") == identity and record.get("status") in RESUMABLE:
-                resumable = run_dir, record["log"]
+                resumable = run_dir, record
         if resumable is not None:
-            folder, resume_log = resumable
-            log_name = resume_log
+            folder, record = resumable
+            resume_log = log_name = str(record["log"])
+            drawn = record.get("shuffle_seed")
+            if plan.samples.drawn and isinstance(drawn, int) and drawn != plan.samples.seed:
+                plan.samples = plan.samples.reseeded(drawn)  # the samples the interrupted run drew
         else:
-            folder, resume_log = run_dir or _unused(default_run_dir(plan)), None
+            folder, resume_log = run_dir or _unused(default_run_dir(plan, log_root)), None
             log_name = new_log_name(plan)
         lock = FolderLock(folder).acquire()
         try:
@@ -110,12 +131,14 @@ def prepare_run(plan: EvalPlan, run_dir: Path | None = None) -> PreparedRun:
                     f"resuming the interrupted run in {folder} (resume=false starts afresh)"
                 )
             else:  # claimed before the first request: an identical command now finds this run
-                write_run_file(folder, identity, log_name, "started")
+                write_run_file(folder, identity, log_name, "started", plan.samples.seed)
+            if remote is not None:
+                notes.append(f"writing to {remote.url_of(folder)} (staged in {folder})")
             _save_config(composed, folder)
         except BaseException:
             lock.release()
             raise
-    return PreparedRun(plan, folder, identity, resume_log, notes, lock, log_name)
+    return PreparedRun(plan, folder, identity, resume_log, notes, lock, log_name, remote)
 
 
 async def execute(prepared: PreparedRun, display: Display) -> EvalResult:
@@ -129,6 +152,7 @@ async def execute(prepared: PreparedRun, display: Display) -> EvalResult:
         identity=prepared.identity,
         resume_log=prepared.resume_log,
         log_name=prepared.log_name,
+        remote=prepared.remote,
     )
 
 

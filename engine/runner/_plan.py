@@ -120,8 +120,12 @@ class SelectedSamples:
     made once from the source on first iteration: only their images are decoded.
     """
 
-    def __init__(self, source: Iterable[Sample], config: RunConfig) -> None:
+    def __init__(
+        self, source: Iterable[Sample], config: RunConfig, *, seed: int | None = None
+    ) -> None:
+        """`seed`: the shuffle seed an interrupted run drew (a resume must select its samples)."""
         self.source = source
+        self.config = config
         wanted = config.sample_id
         self.wanted = (
             None
@@ -130,7 +134,14 @@ class SelectedSamples:
         )
         dataset = config.task.dataset
         shuffle = config.shuffle or dataset.shuffle
-        seed = config.seed if config.seed is not None else dataset.seed
+        if seed is None:
+            seed = config.seed if config.seed is not None else dataset.seed
+        self.drawn = shuffle and seed is None
+        """The shuffle is unseeded: a seed was drawn here, and a resume must reuse it."""
+        if self.drawn:
+            seed = random.SystemRandom().randrange(2**31)
+        self.seed = seed if shuffle else None
+        """The seed of the shuffle (drawn or given); None without a shuffle."""
         limit = config.limit if config.limit is not None else dataset.limit
         self.start, self.stop = 0, None
         if isinstance(limit, tuple):
@@ -179,6 +190,10 @@ class SelectedSamples:
         else:
             end = matching if self.stop is None else min(self.stop, matching)
             self.count = max(0, end - self.start)
+
+    def reseeded(self, seed: int) -> SelectedSamples:
+        """The same selection with the seed an interrupted run drew (one more pass over the data)."""
+        return SelectedSamples(self.source, self.config, seed=seed)
 
     def _note(self, sample: Sample) -> None:
         """What planning checks of a selected sample: media, metadata keys, choices."""
@@ -299,11 +314,16 @@ def build_plan(
         problems.append(Problem(key, message, composed.locate(key) if key == "log_dir" else None))
 
     def get(
-        key: str, name: str, generation: GenerationConfig, args: dict[str, Any], url: str | None
+        key: str,
+        name: str,
+        generation: GenerationConfig,
+        args: dict[str, Any],
+        url: str | None,
+        **role_settings: Any,
     ) -> Model | None:
         try:
             if connect:
-                return hub.get(name, generation, args, url)
+                return hub.get(name, generation, args, url, **role_settings)
             check_provider(name)
         except ProviderError as error:
             problem(key, error)
@@ -324,7 +344,28 @@ def build_plan(
         bound = []
         for index, spec in enumerate(specs):
             key = f"roles.{role}.{index}" if isinstance(binding, list) else f"roles.{role}"
-            made = get(key, spec.model, spec.generation, spec.model_args, spec.base_url)
+            if spec.model is not None:
+                name, generation = spec.model, spec.generation
+                args, base_url = spec.model_args, spec.base_url
+            elif config.model and config.model != NO_MODEL:
+                # Only settings: the model under test plays the role with them.
+                name, generation = config.model, config.generation.merged(spec.generation)
+                args = {**config.model_args, **spec.model_args}
+                base_url = spec.base_url or config.model_base_url
+            else:
+                problems.append(
+                    Problem(
+                        key,
+                        f"role '{role}' sets {', '.join(sorted(spec.model_fields_set))} but no "
+                        "model, and there is no model under test to play it: set "
+                        f"roles.{role}.model (or roles.{role}=PROVIDER/NAME)",
+                        composed.locate(key),
+                    )
+                )
+                continue
+            made = get(
+                key, name, generation, args, base_url, connection=spec.connection, batch=spec.batch
+            )
             if made is not None:
                 bound.append(made)
         if bound:

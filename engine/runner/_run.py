@@ -22,6 +22,7 @@ from engine.datasets import Sample
 from engine.logs import (
     LogWriter,
     Recovered,
+    RemoteLogDir,
     config_hash,
     git_revision,
     journal_path,
@@ -56,6 +57,8 @@ class EvalResult:
     metrics: dict[str, dict[str, float]]
     usage: dict[str, ModelUsage]
     duration: float
+    log_location: str = ""
+    """Where the log is: `log_path`, or its URL on a remote log dir (`s3://…`)."""
     error_reasons: list[str] = field(default_factory=list)
     resumed: int = 0
     """Samples already scored by an interrupted run of the same config."""
@@ -71,19 +74,37 @@ def safe_name(text: str) -> str:
 
 
 def new_log_name(plan: EvalPlan, created: str | None = None) -> str:
-    """`<UTC time>_<task>_<model>.json`."""
-    stamp = (created or utc_now())[:19].replace(":", "-")
-    return f"{stamp}_{safe_name(plan.config.task.name)}_{safe_name(plan.model_name)}.json"
+    """The log file a new run writes, named as Inspect names its logs."""
+    return log_file_name(
+        created or utc_now(), plan.config.task.name, plan.model_name, task_id_of(plan)
+    )
 
 
 def errors_exceed(errors: int, total: int, threshold: bool | int | float) -> bool:
+    """Inspect's rule (`_should_eval_fail`), to the float: a proportion p fails the run at
+    `errors >= p * total`, a count N at `errors >= N`, true at any error."""
     if errors == 0 or threshold is False:
         return False
     if threshold is True:
         return True
-    if isinstance(threshold, float) and threshold < 1:
-        return errors / max(total, 1) > threshold
+    if threshold < 1:
+        return errors >= threshold * total
     return errors >= threshold
+
+
+def log_file_name(created: str, task: str, model: str, task_id: str) -> str:
+    """Inspect's `{created}_{task}_{model}_{id}` pattern, each part free of `_` (Inspect's
+    `clean_filename_component`), so `list_eval_logs` reads task and id back from the name."""
+
+    def part(text: str) -> str:
+        return safe_name(text).replace("_", "-")
+
+    return f"{part(created[:19])}_{part(task)}_{part(model)}_{part(task_id)}.json"
+
+
+def task_id_of(plan: EvalPlan) -> str:
+    """The config's hash: the same task config has the same id (hex, so it survives file names)."""
+    return config_hash(plan.composed.resolved)
 
 
 def _log_header(plan: EvalPlan, run_id: str, created: str, resumed: int) -> dict[str, Any]:
@@ -110,7 +131,7 @@ def _log_header(plan: EvalPlan, run_id: str, created: str, resumed: int) -> dict
         "run_id": run_id,
         "created": created,
         "task": task.name,
-        "task_id": f"{task.name}-{config_hash(composed.resolved)}",
+        "task_id": task_id_of(plan),
         "task_version": 0,
         "task_description": task.description or None,
         "tags": config.tags or None,
@@ -119,7 +140,7 @@ def _log_header(plan: EvalPlan, run_id: str, created: str, resumed: int) -> dict
             "location": task.dataset.location,
             "samples": plan.samples.dataset_size,
             "sample_ids": plan.samples.ids,
-            "shuffled": config.shuffle or task.dataset.shuffle,
+            "shuffled": plan.samples.seed is not None,
         },
         "model": plan.model_name,
         "model_generate_config": config.generation.model_dump(exclude_none=True),
@@ -129,7 +150,8 @@ def _log_header(plan: EvalPlan, run_id: str, created: str, resumed: int) -> dict
         "config": {
             "limit": list(config.limit) if isinstance(config.limit, tuple) else config.limit,
             "sample_id": config.sample_id,
-            "sample_shuffle": config.seed if config.shuffle else None,
+            # Inspect's field: the seed the samples were shuffled with (drawn when none was given).
+            "sample_shuffle": plan.samples.seed,
             "epochs": config.epochs,
             "epochs_reducer": config.reducers,
             "fail_on_error": config.fail_on_error,
@@ -210,6 +232,7 @@ async def run_plan(
     identity: str,
     resume_log: str | None = None,
     log_name: str | None = None,
+    remote: RemoteLogDir | None = None,
 ) -> EvalResult:
     """Run every (sample, epoch) not already scored in `run_dir/resume_log` (when resuming)."""
     config = plan.config
@@ -217,11 +240,16 @@ async def run_plan(
     run_id = uuid.uuid4().hex[:12]
     log_name = resume_log or log_name or new_log_name(plan, created)
     log_path = run_dir / log_name
-    recovered = recover_journal(journal_path(log_path)) if resume_log else Recovered()
+    ids = plan.samples.ids
+    selected = {str(i) for i in ids} if len(ids) == len(plan.samples) else None
+    recovered = recover_journal(journal_path(log_path), selected) if resume_log else Recovered()
     header = redact_tree(_log_header(plan, run_id, created, resumed=len(recovered.done)))
     writer = LogWriter(log_path, header)
     writer.start()
-    write_run_file(run_dir, identity, log_name, "started")
+    shuffle_seed = plan.samples.seed
+    write_run_file(run_dir, identity, log_name, "started", shuffle_seed)
+    if remote is not None:
+        remote.push(run_dir)
 
     total = len(plan.samples) * config.epochs
     work: Iterator[tuple[Sample, int]] = (
@@ -315,6 +343,8 @@ async def run_plan(
                 tally.error_reasons.append(writer.redact(record["error"]["message"]))
         writer.write_sample(record)
         display.sample_done(error is not None)
+        if remote is not None and remote.due():  # the journal so far, off the event loop
+            await anyio.to_thread.run_sync(remote.push, run_dir)
 
     async def worker() -> None:
         for sample, epoch in work:  # workers share one iterator: each item runs once
@@ -373,13 +403,16 @@ async def run_plan(
             )
             failure = {"message": summary, "traceback": summary, "traceback_ansi": summary}
         writer.finish(status, results, stats, failure)  # synchronous: cancellation cannot cut it
-        write_run_file(run_dir, identity, log_name, status)
+        write_run_file(run_dir, identity, log_name, status, shuffle_seed)
         display.finish()
+        if remote is not None:
+            remote.push(run_dir)  # the finished log, then run.state
     return EvalResult(
         task=config.task.name,
         model=plan.model_name,
         status=status,
         log_path=log_path,
+        log_location=remote.url_of(log_path) if remote is not None else str(log_path),
         samples=total,
         errors=tally.errors,
         metrics={

@@ -19,6 +19,8 @@ from typing import Any, Literal
 from engine._secrets import redact_tree
 from engine.config._compose import GROUPS, Composed, Sweep
 from engine.logs import NOT_IDENTITY, config_hash, read_run_file, redact
+from engine.config._errors import ConfigError, Problem
+from engine.logs import NOT_IDENTITY, config_hash, is_remote, read_run_file
 from engine.runner import identity_of, safe_name
 
 MANIFEST = "sweep.json"
@@ -52,6 +54,18 @@ def sweep_folder(sweep: Sweep) -> Path:
         key, _, value = override.partition("=")
         if key.lstrip("+") == "hydra.sweep.dir":
             return Path(value)
+    if is_remote(sweep.first.config.log_dir):
+        raise ConfigError(
+            [
+                Problem(
+                    "log_dir",
+                    "a sweep writes to a local log_dir (its jobs are reused and compared from "
+                    "disk); a remote log_dir is for single runs: run the sweep locally, then copy "
+                    "its folder",
+                    sweep.first.locate("log_dir"),
+                )
+            ]
+        )
     log_dir = Path(sweep.first.config.log_dir)
     if sweep.name:
         return log_dir / f"sweep-{safe_name(sweep.name)}"

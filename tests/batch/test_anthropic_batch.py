@@ -43,7 +43,7 @@ def test_message_batches_answer_each_request_by_custom_id(
     server: AnthropicBatchServer, seen: dict[str, int]
 ) -> None:
     server.expire.clear()
-    hub = ModelHub(FAST, batch=batching(size=3))
+    hub = ModelHub(FAST, batch=batching(size=3, max_size=3))
     prompts = ["a", "b", "c", "d"]
     results = anyio.run(ask_all, hub, prompts, MODEL)
 

@@ -107,7 +107,7 @@ def test_an_expired_batch_hands_back_what_it_answered_and_resends_the_rest(
 
 def test_at_most_max_batches_are_in_flight(serve: Callable[..., OpenAIBatchServer]) -> None:
     server = serve(batch_delay=0.05)
-    hub = ModelHub(FAST, batch=batching(size=2, max_batches=1))
+    hub = ModelHub(FAST, batch=batching(size=2, max_size=2, max_batches=1))
     results = anyio.run(ask_all, hub, [f"q{n}" for n in range(6)])
 
     assert all(isinstance(r, ModelOutput) for r in results)

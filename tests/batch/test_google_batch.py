@@ -36,7 +36,7 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[GeminiBatchServer]:
 
 
 def test_inlined_requests_come_back_by_key(server: GeminiBatchServer) -> None:
-    hub = ModelHub(FAST, batch=batching(size=3))
+    hub = ModelHub(FAST, batch=batching(size=3, max_size=3))
     prompts = ["a", "b", "c", "d"]
     results = anyio.run(ask_all, hub, prompts, MODEL)
 

@@ -18,7 +18,7 @@ def test_requests_go_in_batches_by_size_and_each_gets_its_own_line(
     serve: Callable[..., OpenAIBatchServer],
 ) -> None:
     server = serve(batch_delay=0.1)
-    hub = ModelHub(FAST, batch=batching(size=3))
+    hub = ModelHub(FAST, batch=batching(size=3, max_size=3))
     prompts = [f"question {n}" for n in range(7)]
     results = anyio.run(ask_all, hub, prompts)
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from engine.compare._html import PALETTE
+from engine.compare._html import PALETTE, _scatter
+from engine.compare._table import Row
 from tests.support.quiz import MODELS, quiz_env, quiz_servers, write_quiz
 from tests.test_cli import run_cli
 
@@ -115,3 +116,51 @@ def test_a_broken_log_is_named_not_a_traceback(tmp_path: Path) -> None:
         done = run_cli("report", "logs", cwd=tmp_path)
         assert done.returncode == 2 and "Traceback" not in done.stderr
         assert f"{Path('logs') / broken.name}: not an eval log inspect-run can read" in done.stderr
+
+
+def scatter_rows() -> list[Row]:
+    """Two models at score 1.0 with the same latency (the case that hid one under the legend)."""
+
+    def row(label: str, score: float, latency: float) -> Row:
+        return Row("t", label, label, "s", score, score, score, 10, 0, latency, latency, 0, 1.0,
+                   None, "")  # fmt: skip
+
+    return [
+        row("openai/gpt-4o", 1.0, 0.8),
+        row("anthropic/claude-sonnet-4-5", 1.0, 0.8),
+        row("google/gemini-2.5-flash", 0.4, 2.5),
+    ]
+
+
+def test_chart_legends_never_cover_data_and_axes_have_ticks(chromium: str, tmp_path: Path) -> None:
+    """Each series' dot shows outside the legend box, in Chromium's rendering of the chart."""
+    import re
+
+    rows = scatter_rows()
+    colours = {r.label: PALETTE[i] for i, r in enumerate(rows)}
+    svg = _scatter(rows, colours, lambda r: r.latency_p50, "latency p50 (s)")
+    page = tmp_path / "chart.html"
+    page.write_text(f"<!doctype html><body style='margin:0;background:#fff'>{svg}</body>")
+    x_ticks = re.findall(r"<text class='tick x'[^>]*>([^<]+)</text>", svg)
+    y_ticks = re.findall(r"<text class='tick y'[^>]*>([^<]+)</text>", svg)
+    assert len(x_ticks) >= 3 and len(y_ticks) >= 3 and len(set(x_ticks)) == len(x_ticks)
+    (legend,) = re.findall(
+        r"<rect class='legend' x='([\d.]+)' y='([\d.]+)' width='([\d.]+)' height='([\d.]+)'", svg
+    )
+    left, top, width, height = (float(v) for v in legend)
+
+    shot = tmp_path / "chart.png"
+    render(chromium, page, f"--screenshot={shot}", "--window-size=700,400")
+    image = Image.open(shot).convert("RGB")
+    pixels = image.load()
+    assert pixels is not None
+    for label, hex_colour in colours.items():
+        rgb = tuple(int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+        outside = sum(
+            1
+            for px in range(image.width)
+            for py in range(image.height)
+            if pixels[px, py] == rgb
+            and not (left <= px <= left + width and top <= py <= top + height)
+        )
+        assert outside > 40, f"{label}'s dot is hidden: {outside} px outside the legend"

@@ -116,7 +116,29 @@ def test_generation_group_and_limit_range() -> None:
 def test_batch_group_on_and_off() -> None:
     assert compose_config(["model=openai/x"]).config.batch.enabled is False
     on = compose_config(["model=openai/x", "batch=on"]).config.batch
-    assert on.enabled is True and (on.size, on.send_delay, on.tick) == (1000, 15.0, 15.0)
+    # Inspect's defaults (BatchConfig: size 100, send_delay and tick 15, 50 batches in flight).
+    assert on.enabled is True and (on.size, on.send_delay, on.tick) == (100, 15.0, 15.0)
+    assert on.max_batches == 50 and on.max_size is None
+
+
+@pytest.mark.parametrize(
+    ("form", "enabled", "size"),
+    [("batch=true", True, 100), ("batch=false", False, 100), ("batch=1000", True, 1000)],
+)
+def test_inspects_batch_forms(form: str, enabled: bool, size: int) -> None:
+    batch = compose_config(["model=openai/x", form]).config.batch
+    assert (batch.enabled, batch.size) == (enabled, size)
+
+
+def test_a_batch_settings_file_named_on_the_command_line(clean_environment: Path) -> None:
+    (clean_environment / "nightly.yaml").write_text("size: 7\nsend_delay: 2\n")
+    batch = compose_config(["model=openai/x", "batch=nightly.yaml"]).config.batch
+    assert batch.enabled and (batch.size, batch.send_delay) == (7, 2)
+    (clean_environment / "typo.yaml").write_text("sise: 7\n")
+    (typo,) = problems_of(["model=openai/x", "batch=typo.yaml"])
+    assert "batch.sise [typo.yaml]" in typo and "did you mean 'size'" in typo
+    (missing,) = problems_of(["model=openai/x", "batch=absent.yaml"])
+    assert "cannot read batch settings file" in missing
 
 
 def test_a_batch_setting_alone_turns_batching_on() -> None:

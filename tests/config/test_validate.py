@@ -195,3 +195,27 @@ def test_a_missing_config_path_folder_is_refused(
     assert validate_command([]) == 2
     err = capsys.readouterr().err
     assert err.count("no such config directory: team-conf") == 1
+def test_validate_and_a_run_accept_the_same_task_roles(
+    clean_environment: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README's `roles: {grader: MODEL}` in a task YAML; CI validates without API keys."""
+    from engine.config import compose_config
+    from engine.runner import build_plan
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    conf = clean_environment / "conf"
+    write(clean_environment / "tasks" / "qa.jsonl", '{"input": "2+2?", "target": "4"}\n')
+    write(
+        conf / "task" / "qa.yaml",
+        "name: qa\ndataset: {path: qa.jsonl}\nscorers: [model_graded_fact]\n"
+        "roles: {grader: openai/gpt-4o-mini, critic: {model: openai/gpt-4o, "
+        "generation: {temperature: 0}}}\n",
+    )
+    assert validate_command([]) == 0, capsys.readouterr().err
+    monkeypatch.setenv("OPENAI_API_KEY", "k")
+    plan = build_plan(compose_config(["task=qa", "model=openai/m"]))
+    assert plan.roles["grader"].name == "openai/gpt-4o-mini"
+    assert plan.roles["critic"].generation.temperature == 0
+    write(conf / "task" / "bad.yaml", "name: bad\ndataset: {path: qa.jsonl}\nroles: {grader: 3}\n")
+    assert validate_command([]) == 2
+    assert "roles.grader [conf/task/bad.yaml]" in capsys.readouterr().err

@@ -319,6 +319,39 @@ async def test_gemini_on_vertex_errors_and_model_args(tokens: GoogleTokenServer)
     assert "application-default credentials" in caught.value.reason
 
 
+@pytest.mark.anyio
+async def test_the_seeds_location_us_east5_reaches_vertex_through_inspects_flag(
+    tokens: GoogleTokenServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`google/MODEL` with GOOGLE_GENAI_USE_VERTEXAI=true is Vertex AI, as in Inspect."""
+    monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
+    with GeminiServer(gemini_server.fixed("ok"), access_token=TOKEN) as server:
+        await generate(
+            "google/gemini-2.5-flash",
+            model_args={"project": "p", "location": "us-east5"},
+            base_url=server.base_url,
+        )
+    assert server.requests[0].path.startswith("/v1beta1/projects/p/locations/us-east5/")
+
+
+@pytest.mark.parametrize(
+    ("model", "args", "message"),
+    [
+        ("google/gemini-2.5-flash", {"location": "us-east5"}, "use google/vertex/gemini-2.5-flash"),
+        ("google/gemini-2.5-flash", {"project": "p"}, "the Gemini API has no project"),
+        ("google/gemini-2.5-flash", {"debug_config": "x"}, "accepted: api_version, safety"),
+        ("google/gemini-2.5-flash", {"use_adc": True}, "use_adc not accepted"),
+        ("google/vertex/gemini-2.5-flash", {"project": "p", "debug_config": "x"}, "from ADC"),
+    ],
+)
+def test_gemini_client_args_are_passed_or_refused_cleanly(
+    model: str, args: dict[str, Any], message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GOOGLE_API_KEY", "AIza-test")
+    with pytest.raises(ProviderConfigError, match=message):
+        create_api(model, args, None)
+
+
 def test_gemini_on_vertex_needs_a_project() -> None:
     with pytest.raises(ProviderConfigError, match=r"model_args.project or .*GOOGLE_CLOUD_PROJECT"):
         create_api("google/vertex/gemini-2.5-flash", {}, None)

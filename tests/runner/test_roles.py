@@ -69,3 +69,57 @@ def test_three_graders_from_a_role_list_vote_and_the_log_records_them(
         "openai/judge-2",
         "openai/judge-3",
     ]
+
+
+def test_an_unbound_role_with_settings_is_the_model_under_test_with_them(
+    environment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's `roles.grader.generation.temperature=0` with no grader bound."""
+
+    def answer(request: Request) -> str:
+        return "GRADE: C" if "[Expert answer]" in request.messages[-1]["content"] else "a basket"
+
+    with OpenAIServer(answer) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        settings = ["generation.max_tokens=50", "roles.grader.generation.temperature=0"]
+        result = engine.run(["model=openai/m", *settings, "limit=1"])
+        grade, answered = sorted(
+            server.chat_requests(), key=lambda r: "[Expert answer]" not in r.messages[-1]["content"]
+        )
+    assert result.status == "success"
+    assert (grade.model, grade.body["temperature"]) == ("m", 0)
+    assert grade.body["max_completion_tokens"] == 50  # the run's settings, then the role's
+    assert answered.model == "m" and "temperature" not in answered.body
+    roles = json.loads(result.log_path.read_text())["eval"]["model_roles"]
+    assert roles["grader"]["model"] == "openai/m" and roles["grader"]["config"]["temperature"] == 0
+
+
+def test_a_role_bound_on_the_command_line_keeps_its_model_when_settings_follow(
+    environment: Path,
+) -> None:
+    args = ["model=openai/m", "roles.grader=openai/judge", "roles.grader.generation.temperature=0"]
+    grader = build_plan(compose_config(args)).roles["grader"]
+    assert grader.name == "openai/judge" and grader.generation.temperature == 0
+
+
+def test_no_model_to_play_a_role_that_only_has_settings(environment: Path) -> None:
+    with pytest.raises(engine.config.ConfigError, match="no model under test to play it"):
+        build_plan(compose_config(["model=none", "roles.grader.generation.temperature=0"]))
+
+
+def test_each_model_has_its_own_pool_and_a_role_its_own_connection_and_batch(
+    environment: Path,
+) -> None:
+    """Inspect scopes `max_connections` per model; a role may set its own connection/batch."""
+    grader = ["roles.grader=openai/judge", "roles.grader.connection.max_connections=2"]
+    grader += ["roles.grader.batch=true", "roles.grader.connection.max_retries=1"]
+    run = ["model=openai/m", "connection.max_connections=5", "+roles.critic=openai/c"]
+    plan = build_plan(compose_config([*run, *grader]))
+    model, grader, critic = plan.model, plan.roles["grader"], plan.roles["critic"]
+    assert model is not None
+    assert len({id(model.pool), id(grader.pool), id(critic.pool)}) == 3
+    assert (model.pool.max_connections, critic.pool.max_connections) == (5, 5)
+    assert grader.pool.max_connections == 2 and grader.pool.settings.max_retries == 1
+    assert grader.batcher is not None and model.batcher is None and critic.batcher is None
+    same = build_plan(compose_config(["model=openai/m", "roles.grader=openai/m"]))
+    assert same.model is not None and same.roles["grader"].pool is same.model.pool

@@ -23,7 +23,9 @@ def test_safe_name_flattens_model_strings() -> None:
         (1, 10, True, True),
         (5, 10, False, False),
         (1, 10, 0.2, False),
+        (2, 10, 0.2, True),  # Inspect fails at >= p, not > p
         (3, 10, 0.2, True),
+        (1, 4, 0.25, True),
         (2, 10, 3, False),
         (3, 10, 3, True),
     ],
@@ -198,3 +200,21 @@ def test_selected_samples_stream_in_order_and_count_without_holding_them() -> No
     assert len(selected) == 3 and selected.items is None
     assert [s.id for s in selected] == [s.id for s in selected] == ["s1", "s2", "s3"]
     assert selected.dataset_size == 10 and selected.ids == ["s1", "s2", "s3"]
+
+
+def test_log_names_parse_in_inspects_list_eval_logs(
+    environment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inspect reads task and task id back from `{created}_{task}_{model}_{id}`: no `_` inside."""
+    from inspect_ai._util.file import clean_filename_component
+    from inspect_ai.log import list_eval_logs, read_eval_log
+
+    with OpenAIServer(lambda r: "GRADE: C") as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        composed = compose_config(["model=openai/gpt_4o:mini", "limit=1", "log_dir=logs"])
+        result = run_composed(composed, display=Display())
+    (info,) = list_eval_logs("logs")
+    log = read_eval_log(str(result.log_path), header_only=True)
+    assert info.task == clean_filename_component("theory_of_mind") == "theory-of-mind"
+    assert info.task_id == log.eval.task_id and info.suffix is None
+    assert info.name.endswith(result.log_path.name)

@@ -720,6 +720,7 @@ def test_every_documented_difference_has_an_example() -> None:
 
 def test_the_readme_lists_exactly_the_documented_differences() -> None:
     readme = (Path(__file__).parents[2] / "README.md").read_text()
-    section = readme.split("## Differences from Inspect AI", 1)[1].split("\n## ", 1)[0]
+    differences = readme.split("## Differences from Inspect AI", 1)[1].split("\n## ", 1)[0]
+    section = differences.split("### Scores", 1)[1].split("\n### ", 1)[0]
     named = set(re.findall(r"^\| `(\w+)`", section, re.MULTILINE))
     assert named == set(DIFFERENCES) | {"bootstrap_stderr_seeded", "grader_panel_majority"}

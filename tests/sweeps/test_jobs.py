@@ -73,12 +73,14 @@ def test_the_same_sweep_has_the_same_folder_and_provider_names_are_safe() -> Non
     assert other != first
 
 
-def test_jobs_share_connection_pools() -> None:
+def test_jobs_share_a_models_pool_and_each_model_has_its_own() -> None:
+    """As Inspect scopes `max_connections` per model: two models are not one pool of 10."""
     _, _, _, plans = plan_sweep(["model=openai/a,openai/b", "roles.grader=openai/judge"])
     assert plans[0].hub is plans[1].hub
     assert plans[0].roles["grader"] is plans[1].roles["grader"]
     assert plans[0].model is not None and plans[1].model is not None
-    assert plans[0].model.pool is plans[1].model.pool
+    assert plans[0].model.pool is not plans[1].model.pool
+    assert plans[0].roles["grader"].pool not in (plans[0].model.pool, plans[1].model.pool)
 
 
 def test_every_bad_job_is_reported_before_anything_runs(tmp_path: Path) -> None:
