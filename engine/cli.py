@@ -75,8 +75,7 @@ def _fail_busy(error: Exception) -> int:
 def _single(overrides: list[str]) -> int:
     from engine.config._compose import compose_config
     from engine.config._errors import ConfigError
-    from engine.logs import FolderBusy
-    from engine.logs import RemoteLogError
+    from engine.logs import FolderBusy, RemoteLogError
     from engine.runner import results_table, run_composed
 
     try:

@@ -195,6 +195,8 @@ def test_a_missing_config_path_folder_is_refused(
     assert validate_command([]) == 2
     err = capsys.readouterr().err
     assert err.count("no such config directory: team-conf") == 1
+
+
 def test_validate_and_a_run_accept_the_same_task_roles(
     clean_environment: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
