@@ -204,7 +204,7 @@ def test_an_unseeded_shuffle_resumes_with_the_samples_it_drew(
 
     def some_fail(request: Request) -> Any:
         prompt = request.messages[-1]["content"]
-        if "[Expert answer]" in prompt:
+        if "[Expert]:" in prompt:
             return "GRADE: C"
         return error(400, "refused") if zlib.crc32(prompt.encode()) % 2 else "the basket"
 

@@ -220,4 +220,4 @@ def test_validate_and_a_run_accept_the_same_task_roles(
     assert plan.roles["critic"].generation.temperature == 0
     write(conf / "task" / "bad.yaml", "name: bad\ndataset: {path: qa.jsonl}\nroles: {grader: 3}\n")
     assert validate_command([]) == 2
-    assert "roles.grader [conf/task/bad.yaml]" in capsys.readouterr().err
+    assert "roles.grader [conf/task/bad.yaml:3]" in capsys.readouterr().err

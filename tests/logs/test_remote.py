@@ -52,7 +52,7 @@ def s3(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
 
 
 def answer(request: Request) -> str:
-    return "GRADE: C" if "[Expert answer]" in request.messages[-1]["content"] else "the basket"
+    return "GRADE: C" if "[Expert]:" in request.messages[-1]["content"] else "the basket"
 
 
 def test_a_run_writes_its_log_to_s3_where_inspect_reads_it(s3: str, tmp_path: Path) -> None:
@@ -87,7 +87,7 @@ def test_an_interrupted_remote_run_resumes_from_the_bucket_on_another_machine(
 
     def some_fail(request: Request) -> object:
         prompt = request.messages[-1]["content"]
-        if "[Expert answer]" in prompt:
+        if "[Expert]:" in prompt:
             return "GRADE: C"
         return error(400, "refused") if zlib.crc32(prompt.encode()) % 2 else "the basket"
 

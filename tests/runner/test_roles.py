@@ -77,14 +77,14 @@ def test_an_unbound_role_with_settings_is_the_model_under_test_with_them(
     """The README's `roles.grader.generation.temperature=0` with no grader bound."""
 
     def answer(request: Request) -> str:
-        return "GRADE: C" if "[Expert answer]" in request.messages[-1]["content"] else "a basket"
+        return "GRADE: C" if "[Expert]:" in request.messages[-1]["content"] else "a basket"
 
     with OpenAIServer(answer) as server:
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
         settings = ["generation.max_tokens=50", "roles.grader.generation.temperature=0"]
         result = engine.run(["model=openai/m", *settings, "limit=1"])
         grade, answered = sorted(
-            server.chat_requests(), key=lambda r: "[Expert answer]" not in r.messages[-1]["content"]
+            server.chat_requests(), key=lambda r: "[Expert]:" not in r.messages[-1]["content"]
         )
     assert result.status == "success"
     assert (grade.model, grade.body["temperature"]) == ("m", 0)
