@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from engine._assets import tasks_dir
+from engine._usercode import using_code_dirs
 from engine.config import GenerationConfig, RunConfig
 from engine.config._compose import Composed
 from engine.config._errors import ConfigError, Problem
 from engine.datasets import DatasetError, DatasetFile, Sample
 from engine.providers import NO_MODEL, Modality, Model, ModelHub, ProviderError
-from engine.registry import RegistryError
-from engine.scorers import Metric, Scorer, check_reducers, metrics, scorers
+from engine.registry import RegistryError, spec_name
+from engine.scorers import Metric, Reducer, Scorer, check_reducers, metrics, scorers
 from engine.solvers import Solver, solvers
 
 
@@ -29,7 +30,8 @@ class Component:
     name: str
     args: dict[str, Any]
     registered: str = ""
-    """The registry name (`name` is made unique when a task uses a component twice)."""
+    """The name the YAML gives (`name` is made unique when a task uses a component twice, and
+    drops the file of a user's component: `keyword_overlap` for `my.py:keyword_overlap`)."""
 
 
 @dataclass
@@ -48,6 +50,8 @@ class EvalPlan:
     """Generation settings each model (by name) cannot honour: warned once, logged once."""
     role_lists: dict[str, list[Model]] = field(default_factory=dict)
     """Roles bound to a list of models, with all of them."""
+    reducers: list[tuple[str, Reducer]] = field(default_factory=list)
+    """The epoch reducers by name (`epochs_reducer`), in order."""
 
     @property
     def config(self) -> RunConfig:
@@ -203,7 +207,13 @@ class SelectedSamples:
 def build_plan(composed: Composed, hub: ModelHub | None = None, *, fetch: bool = True) -> EvalPlan:
     """Everything checked before any request; without `fetch`, Hub datasets are not downloaded.
 
-    `hub`: share connection pools with other plans (an in-process sweep); else a new one."""
+    `hub`: share connection pools with other plans (an in-process sweep); else a new one. A user's
+    components and mock-model reply functions load from the task directories (`hook_dirs`)."""
+    with using_code_dirs(hook_dirs(composed)):
+        return _build_plan(composed, hub, fetch)
+
+
+def _build_plan(composed: Composed, hub: ModelHub | None, fetch: bool) -> EvalPlan:
     config = composed.config
     problems: list[Problem] = []
 
@@ -246,7 +256,7 @@ def build_plan(composed: Composed, hub: ModelHub | None = None, *, fetch: bool =
                 name, args, component = registry.create(spec)
                 taken = {c.name for c, _ in built}
                 unique = name if name not in taken else f"{name}_{index}"  # two `match`es
-                built.append((Component(unique, args, name), component))
+                built.append((Component(unique, args, spec_name(spec)), component))
             except RegistryError as error:
                 problem(f"task.{kind}.{index}", error)
         return built
@@ -254,9 +264,10 @@ def build_plan(composed: Composed, hub: ModelHub | None = None, *, fetch: bool =
     planned_solvers = components("solvers", config.task.solvers, solvers)
     planned_scorers = components("scorers", config.task.scorers, scorers)
     planned_metrics = [(c.name, m) for c, m in components("metrics", config.task.metrics, metrics)]
+    planned_reducers: list[tuple[str, Reducer]] = []
     try:
-        check_reducers(config.reducers, config.epochs)
-    except ValueError as error:
+        planned_reducers = check_reducers(config.reducers, config.epochs)
+    except RegistryError as error:
         problem("epochs_reducer", error)
 
     selected: SelectedSamples | None = None
@@ -307,6 +318,7 @@ def build_plan(composed: Composed, hub: ModelHub | None = None, *, fetch: bool =
         warnings,
         unsupported,
         role_lists,
+        planned_reducers,
     )
 
 

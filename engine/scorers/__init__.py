@@ -4,7 +4,7 @@ from engine.scorers._answers import answer, choice, exact, f1, f1_score, pattern
 from engine.scorers._builtins import includes, match, normalise
 from engine.scorers._metrics import accuracy, bootstrap_stderr, mean, std, stderr
 from engine.scorers._model_graded import majority, model_graded_fact, model_graded_qa
-from engine.scorers._reducers import REDUCERS, check_reducers, reduce_epochs
+from engine.scorers._reducers import Reducer, check_reducers, reduce_epochs, reducers
 from engine.scorers._registry import metrics, scorers
 from engine.scorers._score import (
     CORRECT,
@@ -23,8 +23,8 @@ __all__ = [
     "INCORRECT",
     "NOANSWER",
     "PARTIAL",
-    "REDUCERS",
     "Metric",
+    "Reducer",
     "Score",
     "ScoreValue",
     "Scorer",
@@ -46,6 +46,7 @@ __all__ = [
     "normalise",
     "pattern",
     "reduce_epochs",
+    "reducers",
     "scorers",
     "std",
     "stderr",
