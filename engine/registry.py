@@ -241,10 +241,22 @@ def _package(point: EntryPoint) -> str:
 
 
 def _arguments(factory: Callable[..., Any]) -> str:
+    """`(location: Location = 'end', numeric: bool = False)`, long defaults cut short."""
     try:
-        return str(inspect.signature(factory)).partition(" ->")[0]
+        parameters = inspect.signature(factory).parameters.values()
     except (TypeError, ValueError):  # pragma: no cover - a builtin without a signature
         return ""
+    shown = []
+    for parameter in parameters:
+        text = f"**{parameter.name}" if parameter.kind is parameter.VAR_KEYWORD else parameter.name
+        if parameter.annotation is not inspect.Parameter.empty:
+            annotation = parameter.annotation
+            text += f": {annotation if isinstance(annotation, str) else _type_text(annotation)}"
+        if parameter.default is not inspect.Parameter.empty:
+            default = repr(parameter.default)
+            text += f" = {default if len(default) <= 24 else default[:20] + '…' + default[-1]}"
+        shown.append(text)
+    return f"({', '.join(shown)})"
 
 
 def check_arguments(factory: Callable[..., Any], args: dict[str, Any], what: str) -> dict[str, Any]:
