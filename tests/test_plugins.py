@@ -303,3 +303,17 @@ def test_an_installed_package_adds_a_scorer_by_entry_point(
         assert run(monkeypatch, server) == 2
         assert server.requests == []
     assert "did you mean 'min_letters'?" in capsys.readouterr().err
+
+
+def test_editing_a_component_file_is_a_new_run_identity(team_repo: Path) -> None:
+    from engine.config._compose import compose_config
+    from engine.runner._plan import identity_of
+
+    def identity() -> str:
+        return identity_of(compose_config(["task=capitals", "model=openai/gpt-4o-mini"]))
+
+    first = identity()
+    assert identity() == first
+    components = team_repo / "tasks" / "team" / "components.py"
+    components.write_text(components.read_text().replace("return min", "return max"))
+    assert identity() != first

@@ -20,7 +20,7 @@ from engine.config._compose import Composed
 from engine.config._errors import ConfigError, Problem
 from engine.datasets import DatasetError, DatasetFile, Sample
 from engine.providers import NO_MODEL, Modality, Model, ModelHub, ProviderError
-from engine.registry import RegistryError, spec_name
+from engine.registry import RegistryError, is_file_reference, spec_name
 from engine.scorers import Metric, Reducer, Scorer, check_reducers, metrics, scorers
 from engine.solvers import Solver, solvers
 
@@ -99,7 +99,37 @@ def identity_of(composed: Composed) -> str:
         digest = hashed.hexdigest()
     except (DatasetError, OSError):
         pass  # planning reports a missing dataset
+    code = code_digest(composed)
+    if code is not None:
+        digest = f"{digest}+code:{code}"
     return run_identity(composed.resolved, digest)
+
+
+def code_digest(composed: Composed) -> str | None:
+    """A hash of the user's files the task names (components, `record_to_sample`): editing one
+    changes results as much as editing the dataset. None when the task names none."""
+    import hashlib
+
+    task = composed.config.task
+    specs = [*task.solvers, *task.scorers, *task.metrics, *composed.config.reducers]
+    files = sorted(
+        {spec_name(s).partition(":")[0] for s in specs if is_file_reference(spec_name(s))}
+        | (
+            {task.dataset.record_to_sample.partition(":")[0]}
+            if task.dataset.record_to_sample
+            else set()
+        )
+    )
+    if not files:
+        return None
+    hashed = hashlib.sha256()
+    for file in files:
+        for directory in hook_dirs(composed):
+            path = directory / file
+            if path.is_file():
+                hashed.update(file.encode() + b"\0" + path.read_bytes() + b"\0")
+                break
+    return hashed.hexdigest()
 
 
 def hook_dirs(composed: Composed) -> list[Path]:
