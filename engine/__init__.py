@@ -2,7 +2,9 @@
 
 `engine.run(overrides=[...])` takes the same overrides as the `inspect-run` command and returns the
 `EvalResult`; `engine.sweep(...)` takes those of `inspect-run -m` and returns the `SweepOutcome`
-(jobs, folder, comparison). Everything else is imported lazily so that `import engine` stays cheap.
+(jobs, folder, comparison). The API for your own components (`engine.scorer`, `engine.TaskState`,
+`engine.Score`, …) is documented in `engine.components`. Everything is imported lazily so that
+`import engine` stays cheap.
 """
 
 from __future__ import annotations
@@ -12,11 +14,80 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from engine.components import (
+        CORRECT,
+        INCORRECT,
+        NOANSWER,
+        PARTIAL,
+        ChatMessage,
+        GenerationConfig,
+        Metric,
+        Model,
+        ModelOutput,
+        ModelUsage,
+        Reducer,
+        Score,
+        Scorer,
+        ScoreValue,
+        Solver,
+        Target,
+        TaskState,
+        assistant,
+        generate,
+        get_model,
+        metric,
+        reducer,
+        scorer,
+        solver,
+        system,
+        user,
+        value_to_float,
+    )
     from engine.runner import EvalResult
     from engine.sweeps import SweepOutcome
 
-__all__ = ["run", "sweep"]
+__all__ = [
+    "CORRECT",
+    "INCORRECT",
+    "NOANSWER",
+    "PARTIAL",
+    "ChatMessage",
+    "GenerationConfig",
+    "Metric",
+    "Model",
+    "ModelOutput",
+    "ModelUsage",
+    "Reducer",
+    "Score",
+    "ScoreValue",
+    "Scorer",
+    "Solver",
+    "Target",
+    "TaskState",
+    "assistant",
+    "generate",
+    "get_model",
+    "metric",
+    "reducer",
+    "run",
+    "scorer",
+    "solver",
+    "sweep",
+    "system",
+    "user",
+    "value_to_float",
+]
+_COMPONENT_API = frozenset(__all__) - {"run", "sweep"}
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    """The component API, imported on first use (`engine.scorer`, `engine.TaskState`, …)."""
+    if name in _COMPONENT_API:
+        import engine.components
+
+        return getattr(engine.components, name)
+    raise AttributeError(f"module 'engine' has no attribute {name!r}")
 
 
 def run(

@@ -148,7 +148,13 @@ def cli(args: Sequence[str]) -> int:
     if args and args[0] == "list":
         from engine.config._catalog import list_command
 
-        return list_command(args[1:])
+        status = list_command(args[1:])
+        if status == EXIT_OK:  # then solvers, scorers, metrics, reducers: built-in and yours
+            from engine._listing import print_components
+
+            print()
+            print_components()
+        return status
     if args and args[0] == "validate":
         from engine.config._validate import validate_command
 

@@ -140,7 +140,7 @@ def user_repo(tmp_path: Path) -> Path:
 def test_list_shows_built_in_and_user_tasks(user_repo: Path) -> None:
     done = run_cli("list", cwd=user_repo)
     assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
+    lines = done.stdout.partition("\n\n")[0].splitlines()  # the tasks table; components follow
     assert lines[0].split() == ["task", "source", "dataset", "description"]
     rows = {line.split()[0]: line for line in lines[1:]}
     assert {"arc_easy", "arc_challenge", "math_word_problems", "animal_or_else"} <= set(rows)

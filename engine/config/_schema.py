@@ -310,10 +310,30 @@ class DatasetConfig(_Strict):
         return str(self.path)
 
 
-ComponentSpec = str | dict[str, dict[str, Any] | None]
-"""A solver/scorer is named (`generate`) or named with arguments (`{prompt_template: {template: …}}`)."""
+_COMPONENT_JSON: dict[str, Any] = {
+    "anyOf": [
+        {
+            "type": "string",
+            "description": "A built-in name, an installed package's, or FILE.py:NAME",
+        },
+        {
+            "type": "object",
+            "description": "{NAME: {ARGUMENT: VALUE}}: one component with its arguments",
+            "minProperties": 1,
+            "maxProperties": 1,
+            "additionalProperties": {
+                "anyOf": [{"type": "object", "additionalProperties": True}, {"type": "null"}]
+            },
+        },
+    ]
+}
 
-Reducers = str | list[str]
+ComponentSpec = Annotated[str | dict[str, dict[str, Any] | None], WithJsonSchema(_COMPONENT_JSON)]
+"""A solver, scorer, metric or reducer is named (`generate`, `my_scorers.py:keyword_overlap`) or
+named with arguments (`{prompt_template: {template: …}}`)."""
+
+Reducers = ComponentSpec | list[ComponentSpec]
+"""`mean`, `[mean, pass_at_2]`, or reducers with arguments / from a user's file, as for scorers."""
 
 
 class TaskConfig(_Strict):
@@ -328,7 +348,7 @@ class TaskConfig(_Strict):
     epochs: Annotated[int, Field(ge=1)] | None = None
     """The task's default epochs (`epochs=N` on the command line wins)."""
     epochs_reducer: Reducers | None = None
-    """The task's default reducers: mean, median, mode, max, pass_at_K."""
+    """The task's default reducers: mean, median, mode, max, pass_at_K, or your own."""
     generation: GenerationConfig = GenerationConfig()
     """The task's default generation settings; any set at the top level win, key by key."""
     roles: dict[str, RoleBinding | None] = Field(default_factory=dict)
@@ -385,8 +405,8 @@ class RunConfig(_Strict):
         WithJsonSchema(
             {
                 "anyOf": [
-                    {"type": "string"},
-                    {"type": "array", "items": {"type": "string"}},
+                    *_COMPONENT_JSON["anyOf"],
+                    {"type": "array", "items": _COMPONENT_JSON},
                     {"type": "null"},
                 ]
             }
@@ -436,11 +456,11 @@ class RunConfig(_Strict):
         return data
 
     @property
-    def reducers(self) -> list[str]:
+    def reducers(self) -> list[ComponentSpec]:
         return (
-            [self.epochs_reducer]
-            if isinstance(self.epochs_reducer, str)
-            else list(self.epochs_reducer)
+            list(self.epochs_reducer)
+            if isinstance(self.epochs_reducer, list)
+            else [self.epochs_reducer]
         )
 
     @field_validator("fail_on_error")

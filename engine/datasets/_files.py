@@ -19,7 +19,7 @@ from engine.config import DatasetConfig, DatasetFields
 from engine.datasets._hooks import Hook, HookError, load_hook
 from engine.datasets._hub import HubError, hub_files
 from engine.datasets._images import ImageError, image_parts
-from engine.datasets._local import LocalFileError, allowed_roots, find_local_file
+from engine._local_files import LocalFileError, allowed_roots, find_local_file
 from engine.datasets._sample import Sample
 from engine.providers import ChatMessage
 from engine.providers._media import is_url, is_vetted, vet_file
@@ -58,7 +58,7 @@ class DatasetFile:
 
     `search_dirs` are where a relative `path` may be found; `task_dirs` are the only places a
     `record_to_sample` hook is loaded from; the media its records name are files in the dataset
-    file's folder (see `engine.datasets._local`), `dataset.allowed_roots` adding folders to all
+    file's folder (see `engine._local_files`), `dataset.allowed_roots` adding folders to all
     three. Without `fetch`, a Hub dataset is not downloaded (and has no samples):
     `inspect-run validate` checks configs offline.
     """
@@ -228,7 +228,7 @@ load_dataset = read_samples
 
 def resolve_path(path: str, search_dirs: Sequence[Path], allowed: Sequence[Path] = ()) -> Path:
     """A relative path against each directory in order, first hit wins, never leading out of it
-    (the rule of `engine.datasets._local`); an absolute one only inside `allowed`."""
+    (the rule of `engine._local_files`); an absolute one only inside `allowed`."""
     try:
         found = find_local_file(path, [Path(d) for d in search_dirs], allowed, "dataset file")
     except LocalFileError as error:

@@ -1,7 +1,7 @@
 """Images from dataset records → image parts, scaled down to a maximum size with Pillow.
 
 A record may hold raw bytes, the Hub's `{bytes, path}` form, a file path (relative to the dataset
-file's folder, by the one rule of `engine.datasets._local`), a URL or a `data:` URI. Larger images are scaled so their longer
+file's folder, by the one rule of `engine._local_files`), a URL or a `data:` URI. Larger images are scaled so their longer
 side is `max_size` pixels (the seed's 1024 px) and sent as `data:` URIs; smaller ones keep their
 bytes. Pillow is imported only when a dataset has images. The plan-time pass over a dataset only
 checks each image (`resize=False`); decoding and resizing happen when the sample runs, and the
@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from engine.datasets._local import LocalFileError, find_local_file
+from engine._local_files import LocalFileError, find_local_file
 from engine.providers import ContentImage
 from engine.providers._media import is_url, media_bytes
 
@@ -115,7 +115,7 @@ def image_parts(
 ) -> list[ContentImage]:
     """Every image in `value` (one or a list), as image parts.
 
-    A file path is found by the one rule for local files (`engine.datasets._local`) in
+    A file path is found by the one rule for local files (`engine._local_files`) in
     `base_dir` or `allowed`; without `base_dir` (the Hub), no path is read. `resize=False` only
     checks that each image is readable (see `checked_image`).
     """

@@ -20,6 +20,7 @@ from engine.providers._model import (
     sample_cache_hits,
     sample_epoch,
     sample_key,
+    sample_target,
     sample_usage,
 )
 from engine.providers._pool import ConnectionPool
@@ -88,6 +89,7 @@ __all__ = [
     "sample_cache_hits",
     "sample_epoch",
     "sample_key",
+    "sample_target",
     "sample_usage",
     "split_model",
     "system",

@@ -32,6 +32,9 @@ sample_epoch: ContextVar[int] = ContextVar("sample_epoch", default=1)
 sample_key: ContextVar[str] = ContextVar("sample_key", default="")
 """The id of the sample being run: batch mode hashes it (with the epoch) into custom ids."""
 
+sample_target: ContextVar[list[str] | None] = ContextVar("sample_target", default=None)
+"""The target of the sample being run: what `mockllm/` answers with by default."""
+
 
 class HubCache:
     """A hub's response cache: its settings, and its store (opened on first use, in this process).

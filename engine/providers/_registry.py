@@ -343,3 +343,10 @@ def _google(name: str, model_args: dict[str, Any], base_url: str | None) -> Mode
         safety_settings=safety,
         stream=stream,
     )
+
+
+@register_provider("mockllm")
+def _mockllm(name: str, model_args: dict[str, Any], base_url: str | None) -> ModelAPI:
+    from engine.providers._mockllm import create_mockllm
+
+    return create_mockllm(name, model_args, base_url)

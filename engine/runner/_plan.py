@@ -14,14 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from engine._assets import tasks_dir
+from engine._usercode import using_code_dirs
 from engine.config import GenerationConfig, RunConfig
 from engine.config._compose import Composed
 from engine.config._errors import ConfigError, Problem
 from engine.datasets import DatasetError, DatasetFile, Sample
 from engine.providers import NO_MODEL, Modality, Model, ModelHub, ProviderError, check_provider
-from engine.registry import RegistryError
+from engine.registry import RegistryError, is_file_reference, spec_name
 from engine.runner._checks import model_problems, role_problems, sample_problems, steps
-from engine.scorers import Metric, Scorer, check_reducers, metrics, scorers
+from engine.scorers import Metric, Reducer, Scorer, check_reducers, metrics, scorers
 from engine.solvers import Solver, solvers
 
 
@@ -30,7 +31,8 @@ class Component:
     name: str
     args: dict[str, Any]
     registered: str = ""
-    """The registry name (`name` is made unique when a task uses a component twice)."""
+    """The name the YAML gives (`name` is made unique when a task uses a component twice, and
+    drops the file of a user's component: `keyword_overlap` for `my.py:keyword_overlap`)."""
 
 
 @dataclass
@@ -49,6 +51,8 @@ class EvalPlan:
     """Generation settings each model (by name) cannot honour: warned once, logged once."""
     role_lists: dict[str, list[Model]] = field(default_factory=dict)
     """Roles bound to a list of models, with all of them."""
+    reducers: list[tuple[str, Reducer]] = field(default_factory=list)
+    """The epoch reducers by name (`epochs_reducer`), in order."""
 
     @property
     def config(self) -> RunConfig:
@@ -96,7 +100,37 @@ def identity_of(composed: Composed) -> str:
         digest = hashed.hexdigest()
     except (DatasetError, OSError):
         pass  # planning reports a missing dataset
+    code = code_digest(composed)
+    if code is not None:
+        digest = f"{digest}+code:{code}"
     return run_identity(composed.resolved, digest)
+
+
+def code_digest(composed: Composed) -> str | None:
+    """A hash of the user's files the task names (components, `record_to_sample`): editing one
+    changes results as much as editing the dataset. None when the task names none."""
+    import hashlib
+
+    task = composed.config.task
+    specs = [*task.solvers, *task.scorers, *task.metrics, *composed.config.reducers]
+    files = sorted(
+        {spec_name(s).partition(":")[0] for s in specs if is_file_reference(spec_name(s))}
+        | (
+            {task.dataset.record_to_sample.partition(":")[0]}
+            if task.dataset.record_to_sample
+            else set()
+        )
+    )
+    if not files:
+        return None
+    hashed = hashlib.sha256()
+    for file in files:
+        for directory in hook_dirs(composed):
+            path = directory / file
+            if path.is_file():
+                hashed.update(file.encode() + b"\0" + path.read_bytes() + b"\0")
+                break
+    return hashed.hexdigest()
 
 
 def hook_dirs(composed: Composed) -> list[Path]:
@@ -302,7 +336,13 @@ def build_plan(
 
     `hub`: share connection pools with other plans (an in-process sweep); else a new one.
     Without `connect` (for `validate`), models are checked by name only: no client is made and
-    no API key is needed, and the plan has no models (it is not for running)."""
+    no API key is needed, and the plan has no models (it is not for running). A user's
+    components and mock-model reply functions load from the task directories (`hook_dirs`)."""
+    with using_code_dirs(hook_dirs(composed)):
+        return _build_plan(composed, hub, fetch, connect)
+
+
+def _build_plan(composed: Composed, hub: ModelHub | None, fetch: bool, connect: bool) -> EvalPlan:
     config = composed.config
     problems: list[Problem] = []
 
@@ -380,7 +420,7 @@ def build_plan(
                 name, args, component = registry.create(spec)
                 taken = {c.name for c, _ in built}
                 unique = name if name not in taken else f"{name}_{index}"  # two `match`es
-                built.append((Component(unique, args, name), component))
+                built.append((Component(unique, args, spec_name(spec)), component))
             except RegistryError as error:
                 problem(f"task.{kind}.{index}", error)
         return built
@@ -388,9 +428,10 @@ def build_plan(
     planned_solvers = components("solvers", config.task.solvers, solvers)
     planned_scorers = components("scorers", config.task.scorers, scorers)
     planned_metrics = [(c.name, m) for c, m in components("metrics", config.task.metrics, metrics)]
+    planned_reducers: list[tuple[str, Reducer]] = []
     try:
-        check_reducers(config.reducers, config.epochs)
-    except ValueError as error:
+        planned_reducers = check_reducers(config.reducers, config.epochs)
+    except RegistryError as error:
         problem("epochs_reducer", error)
 
     selected: SelectedSamples | None = None
@@ -448,6 +489,7 @@ def build_plan(
         warnings,
         unsupported,
         role_lists,
+        planned_reducers,
     )
 
 

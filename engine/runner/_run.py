@@ -38,12 +38,13 @@ from engine.providers import (
     sample_cache_hits,
     sample_epoch,
     sample_key,
+    sample_target,
     sample_usage,
 )
 from engine.runner._display import Display
 from engine.runner._plan import EvalPlan
 from engine.scorers import Score, reduce_epochs, value_to_float
-from engine.solvers import TaskState
+from engine.solvers import TaskState, current_state
 
 
 @dataclass
@@ -153,7 +154,7 @@ def _log_header(plan: EvalPlan, run_id: str, created: str, resumed: int) -> dict
             # Inspect's field: the seed the samples were shuffled with (drawn when none was given).
             "sample_shuffle": plan.samples.seed,
             "epochs": config.epochs,
-            "epochs_reducer": config.reducers,
+            "epochs_reducer": [name for name, _ in plan.reducers],
             "fail_on_error": config.fail_on_error,
         },
         "revision": git_revision(revision_dir),
@@ -213,6 +214,8 @@ async def _attempt(
 ) -> tuple[TaskState, dict[str, Score], Exception | None]:
     """Solve and score once; on failure the transcript so far is kept for the log."""
     state = TaskState.start(sample, epoch, plan.model, plan.roles, plan.role_lists)
+    current_state.set(state)  # what `engine.get_model()` reads
+    sample_target.set(sample.targets)  # what `mockllm/` answers with
     try:
         for _, solve in plan.solvers:
             state = await solve(state)
@@ -429,13 +432,13 @@ async def run_plan(
 def _results(plan: EvalPlan, tally: _Tally, total: int) -> dict[str, Any]:
     """One score entry per scorer (and per reducer, when several): the epochs of each sample are
     reduced to one value first, then the metrics run over the samples."""
-    reducers = plan.config.reducers
+    reducers = plan.reducers
     scores = []
     for component, _ in plan.scorers:
         per_sample = list(tally.values[component.name].values())
         scored = sum(len(values) for values in per_sample)
-        for reducer in reducers:
-            values = reduce_epochs(reducer, per_sample)
+        for reducer, reduce in reducers:
+            values = reduce_epochs(reduce, per_sample)
             metrics = {
                 name: {"name": name, "value": metric(values) if values else 0.0, "params": {}}
                 for name, metric in plan.metrics

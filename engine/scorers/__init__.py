@@ -5,7 +5,7 @@ from engine.scorers._builtins import includes, match
 from engine.scorers._metrics import accuracy, bootstrap_stderr, mean, std, stderr
 from engine.scorers._model_graded import majority, model_graded_fact, model_graded_qa
 from engine.scorers._numbers import read_number
-from engine.scorers._reducers import REDUCERS, check_reducers, reduce_epochs
+from engine.scorers._reducers import Reducer, check_reducers, reduce_epochs, reducers
 from engine.scorers._registry import metrics, scorers
 from engine.scorers._score import (
     CORRECT,
@@ -24,8 +24,8 @@ __all__ = [
     "INCORRECT",
     "NOANSWER",
     "PARTIAL",
-    "REDUCERS",
     "Metric",
+    "Reducer",
     "Score",
     "ScoreValue",
     "Scorer",
@@ -47,6 +47,7 @@ __all__ = [
     "pattern",
     "read_number",
     "reduce_epochs",
+    "reducers",
     "scorers",
     "squad_normalise",
     "std",

@@ -12,17 +12,27 @@ from engine.solvers._builtins import (
 from engine.solvers._critique import chain, self_critique
 from engine.solvers._multiple_choice import answer_letters, multiple_choice
 from engine.solvers._registry import solvers
-from engine.solvers._state import RoleUnboundError, Solver, TaskState
+from engine.solvers._state import (
+    RoleUnboundError,
+    Solver,
+    Target,
+    TaskState,
+    current_state,
+    get_model,
+)
 
 __all__ = [
     "RoleUnboundError",
     "Solver",
+    "Target",
     "TaskState",
     "answer_letters",
     "chain",
     "chain_of_thought",
+    "current_state",
     "format_template",
     "generate",
+    "get_model",
     "multiple_choice",
     "placeholders",
     "prompt_template",

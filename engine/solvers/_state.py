@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 from engine.datasets._sample import Sample
 from engine.providers import ChatMessage, Model, ModelOutput, user
@@ -12,6 +13,35 @@ from engine.providers import ChatMessage, Model, ModelOutput, user
 
 class RoleUnboundError(LookupError):
     """A role was asked for, but neither it nor a model under test is configured."""
+
+
+class Target(Sequence[str]):
+    """A sample's target: one or more strings (Inspect's `Target`); `text` joins them."""
+
+    def __init__(self, target: str | Sequence[str]) -> None:
+        self.target = [target] if isinstance(target, str) else list(target)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | Sequence[str]:
+        return self.target[index]
+
+    def __len__(self) -> int:
+        return len(self.target)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.target)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.target)
+
+    def __repr__(self) -> str:
+        return f"Target({self.target!r})"
 
 
 @dataclass(slots=True)
@@ -44,6 +74,16 @@ class TaskState:
             sample, epoch, model, roles, messages, None, metadata, role_lists=dict(role_lists or {})
         )
 
+    @property
+    def target(self) -> Target:
+        """What the sample expects (its `target`, as a list of strings)."""
+        return Target(self.sample.targets)
+
+    @property
+    def input_text(self) -> str:
+        """The sample's input as text (the text of its messages, for a chat input)."""
+        return self.sample.input_text
+
     def role(self, name: str) -> Model:
         """The model bound to `name`; an unbound role falls back to the model under test."""
         bound = self.roles.get(name)
@@ -72,3 +112,15 @@ class TaskState:
 
 
 Solver = Callable[[TaskState], Awaitable[TaskState]]
+
+current_state: ContextVar[TaskState | None] = ContextVar("current_state", default=None)
+"""The sample being solved or scored (set by the runner): what `get_model` reads."""
+
+
+def get_model(role: str | None = None) -> Model:
+    """The model under test, or the model playing `role` (an unbound role falls back to the model
+    under test, as in Inspect), for the sample being run. Only inside a solver or scorer."""
+    state = current_state.get()
+    if state is None:
+        raise RuntimeError("get_model() is available only while a solver or scorer runs")
+    return state.require_model() if role is None else state.role(role)

@@ -169,7 +169,7 @@ def test_f1_of_two_empty_texts_is_one() -> None:
     [
         ({"pattern": {"pattern": "("}}, "pattern '\\(' is not a valid regex"),
         ({"answer": {"pattern": "number"}}, "pattern must be one of letter, word, line"),
-        ({"pattern": {}}, "missing 1 required positional argument: 'pattern'"),
+        ({"pattern": {}}, r"missing required argument 'pattern' \(str\)"),
     ],
 )
 def test_bad_arguments_fail_at_planning(spec: dict[str, Any], message: str) -> None:

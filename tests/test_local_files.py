@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from engine.cli import cli
-from engine.datasets._local import LocalFileError, find_local_file
+from engine._local_files import LocalFileError, find_local_file
 from tests.providers.test_multimodal import png_bytes
 from tests.support.hub_server import HubServer
 from tests.support.openai_server import OpenAIServer, fixed
