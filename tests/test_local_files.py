@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli import cli
 from engine._local_files import LocalFileError, find_local_file
+from engine.cli import cli
 from tests.providers.test_multimodal import png_bytes
 from tests.support.hub_server import HubServer
 from tests.support.openai_server import OpenAIServer, fixed

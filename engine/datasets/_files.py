@@ -15,11 +15,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from engine._local_files import LocalFileError, allowed_roots, find_local_file
 from engine.config import DatasetConfig, DatasetFields
 from engine.datasets._hooks import Hook, HookError, load_hook
 from engine.datasets._hub import HubError, hub_files
 from engine.datasets._images import ImageError, image_parts
-from engine._local_files import LocalFileError, allowed_roots, find_local_file
 from engine.datasets._sample import Sample
 from engine.providers import ChatMessage
 from engine.providers._media import is_url, is_vetted, vet_file
