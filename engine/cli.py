@@ -34,7 +34,7 @@ examples:
 
 keys: model, model_args.KEY, model_base_url, roles.NAME, generation.*, connection.*, batch.*,
       limit (N or [start,end]), sample_id, epochs, epochs_reducer, shuffle, seed, fail_on_error,
-      log_dir, tags,
+      log_dir, log_format (eval|json), tags,
       metadata.KEY, display (auto|rich|plain|none)
 model strings: PROVIDER/NAME; model=none for tasks that only use roles; unset → INSPECT_EVAL_MODEL
 API keys come from the environment or a .env file, never from config.
