@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from inspect_ai.log import read_eval_log
 
+from engine.logs import LOG_SUFFIXES
 from tests.support.openai_server import OpenAIServer, Request, error
 from tests.support.processes import stop
 from tests.test_cli import INSPECT_RUN, run_cli
@@ -53,7 +54,7 @@ def interrupt_midway(cwd: Path, server: OpenAIServer, how: signal.Signals) -> No
 
 
 def final_log(cwd: Path) -> Path:
-    (log,) = [p for p in cwd.rglob("*.json") if not p.name.startswith(".")]
+    (log,) = [p for p in cwd.rglob("*") if p.suffix in LOG_SUFFIXES and not p.name.startswith(".")]
     return log
 
 

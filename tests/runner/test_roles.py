@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import engine
+from engine.logs import read_log
 from engine.config import compose_config
 from engine.datasets import Sample
 from engine.runner import build_plan
@@ -55,7 +56,7 @@ def test_three_graders_from_a_role_list_vote_and_the_log_records_them(
         result = engine.run(["model=openai/m", GRADERS, "limit=2"])
         graded_by = sorted(r.model for r in server.chat_requests() if r.model != "m")
     assert graded_by == ["judge-1", "judge-1", "judge-2", "judge-2", "judge-3", "judge-3"]
-    log = json.loads(result.log_path.read_text())
+    log = read_log(result.log_path)
     (score,) = log["samples"][0]["scores"].values()
     assert score["value"] == "I" and score["explanation"] == "majority of 3 graders: I×2, C×1"
     roles = log["eval"]["model_roles"]
