@@ -17,6 +17,7 @@ _USAGE = """\
 usage: inspect-run [-m] [KEY=VALUE | GROUP=OPTION | +roles.NAME=MODEL …]
        inspect-run +sweep=NAME [KEY=VALUE …]
        inspect-run report PATH… [-o report.html]
+       inspect-run score LOG… [SCORER…] [roles.grader=MODEL] [KEY=VALUE…]
        inspect-run list
        inspect-run validate [CONFIG_DIR …]
        inspect-run cache list|clear|prune
@@ -116,6 +117,12 @@ def cli(args: Sequence[str]) -> int:
         from engine.config._jsonschema import schemas_command
 
         return schemas_command(args[1:])
+    if args and args[0] == "score":
+        from engine.config._compose import load_dotenv
+        from engine.runner._rescore import score_command
+
+        load_dotenv()
+        return score_command(args[1:])
     if args and args[0] == "report":
         from engine.compare._command import report_command
 

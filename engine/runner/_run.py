@@ -311,9 +311,11 @@ async def run_plan(
             if state.output is not None
             else {"model": plan.model_name, "choices": []},
             "metadata": state.metadata,
+            "store": {},
             "model_usage": {name: u.to_log() for name, u in usage.items()},
             "role_usage": transcript.role_usage(),
             "events": transcript.events,
+            "attachments": {},
             "started_at": started_at,
             "completed_at": utc_now(),
             "total_time": round(elapsed, 6),
