@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 import subprocess
+import threading
 import time
+import zipfile
 from collections import Counter
+from collections.abc import Awaitable
 from pathlib import Path
 
 import pytest
@@ -186,3 +190,66 @@ def test_a_finished_run_or_resume_false_or_another_config_starts_afresh(tmp_path
             == 0
         )
         assert len(list((tmp_path / "logs").iterdir())) == 4
+
+
+class Gate:
+    """Answers the first `open_for` requests, then holds every later one until `opened`: the test
+    waits on `reached` (the server got a held request), not on a clock."""
+
+    def __init__(self, open_for: int) -> None:
+        self.open_for = open_for
+        self.seen = 0
+        self.opened = False
+        self.reached = threading.Event()
+        self._lock = threading.Lock()
+
+    def __call__(self, request: Request) -> str | Awaitable[str]:
+        with self._lock:
+            self.seen += 1
+            held = not self.opened and self.seen > self.open_for
+        if held:
+            self.reached.set()
+            return self._hold()
+        return answer(request)
+
+    async def _hold(self) -> str:
+        await asyncio.Event().wait()  # until the server shuts down
+        return ""
+
+
+@pytest.mark.parametrize("log_format", ["eval", "json"])
+def test_kill_9_mid_run_then_the_same_command_gives_exactly_n_samples(
+    tmp_path: Path, log_format: str
+) -> None:
+    """One connection, so samples run one after another: when the 9th request (sample 5's
+    answer) is held, samples 1-4 (an answer and a grade each) are scored and journaled."""
+    args = ["model=openai/m", "limit=12", "connection.max_connections=1", "display=none"]
+    args.append(f"log_format={log_format}")
+    gate = Gate(open_for=8)
+    with OpenAIServer(gate) as server:
+        env = {"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": server.base_url}
+        process = subprocess.Popen([INSPECT_RUN, *args], cwd=tmp_path, env={**os.environ, **env})
+        try:
+            assert gate.reached.wait(timeout=120), "the run never reached the gate"
+            process.kill()
+            process.wait(timeout=30)
+        finally:
+            stop(process)
+        killed = final_log(tmp_path)
+        assert killed.suffix == f".{log_format}"
+        assert read_eval_log(str(killed)).status == "started"
+        gate.opened = True
+        done = run_cli(*args, cwd=tmp_path, env=env)
+        assert done.returncode == 0, done.stderr
+        sent = generate_inputs(server)
+
+    log = read_eval_log(str(final_log(tmp_path)))
+    assert log.status == "success" and log.samples is not None
+    assert len(log.samples) == 12 and len({s.id for s in log.samples}) == 12
+    assert all(s.scores and s.scores["model_graded_fact"].value == "C" for s in log.samples)
+    repeated = [text for text, times in sent.items() if times > 1]
+    assert len(repeated) == 1  # only sample 5, whose answer never came, was asked again
+    assert sum(sent.values()) == 13
+    if log_format == "eval":
+        assert not list(tmp_path.rglob(".*.part"))
+        assert zipfile.ZipFile(final_log(tmp_path)).testzip() is None
