@@ -14,7 +14,6 @@ import pytest
 from inspect_ai.log import read_eval_log
 
 from engine.logs import LOG_SUFFIXES, read_log_header
-
 from tests.support.openai_server import OpenAIServer, Request, error, fixed
 
 INSPECT_RUN = str(Path(sys.executable).parent / "inspect-run")

@@ -92,7 +92,7 @@ def _entry_record(info: zipfile.ZipInfo, end: int) -> dict[str, Any]:
 
 def _entry_info(record: dict[str, Any]) -> zipfile.ZipInfo:
     info = _zip_info(record["name"])
-    info.date_time = tuple(record["time"])  # type: ignore[assignment]
+    info.date_time = tuple(record["time"])
     info.header_offset = record["offset"]
     info.CRC = record["crc"]
     info.compress_size = record["csize"]

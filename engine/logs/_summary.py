@@ -21,6 +21,8 @@ def _truncate(text: str) -> str:
 
 
 def _thin_text(text: str) -> str:
+    if len(text) <= THIN_TEXT_WIDTH:
+        return text  # nothing to cut (shortening is costly, and this is the common case)
     return textwrap.shorten(text[: THIN_TEXT_WIDTH * 8], width=THIN_TEXT_WIDTH, placeholder="...")
 
 
@@ -48,9 +50,11 @@ def _thin_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
     for key, value in metadata.items():
         if isinstance(value, str):
             thinned[key] = _thin_text(value)
-        elif isinstance(value, int | float | bool) or value is None:
-            thinned[key] = value
-        elif len(json.dumps(value, default=str)) <= 1024:
+        elif (
+            isinstance(value, int | float | bool)
+            or value is None
+            or len(json.dumps(value, default=str)) <= 1024
+        ):
             thinned[key] = value
         else:
             thinned[key] = "Key removed from summary (> 1k)"

@@ -5,13 +5,13 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from engine.config import BatchConfig, CacheConfig, ConnectionConfig, GenerationConfig
-from engine.providers._api import ModelAPI
 from engine.logs._transcript import Transcript, current_transcript, event_time
+from engine.providers._api import ModelAPI
 from engine.providers._errors import GenerateError
 from engine.providers._pool import CallRecord, ConnectionPool
 from engine.providers._registry import create_api

@@ -290,9 +290,7 @@ async def run_plan(
             state, scores, error, transcript = await _attempt(plan, sample, epoch, scorer_names)
             while error is not None and len(retries) < config.retry_on_error:
                 retries.append({**_error_record(error), "events": transcript.events})
-                state, scores, error, transcript = await _attempt(
-                    plan, sample, epoch, scorer_names
-                )
+                state, scores, error, transcript = await _attempt(plan, sample, epoch, scorer_names)
         finally:
             sample_usage.reset(token)
             sample_cache_hits.reset(hits_token)

@@ -9,7 +9,7 @@ from inspect_ai.event import ModelEvent, SampleInitEvent, ScoreEvent, SpanBeginE
 from inspect_ai.log import read_eval_log
 
 import engine
-from tests.support.openai_server import OpenAIServer, Request, Reply, error, sequence
+from tests.support.openai_server import OpenAIServer, Reply, Request, error, sequence
 
 SECRET = "sk-test-events-NEVER-WRITE-4242"
 
@@ -83,7 +83,9 @@ def test_retries_and_their_errors_and_cache_use_are_in_the_model_event(
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
         first = engine.run(args)
         second = engine.run([*args, "resume=false"])
-    call = next(e for e in read_eval_log(str(first.log_path)).samples[0].events if e.event == "model")
+    call = next(
+        e for e in read_eval_log(str(first.log_path)).samples[0].events if e.event == "model"
+    )
     assert isinstance(call, ModelEvent)
     assert call.retries == 1 and call.cache == "write"
     assert call.metadata is not None

@@ -41,9 +41,19 @@ def free_port() -> int:
 @contextmanager
 def inspect_view(log_dir: Path) -> Iterator[str]:
     """`inspect view` on a free port; yields its URL once it prints that it is running."""
+    port = str(free_port())
     process = subprocess.Popen(
-        [INSPECT, "view", "start", "--log-dir", str(log_dir), "--host", "127.0.0.1"]
-        + ["--port", str(free_port())],
+        [
+            INSPECT,
+            "view",
+            "start",
+            "--log-dir",
+            str(log_dir),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            port,
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -26,9 +26,7 @@ def respond(request: Request) -> str:
 
 
 @pytest.fixture
-def graded_log(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> tuple[OpenAIServer, Path]:
+def graded_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[OpenAIServer, Path]:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("OPENAI_API_KEY", "k")
     monkeypatch.setenv("INSPECT_RUN_CACHE_DIR", str(tmp_path / "cache"))

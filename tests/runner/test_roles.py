@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 import engine
-from engine.logs import read_log
 from engine.config import compose_config
 from engine.datasets import Sample
+from engine.logs import read_log
 from engine.runner import build_plan
 from engine.solvers import TaskState
 from tests.support.openai_server import OpenAIServer, Request

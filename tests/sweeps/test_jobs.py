@@ -127,7 +127,6 @@ def test_the_python_api_runs_a_sweep_in_process(
 
 
 def test_a_grader_shared_by_jobs_is_counted_per_job(monkeypatch: pytest.MonkeyPatch) -> None:
-    import json
 
     import engine
     from tests.support.openai_server import OpenAIServer, Request
