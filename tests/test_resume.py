@@ -253,3 +253,27 @@ def test_kill_9_mid_run_then_the_same_command_gives_exactly_n_samples(
     if log_format == "eval":
         assert not list(tmp_path.rglob(".*.part"))
         assert zipfile.ZipFile(final_log(tmp_path)).testzip() is None
+
+
+def test_an_interrupted_run_resumes_in_the_format_it_began_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import engine
+
+    grader_down = {"on": True}
+
+    def respond(request: Request) -> str | object:
+        if "[Expert answer]" in request.messages[-1]["content"] and grader_down["on"]:
+            return error(400, "grader refused")
+        return answer(request)
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OPENAI_API_KEY", "k")
+    with OpenAIServer(respond) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        first = engine.run(["model=openai/m", "limit=3", "log_format=json"])
+        assert first.status == "error" and first.log_path.suffix == ".json"
+        grader_down["on"] = False
+        second = engine.run(["model=openai/m", "limit=3"])  # the default format is eval
+    assert second.status == "success" and second.log_path == first.log_path
+    assert len(read_eval_log(str(second.log_path)).samples or []) == 3

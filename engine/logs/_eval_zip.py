@@ -181,10 +181,6 @@ class EvalLogWriter:
             self._part.truncate(self._resume_at)
             self._part.seek(self._resume_at)
             self._zip = zipfile.ZipFile(self._part, "w", _COMPRESSION)
-            for record in _journal_records(self.journal_path):
-                info = _entry_info(record[ENTRY])
-                self._zip.filelist.append(info)
-                self._zip.NameToInfo[info.filename] = info
             self._zip.writestr(_zip_info(START_JSON), self.redact(_dumps(start)))
         else:
             self._part = self.part_path.open("w+b")
@@ -204,12 +200,13 @@ class EvalLogWriter:
     def write_sample(self, sample: dict[str, Any]) -> None:
         """Append one scored sample to the part file, then its line to the journal (flushed)."""
         assert self._zip is not None and self._part is not None and self._journal is not None
-        name = sample_entry_name(sample["id"], sample["epoch"])
-        if name in self._zip.NameToInfo:  # a sample run again after a resume: the new one wins
-            self._zip.filelist.remove(self._zip.NameToInfo.pop(name))
-        info = _zip_info(name)
+        info = _zip_info(sample_entry_name(sample["id"], sample["epoch"]))
         self._zip.writestr(info, self.redact(_dumps(sample)))
         self._part.flush()
+        # Not held until the end (100,000 samples would be 30 MB): `finish` lists the entries
+        # for the central directory from the journal, which has them all.
+        self._zip.filelist.pop()
+        del self._zip.NameToInfo[info.filename]
         line = {**sample_summary(sample), ENTRY: _entry_record(info, self._part.tell())}
         self._journal.write(self.redact(_dumps(line)) + "\n")
         self._journal.flush()
@@ -226,6 +223,8 @@ class EvalLogWriter:
             self._journal.close()
             self._journal = None
         assert self._zip is not None and self._part is not None
+        for record in _journal_records(self.journal_path):
+            self._zip.filelist.append(_entry_info(record[ENTRY]))
         with self._zip.open(_zip_info(SUMMARIES_JSON), "w") as out:
             out.write(b"[")
             for index, record in enumerate(_journal_records(self.journal_path)):
