@@ -48,7 +48,6 @@ def bytes_per_sample(workdir: Path, samples: int) -> dict[str, Path]:
                     "model=openai/m",
                     "roles.grader=openai/judge",
                     f"limit={samples}",
-                    f"epochs={max(1, -(-samples // 100))}",  # the task has 100 stories
                     f"log_format={log_format}",
                     "display=none",
                     "resume=false",
@@ -114,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder)
-        print(f"bytes per sample (theory_of_mind, model + grader, {args.samples} samples):")
+        print(f"bytes per sample (theory_of_mind, model + grader, limit={args.samples}):")
         logs = bytes_per_sample(workdir, args.samples)
         if args.big:
             print(f".eval of {args.big:,} samples, opened as inspect view opens its first page:")
