@@ -185,19 +185,30 @@ def spawn(argv: Sequence[str], env: dict[str, str], cwd: Path, timeout: float) -
         )
 
 
+def _read_log(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """(header, samples or their summaries) of a `.eval` (zip) or JSON log."""
+    if path.suffix == ".eval":
+        import zipfile
+
+        with zipfile.ZipFile(path) as archive:
+            header = json.loads(archive.read("header.json"))
+            return header, json.loads(archive.read("summaries.json"))
+    with path.open(encoding="utf-8") as file:
+        log: dict[str, Any] = json.load(file)
+    return log, log.get("samples") or []
+
+
 def check_log(log_dir: Path, samples: int) -> tuple[str | None, float | None]:
     """(problem or None, eval seconds from the log's stats)."""
-    logs = sorted(log_dir.glob("*/*.json"))
+    logs = sorted(p for p in log_dir.glob("*/*") if p.suffix in (".eval", ".json"))
     if len(logs) != 1:
-        return f"expected one log JSON under {log_dir}/*/, found {len(logs)}", None
-    with logs[0].open(encoding="utf-8") as file:
-        log: dict[str, Any] = json.load(file)
-    records = log.get("samples") or []
+        return f"expected one log under {log_dir}/*/, found {len(logs)}", None
+    log, records = _read_log(logs[0])
     if log.get("status") != "success":
         return f"log status {log.get('status')!r}", None
     if len(records) != samples:
         return f"log has {len(records)} samples, expected {samples}", None
-    unscored = sum(1 for r in records if "error" in r or not r.get("scores"))
+    unscored = sum(1 for r in records if r.get("error") or not r.get("scores"))
     if unscored:
         return f"{unscored} samples without a score", None
     stats = log.get("stats") or {}

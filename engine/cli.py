@@ -21,6 +21,7 @@ _USAGE = """\
 usage: inspect-run [-m] [KEY=VALUE | GROUP=OPTION | +roles.NAME=MODEL …]
        inspect-run +sweep=NAME [KEY=VALUE …]
        inspect-run report PATH… [-o report.html]
+       inspect-run score LOG… [SCORER…] [roles.grader=MODEL] [KEY=VALUE…]
        inspect-run list
        inspect-run validate [CONFIG_DIR …]
        inspect-run cache list|clear|prune
@@ -38,7 +39,7 @@ examples:
 
 keys: model, model_args.KEY, model_base_url, roles.NAME, generation.*, connection.*, batch.*,
       limit (N or [start,end]), sample_id, epochs, epochs_reducer, shuffle, seed, fail_on_error,
-      log_dir, tags,
+      log_dir, log_format (eval|json), tags,
       metadata.KEY, display (auto|rich|plain|none)
 model strings: PROVIDER/NAME; model=none for tasks that only use roles; unset → INSPECT_EVAL_MODEL
 API keys come from the environment or a .env file, never from config.
@@ -167,6 +168,12 @@ def cli(args: Sequence[str]) -> int:
         from engine.config._jsonschema import schemas_command
 
         return schemas_command(args[1:])
+    if args and args[0] == "score":
+        from engine.config._compose import load_dotenv
+        from engine.runner._rescore import score_command
+
+        load_dotenv()
+        return score_command(args[1:])
     if args and args[0] == "report":
         from engine.compare._command import report_command
 

@@ -127,6 +127,10 @@ def test_a_killed_batch_run_reattaches_to_its_batches_instead_of_paying_twice(
     log = read_eval_log(str(the_log(tmp_path / "logs")))
     assert log.status == "success" and log.samples is not None and len(log.samples) == 4
     assert {s.output.metadata["batch"] for s in log.samples if s.output.metadata} == models_first
+    # Each model event names the batch that answered it, under its role.
+    calls = [e for s in log.samples for e in s.events if e.event == "model"]
+    assert {e.metadata["batch"] for e in calls if e.role is None} == models_first
+    assert {e.metadata["batch"] for e in calls if e.role == "grader"} == graders_first
     assert all(s.scores and s.scores["model_graded_fact"].value == "C" for s in log.samples)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from inspect_ai.log import read_eval_log
 
+from engine.logs import LOG_SUFFIXES, read_log_header
 from tests.support.openai_server import OpenAIServer, Request, error, fixed
 
 INSPECT_RUN = str(Path(sys.executable).parent / "inspect-run")
@@ -40,7 +41,9 @@ def run_cli(
 
 
 def the_log(log_dir: Path) -> Path:
-    (log,) = [p for p in log_dir.rglob("*.json") if not p.name.startswith(".")]
+    (log,) = [
+        p for p in log_dir.rglob("*") if p.suffix in LOG_SUFFIXES and not p.name.startswith(".")
+    ]
     return log
 
 
@@ -230,7 +233,7 @@ def test_multirun_sweeps_models_into_one_sweep_folder(
     assert done.returncode == 0, done.stderr
     (sweep,) = (tmp_path / "logs").iterdir()
     assert sweep.name.startswith("sweep-")
-    logs = sorted(sweep.rglob("20*.json"))
+    logs = sorted(p for p in sweep.rglob("20*") if p.suffix in LOG_SUFFIXES)
     assert len(logs) == 2
     assert {read_eval_log(str(p)).eval.model for p in logs} == {
         "openai/gpt-4o-mini",
@@ -310,7 +313,7 @@ def test_python_api_runs_the_same_path(
     result = engine.run(["model=openai/gpt-4o-mini", "roles.grader=vllm/judge", "limit=3"])
     assert result.status == "success" and result.samples == 3
     assert result.metrics["model_graded_fact"]["accuracy"] == 1.0
-    assert json.loads(result.log_path.read_text())["status"] == "success"
+    assert read_log_header(result.log_path)["status"] == "success"
 
 
 def test_a_killed_run_keeps_what_it_scored(tmp_path: Path) -> None:
@@ -342,5 +345,5 @@ def test_a_killed_run_keeps_what_it_scored(tmp_path: Path) -> None:
     records = [json.loads(line) for line in journal.read_text().splitlines()]
     assert len(records) >= 3
     assert all(record["scores"]["model_graded_fact"]["value"] in ("C", "I") for record in records)
-    started = json.loads(the_log(tmp_path / "logs").read_text())
+    started = read_log_header(the_log(tmp_path / "logs"))
     assert started["status"] == "started"

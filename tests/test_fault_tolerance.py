@@ -20,6 +20,7 @@ import pytest
 from inspect_ai.log import read_eval_log
 
 from engine.config import compose_config
+from engine.logs import LOG_SUFFIXES, read_log, read_log_header
 from engine.runner import Display, EvalResult, run_composed
 from tests.support.openai_server import (
     Answer,
@@ -143,7 +144,7 @@ def run_eval(conf: Path, *overrides: str, epochs: int = EPOCHS) -> EvalResult:
 
 def logged_samples(result: EvalResult, epochs: int = EPOCHS) -> list[dict[str, Any]]:
     """The log's samples, checked for completeness: each (id, epoch) once, scored xor errored."""
-    log = json.loads(result.log_path.read_text(encoding="utf-8"))
+    log = read_log(result.log_path)
     assert log["status"] == result.status
     samples: list[dict[str, Any]] = log["samples"]
     keys = [(s["id"], s["epoch"]) for s in samples]
@@ -272,7 +273,7 @@ def test_a_fatal_error_is_not_retried_and_fail_on_error_decides_the_status(
     assert result.errors == TOTAL
     assert all(m.startswith("HTTP 400") and "too long" in m for m in error_messages(samples))
     assert len(server.chat_requests()) == TOTAL
-    log = json.loads(result.log_path.read_text(encoding="utf-8"))
+    log = read_log(result.log_path)
     assert f"{TOTAL} of {TOTAL} samples failed" in log["error"]["message"]
 
 
@@ -378,7 +379,7 @@ def test_adaptive_concurrency_rides_out_a_429_storm(
     )
 
     assert_all_scored(result, server)
-    history = json.loads(result.log_path.read_text())["stats"]["connection_limit_history"]
+    history = read_log_header(result.log_path)["stats"]["connection_limit_history"]
     read_eval_log(str(result.log_path))  # Inspect reads the history too
     cuts = [change for change in history if change["reason"] == "rate_limit"]
     assert cuts and all(c["new_limit"] == max(1, c["old_limit"] // 2) for c in cuts)
@@ -413,8 +414,12 @@ def test_cli_under_mixed_faults_exits_0_and_logs_every_sample(conf: Path, tmp_pa
             timeout=RUN_TIMEOUT + 30,
         )
     assert done.returncode == 0, done.stderr
-    [log_path] = [p for p in (tmp_path / "logs").rglob("*.json") if not p.name.startswith(".")]
-    log = json.loads(log_path.read_text(encoding="utf-8"))
+    [log_path] = [
+        p
+        for p in (tmp_path / "logs").rglob("*")
+        if p.suffix in LOG_SUFFIXES and not p.name.startswith(".")
+    ]
+    log = read_log(log_path)
     assert log["status"] == "success"
     samples = log["samples"]
     assert len(samples) == TOTAL

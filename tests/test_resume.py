@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 import subprocess
+import threading
 import time
+import zipfile
 from collections import Counter
+from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from inspect_ai.log import read_eval_log
 
+from engine.logs import LOG_SUFFIXES, read_log_header
 from tests.support.openai_server import OpenAIServer, Request, error
 from tests.support.processes import stop
 from tests.test_cli import INSPECT_RUN, run_cli
@@ -54,7 +59,7 @@ def interrupt_midway(cwd: Path, server: OpenAIServer, how: signal.Signals) -> No
 
 
 def final_log(cwd: Path) -> Path:
-    (log,) = [p for p in cwd.rglob("*.json") if not p.name.startswith(".")]
+    (log,) = [p for p in cwd.rglob("*") if p.suffix in LOG_SUFFIXES and not p.name.startswith(".")]
     return log
 
 
@@ -212,7 +217,7 @@ def test_an_unseeded_shuffle_resumes_with_the_samples_it_drew(
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
         first = run_composed(compose_config(args), display=Display())
     assert first.status == "error" and 0 < first.errors < 8
-    header = json.loads(first.log_path.read_text())["eval"]
+    header = read_log_header(first.log_path)["eval"]
     drawn = header["config"]["sample_shuffle"]
     assert isinstance(drawn, int) and header["dataset"]["shuffled"] is True
     assert json.loads((first.log_path.parent / "run.state").read_text())["shuffle_seed"] == drawn
@@ -230,3 +235,90 @@ def test_an_unseeded_shuffle_resumes_with_the_samples_it_drew(
     )
     assert log.results.total_samples == 8 and log.results.scores[0].scored_samples == 8
     assert log.eval.config.sample_shuffle == drawn
+
+
+class Gate:
+    """Answers the first `open_for` requests, then holds every later one until `opened`: the test
+    waits on `reached` (the server got a held request), not on a clock."""
+
+    def __init__(self, open_for: int) -> None:
+        self.open_for = open_for
+        self.seen = 0
+        self.opened = False
+        self.reached = threading.Event()
+        self._lock = threading.Lock()
+
+    def __call__(self, request: Request) -> str | Awaitable[str]:
+        with self._lock:
+            self.seen += 1
+            held = not self.opened and self.seen > self.open_for
+        if held:
+            self.reached.set()
+            return self._hold()
+        return answer(request)
+
+    async def _hold(self) -> str:
+        await asyncio.Event().wait()  # until the server shuts down
+        return ""
+
+
+@pytest.mark.parametrize("log_format", ["eval", "json"])
+def test_kill_9_mid_run_then_the_same_command_gives_exactly_n_samples(
+    tmp_path: Path, log_format: str
+) -> None:
+    """One connection, so samples run one after another: when the 9th request (sample 5's
+    answer) is held, samples 1-4 (an answer and a grade each) are scored and journaled."""
+    args = ["model=openai/m", "limit=12", "connection.max_connections=1", "display=none"]
+    args.append(f"log_format={log_format}")
+    gate = Gate(open_for=8)
+    with OpenAIServer(gate) as server:
+        env = {"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": server.base_url}
+        process = subprocess.Popen([INSPECT_RUN, *args], cwd=tmp_path, env={**os.environ, **env})
+        try:
+            assert gate.reached.wait(timeout=120), "the run never reached the gate"
+            process.kill()
+            process.wait(timeout=30)
+        finally:
+            stop(process)
+        killed = final_log(tmp_path)
+        assert killed.suffix == f".{log_format}"
+        assert read_eval_log(str(killed)).status == "started"
+        gate.opened = True
+        done = run_cli(*args, cwd=tmp_path, env=env)
+        assert done.returncode == 0, done.stderr
+        sent = generate_inputs(server)
+
+    log = read_eval_log(str(final_log(tmp_path)))
+    assert log.status == "success" and log.samples is not None
+    assert len(log.samples) == 12 and len({s.id for s in log.samples}) == 12
+    assert all(s.scores and s.scores["model_graded_fact"].value == "C" for s in log.samples)
+    repeated = [text for text, times in sent.items() if times > 1]
+    assert len(repeated) == 1  # only sample 5, whose answer never came, was asked again
+    assert sum(sent.values()) == 13
+    if log_format == "eval":
+        assert not list(tmp_path.rglob(".*.part"))
+        assert zipfile.ZipFile(final_log(tmp_path)).testzip() is None
+
+
+def test_an_interrupted_run_resumes_in_the_format_it_began_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import engine
+
+    grader_down = {"on": True}
+
+    def respond(request: Request) -> str | object:
+        if "[Expert]:" in request.messages[-1]["content"] and grader_down["on"]:
+            return error(400, "grader refused")
+        return answer(request)
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OPENAI_API_KEY", "k")
+    with OpenAIServer(respond) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        first = engine.run(["model=openai/m", "limit=3", "log_format=json"])
+        assert first.status == "error" and first.log_path.suffix == ".json"
+        grader_down["on"] = False
+        second = engine.run(["model=openai/m", "limit=3"])  # the default format is eval
+    assert second.status == "success" and second.log_path == first.log_path
+    assert len(read_eval_log(str(second.log_path)).samples or []) == 3

@@ -156,5 +156,5 @@ def test_installed_command_outside_checkout(
         300,
         VLLM_BASE_URL=openai_server,
     )
-    logs = sorted((work / "logs").glob("*/*.json"))
+    logs = sorted((work / "logs").glob("*/*.eval"))
     assert len(logs) == 1, f"no log under {work / 'logs'}: {result.stdout}\n{result.stderr}"

@@ -1,15 +1,21 @@
-"""Read eval logs (Inspect's JSON, as inspect-run writes them) into what a comparison needs."""
+"""Read eval logs (`.eval` or JSON, as inspect-run writes them) into what a comparison needs."""
 
 from __future__ import annotations
 
-import json
 import re
+import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from engine.logs import RUN_FILE, journal_path, read_run_file
+from engine.logs import (
+    LOG_SUFFIXES,
+    RUN_FILE,
+    iter_log_samples,
+    read_log_header,
+    read_run_file,
+)
 from engine.scorers import value_to_float
 
 SampleKey = tuple[str, int]
@@ -64,17 +70,6 @@ def _seconds(stats: dict[str, Any]) -> float:
     return max(0.0, (end - start).total_seconds())
 
 
-def _samples(path: Path, log: dict[str, Any]) -> list[dict[str, Any]]:
-    samples = log.get("samples")
-    if samples:
-        return list(samples)
-    journal = journal_path(path)  # an unfinished run: what it scored so far
-    if not journal.exists():
-        return []
-    lines = journal.read_text(encoding="utf-8").splitlines(keepends=True)
-    return [json.loads(line) for line in lines if line.endswith("\n")]
-
-
 class UnreadableLog(ValueError):
     """A file found as an eval log that is not one inspect-run can read (the message names it)."""
 
@@ -83,16 +78,22 @@ def read_run(path: Path) -> RunRecord:
     """The run in the eval log at `path`; `UnreadableLog` (naming the file) if it is not one."""
     try:
         return _read_run(path)
-    except (OSError, ValueError, TypeError, KeyError, AttributeError, IndexError) as error:
+    except (
+        OSError,
+        ValueError,
+        TypeError,
+        KeyError,
+        AttributeError,
+        IndexError,
+        zipfile.BadZipFile,
+    ) as error:
         raise UnreadableLog(
             f"{path}: not an eval log inspect-run can read ({type(error).__name__}: {error})"
         ) from error
 
 
 def _read_run(path: Path) -> RunRecord:
-    log = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(log, dict):
-        raise TypeError(f"a JSON object was expected, found {type(log).__name__}")
+    log = read_log_header(path)
     spec = log.get("eval", {})
     results = log.get("results") or {}
     # The scorer's own name: with several epoch reducers a score is named `match_mean`, …, while
@@ -115,7 +116,12 @@ def _read_run(path: Path) -> RunRecord:
         prices=(inspect_run.get("config") or {}).get("prices") or {},
         batched=frozenset(((results.get("metadata") or {}).get("batches") or {}).keys()),
     )
-    for sample in _samples(path, log):
+    usage_by_samples: dict[str, dict[str, int]] = {}
+    for sample in iter_log_samples(path):
+        for model, used in (sample.get("model_usage") or {}).items():
+            total = usage_by_samples.setdefault(model, {})
+            for name, value in used.items():
+                total[name] = total.get(name, 0) + int(value or 0)
         key = (str(sample.get("id")), int(sample.get("epoch", 1)))
         if sample.get("error"):
             record.errors += 1
@@ -132,16 +138,12 @@ def _read_run(path: Path) -> RunRecord:
         record.inputs[key] = _text(sample.get("input"))
         record.targets[key] = _text(sample.get("target"))
     if not record.usage:
-        for sample in _samples(path, log):
-            for model, used in (sample.get("model_usage") or {}).items():
-                total = record.usage.setdefault(model, {})
-                for name, value in used.items():
-                    total[name] = total.get(name, 0) + int(value or 0)
+        record.usage = usage_by_samples
     return record
 
 
-LOG_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}[:-]\d{2}[:-]\d{2}.*\.json$")
-"""Inspect's rule: a JSON eval log's name starts with its timestamp (so comparison.json is not)."""
+LOG_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}[:-]\d{2}[:-]\d{2}.*\.(json|eval)$")
+"""Inspect's rule: an eval log's name starts with its timestamp (so comparison.json is not)."""
 
 
 def find_logs(paths: list[Path]) -> list[Path]:
@@ -152,7 +154,8 @@ def find_logs(paths: list[Path]) -> list[Path]:
         if path.is_file():
             found.append(path)
             continue
-        for candidate in sorted(path.rglob("*.json")):
+        candidates = (p for p in path.rglob("*") if p.suffix in LOG_SUFFIXES and p.is_file())
+        for candidate in sorted(candidates):
             relative = candidate.relative_to(path).parts
             if any(part.startswith(".") for part in relative) or not LOG_NAME.match(relative[-1]):
                 continue

@@ -422,6 +422,8 @@ class RunConfig(_Strict):
     fail_on_error: bool | int | float = True
     """true: any failed sample fails the run; false: never; 0 < x < 1: a proportion; N ≥ 1: a count."""
     log_dir: str = "logs"
+    log_format: Literal["eval", "json"] = "eval"
+    """Inspect's `.eval` (a zip: one entry per sample, read lazily by viewers) or EvalLog JSON."""
     tags: list[str] = Field(default_factory=list)
     metadata: dict[str, Any] = Field(default_factory=dict)
     display: Literal["auto", "rich", "plain", "none"] = "auto"

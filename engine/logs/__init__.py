@@ -1,6 +1,17 @@
-"""Eval logs in Inspect's EvalLog JSON, written incrementally, with provenance."""
+"""Eval logs in Inspect's formats (`.eval` zip or EvalLog JSON), written incrementally, with
+provenance and each sample's transcript."""
 
 from engine._secrets import MASK, Redactor, redact, secret_values
+from engine.logs._eval_zip import EvalLogWriter
+from engine.logs._format import (
+    LOG_SUFFIXES,
+    LogFormat,
+    LogSink,
+    iter_log_samples,
+    log_writer,
+    read_log,
+    read_log_header,
+)
 from engine.logs._locations import unusable_folder
 from engine.logs._lock import LOCK_FILE, FolderBusy, FolderLock
 from engine.logs._provenance import config_hash, git_revision, package_versions
@@ -16,29 +27,41 @@ from engine.logs._resume import (
     run_identity,
     write_run_file,
 )
+from engine.logs._transcript import Transcript, current_transcript, recording
 from engine.logs._writer import LOG_VERSION, LogWriter, journal_path, utc_now
 
 __all__ = [
     "LOCK_FILE",
+    "LOG_SUFFIXES",
     "LOG_VERSION",
     "MASK",
     "NOT_IDENTITY",
     "RESUMABLE",
     "RUN_FILE",
+    "EvalLogWriter",
     "FolderBusy",
     "FolderLock",
+    "LogFormat",
+    "LogSink",
     "LogWriter",
     "Recovered",
     "Redactor",
     "RemoteLogDir",
     "RemoteLogError",
+    "Transcript",
     "config_hash",
+    "current_transcript",
     "find_resumable",
     "git_revision",
     "is_remote",
+    "iter_log_samples",
     "journal_path",
+    "log_writer",
     "package_versions",
+    "read_log",
+    "read_log_header",
     "read_run_file",
+    "recording",
     "recover_journal",
     "redact",
     "run_identity",

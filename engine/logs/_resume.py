@@ -21,6 +21,7 @@ RUN_FILE = "run.state"
 RESUMABLE = ("started", "cancelled", "error")
 NOT_IDENTITY = (  # top-level keys that never change what a run answers
     "log_dir",
+    "log_format",  # an interrupted run resumes in the format it began in (its log's suffix)
     "display",
     "connection",
     "cache",

@@ -13,9 +13,12 @@ import os
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from engine._secrets import Redactor
+
+if TYPE_CHECKING:
+    from engine.logs._resume import Recovered
 
 LOG_VERSION = 2
 
@@ -41,6 +44,13 @@ class LogWriter:
         self.redact = redact or Redactor()
         self._journal: TextIO | None = None
 
+    def recover(self, selected: set[str] | None = None) -> Recovered:
+        """What an interrupted run of this log scored (its journal, cleaned; `selected`: the ids
+        the run selects, as `recover_journal` takes them)."""
+        from engine.logs._resume import recover_journal
+
+        return recover_journal(self.journal_path, selected)
+
     def start(self) -> None:
         """The log with status `started` and the samples a resumed journal already holds (an
         interrupted run's log is never replaced by one with fewer samples)."""
@@ -61,6 +71,7 @@ class LogWriter:
         results: dict[str, Any] | None,
         stats: dict[str, Any],
         error: dict[str, Any] | None = None,
+        reductions: list[dict[str, Any]] | None = None,
     ) -> None:
         if self._journal is not None:
             self._journal.close()
@@ -71,6 +82,8 @@ class LogWriter:
         log["stats"] = stats
         if error is not None:
             log["error"] = error
+        if reductions is not None:
+            log["reductions"] = reductions
         self._write_log(log, self._journal_lines())
         if status == "success":
             self.journal_path.unlink(missing_ok=True)  # kept otherwise: a rerun resumes from it

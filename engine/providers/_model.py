@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Sequence
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from engine.config import BatchConfig, CacheConfig, ConnectionConfig, GenerationConfig
+from engine.logs._transcript import Transcript, current_transcript, event_time
 from engine.providers._api import ModelAPI
-from engine.providers._pool import ConnectionPool
+from engine.providers._errors import GenerateError
+from engine.providers._pool import CallRecord, ConnectionPool
 from engine.providers._registry import create_api
 from engine.providers._structured import RESPONSE_SCHEMA_KEY, validate_reply
 from engine.providers._types import ChatMessage, ModelOutput, ModelUsage, system
@@ -87,6 +91,12 @@ class HubCache:
             self._store = None
 
 
+@dataclass(slots=True)
+class _Counts:
+    calls: int = 0
+    cache_hits: int = 0
+
+
 class Model:
     def __init__(
         self,
@@ -105,9 +115,31 @@ class Model:
         """Set with `batch=on` when the provider has a batch API: requests go in batches."""
         self.name = str(api)
         self.usage = ModelUsage()
-        self.calls = 0
+        self._counts = _Counts()
+        self.role: str | None = None
+        """The role this view of the model plays (see `as_role`); None for the model under test."""
+        self._roles: dict[str, Model] = {}
+
+    @property
+    def calls(self) -> int:
         """Requests that reached the provider (cache hits send none)."""
-        self.cache_hits = 0
+        return self._counts.calls
+
+    @property
+    def cache_hits(self) -> int:
+        return self._counts.cache_hits
+
+    def as_role(self, role: str) -> Model:
+        """This model playing `role`: the same client, pool, cache and counters, but its calls are
+        recorded under the role in the transcript (as Inspect's `get_model(role=...)` does)."""
+        if self.role == role:
+            return self
+        view = self._roles.get(role)
+        if view is None:
+            view = copy.copy(self)
+            view.role = role
+            self._roles[role] = view
+        return view
 
     async def generate(
         self, messages: Sequence[ChatMessage], config: GenerationConfig | None = None
@@ -115,6 +147,31 @@ class Model:
         settings = self.generation if config is None else self.generation.merged(config)
         if settings.system_message and not any(m.role == "system" for m in messages):
             messages = [system(settings.system_message), *messages]
+        transcript = current_transcript()
+        started = (event_time(), transcript.working_time if transcript is not None else 0.0)
+        record = CallRecord()
+        cache_state: str | None = None
+        try:
+            output = await self._generate(messages, settings, record)
+        except Exception as error:
+            if transcript is not None:
+                reason = (
+                    error.reason
+                    if isinstance(error, GenerateError)
+                    else f"{type(error).__name__}: {error}"
+                )
+                failed = ModelOutput(self.name, error=reason)
+                self._record(transcript, messages, settings, failed, started, record, None)
+            raise
+        if self.cache is not None and output.metadata:
+            cache_state = {"hit": "read", "miss": "write"}.get(output.metadata.get("cache", ""))
+        if transcript is not None:
+            self._record(transcript, messages, settings, output, started, record, cache_state)
+        return output
+
+    async def _generate(
+        self, messages: Sequence[ChatMessage], settings: GenerationConfig, record: CallRecord
+    ) -> ModelOutput:
         api = self.api
         cache = self.cache
         key = None
@@ -127,7 +184,7 @@ class Model:
             if hit is not None:
                 hit.time = time.perf_counter() - start
                 hit.metadata = {**(hit.metadata or {}), "cache": "hit"}
-                self.cache_hits += 1
+                self._counts.cache_hits += 1
                 hits = sample_cache_hits.get()
                 if hits is not None:
                     hits[self.name] = hits.get(self.name, 0) + 1
@@ -137,14 +194,15 @@ class Model:
         if self.batcher is not None:
             sample = (sample_key.get(), sample_epoch.get())
             output = await self.batcher.generate(messages, settings, sample)
+            record.waited += time.perf_counter() - start  # queued and waiting on the batch
         else:
 
             async def attempt(timeout: float | None) -> ModelOutput:
                 return await api.generate(messages, settings, timeout)
 
-            output = await self.pool.call(attempt, api.classify)
+            output = await self.pool.call(attempt, api.classify, record)
         output.time = time.perf_counter() - start
-        self.calls += 1
+        self._counts.calls += 1
         self._count_usage(output.usage)
         if settings.response_schema is not None and output.error is None:
             verdict = validate_reply(settings.response_schema, output.completion)
@@ -153,6 +211,42 @@ class Model:
             store.put(key, output, model=self.name, base_url=api.base_url)
             output.metadata = {**(output.metadata or {}), "cache": "miss"}
         return output
+
+    def _record(
+        self,
+        transcript: Transcript,
+        messages: Sequence[ChatMessage],
+        settings: GenerationConfig,
+        output: ModelOutput,
+        started: tuple[str, float],
+        record: CallRecord,
+        cache: str | None,
+    ) -> None:
+        """Inspect's `ModelEvent` for one generate call (its retries, cache use and batch too)."""
+        transcript.waited += record.waited
+        metadata: dict[str, Any] = {}
+        if record.retry_errors:
+            metadata["retry_errors"] = record.retry_errors
+        batch = (output.metadata or {}).get("batch")
+        if batch is not None:
+            metadata["batch"] = batch
+        event = transcript.add(
+            "model",
+            model=self.name,
+            role=self.role,
+            input=[message.to_log() for message in messages],
+            tools=[],
+            tool_choice="none",
+            config=settings.model_dump(mode="json", exclude_none=True),
+            output=output.to_log(),
+            retries=len(record.retry_errors),
+            error=output.error,
+            cache=cache,
+            completed=event_time(),
+            working_time=round(output.time, 6),
+            metadata=metadata or None,
+        )
+        event["timestamp"], event["working_start"] = started[0], round(started[1], 6)
 
     def _count_usage(self, usage: ModelUsage) -> None:
         self.usage.add(usage)

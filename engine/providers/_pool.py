@@ -23,7 +23,7 @@ import random
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 import anyio
@@ -31,7 +31,7 @@ import anyio
 from engine.config import ConnectionConfig
 from engine.providers._errors import AuthRefused, Classified, ErrorKind, GenerateError
 
-__all__ = ["AuthBreaker", "ConnectionPool", "LimitChange", "LimitChangeReason"]
+__all__ = ["AuthBreaker", "CallRecord", "ConnectionPool", "LimitChange", "LimitChangeReason"]
 
 T = TypeVar("T")
 
@@ -63,6 +63,16 @@ class LimitChange:
             "new_limit": self.new_limit,
             "reason": self.reason,
         }
+
+
+@dataclass(slots=True)
+class CallRecord:
+    """What one `call` went through, for the transcript's model event."""
+
+    retry_errors: list[str] = field(default_factory=list)
+    """The reason each failed attempt was retried, in order."""
+    waited: float = 0.0
+    """Seconds spent waiting for a connection slot or backing off (not working)."""
 
 
 class ConnectionPool:
@@ -149,8 +159,12 @@ class ConnectionPool:
         self,
         attempt: Callable[[float | None], Awaitable[T]],
         classify: Callable[[BaseException], Classified],
+        record: CallRecord | None = None,
     ) -> T:
-        """Run `attempt(per_attempt_timeout)` until it succeeds, fails fatally or runs out of budget."""
+        """Run `attempt(per_attempt_timeout)` until it succeeds, fails fatally or runs out of budget.
+
+        `record`, when given, collects the retried attempts' reasons and the time spent waiting.
+        """
         settings = self.settings
         adaptive = self.adaptive
         deadline = None if settings.timeout is None else time.monotonic() + settings.timeout
@@ -170,8 +184,11 @@ class ConnectionPool:
             tries += 1
             if not await self.auth.admit():
                 raise AuthRefused(str(self.auth.tripped), attempts=tries - 1)
+            queued = time.monotonic()
             try:
                 async with self.limiter:
+                    if record is not None:
+                        record.waited += time.monotonic() - queued
                     if adaptive:
                         self._started += 1
                         sequence = self._started
@@ -217,6 +234,9 @@ class ConnectionPool:
             self.retries += 1
             if verdict.kind is ErrorKind.RATE_LIMIT:
                 self.rate_limits += 1
+            if record is not None:
+                record.retry_errors.append(verdict.reason)
+                record.waited += delay
             await anyio.sleep(delay)
 
 

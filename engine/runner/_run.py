@@ -20,14 +20,14 @@ from engine._secrets import redact_tree
 from engine.batch import BatchJournal, batch_journal_path, running_batchers
 from engine.datasets import Sample
 from engine.logs import (
-    LogWriter,
     Recovered,
     RemoteLogDir,
+    Transcript,
     config_hash,
     git_revision,
-    journal_path,
+    log_writer,
     package_versions,
-    recover_journal,
+    recording,
     utc_now,
     write_run_file,
 )
@@ -76,8 +76,9 @@ def safe_name(text: str) -> str:
 
 def new_log_name(plan: EvalPlan, created: str | None = None) -> str:
     """The log file a new run writes, named as Inspect names its logs."""
+    config = plan.config
     return log_file_name(
-        created or utc_now(), plan.config.task.name, plan.model_name, task_id_of(plan)
+        created or utc_now(), config.task.name, plan.model_name, task_id_of(plan), config.log_format
     )
 
 
@@ -93,14 +94,16 @@ def errors_exceed(errors: int, total: int, threshold: bool | int | float) -> boo
     return errors >= threshold
 
 
-def log_file_name(created: str, task: str, model: str, task_id: str) -> str:
+def log_file_name(
+    created: str, task: str, model: str, task_id: str, log_format: str = "eval"
+) -> str:
     """Inspect's `{created}_{task}_{model}_{id}` pattern, each part free of `_` (Inspect's
     `clean_filename_component`), so `list_eval_logs` reads task and id back from the name."""
 
     def part(text: str) -> str:
         return safe_name(text).replace("_", "-")
 
-    return f"{part(created[:19])}_{part(task)}_{part(model)}_{part(task_id)}.json"
+    return f"{part(created[:19])}_{part(task)}_{part(model)}_{part(task_id)}.{log_format}"
 
 
 def task_id_of(plan: EvalPlan) -> str:
@@ -211,20 +214,54 @@ class _Tally:
 
 async def _attempt(
     plan: EvalPlan, sample: Sample, epoch: int, scorer_names: list[str]
-) -> tuple[TaskState, dict[str, Score], Exception | None]:
-    """Solve and score once; on failure the transcript so far is kept for the log."""
-    state = TaskState.start(sample, epoch, plan.model, plan.roles, plan.role_lists)
-    current_state.set(state)  # what `engine.get_model()` reads
-    sample_target.set(sample.targets)  # what `mockllm/` answers with
-    try:
-        for _, solve in plan.solvers:
-            state = await solve(state)
-        scores = {}
-        for (_, score), name in zip(plan.scorers, scorer_names, strict=True):
-            scores[name] = await score(state)
-    except Exception as failure:  # a sample's failure never stops the run
-        return state, {}, failure
-    return state, scores, None
+) -> tuple[TaskState, dict[str, Score], Exception | None, Transcript]:
+    """Solve and score once, recording the transcript; on failure what happened so far is kept."""
+    transcript = Transcript()
+    with recording(transcript):
+        state = TaskState.start(sample, epoch, plan.model, plan.roles, plan.role_lists)
+        current_state.set(state)  # what `engine.get_model()` reads
+        sample_target.set(sample.targets)  # what `mockllm/` answers with
+        with transcript.span("init", "init"):
+            transcript.add(
+                "sample_init",
+                sample=_sample_for_event(sample),
+                state={"messages": [message.to_log() for message in state.messages]},
+            )
+        try:
+            with transcript.span("solvers", "solvers"):
+                for component, solve in plan.solvers:
+                    with transcript.span(component.name, "solver"):
+                        state = await solve(state)
+            scores = {}
+            with transcript.span("scorers", "scorers"):
+                for (component, score), name in zip(plan.scorers, scorer_names, strict=True):
+                    with transcript.span(name, "scorer"):
+                        scores[name] = await score(state)
+                        transcript.add(
+                            "score",
+                            score=scores[name].to_log(),
+                            target=sample.target,
+                            intermediate=False,
+                            scorer=name,
+                            scorer_args=component.args or None,
+                        )
+        except Exception as failure:  # a sample's failure never stops the run
+            record = _error_record(failure)
+            transcript.error(record["message"], record["traceback"])
+            return state, {}, failure, transcript
+    return state, scores, None, transcript
+
+
+def _sample_for_event(sample: Sample) -> dict[str, Any]:
+    """Inspect's `Sample` as `sample_init` shows it."""
+    logged: dict[str, Any] = {"input": sample.input_to_log(), "target": sample.target}
+    if sample.id is not None:
+        logged["id"] = sample.id
+    if sample.choices is not None:
+        logged["choices"] = sample.choices
+    if sample.metadata:
+        logged["metadata"] = sample.metadata
+    return logged
 
 
 async def run_plan(
@@ -245,9 +282,9 @@ async def run_plan(
     log_path = run_dir / log_name
     ids = plan.samples.ids
     selected = {str(i) for i in ids} if len(ids) == len(plan.samples) else None
-    recovered = recover_journal(journal_path(log_path), selected) if resume_log else Recovered()
-    header = redact_tree(_log_header(plan, run_id, created, resumed=len(recovered.done)))
-    writer = LogWriter(log_path, header)
+    writer = log_writer(log_path, {})
+    recovered = writer.recover(selected) if resume_log else Recovered()
+    writer.header = redact_tree(_log_header(plan, run_id, created, resumed=len(recovered.done)))
     writer.start()
     shuffle_seed = plan.samples.seed
     write_run_file(run_dir, identity, log_name, "started", shuffle_seed)
@@ -290,16 +327,17 @@ async def run_plan(
         sample_epoch.set(epoch)
         sample_key.set(str(sample.id))
         sample_start = time.monotonic()
-        retries: list[dict[str, str]] = []
+        started_at = utc_now()
+        retries: list[dict[str, Any]] = []
         try:
-            state, scores, error = await _attempt(plan, sample, epoch, scorer_names)
+            state, scores, error, transcript = await _attempt(plan, sample, epoch, scorer_names)
             while (
                 error is not None
                 and not isinstance(error, AuthRefused)
                 and len(retries) < config.retry_on_error
             ):
-                retries.append(_error_record(error))
-                state, scores, error = await _attempt(plan, sample, epoch, scorer_names)
+                retries.append({**_error_record(error), "events": transcript.events})
+                state, scores, error, transcript = await _attempt(plan, sample, epoch, scorer_names)
         finally:
             sample_usage.reset(token)
             sample_cache_hits.reset(hits_token)
@@ -325,9 +363,15 @@ async def run_plan(
             if state.output is not None
             else {"model": plan.model_name, "choices": []},
             "metadata": state.metadata,
+            "store": {},
             "model_usage": {name: u.to_log() for name, u in usage.items()},
+            "role_usage": transcript.role_usage(),
+            "events": transcript.events,
+            "attachments": {},
+            "started_at": started_at,
+            "completed_at": utc_now(),
             "total_time": round(elapsed, 6),
-            "working_time": round(elapsed, 6),
+            "working_time": round(min(elapsed, transcript.working_time), 6),
             "uuid": uuid.uuid4().hex,
             "completed": error is None,
         }
@@ -405,7 +449,9 @@ async def run_plan(
                 f"(fail_on_error={config.fail_on_error})"
             )
             failure = {"message": summary, "traceback": summary, "traceback_ansi": summary}
-        writer.finish(status, results, stats, failure)  # synchronous: cancellation cannot cut it
+        reductions = _reductions(plan, tally)
+        # synchronous: cancellation cannot cut it
+        writer.finish(status, results, stats, failure, reductions)
         write_run_file(run_dir, identity, log_name, status, shuffle_seed)
         display.finish()
         if remote is not None:
@@ -455,3 +501,18 @@ def _results(plan: EvalPlan, tally: _Tally, total: int) -> dict[str, Any]:
                 }
             )
     return {"total_samples": total, "completed_samples": total - tally.errors, "scores": scores}
+
+
+def _reductions(plan: EvalPlan, tally: _Tally) -> list[dict[str, Any]]:
+    """Inspect's `reductions`: each sample's score after its epochs are reduced, per scorer and
+    reducer (viewers show these for multi-epoch runs)."""
+    reductions = []
+    for component, _ in plan.scorers:
+        per_sample = tally.values[component.name]
+        for reducer in plan.config.reducers:
+            samples = [
+                {"value": reduce_epochs(reducer, [values])[0], "sample_id": sample_id}
+                for sample_id, values in per_sample.items()
+            ]
+            reductions.append({"scorer": component.name, "reducer": reducer, "samples": samples})
+    return reductions

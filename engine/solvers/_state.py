@@ -85,18 +85,24 @@ class TaskState:
         return self.sample.input_text
 
     def role(self, name: str) -> Model:
-        """The model bound to `name`; an unbound role falls back to the model under test."""
+        """The model bound to `name`; an unbound role falls back to the model under test.
+
+        Either way its calls are logged under the role (Inspect does the same).
+        """
         bound = self.roles.get(name)
         if bound is not None:
-            return bound
+            return bound.as_role(name)
         if self.model is None:
             raise RoleUnboundError(f"role '{name}' is not bound and there is no model under test")
-        return self.model
+        return self.model.as_role(name)
 
     def role_models(self, name: str) -> list[Model]:
         """Every model playing `name` (a role bound to a list of models, e.g. several graders,
         gives several); scorers that vote use this, everything else uses `role` (the first)."""
-        return list(self.role_lists.get(name) or [self.role(name)])
+        listed = self.role_lists.get(name)
+        if not listed:
+            return [self.role(name)]
+        return [model.as_role(name) for model in listed]
 
     def require_model(self) -> Model:
         if self.model is None:

@@ -85,7 +85,7 @@ def _check_log(cwd: Path, result: subprocess.CompletedProcess[str]) -> object:
 
     output = f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
     assert result.returncode == 0, output
-    logs = sorted((cwd / "logs").glob("*/*.json"))
+    logs = sorted((cwd / "logs").glob("*/*.eval"))
     assert len(logs) == 1, f"expected one log under {cwd / 'logs'}: {logs}\n{output}"
     run_dir = logs[0].parent
     assert (run_dir / "config.yaml").is_file()

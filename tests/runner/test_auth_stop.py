@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from engine.config import compose_config
+from engine.logs import read_log
 from engine.runner import Display, EvalResult, run_composed
 from tests.support.openai_server import OpenAIServer, echo, error, sequence
 
@@ -58,7 +59,7 @@ def test_fifty_samples_against_a_401_send_at_most_k_requests_then_resume(
         assert err.count("stopped after the first 3 requests") == 1
         assert "HTTP 401" in err and "auth_failures_stop" in err
         assert stopped.status == "error"
-        log = json.loads(stopped.log_path.read_text())
+        log = read_log(stopped.log_path)
         assert log["status"] == "error"
         assert "stopped after the first 3 requests" in log["error"]["message"]
         assert len(log["samples"]) == refused  # only those sent; the rest never ran
@@ -67,7 +68,7 @@ def test_fifty_samples_against_a_401_send_at_most_k_requests_then_resume(
         resumed = run(conf, server, "right")
         assert len(server.chat_requests()) == N
     assert resumed.status == "success" and resumed.log_path == stopped.log_path
-    log = json.loads(resumed.log_path.read_text())
+    log = read_log(resumed.log_path)
     assert sorted(s["id"] for s in log["samples"]) == sorted(f"m{n}" for n in range(N))
     assert all(s["scores"]["includes"]["value"] == "C" for s in log["samples"])
 

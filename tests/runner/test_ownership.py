@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.logs import read_log
 from tests.support.openai_server import Gate, OpenAIServer, echo
 from tests.support.processes import stop
 from tests.test_cli import INSPECT_RUN
@@ -79,8 +80,8 @@ def sent(server: OpenAIServer) -> Counter[str]:
 
 
 def the_log(cwd: Path) -> dict:
-    (log,) = [p for p in (cwd / "logs").rglob("*.json") if not p.name.startswith(".")]
-    return json.loads(log.read_text(encoding="utf-8"))
+    (log,) = [p for p in (cwd / "logs").rglob("*.eval") if not p.name.startswith(".")]
+    return read_log(log)
 
 
 def journal_lines(cwd: Path) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -10,6 +9,7 @@ import pytest
 import engine
 from engine.config import compose_config
 from engine.datasets import Sample
+from engine.logs import read_log
 from engine.runner import build_plan
 from engine.solvers import TaskState
 from tests.support.openai_server import OpenAIServer, Request
@@ -55,7 +55,7 @@ def test_three_graders_from_a_role_list_vote_and_the_log_records_them(
         result = engine.run(["model=openai/m", GRADERS, "limit=2"])
         graded_by = sorted(r.model for r in server.chat_requests() if r.model != "m")
     assert graded_by == ["judge-1", "judge-1", "judge-2", "judge-2", "judge-3", "judge-3"]
-    log = json.loads(result.log_path.read_text())
+    log = read_log(result.log_path)
     (score,) = log["samples"][0]["scores"].values()
     assert score["value"] == "I" and score["explanation"] == "majority of 3 graders: I×2, C×1"
     roles = log["eval"]["model_roles"]
@@ -90,7 +90,7 @@ def test_an_unbound_role_with_settings_is_the_model_under_test_with_them(
     assert (grade.model, grade.body["temperature"]) == ("m", 0)
     assert grade.body["max_completion_tokens"] == 50  # the run's settings, then the role's
     assert answered.model == "m" and "temperature" not in answered.body
-    roles = json.loads(result.log_path.read_text())["eval"]["model_roles"]
+    roles = read_log(result.log_path)["eval"]["model_roles"]
     assert roles["grader"]["model"] == "openai/m" and roles["grader"]["config"]["temperature"] == 0
 
 

@@ -12,6 +12,7 @@ import pytest
 from inspect_ai.scorer._classification import max_f1_score
 
 from engine.cli import cli
+from engine.logs import read_log
 from tests.support.openai_server import OpenAIServer, Request
 
 QUESTIONS = [
@@ -64,8 +65,8 @@ def write_task(tmp_path: Path, name: str, records: list[dict[str, Any]], body: s
 
 
 def scores_of(tmp_path: Path) -> dict[str, dict[str, Any]]:
-    (log,) = [p for p in (tmp_path / "logs").rglob("*.json") if not p.name.startswith(".")]
-    samples = json.loads(log.read_text())["samples"]
+    (log,) = [p for p in (tmp_path / "logs").rglob("*.eval") if not p.name.startswith(".")]
+    samples = read_log(log)["samples"]
     return {sample["id"]: sample["scores"] for sample in samples}
 
 

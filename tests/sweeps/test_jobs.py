@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from engine.config import ConfigError
-from engine.logs import write_run_file
+from engine.logs import read_log, write_run_file
 from engine.sweeps import plan_sweep
 from engine.sweeps._jobs import job_label, set_aside
 
@@ -142,7 +142,6 @@ def test_the_python_api_runs_a_sweep_in_process(
 
 
 def test_a_grader_shared_by_jobs_is_counted_per_job(monkeypatch: pytest.MonkeyPatch) -> None:
-    import json
 
     import engine
     from tests.support.openai_server import OpenAIServer, Request
@@ -156,7 +155,7 @@ def test_a_grader_shared_by_jobs_is_counted_per_job(monkeypatch: pytest.MonkeyPa
         outcome = engine.sweep(["model=openai/a,openai/b", "roles.grader=openai/judge", "limit=3"])
     assert len(outcome.results) == 2
     for result in outcome.results:
-        log = json.loads(result.log_path.read_text())
+        log = read_log(result.log_path)
         per_sample = sum(s["model_usage"]["openai/judge"]["total_tokens"] for s in log["samples"])
         assert log["stats"]["model_usage"]["openai/judge"]["total_tokens"] == per_sample > 0
 

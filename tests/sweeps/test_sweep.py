@@ -64,14 +64,14 @@ def test_the_table_flags_the_real_gap_and_not_the_noise(tmp_path: Path) -> None:
     assert markdown.startswith("| task | model | score | 95% CI |")
     assert "openai-api/slow/weak" in (folder / "comparison.csv").read_text()
     # Safe folder names: one per task × model, no `/` or `:` nesting.
-    logs = sorted(p.relative_to(folder).parent.as_posix() for p in folder.glob("quiz/*/*.json"))
+    logs = sorted(p.relative_to(folder).parent.as_posix() for p in folder.glob("quiz/*/*.eval"))
     assert logs == [
         "quiz/openai-api-fast-best",
         "quiz/openai-api-mid-close",
         "quiz/openai-api-slow-weak",
     ]
     assert (
-        read_eval_log(str(next(folder.glob("quiz/openai-api-slow-weak/*.json")))).status
+        read_eval_log(str(next(folder.glob("quiz/openai-api-slow-weak/*.eval")))).status
         == "success"
     )
 
@@ -145,7 +145,7 @@ def test_a_changed_config_is_reported_and_the_old_logs_kept(tmp_path: Path) -> N
     assert "3 jobs (3 changed)" in changed.stderr
     assert "its config changed since the log" in changed.stderr and "limit: 4 → 6" in changed.stderr
     assert requests_after == dict.fromkeys(servers, 4 + 6)
-    kept = list((tmp_path / "logs" / "nightly" / ".replaced" / "quiz").glob("*/*.json"))
+    kept = list((tmp_path / "logs" / "nightly" / ".replaced" / "quiz").glob("*/*.eval"))
     assert len(kept) == 3
     assert {row["samples"] for row in rows(tmp_path / "logs" / "nightly").values()} == {6}
 
@@ -199,7 +199,7 @@ def test_progress_counts_each_jobs_own_tokens(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     last = [line for line in done.stderr.splitlines() if "5/5 done" in line]
     assert len(last) == 2
-    for log in the_sweep(tmp_path).rglob("*.json"):
+    for log in the_sweep(tmp_path).rglob("*.eval"):
         if log.name[:4].isdigit():
             tokens = read_eval_log(str(log)).stats.model_usage["openai-api/fast/best"].total_tokens
             assert all(f" {tokens} tokens" in line for line in last), (tokens, last)

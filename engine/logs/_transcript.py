@@ -1,0 +1,120 @@
+"""A sample's transcript: Inspect's `events`, recorded while the sample runs.
+
+The runner opens one `Transcript` per sample attempt and makes it current; solvers' and scorers'
+spans, every model call (the model layer records it) and the scores land in it as plain dicts in
+Inspect's event shapes (`inspect_ai.event`), so `inspect view` shows them in the Transcript tab.
+The events live only as long as the sample: they are written with it and dropped.
+
+A leaf module (standard library only): the model layer imports it without pulling in the runner.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime, timezone
+from typing import Any
+
+__all__ = ["Transcript", "current_transcript", "event_time", "recording"]
+
+_current: ContextVar[Transcript | None] = ContextVar("transcript", default=None)
+_span: ContextVar[str | None] = ContextVar("transcript_span", default=None)
+
+
+def current_transcript() -> Transcript | None:
+    """The transcript of the sample being run here, or None outside a sample."""
+    return _current.get()
+
+
+def event_time() -> str:
+    """An event timestamp: UTC, ISO 8601 (Inspect's form)."""
+    return datetime.now(timezone.utc).isoformat()
+
+
+def _event_id() -> str:
+    return uuid.uuid4().hex[:22]
+
+
+class Transcript:
+    """The events of one sample attempt, oldest first, and its working time.
+
+    Working time is wall time minus the time spent waiting (for a connection slot, a retry's
+    backoff, a batch), as Inspect counts it: what the sample itself took.
+    """
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self._started = time.monotonic()
+        self.waited = 0.0
+        """Seconds spent waiting rather than working (added by the model layer)."""
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self._started
+
+    @property
+    def working_time(self) -> float:
+        return max(0.0, self.elapsed - self.waited)
+
+    def add(self, kind: str, **fields: Any) -> dict[str, Any]:
+        """Append an event of type `kind` (Inspect's `event` discriminator) and return it."""
+        event: dict[str, Any] = {
+            "uuid": _event_id(),
+            "span_id": _span.get(),
+            "timestamp": event_time(),
+            "working_start": round(self.working_time, 6),
+            "event": kind,
+        }
+        event.update((key, value) for key, value in fields.items() if value is not None)
+        if event["span_id"] is None:
+            del event["span_id"]
+        self.events.append(event)
+        return event
+
+    @contextmanager
+    def span(self, name: str, kind: str) -> Iterator[str]:
+        """`span_begin` … `span_end` around a step (Inspect's types: init, solvers, solver,
+        scorers, scorer); events inside carry its id."""
+        span_id = _event_id()
+        parent = _span.get()
+        token = _span.set(span_id)
+        self.add("span_begin", id=span_id, parent_id=parent, type=kind, name=name)
+        try:
+            yield span_id
+        finally:
+            self.add("span_end", id=span_id)
+            _span.reset(token)
+
+    def error(self, message: str, traceback: str) -> None:
+        self.add(
+            "error",
+            error={"message": message, "traceback": traceback, "traceback_ansi": traceback},
+        )
+
+    def role_usage(self) -> dict[str, dict[str, int]]:
+        """Token usage summed by model role (Inspect's `role_usage`), from the model events."""
+        totals: dict[str, dict[str, int]] = {}
+        for event in self.events:
+            role = event.get("role")
+            if event["event"] != "model" or role is None:
+                continue
+            total = totals.setdefault(role, {})
+            for name, value in ((event.get("output") or {}).get("usage") or {}).items():
+                if isinstance(value, int):
+                    total[name] = total.get(name, 0) + value
+        return totals
+
+
+@contextmanager
+def recording(transcript: Transcript) -> Iterator[Transcript]:
+    """Make `transcript` current for the code run inside (one sample attempt)."""
+    token = _current.set(transcript)
+    span_token = _span.set(None)
+    try:
+        yield transcript
+    finally:
+        _span.reset(span_token)
+        _current.reset(token)

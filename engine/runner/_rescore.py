@@ -1,0 +1,414 @@
+"""`inspect-run score LOG… [SCORER…] [KEY=VALUE…]`: score existing logs again, without generating.
+
+Each log's embedded config is the starting point; positional scorer names replace the task's
+scorers, and overrides (`roles.grader=…`, `cache.enabled=false`, `log_format=json`) apply on top.
+The models' replies are read back from the log and only the scorers run, so the only requests
+sent are the graders'. The response cache is on unless turned off, so scoring the same log again
+with the same grader sends nothing. The new log goes beside the old one under a new name (the old
+log is never touched), and the old and new scores are compared per scorer.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+USAGE = (
+    "usage: inspect-run score LOG… [SCORER…] [roles.grader=MODEL] [KEY=VALUE…]\n"
+    "  re-scores the samples of each log (no generation) into a new log beside it"
+)
+
+
+@dataclass
+class Agreement:
+    """How a new scorer's values compare with the old log's, over the samples both scored."""
+
+    old: str
+    new: str
+    old_values: list[float] = field(default_factory=list)
+    new_values: list[float] = field(default_factory=list)
+
+    @property
+    def agreeing(self) -> int:
+        return sum(a == b for a, b in zip(self.old_values, self.new_values, strict=True))
+
+    def line(self) -> str:
+        n = len(self.old_values)
+        if n == 0:
+            return f"  {self.old} → {self.new}: no sample scored by both"
+
+        def mean(values: list[float]) -> float:
+            return sum(values) / len(values)
+
+        return (
+            f"  {self.old} → {self.new}: mean {mean(self.old_values):.3f} → "
+            f"{mean(self.new_values):.3f}, agreement {self.agreeing / n:.1%} ({self.agreeing}/{n})"
+        )
+
+
+@dataclass
+class Rescored:
+    source: Path
+    path: Path
+    samples: int
+    errors: int
+    agreements: list[Agreement]
+    status: str
+
+
+def _parse_args(args: Sequence[str]) -> tuple[list[Path], list[str], list[str]]:
+    logs: list[Path] = []
+    scorer_names: list[str] = []
+    overrides: list[str] = []
+    for arg in args:
+        if "=" in arg:
+            overrides.append(arg)
+        elif Path(arg).suffix in (".eval", ".json") or Path(arg).exists():
+            logs.append(Path(arg))
+        else:
+            scorer_names.append(arg)
+    return logs, scorer_names, overrides
+
+
+def new_log_path(source: Path, log_format: str) -> Path:
+    """Beside `source`, never over an existing file: `NAME-scored.eval`, `NAME-scored-2.eval`, …"""
+    stem = source.stem
+    candidate = source.with_name(f"{stem}-scored.{log_format}")
+    index = 2
+    while candidate.exists():
+        candidate = source.with_name(f"{stem}-scored-{index}.{log_format}")
+        index += 1
+    return candidate
+
+
+def _compose(
+    source: Path, header: dict[str, Any], scorer_names: list[str], overrides: list[str]
+) -> Any:
+    """The log's config with the new scorers and overrides, validated (`ConfigError` if not)."""
+    import yaml
+    from omegaconf import OmegaConf
+    from pydantic import ValidationError
+
+    from engine.config import ConfigError
+    from engine.config._errors import Problem, problems_from_validation
+    from engine.config._schema import RunConfig
+
+    embedded = ((header.get("eval") or {}).get("metadata") or {}).get("inspect_run") or {}
+    resolved = embedded.get("config")
+    if not isinstance(resolved, dict):
+        raise ConfigError([Problem("", f"{source} has no inspect-run config to score from")])
+    tree = OmegaConf.create(resolved)
+    OmegaConf.update(tree, "cache.enabled", True, merge=False)  # a repeated grader call is free
+    OmegaConf.update(tree, "batch.enabled", False, merge=False)
+    if scorer_names:
+        OmegaConf.update(tree, "task.scorers", scorer_names, merge=False)
+    problems = []
+    for override in overrides:
+        key, _, text = override.lstrip("+").partition("=")
+        try:
+            value = yaml.safe_load(text) if text else None
+        except yaml.YAMLError as error:
+            problems.append(Problem(key, f"not a valid value: {error}", "command line"))
+            continue
+        OmegaConf.update(tree, key, value, merge=False, force_add=True)
+    if problems:
+        raise ConfigError(problems)
+    data = OmegaConf.to_container(tree, resolve=True)
+    try:
+        return RunConfig.model_validate(data), data
+    except ValidationError as error:
+        raise ConfigError(
+            problems_from_validation(error, RunConfig, lambda key: "command line")
+        ) from None
+
+
+def _state_of(logged: dict[str, Any], model: Any, roles: Any, role_lists: Any) -> Any:
+    """The TaskState a solver chain left, rebuilt from a logged sample."""
+    from engine.datasets import Sample
+    from engine.providers import ChatMessage, ModelOutput
+    from engine.solvers import TaskState
+
+    raw_input = logged.get("input", "")
+    sample_input = (
+        raw_input
+        if isinstance(raw_input, str)
+        else [ChatMessage.from_log(message) for message in raw_input]
+    )
+    sample = Sample(
+        sample_input,
+        logged.get("target", ""),
+        logged.get("id"),
+        logged.get("choices"),
+        logged.get("metadata"),
+    )
+    state = TaskState.start(sample, int(logged.get("epoch", 1)), model, roles, role_lists)
+    state.messages = [ChatMessage.from_log(message) for message in logged.get("messages") or []]
+    if logged.get("output"):
+        state.output = ModelOutput.from_log(logged["output"])
+    state.metadata = dict(logged.get("metadata") or {})
+    return state
+
+
+def _old_scores(source: Path) -> dict[str, dict[tuple[str, int], float]]:
+    from engine.logs import iter_log_samples
+    from engine.scorers import value_to_float
+
+    scores: dict[str, dict[tuple[str, int], float]] = {}
+    for logged in iter_log_samples(source):
+        key = (str(logged.get("id")), int(logged.get("epoch", 1)))
+        for name, score in (logged.get("scores") or {}).items():
+            scores.setdefault(name, {})[key] = value_to_float(score.get("value"))
+    return scores
+
+
+async def rescore(source: Path, scorer_names: list[str], overrides: list[str]) -> Rescored:
+    """Score `source`'s samples again into a new log beside it."""
+    import anyio
+
+    from engine.config import ConfigError
+    from engine.config._errors import Problem
+    from engine.logs import Transcript, iter_log_samples, log_writer, read_log_header, recording
+    from engine.providers import ModelHub, ModelUsage, ProviderError, sample_epoch, sample_key
+    from engine.providers import sample_usage as usage_var
+    from engine.registry import RegistryError
+    from engine.runner._plan import Component
+    from engine.runner._run import _error_record, errors_exceed
+    from engine.scorers import metrics, scorers
+
+    header = read_log_header(source)
+    config, resolved = _compose(source, header, scorer_names, overrides)
+    problems: list[Problem] = []
+    hub = ModelHub(config.connection, config.cache, None)
+    model = None
+    try:
+        if config.model and config.model != "none":
+            model = hub.get(
+                config.model, config.generation, config.model_args, config.model_base_url
+            )
+        roles = {}
+        role_lists = {}
+        for role, binding in config.roles.items():
+            if binding is None:
+                continue
+            specs = binding if isinstance(binding, list) else [binding]
+            bound = [hub.get(s.model, s.generation, s.model_args, s.base_url) for s in specs]
+            roles[role] = bound[0]
+            if isinstance(binding, list):
+                role_lists[role] = bound
+    except ProviderError as error:
+        problems.append(Problem("model", str(error), "command line"))
+    planned: list[tuple[Component, Any]] = []
+    for index, spec in enumerate(config.task.scorers):
+        try:
+            name, args, scorer = scorers.create(spec)
+        except RegistryError as error:
+            problems.append(Problem(f"task.scorers.{index}", str(error), "command line"))
+            continue
+        unique = name if name not in {c.name for c, _ in planned} else f"{name}_{index}"
+        planned.append((Component(unique, args, name), scorer))
+    metric_fns = []
+    for index, spec in enumerate(config.task.metrics):
+        try:
+            name, _, metric = metrics.create(spec)
+            metric_fns.append((name, metric))
+        except RegistryError as error:
+            problems.append(Problem(f"task.metrics.{index}", str(error), "command line"))
+    if problems:
+        await hub.aclose()
+        raise ConfigError(problems)
+
+    old = _old_scores(source)
+    primary = next(iter(old), None)
+    agreements = {
+        component.name: Agreement(
+            component.name if component.name in old else primary or "-", component.name
+        )
+        for component, _ in planned
+    }
+    values: dict[str, dict[str, list[float]]] = {c.name: {} for c, _ in planned}
+    errors = 0
+    total = 0
+    usage_total: dict[str, ModelUsage] = {}
+
+    target = new_log_path(source, config.log_format)
+    eval_spec = dict(header["eval"])
+    inspect_run = dict((eval_spec.get("metadata") or {}).get("inspect_run") or {})
+    inspect_run.update(config=resolved, rescored_from=source.name, rescore_overrides=overrides)
+    eval_spec.update(
+        eval_id=uuid.uuid4().hex,
+        created=_now(),
+        metadata={**(eval_spec.get("metadata") or {}), "inspect_run": inspect_run},
+        model_roles={
+            role: {"model": bound.name, "config": bound.generation.model_dump(exclude_none=True)}
+            for role, bound in roles.items()
+        }
+        or None,
+    )
+    writer = log_writer(target, {"eval": eval_spec, "plan": header.get("plan") or {}})
+    writer.start()
+    created = _now()
+
+    async def score_one(logged: dict[str, Any]) -> None:
+        nonlocal errors, total
+        total += 1
+        if logged.get("error"):  # nothing to score: kept as it was
+            errors += 1
+            writer.write_sample(logged)
+            return
+        key = (str(logged.get("id")), int(logged.get("epoch", 1)))
+        usage: dict[str, ModelUsage] = {}
+        token = usage_var.set(usage)
+        sample_epoch.set(key[1])
+        sample_key.set(key[0])
+        transcript = Transcript()
+        scores: dict[str, Any] = {}
+        failure = None
+        try:
+            with recording(transcript), transcript.span("scorers", "scorers"):
+                state = _state_of(logged, model, roles, role_lists)
+                for component, scorer in planned:
+                    with transcript.span(component.name, "scorer"):
+                        scores[component.name] = await scorer(state)
+                        transcript.add(
+                            "score",
+                            score=scores[component.name].to_log(),
+                            target=logged.get("target"),
+                            intermediate=False,
+                            scorer=component.name,
+                            scorer_args=component.args or None,
+                        )
+        except Exception as error:  # one sample's failure never stops the others
+            failure = _error_record(error)
+            transcript.error(failure["message"], failure["traceback"])
+        finally:
+            usage_var.reset(token)
+        merged_usage = {
+            name: ModelUsage.from_log(u) for name, u in (logged.get("model_usage") or {}).items()
+        }
+        for name, used in usage.items():
+            merged_usage.setdefault(name, ModelUsage()).add(used)
+            usage_total.setdefault(name, ModelUsage()).add(used)
+        record = {
+            **logged,
+            "events": [*(logged.get("events") or []), *transcript.events],
+            "model_usage": {name: u.to_log() for name, u in merged_usage.items()},
+            "uuid": uuid.uuid4().hex,
+        }
+        record.pop("scores", None)
+        if failure is not None:
+            errors += 1
+            record["error"] = failure
+        else:
+            record["scores"] = {name: score.to_log() for name, score in scores.items()}
+            for name, score in scores.items():
+                value = score.as_float()
+                values[name].setdefault(key[0], []).append(value)
+                agreement = agreements[name]
+                old_value = old.get(agreement.old, {}).get(key)
+                if old_value is not None:
+                    agreement.old_values.append(old_value)
+                    agreement.new_values.append(value)
+        writer.write_sample(record)
+
+    samples: Iterator[dict[str, Any]] = iter_log_samples(source)
+
+    async def worker() -> None:
+        for logged in samples:  # workers share one iterator: each sample is scored once
+            await score_one(logged)
+
+    status = "success"
+    try:
+        async with anyio.create_task_group() as group:
+            for _ in range(max(1, sum(p.max_connections for p in hub.pools.values()))):
+                group.start_soon(worker)
+    except BaseException:
+        status = "cancelled"
+        raise
+    finally:
+        if status == "success" and errors_exceed(errors, total, config.fail_on_error):
+            status = "error"
+        results = _results(planned, metric_fns, values, config.reducers, total, errors)
+        stats = {
+            "started_at": created,
+            "completed_at": _now(),
+            "model_usage": {name: u.to_log() for name, u in usage_total.items()},
+        }
+        writer.finish(status, results, stats, None, None)
+        with anyio.CancelScope(shield=True):
+            await hub.aclose()
+    return Rescored(source, target, total, errors, list(agreements.values()), status)
+
+
+def _now() -> str:
+    from engine.logs import utc_now
+
+    return utc_now()
+
+
+def _results(
+    planned: list[tuple[Any, Any]],
+    metric_fns: list[tuple[str, Any]],
+    values: dict[str, dict[str, list[float]]],
+    reducers: list[str],
+    total: int,
+    errors: int,
+) -> dict[str, Any]:
+    from engine.scorers import reduce_epochs
+
+    scores = []
+    for component, _ in planned:
+        per_sample = list(values[component.name].values())
+        scored = sum(len(v) for v in per_sample)
+        for reducer in reducers:
+            reduced = reduce_epochs(reducer, per_sample)
+            scores.append(
+                {
+                    "name": component.name if len(reducers) == 1 else f"{component.name}_{reducer}",
+                    "scorer": component.name,
+                    "reducer": reducer,
+                    "params": component.args,
+                    "scored_samples": scored,
+                    "unscored_samples": total - scored,
+                    "metrics": {
+                        name: {"name": name, "value": fn(reduced) if reduced else 0.0, "params": {}}
+                        for name, fn in metric_fns
+                    },
+                }
+            )
+    return {"total_samples": total, "completed_samples": total - errors, "scores": scores}
+
+
+def score_command(args: Sequence[str]) -> int:
+    import anyio
+
+    from engine.config import ConfigError
+    from engine.logs import redact
+
+    logs, scorer_names, overrides = _parse_args(args)
+    missing = [path for path in logs if not path.is_file()]
+    if not logs or missing:
+        reason = f"no such log: {missing[0]}" if missing else "no LOG given"
+        print(f"inspect-run: {reason}\n{USAGE}", file=sys.stderr)
+        return 2
+    failed = False
+    for source in logs:
+        started = time.monotonic()
+        try:
+            done = anyio.run(rescore, source, scorer_names, overrides)
+        except ConfigError as error:
+            print(redact(f"inspect-run: {source}: {error}"), file=sys.stderr)
+            return 2
+        failed = failed or done.status != "success"
+        print(f"{done.source} → {done.path}")
+        print(
+            f"  {done.samples} samples, {done.errors} not scored, "
+            f"{time.monotonic() - started:.1f}s, status {done.status}"
+        )
+        for agreement in done.agreements:
+            print(agreement.line())
+    return 1 if failed else 0
