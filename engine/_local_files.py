@@ -63,10 +63,12 @@ def find_local_file(
     allowed: Sequence[Path] = (),
     what: str = "file",
     scope: str = "the task directories",
+    opt_in: str | None = "dataset.allowed_roots",
 ) -> Path | None:
     """The resolved file `name` means: the first of `folders` that holds it, or an allowed
     root; None when no folder holds it. Raises `LocalFileError` for a name that leads out
-    (`what` and `scope` word the error: `image path`, `the dataset's folder`)."""
+    (`what` and `scope` word the error: `image path`, `the dataset's folder`; `opt_in`: the key
+    that lists more folders, None where there is none)."""
     if not name or "\x00" in name:
         raise LocalFileError(f"{what} {name!r} is not a file name")
     if name.startswith("~"):
@@ -85,9 +87,10 @@ def find_local_file(
         root = _inside(path, allowed)
         if root is None:
             extra = f" ({', '.join(map(str, allowed))})" if allowed else ""
+            accepted = f"accepted only inside {opt_in}{extra}" if opt_in else "refused"
             raise LocalFileError(
-                f"{what} {name!r} is outside {scope}: an absolute path is accepted only inside "
-                f"dataset.allowed_roots{extra}; give a path relative to {scope}"
+                f"{what} {name!r} is outside {scope}: an absolute path is {accepted}; give a "
+                f"path relative to {scope}"
             )
         return _check_file(name, path, root, what) if path.exists() else None
     for folder in folders:
@@ -97,10 +100,8 @@ def find_local_file(
         if root is None:
             lexical = Path(os.path.normpath(base / name))
             how = "is a symlink leading out of" if _inside(lexical, [base]) else "climbs out of"
-            raise LocalFileError(
-                f"{what} {name!r} is outside {scope}: it {how} {folder} (list other folders "
-                "in dataset.allowed_roots)"
-            )
+            hint = f" (list other folders in {opt_in})" if opt_in else ""
+            raise LocalFileError(f"{what} {name!r} is outside {scope}: it {how} {folder}{hint}")
         if path.exists() or path.is_symlink():
             return _check_file(name, path, root, what)
     return None

@@ -49,15 +49,20 @@ _LOADED: dict[Path, tuple[tuple[int, int], ModuleType]] = {}
 
 
 def load_user_module(
-    file: str, what: str, dirs: Sequence[Path] | None = None, allowed: Sequence[Path] = ()
+    file: str,
+    what: str,
+    dirs: Sequence[Path] | None = None,
+    allowed: Sequence[Path] | None = None,
 ) -> tuple[ModuleType, Path]:
     """Import `file` from the first task directory holding it (`dirs`, else `code_dirs`), found
-    by the one rule for local files (`allowed`: `dataset.allowed_roots`)."""
+    by the one rule for local files. `allowed`: a dataset's `allowed_roots` (hooks only;
+    components have no such key)."""
     from engine._local_files import LocalFileError, find_local_file
 
     searched = list(code_dirs.get() if dirs is None else dirs)
     try:
-        path = find_local_file(file, searched, allowed, f"{what}: file")
+        opt_in = "dataset.allowed_roots" if allowed is not None else None
+        path = find_local_file(file, searched, allowed or (), f"{what}: file", opt_in=opt_in)
     except LocalFileError as error:
         raise UserCodeError(str(error)) from None
     if path is None:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from inspect_ai.log import read_eval_log
 
+from tests.support.files import found_in
 from tests.support.openai_server import OpenAIServer, Request
 from tests.support.processes import stop
 from tests.test_cli import INSPECT_RUN, run_cli, the_log
@@ -203,8 +204,7 @@ def test_the_api_key_is_not_in_the_cache_file(
     assert all(r.headers["authorization"] == f"Bearer {FAKE_KEY}" for r in server.chat_requests())
     files = [p for p in cache_dir.iterdir() if p.is_file()]
     assert cache_dir / "responses.sqlite" in files
-    for path in files:
-        assert FAKE_KEY.encode() not in path.read_bytes(), path
+    assert found_in(FAKE_KEY, files) == []
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ import pytest
 from inspect_ai.log import read_eval_log
 
 from engine.logs import LOG_SUFFIXES, read_log_header
+from tests.support.files import found_in
 from tests.support.openai_server import OpenAIServer, Request, error, fixed
 
 INSPECT_RUN = str(Path(sys.executable).parent / "inspect-run")
@@ -149,8 +150,7 @@ def test_no_secret_lands_in_any_file(
     )
     files = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert len(files) >= 4
-    for path in files:
-        assert SECRET not in path.read_text(errors="replace"), path
+    assert found_in(SECRET, files) == []
 
 
 def test_failed_samples_are_recorded_and_set_the_exit_status(tmp_path: Path) -> None:

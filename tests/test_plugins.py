@@ -172,7 +172,7 @@ def test_a_teams_components_run_end_to_end(
         ),
         ("team/components.py:ask_then_confirm", "is a solver, not a scorer"),
         ("team/scorers.py:keyword_overlap", "file 'team/scorers.py' not found"),
-        ("../outside.py:keyword_overlap", "points outside the task directory"),
+        ("../outside.py:keyword_overlap", "is outside the task directories: it climbs out of"),
         ("match: {numeric: perhaps}", "scorer 'match': argument 'numeric' expects bool"),
     ],
 )

@@ -68,11 +68,12 @@ def readme_commands() -> list[str]:
 
 
 def readme_files() -> dict[str, str]:
-    """The README's example files, named by their first line (`# conf/task/capitals.yaml`)."""
+    """The README's example files, named by their first line (`# conf/task/capitals.yaml`,
+    `# tasks/team/components.py`)."""
     files = {}
     for _, block in code_blocks():
         first = block.partition("\n")[0].strip()
-        match = re.fullmatch(r"# (conf/\S+\.yaml)(?: .*)?", first)
+        match = re.fullmatch(r"# (conf/\S+\.yaml|tasks/\S+\.py)(?: .*)?", first)
         if match:
             files[match.group(1)] = block
     return files
@@ -140,6 +141,9 @@ def test_every_readme_command_runs_against_local_servers(
         monkeypatch.setenv("HF_HOME", str(workdir / "hf"))
         for command in commands:
             text = command.replace("http://gpu-box:8000/v1", openai.base_url)
+            if "…" in text:  # a log named by its folder: the newest log the commands wrote
+                newest = max(workdir.glob("logs/*/*.eval"), key=lambda p: p.stat().st_mtime_ns)
+                text = re.sub(r"logs/…/…\.eval", str(newest.relative_to(workdir)), text)
             args = shlex.split(text)[1:]
             try:
                 if DRY.search(text):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from tests.support.files import found_in
 from tests.support.openai_server import OpenAIServer, Request, error
 from tests.test_cli import run_cli
 
@@ -42,10 +43,9 @@ def test_the_key_lands_in_no_file(tmp_path: Path) -> None:
     assert all(FAKE_KEY not in done.stdout + done.stderr for done in outputs)
     assert "Incorrect API key provided: ***" in failing.stderr
     files = [p for p in tmp_path.rglob("*") if p.is_file()]
-    assert any(p.suffix == ".json" for p in files)
+    assert any(p.suffix == ".eval" for p in files)
     assert any(p.name == "comparison.md" for p in files)  # the sweep's outputs are checked too
-    for path in files:
-        assert FAKE_KEY.encode() not in path.read_bytes(), path
+    assert found_in(FAKE_KEY, files) == []
     assert os.environ.get("OPENAI_API_KEY") != FAKE_KEY
 
 
@@ -67,9 +67,8 @@ def nowhere(root: Path, value: str, *outputs: str) -> None:
     """`value` is in no file under `root` (logs, saved configs, sweep folder, cache) nor output."""
     for output in outputs:
         assert value not in output
-    for path in root.rglob("*"):
-        if path.is_file() and not path.is_relative_to(root / "conf"):  # the user's own YAML
-            assert value.encode() not in path.read_bytes(), path
+    written = [p for p in root.rglob("*") if not p.is_relative_to(root / "conf")]  # not the YAML
+    assert found_in(value, written) == []
 
 
 @pytest.fixture

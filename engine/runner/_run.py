@@ -509,9 +509,9 @@ def _reductions(plan: EvalPlan, tally: _Tally) -> list[dict[str, Any]]:
     reductions = []
     for component, _ in plan.scorers:
         per_sample = tally.values[component.name]
-        for reducer in plan.config.reducers:
+        for reducer, reduce in plan.reducers:
             samples = [
-                {"value": reduce_epochs(reducer, [values])[0], "sample_id": sample_id}
+                {"value": reduce_epochs(reduce, [values])[0], "sample_id": sample_id}
                 for sample_id, values in per_sample.items()
             ]
             reductions.append({"scorer": component.name, "reducer": reducer, "samples": samples})

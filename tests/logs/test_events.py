@@ -9,13 +9,14 @@ from inspect_ai.event import ModelEvent, SampleInitEvent, ScoreEvent, SpanBeginE
 from inspect_ai.log import read_eval_log
 
 import engine
+from tests.support.files import found_in
 from tests.support.openai_server import OpenAIServer, Reply, Request, error, sequence
 
 SECRET = "sk-test-events-NEVER-WRITE-4242"
 
 
 def answer(request: Request) -> str:
-    if "[Expert answer]" in request.messages[-1]["content"]:
+    if "[Expert]:" in request.messages[-1]["content"]:
         return "Same container as the expert answer.\nGRADE: C"
     return "the basket"
 
@@ -60,7 +61,7 @@ def test_a_graded_sample_has_a_model_event_for_the_model_and_one_for_the_grader(
         assert call.retries == 0 and call.error is None
         assert call.input[-1].role == "user"
     grader = calls[1]
-    assert "[Expert answer]" in grader.input[-1].text
+    assert "[Expert]:" in grader.input[-1].text
     assert grader.output.completion.endswith("GRADE: C")
     # The grader's call sits inside the scorer's span; the score carries its explanation.
     scorer_span = next(e for e in events if isinstance(e, SpanBeginEvent) and e.type == "scorer")
@@ -71,7 +72,7 @@ def test_a_graded_sample_has_a_model_event_for_the_model_and_one_for_the_grader(
     assert sample.role_usage["grader"].total_tokens == grader.output.usage.total_tokens
     assert sample.working_time is not None and 0 <= sample.working_time <= sample.total_time
     assert sample.started_at is not None and sample.completed_at is not None
-    assert SECRET not in result.log_path.read_bytes().decode("latin-1")
+    assert found_in(SECRET, [result.log_path]) == []
 
 
 def test_retries_and_their_errors_and_cache_use_are_in_the_model_event(

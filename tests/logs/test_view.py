@@ -27,7 +27,7 @@ READY = re.compile(r"Running on (http://127\.0\.0\.1:\d+)")
 
 
 def respond(request: Request) -> str:
-    if "[Expert answer]" in request.messages[-1]["content"]:
+    if "[Expert]:" in request.messages[-1]["content"]:
         return "GRADE: C"
     return "the basket"
 

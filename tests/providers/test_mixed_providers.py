@@ -7,6 +7,7 @@ from pathlib import Path
 from inspect_ai.log import read_eval_log
 
 from tests.support import anthropic_server, bedrock_server, gemini_server, openai_server
+from tests.support.files import found_in
 from tests.test_cli import run_cli, the_log
 
 
@@ -94,5 +95,4 @@ def test_a_bedrock_model_graded_by_an_azure_ai_model(tmp_path: Path) -> None:
     }
     for secret in (aws_secret, azure_key):
         assert secret not in done.stdout + done.stderr
-        for path in tmp_path.rglob("*"):
-            assert not path.is_file() or secret.encode() not in path.read_bytes(), path
+        assert found_in(secret, tmp_path.rglob("*")) == []

@@ -108,8 +108,14 @@ def test_a_reply_function_from_a_task_directory(
         (["+model_args.repyl=x"], "did you mean 'reply'?"),
         (["+model_args.reply=x", "+model_args.reply_fn=replies.py:reply"], "not both"),
         (["+model_args.reply_fn=replies.py:nothing"], "has no function 'nothing'"),
-        (["+model_args.reply_fn=/etc/passwd.py:reply"], "load only from the task directories"),
-        (["+model_args.reply_fn=../replies.py:reply"], "points outside the task directory"),
+        (
+            ["+model_args.reply_fn=/etc/passwd.py:reply"],
+            "is outside the task directories: an absolute path is refused",
+        ),
+        (
+            ["+model_args.reply_fn=../replies.py:reply"],
+            "is outside the task directories: it climbs out of",
+        ),
     ],
 )
 def test_bad_model_args_are_exit_2(

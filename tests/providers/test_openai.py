@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from engine.providers import (
 )
 from tests.providers._hub import FAST, generate_once
 from tests.support.openai_server import (
+    Gate,
     OpenAIServer,
     Reply,
     Request,
@@ -519,14 +521,19 @@ async def test_json_that_is_not_a_chat_completion_is_malformed(server: OpenAISer
 
 
 @pytest.mark.anyio
-async def test_max_connections_caps_requests_in_flight(monkeypatch: pytest.MonkeyPatch) -> None:
-    with OpenAIServer(echo, latency=0.05) as slow:
+async def test_max_connections_caps_requests_in_flight_per_model(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each model has its own pool (Inspect's scope): `max_connections` caps each one. The server
+    holds every request until both caps are full, so the peak is reached however slow the
+    machine is, and never passed."""
+    gate = Gate(echo)
+    with OpenAIServer(gate) as server:
         monkeypatch.setenv("OPENAI_API_KEY", KEY)
-        monkeypatch.setenv("OPENAI_BASE_URL", slow.base_url)
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
         hub = ModelHub(FAST.model_copy(update={"max_connections": 3}))
-        # Two models on one base URL and key share one pool, hence one cap.
         models = [hub.get(MODEL, GenerationConfig()), hub.get("openai/gpt-4o", GenerationConfig())]
-        assert models[0].pool is models[1].pool
+        assert models[0].pool is not models[1].pool
         outputs: list[str] = []
 
         async def one(index: int) -> None:
@@ -537,12 +544,17 @@ async def test_max_connections_caps_requests_in_flight(monkeypatch: pytest.Monke
             async with anyio.create_task_group() as group:
                 for index in range(12):
                     group.start_soon(one, index)
+                await anyio.to_thread.run_sync(gate.wait_arrived, 6)  # 3 per model, all held
+                assert server.max_in_flight == 6
+                gate.release()
         finally:
             await hub.aclose()
 
         assert sorted(outputs) == sorted(f"question {index}" for index in range(12))
-        assert len(slow.requests) == 12
-        assert slow.max_in_flight == 3
+        assert len(server.requests) == 12
+        assert server.max_in_flight == 6
+        per_model = Counter(request.model for request in server.requests)
+        assert per_model == {"gpt-4o-mini": 6, "gpt-4o": 6}
 
 
 # ── resolving model strings to clients ────────────────────────────────────────────────────────────

@@ -18,7 +18,7 @@ SAMPLES = 6
 
 def respond(request: Request) -> str:
     prompt = request.messages[-1]["content"]
-    if "[Expert answer]" not in prompt:
+    if "[Expert]:" not in prompt:
         return "the basket"
     if request.model == "strict":  # the new grader fails every other story
         return "GRADE: I" if "Sally" in prompt else "GRADE: C"
@@ -51,7 +51,7 @@ def test_another_grader_sends_only_grader_requests_and_writes_a_new_log(
     assert cli(["score", str(source), "roles.grader=openai/strict"]) == 0
     sent = server.chat_requests()
     assert [r.model for r in sent] == ["strict"] * SAMPLES
-    assert all("[Expert answer]" in r.messages[-1]["content"] for r in sent)
+    assert all("[Expert]:" in r.messages[-1]["content"] for r in sent)
     assert digest(source) == before  # the old log is never touched
 
     rescored = source.with_name(f"{source.stem}-scored.eval")
