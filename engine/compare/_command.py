@@ -49,7 +49,12 @@ def report_command(args: Sequence[str]) -> int:
             else Path("report.html")
         )
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(render_html(comparison), encoding="utf-8")
+    from engine.gate._reliability import reliability
+    from engine.gate._render import reliability_html
+
+    graders = {f"{run.task} / {run.label}": reliability(run) for run in comparison.runs}
+    appendix = reliability_html({name: found for name, found in graders.items() if not found.empty})
+    output.write_text(render_html(comparison, appendix=appendix), encoding="utf-8")
     print(comparison.to_text())
     print(f"\nreport: {output}")
     return 0
