@@ -123,7 +123,9 @@ def wilson(successes: float, n: float, confidence: float = 0.95) -> tuple[float,
     p = successes / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    low = 0.0 if successes <= 0 else max(0.0, centre - half)  # exact ends, not rounding noise
+    high = 1.0 if successes >= n else min(1.0, centre + half)
+    return (low, high)
 
 
 def clustered_stderr(values: Sequence[float], clusters: Sequence[str]) -> float:

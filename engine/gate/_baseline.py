@@ -129,6 +129,9 @@ def paired(
         lost = sum(a < b for a, b in zip(after, before, strict=True))
         low, high = newcombe_paired(both, gained, lost, n - both - gained - lost, 1 - alpha)
         test, p_value = "mcnemar", mcnemar_exact(gained, lost)
+        # Power from the interval's own spread: the plug-in SE is 0 when no pair disagrees, which
+        # would claim any effect detectable on three samples.
+        stderr = max(stderr, (high - low) / (2 * normal_quantile(1 - alpha / 2)))
     else:
         z = normal_quantile(1 - alpha / 2)
         low, high = mean - z * stderr, mean + z * stderr
