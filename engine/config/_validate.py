@@ -19,6 +19,7 @@ _SCHEMA_OF_GROUP = {
     "cache": "cache",
     "roles": "roles",
     "prices": "prices",
+    "gate": "gate",
     "preset": "config",  # overlays at the global package
     "sweep": "config",  # `hydra.sweeper.params` plus any keys it sets for every job
     "local": "config",
@@ -96,6 +97,14 @@ def validate_dirs(dirs: Sequence[str | Path]) -> tuple[list[Problem], int, int]:
             except ConfigError as error:
                 problems += [
                     Problem(p.key, f"{p.message} (composing task={task})", p.source)
+                    for p in error.problems
+                ]
+        for name in group_options("gate"):  # the check texts parse (pydantic, not JSON Schema)
+            try:
+                compose_config([f"gate={name}", "model=none"])
+            except ConfigError as error:
+                problems += [
+                    Problem(p.key, f"{p.message} (composing gate={name})", p.source)
                     for p in error.problems
                 ]
         for name in group_options("sweep"):  # every job composes (planning would need API keys)
