@@ -89,7 +89,10 @@ def test_a_panel_sweep_reports_kappa_and_gates_against_its_baseline(
     assert "Fleiss' κ (panel: openai-api/g1/judge, openai-api/g2/judge): -0.053 [" in out
     assert "Δ = -0.7000 (0.7000 → 0.0000)" in out
     cases = {c.get("name"): c for c in ET.parse("gate.xml").getroot().iter("testcase")}
-    assert cases["grader.kappa >= 0.5 [graded_quiz / openai-api/slow/weak]"].find("failure") is not None
+    assert (
+        cases["grader.kappa >= 0.5 [graded_quiz / openai-api/slow/weak]"].find("failure")
+        is not None
+    )
     markdown = Path("gate.md").read_text()
     assert "14 samples got worse" in markdown and "| q07 | C→I |" in markdown
     html = Path("gate.html").read_text()
