@@ -3,6 +3,7 @@ known samples) report the expected κ, and a gate against the baseline sweep giv
 
 from __future__ import annotations
 
+import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -101,3 +102,31 @@ def test_a_panel_sweep_reports_kappa_and_gates_against_its_baseline(
     # The same verdict from the gate command, on the logs alone.
     assert cli(["gate", "logs/pr", "baseline=logs/base", "gate=panel", "gate.checks=[]"]) == 1
     assert "FAIL         graded_quiz vs baseline" in capsys.readouterr().out
+
+
+def test_a_single_run_with_a_gate_exits_with_its_verdict(
+    servers: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The quiz with a person's grade on each answer (they disagree with the scorer on q03) and a
+    # cluster per five questions, both read from dataset fields into the log.
+    lines = [
+        json.dumps({"id": f"q{i:02d}", "input": f"Question {i}: answer A or B.", "target": "A",
+                    "human": "C" if i > 4 or i == 3 else "I", "passage": f"p{(i - 1) // 5}"})
+        for i in range(1, 21)
+    ]  # fmt: skip
+    Path("people.jsonl").write_text("\n".join(lines) + "\n")
+    Path("conf/task/people.yaml").write_text(
+        "name: people\ndataset:\n  path: people.jsonl\n"
+        "  fields: {cluster: passage, human_grade: human}\nscorers: [{match: {location: exact}}]\n"
+    )
+    checks = "gate.checks=['people.grader.human_agreement >= 0.9','people.accuracy >= 0.9']"
+    code = cli(["task=people", "model=openai-api/fast/best", "display=none", "gate=panel", checks])
+    out = capsys.readouterr().out
+    # best is wrong on q01–q04: 16/20 = 0.8 < 0.9 → FAIL; agreement with people 19/20 → PASS.
+    assert code == 1
+    assert "PASS         people.grader.human_agreement >= 0.9" in out
+    assert "FAIL         people.accuracy >= 0.9" in out
+    assert "agreement with people: 0.950" in out
+    # Four passages of five: the score's interval is clustered.
+    assert cli(["report", "logs", "-o", "report.html"]) == 0
+    assert "(4 clusters)" in capsys.readouterr().out
