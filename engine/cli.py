@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_CONFIG = 0, 1, 2
 EXIT_BUSY = 75
@@ -22,6 +23,7 @@ usage: inspect-run [-m] [KEY=VALUE | GROUP=OPTION | +roles.NAME=MODEL …]
        inspect-run +sweep=NAME [KEY=VALUE …]
        inspect-run report PATH… [-o report.html]
        inspect-run score LOG… [SCORER…] [roles.grader=MODEL] [KEY=VALUE…]
+       inspect-run gate LOGS… [gate=NAME] [baseline=LOGS|REF|REF:PATH]
        inspect-run list
        inspect-run validate [CONFIG_DIR …]
        inspect-run cache list|clear|prune
@@ -43,7 +45,8 @@ keys: model, model_args.KEY, model_base_url, roles.NAME, generation.*, connectio
       metadata.KEY, display (auto|rich|plain|none)
 model strings: PROVIDER/NAME; model=none for tasks that only use roles; unset → INSPECT_EVAL_MODEL
 API keys come from the environment or a .env file, never from config.
-exit status: 0 success, 1 samples failed beyond fail_on_error, 2 bad config,
+exit status: 0 success, 1 samples failed beyond fail_on_error (or gate FAIL), 2 bad config,
+             3 gate INCONCLUSIVE (gate=NAME on a run or sweep, or `inspect-run gate`),
              75 another process is running the same eval (nothing sent), 130 interrupted
              (Ctrl-C or SIGTERM; the same command resumes)
 """
@@ -53,7 +56,7 @@ def _help() -> str:
     from engine.config._searchpath import group_options
 
     groups = ["task", "generation", "connection", "batch", "cache", "roles", "prices", "preset"]
-    groups += ["sweep", "hydra/launcher"]
+    groups += ["sweep", "gate", "hydra/launcher"]
     lines = [_USAGE, "config groups (user dirs: ./conf and INSPECT_RUN_CONFIG_PATH first):"]
     lines += [f"  {group}: {', '.join(group_options(group)) or '-'}" for group in groups]
     return "\n".join(lines)
@@ -98,7 +101,8 @@ def _single(overrides: list[str]) -> int:
     print(results_table([result]))
     for reason in result.error_reasons[:5]:  # already redacted
         print(f"  failed sample: {reason}", file=sys.stderr)
-    return EXIT_FAILED if result.failed else EXIT_OK
+    code = EXIT_FAILED if result.failed else EXIT_OK
+    return _gated(code, composed.config, [result.log_path])
 
 
 def _multirun(overrides: list[str]) -> int:
@@ -116,10 +120,22 @@ def _multirun(overrides: list[str]) -> int:
     print(f"\ncomparison.md, .csv, .json and every log: {outcome.folder}")
     for job in outcome.failed:
         print(f"  job did not succeed: {' '.join(job.overrides)} ({job.folder})", file=sys.stderr)
-    return EXIT_FAILED if outcome.failed else EXIT_OK
+    code = EXIT_FAILED if outcome.failed else EXIT_OK
+    return _gated(code, outcome.jobs[0].composed.config, [outcome.folder]) if outcome.jobs else code
 
 
-_COMMANDS = ("help", "list", "validate", "cache", "schemas", "report")
+def _gated(code: int, config: Any, logs: list[Any]) -> int:
+    """With `gate=NAME`, the gate's verdict decides the exit status of a run that succeeded."""
+    if config.gate is None:
+        return code
+    from engine.gate import apply_gate
+
+    prices = {k: v.model_dump() for k, v in config.prices.items()} or None
+    verdict = apply_gate(config.gate, logs, prices)
+    return code if code != EXIT_OK else verdict
+
+
+_COMMANDS = ("help", "list", "validate", "cache", "schemas", "report", "score", "gate")
 
 
 def _unknown_command(args: list[str]) -> str | None:
@@ -174,6 +190,10 @@ def cli(args: Sequence[str]) -> int:
 
         load_dotenv()
         return score_command(args[1:])
+    if args and args[0] == "gate":
+        from engine.gate import gate_command
+
+        return gate_command(args[1:])
     if args and args[0] == "report":
         from engine.compare._command import report_command
 

@@ -50,7 +50,11 @@ def report_command(args: Sequence[str]) -> int:
             else Path("report.html")
         )
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(redact(render_html(comparison)), encoding="utf-8")
+    from engine.gate import reliability, reliability_html
+
+    graders = {f"{run.task} / {run.label}": reliability(run) for run in comparison.runs}
+    appendix = reliability_html({name: found for name, found in graders.items() if not found.empty})
+    output.write_text(redact(render_html(comparison, appendix=appendix)), encoding="utf-8")
     print(redact(comparison.to_text()))
     print(f"\nreport: {output}")
     return 0

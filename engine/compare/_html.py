@@ -237,7 +237,10 @@ def _disagreements(runs: list[RunRecord]) -> str:
     return "\n".join([*lines, "</table>"])
 
 
-def render_html(comparison: Comparison, title: str = "inspect-run comparison") -> str:
+def render_html(
+    comparison: Comparison, title: str = "inspect-run comparison", appendix: str = ""
+) -> str:
+    """`appendix`: more sections (a gate's verdicts, grader reliability), already HTML."""
     sections = []
     for task in dict.fromkeys(row.task for row in comparison.rows):
         rows = [row for row in comparison.rows if row.task == task]
@@ -269,5 +272,5 @@ def render_html(comparison: Comparison, title: str = "inspect-run comparison") -
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>{escape(title)}</title><style>{_STYLE}</style></head><body>"
         f"<h1>{escape(title)}</h1><p>{len(comparison.runs)} logs, generated {stamp}.</p>"
-        f"{body}</body></html>\n"
+        f"{body}{appendix}</body></html>\n"
     )

@@ -46,10 +46,43 @@ class RunRecord:
     targets: dict[SampleKey, str] = field(default_factory=dict)
     label: str = ""
     """How the comparison names this run (the model, plus roles where models repeat)."""
+    metrics: dict[str, float] = field(default_factory=dict)
+    """The log's own metrics: `accuracy` (first scorer's) and `SCORER.accuracy`."""
+    sample_metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Each sample's metadata (by sample id), where the cluster and human-grade fields live."""
+    cluster_field: str | None = None
+    """`task.dataset.fields.cluster` of the run's config: the metadata key naming a sample's
+    cluster (questions about one passage are not independent)."""
+    human_field: str | None = None
+    """`task.dataset.fields.human_grade`: the metadata key holding a person's grade."""
+    votes: dict[SampleKey, list[tuple[str, str]]] = field(default_factory=dict)
+    """Each grader's grade (grader, value), in panel order, from the score's metadata."""
 
     @property
     def samples(self) -> int:
         return len(self.scores) + self.errors
+
+    def clusters(self, field_name: str | None = None) -> dict[str, str] | None:
+        """Sample id → cluster, from `field_name` (else the run's own cluster field); None when
+        there is no cluster field. A sample without a value is a cluster of its own."""
+        name = field_name or self.cluster_field
+        if not name:
+            return None
+        return {
+            sample_id: str(meta[name]) if meta.get(name) is not None else f"\0{sample_id}"
+            for sample_id, meta in self.sample_metadata.items()
+        }
+
+    def human_grades(self, field_name: str | None = None) -> dict[str, str]:
+        """Sample id → the person's grade, where the dataset has one."""
+        name = field_name or self.human_field
+        if not name:
+            return {}
+        return {
+            sample_id: str(meta[name]).strip()
+            for sample_id, meta in self.sample_metadata.items()
+            if meta.get(name) not in (None, "")
+        }
 
 
 def _text(value: Any) -> str:
@@ -68,6 +101,17 @@ def _seconds(stats: dict[str, Any]) -> float:
     except (KeyError, TypeError, ValueError):
         return 0.0
     return max(0.0, (end - start).total_seconds())
+
+
+def _votes(score: dict[str, Any]) -> list[tuple[str, str]]:
+    """The graders' grades behind a model-graded score: a panel's `votes`, else the one grader."""
+    metadata = score.get("metadata") or {}
+    votes = metadata.get("votes")
+    if isinstance(votes, list):
+        return [(str(v.get("grader_model", "?")), str(v.get("value"))) for v in votes]
+    if "grader_model" in metadata:
+        return [(str(metadata["grader_model"]), str(score.get("value")))]
+    return []
 
 
 class UnreadableLog(ValueError):
@@ -116,6 +160,17 @@ def _read_run(path: Path) -> RunRecord:
         prices=(inspect_run.get("config") or {}).get("prices") or {},
         batched=frozenset(((results.get("metadata") or {}).get("batches") or {}).keys()),
     )
+    fields = (((inspect_run.get("config") or {}).get("task") or {}).get("dataset") or {}).get(
+        "fields"
+    ) or {}
+    record.cluster_field = fields.get("cluster")
+    record.human_field = fields.get("human_grade")
+    for score in results.get("scores", []):
+        for metric in (score.get("metrics") or {}).values():
+            value = metric.get("value")
+            if isinstance(value, int | float):
+                record.metrics.setdefault(str(metric.get("name")), float(value))
+                record.metrics[f"{score.get('name')}.{metric.get('name')}"] = float(value)
     usage_by_samples: dict[str, dict[str, int]] = {}
     for sample in iter_log_samples(path):
         for model, used in (sample.get("model_usage") or {}).items():
@@ -123,6 +178,7 @@ def _read_run(path: Path) -> RunRecord:
             for name, value in used.items():
                 total[name] = total.get(name, 0) + int(value or 0)
         key = (str(sample.get("id")), int(sample.get("epoch", 1)))
+        record.sample_metadata.setdefault(key[0], sample.get("metadata") or {})
         if sample.get("error"):
             record.errors += 1
             continue
@@ -132,6 +188,9 @@ def _read_run(path: Path) -> RunRecord:
         if name not in scores:
             continue
         record.scores[key] = value_to_float(scores[name].get("value"))
+        votes = _votes(scores[name])
+        if votes:
+            record.votes[key] = votes
         record.latencies.append(float(sample.get("total_time") or 0.0))
         choices = (sample.get("output") or {}).get("choices") or []
         record.answers[key] = _text(choices[0]["message"].get("content")) if choices else ""

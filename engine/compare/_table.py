@@ -15,7 +15,14 @@ from typing import Any
 from engine._secrets import redact
 from engine.compare._load import RunRecord, SampleKey, find_logs, read_run
 from engine.compare._prices import run_cost
-from engine.compare._stats import holm, interval, paired_test, percentile
+from engine.compare._stats import (
+    cluster_permutation,
+    holm,
+    interval,
+    mean_interval,
+    paired_test,
+    percentile,
+)
 
 ALPHA = 0.05
 
@@ -46,6 +53,8 @@ class Row:
     p_holm: float | None = None
     """Holm-adjusted over the task's comparisons with the best (what `significant` uses)."""
     significant: bool | None = None
+    clusters: int = 0
+    """Clusters the interval and the test account for (0: samples are independent)."""
 
 
 @dataclass
@@ -115,7 +124,8 @@ def row_cells(row: Row) -> list[str]:
     return [
         row.label,
         number(row.score),
-        f"{number(row.low)}–{number(row.high)}",
+        f"{number(row.low)}–{number(row.high)}"
+        + (f" ({row.clusters} clusters)" if row.clusters else ""),
         str(row.samples),
         str(row.errors),
         number(row.latency_p50, 2),
@@ -172,9 +182,14 @@ def per_sample(scores: dict[SampleKey, float]) -> dict[str, float]:
     return {sample_id: sum(values) / len(values) for sample_id, values in grouped.items()}
 
 
-def _row(run: RunRecord, prices: dict[str, Any]) -> Row:
+def _row(run: RunRecord, prices: dict[str, Any], clusters: dict[str, str] | None) -> Row:
     values = list(run.scores.values())
-    low, high = interval(list(per_sample(run.scores).values()))  # epochs are not more samples
+    means = per_sample(run.scores)  # epochs are not more samples
+    if clusters:
+        labels = [clusters.get(k, f"\0{k}") for k in means]
+        _, low, high = mean_interval(list(means.values()), labels)
+    else:
+        low, high = interval(list(means.values()))
     tokens = sum(int(u.get("total_tokens") or 0) for u in run.usage.values())
     return Row(
         task=run.task,
@@ -192,16 +207,24 @@ def _row(run: RunRecord, prices: dict[str, Any]) -> Row:
         throughput=run.samples / run.duration if run.duration > 0 else 0.0,
         cost=run_cost(run.usage, prices, run.batched),
         log=str(run.path),
+        clusters=len(set(clusters.get(k, f"\0{k}") for k in means)) if clusters else 0,
     )
 
 
-def compare(runs: list[RunRecord], prices: dict[str, Any] | None = None) -> Comparison:
-    """Rows per task, best first; `prices` (else each log's own) price the tokens."""
+def compare(
+    runs: list[RunRecord], prices: dict[str, Any] | None = None, cluster: str | None = None
+) -> Comparison:
+    """Rows per task, best first; `prices` (else each log's own) price the tokens. A cluster
+    field (`cluster`, else the dataset's `fields.cluster`) clusters intervals and tests."""
     _label(runs)
     rows: list[Row] = []
     for task in dict.fromkeys(run.task for run in runs):
         group = [run for run in runs if run.task == task]
-        built = [(_row(run, prices if prices is not None else run.prices), run) for run in group]
+        clusters = {k: v for run in group for k, v in (run.clusters(cluster) or {}).items()}
+        built = [
+            (_row(run, prices if prices is not None else run.prices, clusters or None), run)
+            for run in group
+        ]
         built.sort(key=lambda pair: -pair[0].score if not math.isnan(pair[0].score) else math.inf)
         best_row, best = built[0]
         best_row.best = True
@@ -211,7 +234,14 @@ def compare(runs: list[RunRecord], prices: dict[str, Any] | None = None) -> Comp
             means = per_sample(run.scores)
             shared = sorted(means.keys() & best_means.keys())
             row.shared = len(shared)
-            if shared:
+            if shared and clusters:  # whole clusters flip together under no difference
+                row.test = "cluster permutation"
+                row.p_value = cluster_permutation(
+                    [best_means[k] - means[k] for k in shared],
+                    [clusters.get(k, f"\0{k}") for k in shared],
+                )
+                tested.append(row)
+            elif shared:
                 row.test, row.p_value = paired_test(
                     [best_means[k] for k in shared], [means[k] for k in shared]
                 )
@@ -236,10 +266,12 @@ def _sweep_labels(paths: list[Path]) -> dict[Path, str]:
     return labels
 
 
-def compare_paths(paths: list[Path], prices: dict[str, Any] | None = None) -> Comparison:
+def compare_paths(
+    paths: list[Path], prices: dict[str, Any] | None = None, cluster: str | None = None
+) -> Comparison:
     """Every log under `paths`; runs of a sweep folder are named as the sweep named them."""
     labels = _sweep_labels(paths)
     runs = [read_run(path) for path in find_logs(paths)]
     for run in runs:
         run.label = labels.get(run.path.parent.resolve(), "")
-    return compare(runs, prices)
+    return compare(runs, prices, cluster)

@@ -54,6 +54,7 @@ GROUPS = (
     "preset",
     "local",
     "sweep",
+    "gate",
 )
 MODEL_ENV_VAR = "INSPECT_EVAL_MODEL"
 DEFAULT_PRESET = "smollm2"

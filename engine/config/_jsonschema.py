@@ -18,6 +18,7 @@ from engine.config._schema import (
     BatchConfig,
     CacheConfig,
     ConnectionConfig,
+    GateConfig,
     GenerationConfig,
     Price,
     RoleConfig,
@@ -34,6 +35,7 @@ GROUP_MODELS: dict[str, Any] = {
     "cache": CacheConfig,
     "roles": dict[str, RoleConfig | str | list[RoleConfig | str] | None],
     "prices": dict[str, Price],
+    "gate": GateConfig,
 }
 """Schema name → the model (or type) a file of that group must satisfy."""
 

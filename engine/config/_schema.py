@@ -238,6 +238,59 @@ class Price(_Strict):
     batch_output: Annotated[float, Field(ge=0)] | None = None
 
 
+class GateConfig(_Strict):
+    """Pass or fail runs on evidence (`inspect-run gate LOGS… gate=NAME`, or `gate=NAME` on a run
+    or sweep): absolute checks, and a paired comparison with a baseline."""
+
+    checks: list[str] = Field(default_factory=list)
+    """`TASK.METRIC OP NUMBER`: `theory_of_mind.accuracy >= 0.8`, `*.error_rate <= 0.05`,
+    `*.cost <= 2`, `*.latency_p95 <= 30`, `grader.kappa >= 0.6` (see README, Gate)."""
+    baseline: str | None = None
+    """Logs to compare with: a file or folder, or logs committed in git (`REF` for the same paths
+    at REF, `REF:PATH` for another path), read without touching the work tree."""
+    margin: Annotated[float, Field(ge=0, le=1)] = 0.02
+    """Non-inferiority margin: the largest drop in mean score that still passes."""
+    alpha: Annotated[float, Field(gt=0, lt=1)] = 0.05
+    """The interval of the difference is 1 − alpha (two-sided)."""
+    power: Annotated[float, Field(gt=0, lt=1)] = 0.8
+    """For the minimum detectable effect."""
+    min_samples: Annotated[int, Field(ge=1)] = 10
+    """Fewer shared samples than this make a baseline comparison INCONCLUSIVE."""
+    thresholds: Literal["estimate", "interval"] = "estimate"
+    """`estimate`: a check holds when the measured value does; `interval`: when its whole
+    interval does (FAIL when the whole interval misses, INCONCLUSIVE in between)."""
+    cluster: str | None = None
+    """Sample-metadata key naming the cluster, for logs whose dataset did not set `fields.cluster`."""
+    human_grade: str | None = None
+    """Sample-metadata key with people's grades, for logs whose dataset did not set it."""
+    junit: str | None = None
+    """Write JUnit XML here (one test case per check)."""
+    markdown: str | None = None
+    """Write the Markdown summary here (a pull-request comment)."""
+    html: str | None = None
+    """Write the HTML report (comparison, gate, grader reliability) here."""
+    link: str = "{log}"
+    """How the Markdown links a flipped sample: `{log}`, `{id}`, `{epoch}` are filled in."""
+
+    @field_validator("checks")
+    @classmethod
+    def _checks_parse(cls, value: list[str]) -> list[str]:
+        from engine.gate._checks import parse_check
+
+        for text in value:
+            parse_check(text)
+        return value
+
+    @field_validator("link")
+    @classmethod
+    def _link_fields(cls, value: str) -> str:
+        try:
+            value.format(log="", id="", epoch="")
+        except (KeyError, IndexError, ValueError) as error:
+            raise ValueError(f"link may use {{log}}, {{id}} and {{epoch}} only ({error})") from None
+        return value
+
+
 class DatasetFields(_Strict):
     """Which record fields become the sample's parts; `a.b` reaches into nested records."""
 
@@ -249,6 +302,12 @@ class DatasetFields(_Strict):
     images: str | None = None
     """A field holding an image or a list of them (bytes, {bytes, path}, a file path or URL);
     they become image parts of the user message, after the input text."""
+    cluster: str | None = None
+    """A field naming the sample's cluster (its passage, topic, …): kept in the sample's metadata
+    under this name, it makes every standard error shown clustered (Miller 2024)."""
+    human_grade: str | None = None
+    """A field holding a person's grade (C/I, …): kept in the sample's metadata under this name,
+    it measures the grader's agreement with people (`inspect-run gate`)."""
 
 
 class HubDataset(_Strict):
@@ -388,6 +447,8 @@ class RunConfig(_Strict):
     batch: BatchConfig = BatchConfig()
     cache: CacheConfig = CacheConfig()
     roles: dict[str, RoleBinding | None] = Field(default_factory=dict)
+    gate: GateConfig | None = None
+    """`gate=NAME` (conf/gate/NAME.yaml): checked when the run or sweep ends."""
     prices: dict[str, Price] = Field(default_factory=dict)
     """Keyed by model string (`openai/gpt-4o`), provider (`openai`) or glob (`*:groq`); the most
     specific key wins. Used by the comparison table; never part of a run's identity."""

@@ -35,6 +35,7 @@ _SCHEMA_OF_GROUP = {
     "cache": "cache",
     "roles": "roles",
     "prices": "prices",
+    "gate": "gate",
     "preset": "config",  # overlays at the global package
     "sweep": "config",  # `hydra.sweeper.params` plus any keys it sets for every job
     "local": "config",
@@ -186,7 +187,7 @@ def _has_line(source: str | None) -> bool:
 
 def validate_dirs(dirs: Sequence[str | Path]) -> Report:
     """Check the built-ins plus `dirs` (and ./conf, INSPECT_RUN_CONFIG_PATH)."""
-    from engine.config._compose import expand_sweep
+    from engine.config._compose import compose_config, expand_sweep
     from engine.config._searchpath import missing_config_path
 
     report = Report()
@@ -223,6 +224,12 @@ def validate_dirs(dirs: Sequence[str | Path]) -> Report:
             plan("task", task, [f"task={task}"])
         for preset in group_options("preset"):
             plan("preset", preset, [f"preset={preset}"])
+        for name in group_options("gate"):  # the check texts parse (pydantic, not JSON Schema)
+            report.composed += 1
+            try:
+                compose_config([f"gate={name}", "model=none"])
+            except ConfigError as error:
+                report.add(error.problems, f"composing gate={name}")
         for name in group_options("sweep"):
             from engine.config._searchpath import find_group_file
 

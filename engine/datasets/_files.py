@@ -354,7 +354,9 @@ def record_to_sample(
         choices=_choices(_field(record, fields.choices)[1], fields.choices)
         if fields.choices
         else None,
-        metadata=_metadata(record, fields.metadata),
+        metadata=_with_fields(
+            _metadata(record, fields.metadata), record, [fields.cluster, fields.human_grade]
+        ),
     )
 
 
@@ -559,6 +561,20 @@ def _metadata(record: dict[str, Any], names: list[str] | None) -> dict[str, Any]
         return None
     if not isinstance(metadata, dict):
         raise DatasetError(f"field 'metadata' must be an object, got {type(metadata).__name__}")
+    return metadata
+
+
+def _with_fields(
+    metadata: dict[str, Any] | None, record: dict[str, Any], names: list[str | None]
+) -> dict[str, Any] | None:
+    """The cluster and human-grade fields join the metadata under their own names (the log keeps
+    them, so a comparison or a gate reads them back)."""
+    for name in names:
+        if name is None:
+            continue
+        found, value = _field(record, name)
+        if found:
+            metadata = {**(metadata or {}), name: value}
     return metadata
 
 

@@ -30,6 +30,7 @@ NOT_IDENTITY = (  # top-level keys that never change what a run answers
     "fail_on_error",
     "retry_on_error",
     "prices",
+    "gate",
 )
 
 
