@@ -100,6 +100,11 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         (tmp_path / name).write_text(text)
     (tmp_path / "conf" / "batch").mkdir(parents=True, exist_ok=True)
     (tmp_path / "conf" / "batch" / "nightly.yaml").write_text("size: 500\nsend_delay: 60\n")
+    (tmp_path / "conf" / "sweep").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "conf" / "sweep" / "nightly.yaml").write_text(  # the CI recipe's "your sweep"
+        "# @package _global_\nhydra:\n  sweeper:\n    params:\n      task: capitals\n"
+        "      model: openai/gpt-4o-mini,openai/gpt-4o\n"
+    )
     (tmp_path / "capitals.jsonl").write_text(
         '{"id": 1, "question": "Capital of France?", "answer": "Paris"}\n'
         '{"id": 2, "question": "Capital of Peru?", "answer": "Lima"}\n'

@@ -24,7 +24,7 @@ def grader(name: str) -> object:
     def respond(request: Request) -> str:
         prompt = request.messages[-1]["content"]
         number = int(re.search(r"\[Question\]: Question (\d+):", prompt)[1])  # type: ignore[index]
-        submitted = re.search(r"\[Submitted answer\]: (\w)", prompt)[1]  # type: ignore[index]
+        submitted = re.search(r"\[Submission\]: (\w)", prompt)[1]  # type: ignore[index]
         right = submitted == "A"
         if name == "g2" and number in DISPUTED:
             right = not right
