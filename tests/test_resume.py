@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
 import subprocess
-import threading
 import time
 import zipfile
 from collections import Counter
-from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +16,7 @@ import pytest
 from inspect_ai.log import read_eval_log
 
 from engine.logs import LOG_SUFFIXES, read_log_header
-from tests.support.openai_server import OpenAIServer, Request, error
+from tests.support.openai_server import Gate, OpenAIServer, Request, error
 from tests.support.processes import stop
 from tests.test_cli import INSPECT_RUN, run_cli
 
@@ -45,17 +42,22 @@ def journal_lines(cwd: Path) -> int:
     return len(journals[0].read_text().splitlines()) if journals else 0
 
 
-def interrupt_midway(cwd: Path, server: OpenAIServer, how: signal.Signals) -> None:
+def interrupt_midway(cwd: Path, server: OpenAIServer, gate: Gate, how: signal.Signals) -> None:
+    """Signal the run once 6 samples are journaled. The server answers only the first 20 requests
+    (at least 8 samples' answer and grade) and holds the rest, so however slow or fast the machine,
+    the run is still going when the signal arrives; the gate opens afterwards for the resume."""
     env = {**os.environ, "OPENAI_API_KEY": "k", "OPENAI_BASE_URL": server.base_url}
     process = subprocess.Popen([INSPECT_RUN, *ARGS], cwd=cwd, env=env)
     try:
-        deadline = time.monotonic() + 60
-        while journal_lines(cwd) < 6 and time.monotonic() < deadline:
+        deadline = time.monotonic() + 120  # a failure timeout, not a pace
+        while journal_lines(cwd) < 6 and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)
+        assert journal_lines(cwd) >= 6 and process.poll() is None, "the run never got midway"
         process.send_signal(how)
-        process.wait(timeout=30)
+        process.wait(timeout=60)
     finally:
         stop(process)
+        gate.release()
 
 
 def final_log(cwd: Path) -> Path:
@@ -64,8 +66,9 @@ def final_log(cwd: Path) -> Path:
 
 
 def test_resume_after_kill_9_runs_only_what_was_not_scored(tmp_path: Path) -> None:
-    with OpenAIServer(answer, latency=0.1) as server:
-        interrupt_midway(tmp_path, server, signal.SIGKILL)
+    gate = Gate(answer, passes=20)
+    with OpenAIServer(gate) as server:
+        interrupt_midway(tmp_path, server, gate, signal.SIGKILL)
         scored_before = {
             json.loads(line)["id"] for line in next(tmp_path.rglob("*.samples.jsonl")).open()
         }
@@ -100,8 +103,9 @@ def test_resume_after_kill_9_runs_only_what_was_not_scored(tmp_path: Path) -> No
 def test_ctrl_c_leaves_a_readable_cancelled_log_that_resumes(
     tmp_path: Path, how: signal.Signals
 ) -> None:
-    with OpenAIServer(answer, latency=0.1) as server:
-        interrupt_midway(tmp_path, server, how)
+    gate = Gate(answer, passes=20)
+    with OpenAIServer(gate) as server:
+        interrupt_midway(tmp_path, server, gate, how)
         cancelled = read_eval_log(str(final_log(tmp_path)))
         assert cancelled.status == "cancelled"
         assert cancelled.samples is not None and 6 <= len(cancelled.samples) < 30
@@ -237,31 +241,6 @@ def test_an_unseeded_shuffle_resumes_with_the_samples_it_drew(
     assert log.eval.config.sample_shuffle == drawn
 
 
-class Gate:
-    """Answers the first `open_for` requests, then holds every later one until `opened`: the test
-    waits on `reached` (the server got a held request), not on a clock."""
-
-    def __init__(self, open_for: int) -> None:
-        self.open_for = open_for
-        self.seen = 0
-        self.opened = False
-        self.reached = threading.Event()
-        self._lock = threading.Lock()
-
-    def __call__(self, request: Request) -> str | Awaitable[str]:
-        with self._lock:
-            self.seen += 1
-            held = not self.opened and self.seen > self.open_for
-        if held:
-            self.reached.set()
-            return self._hold()
-        return answer(request)
-
-    async def _hold(self) -> str:
-        await asyncio.Event().wait()  # until the server shuts down
-        return ""
-
-
 @pytest.mark.parametrize("log_format", ["eval", "json"])
 def test_kill_9_mid_run_then_the_same_command_gives_exactly_n_samples(
     tmp_path: Path, log_format: str
@@ -270,12 +249,12 @@ def test_kill_9_mid_run_then_the_same_command_gives_exactly_n_samples(
     answer) is held, samples 1-4 (an answer and a grade each) are scored and journaled."""
     args = ["model=openai/m", "limit=12", "connection.max_connections=1", "display=none"]
     args.append(f"log_format={log_format}")
-    gate = Gate(open_for=8)
+    gate = Gate(answer, passes=8)
     with OpenAIServer(gate) as server:
         env = {"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": server.base_url}
         process = subprocess.Popen([INSPECT_RUN, *args], cwd=tmp_path, env={**os.environ, **env})
         try:
-            assert gate.reached.wait(timeout=120), "the run never reached the gate"
+            gate.wait_arrived(9)  # the 9th request is held: samples 1-4 are scored
             process.kill()
             process.wait(timeout=30)
         finally:
@@ -283,7 +262,7 @@ def test_kill_9_mid_run_then_the_same_command_gives_exactly_n_samples(
         killed = final_log(tmp_path)
         assert killed.suffix == f".{log_format}"
         assert read_eval_log(str(killed)).status == "started"
-        gate.opened = True
+        gate.release()
         done = run_cli(*args, cwd=tmp_path, env=env)
         assert done.returncode == 0, done.stderr
         sent = generate_inputs(server)
