@@ -41,7 +41,7 @@ def test_validated_arguments_reach_the_factory_converted() -> None:
 
 
 def test_reducers_are_in_the_registry_with_inspects_names() -> None:
-    assert reducers.names() == ["max", "mean", "median", "mode", "pass_at"]
+    assert reducers.names() == ["at_least", "max", "mean", "median", "mode", "pass_at", "pass_k"]
     name, args, reduce = reducers.create("pass_at_2")
     assert (name, args) == ("pass_at_2", {})
     assert reduce([1.0, 0.0, 0.0, 0.0]) == pytest.approx(0.5)
