@@ -510,9 +510,10 @@ def _reductions(plan: EvalPlan, tally: _Tally) -> list[dict[str, Any]]:
     for component, _ in plan.scorers:
         per_sample = tally.values[component.name]
         for reducer, reduce in plan.reducers:
-            samples = [
-                {"value": reduce_epochs(reduce, [values])[0], "sample_id": sample_id}
+            samples = [  # a sample the reducer leaves unscored (fewer epochs than K) is left out
+                {"value": reduced[0], "sample_id": sample_id}
                 for sample_id, values in per_sample.items()
+                if (reduced := reduce_epochs(reduce, [values]))
             ]
             reductions.append({"scorer": component.name, "reducer": reducer, "samples": samples})
     return reductions
