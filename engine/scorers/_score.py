@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -39,24 +40,25 @@ class Score:
         return logged
 
 
-def value_to_float(value: ScoreValue) -> float:
-    """C/I/P/N letters, yes/no, booleans and numbers on one numeric scale."""
-    if isinstance(value, bool):
-        return 1.0 if value else 0.0
-    if isinstance(value, int | float):
+def value_to_float(value: ScoreValue | None) -> float:
+    """Inspect's `value_to_float()`: the letters C/I/P/N exactly, numbers and booleans as they are,
+    the strings yes/true and no/false (any case), and finite numeric strings; anything else is 0."""
+    if isinstance(value, str) and value in _LETTER_VALUES:
+        return _LETTER_VALUES[value]
+    if isinstance(value, bool | int | float):
         return float(value)
-    letter = _LETTER_VALUES.get(value.strip().upper())
-    if letter is not None:
-        return letter
-    lowered = value.strip().lower()
-    if lowered in ("yes", "true", "correct"):
-        return 1.0
-    if lowered in ("no", "false", "incorrect"):
-        return 0.0
-    try:
-        return float(lowered)
-    except ValueError:
-        return 0.0
+    if isinstance(value, str):
+        lowered = value.lower()
+        if lowered in ("yes", "true"):
+            return 1.0
+        if lowered in ("no", "false"):
+            return 0.0
+        try:
+            number = float(lowered)
+        except ValueError:
+            return 0.0
+        return number if math.isfinite(number) else 0.0
+    return 0.0
 
 
 Scorer = Callable[[TaskState], Awaitable[Score]]

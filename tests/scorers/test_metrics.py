@@ -57,6 +57,34 @@ def test_accuracy_over_letter_scores() -> None:
     assert value_to_float("C") == 1.0
 
 
+VALUES = [
+    "C",
+    "I",
+    "P",
+    "N",
+    "c",
+    " C ",
+    "yes",
+    "No",
+    "TRUE",
+    "false",
+    "correct",
+    "1",
+    " 2 ",
+    "1e3",
+]
+VALUES += ["-0.5", "nan", "inf", "abc", "", True, False, 0, 3, 0.25, float("nan")]
+
+
+@pytest.mark.parametrize("value", VALUES, ids=repr)
+def test_value_to_float_is_inspects(value: str | float | bool) -> None:
+    from inspect_ai.scorer import value_to_float as inspect_value_to_float
+
+    expected = inspect_value_to_float()(value)
+    ours = value_to_float(value)
+    assert ours == expected or (ours != ours and expected != expected)
+
+
 def test_registry() -> None:
     assert {"accuracy", "mean", "std", "stderr"} <= set(metrics.names())
     with pytest.raises(RegistryError, match="unknown metric 'acuracy'; did you mean 'accuracy'"):
