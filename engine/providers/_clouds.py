@@ -12,7 +12,6 @@ application-default credentials); nothing secret is accepted in `model_args`.
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 from engine.providers._api import ModelAPI
@@ -25,6 +24,7 @@ from engine.providers._registry import (
     register_provider,
 )
 from engine.providers._streaming import stream_setting
+from engine.registry import closest
 
 __all__ = ["ANTHROPIC_PLATFORMS", "anthropic_platform", "google_vertex", "misspelt_platform"]
 
@@ -39,8 +39,8 @@ AZUREAI_API_VERSION = "2024-05-01-preview"
 
 def misspelt_platform(provider: str, platform: str, known: tuple[str, ...]) -> str | None:
     """A did-you-mean hint when `platform` looks like a misspelling of one of `known`."""
-    close = difflib.get_close_matches(platform.lower(), known, n=1, cutoff=0.6)
-    return f"'{provider}/{close[0]}/…'" if close else None
+    close = closest(platform.lower(), known)
+    return f"'{provider}/{close}/…'" if close else None
 
 
 def require_extra(module: str, extra: str, model: str) -> None:
@@ -221,14 +221,7 @@ def _bedrock(name: str, model_args: dict[str, Any], base_url: str | None) -> Mod
     model = f"bedrock/{name}"
     require_extra("boto3", "bedrock", model)
     accepted = {"aws_region", "aws_profile"}
-    unknown = sorted(set(model_args) - accepted)
-    if unknown:
-        close = difflib.get_close_matches(unknown[0], sorted(accepted), n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
-        raise ProviderConfigError(
-            f"model_args {', '.join(unknown)} not accepted by the {model} client{hint} "
-            f"(accepted: {', '.join(sorted(accepted))}; credentials come from the AWS environment)"
-        )
+    refuse_unknown_args(model_args, accepted, model, "; credentials come from the AWS environment")
     region = aws_region(model_args, model)
     return BedrockConverseAPI(
         name,

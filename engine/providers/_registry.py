@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import inspect
 import os
@@ -15,6 +14,7 @@ from engine.providers._errors import MissingCredentialError, ProviderConfigError
 from engine.providers._extensions import extension_names, load_extension
 from engine.providers._services import COMPATIBLE_SERVICES, CompatibleService, generic_service
 from engine.providers._types import Modality
+from engine.registry import did_you_mean
 
 OPENAI_MODALITIES: frozenset[Modality] = frozenset({"text", "image", "audio"})
 """Chat completions take images and (on audio models) `input_audio`; no video."""
@@ -62,10 +62,9 @@ def check_provider(model: str) -> None:
         _FACTORIES[provider] = extension
         return
     known = provider_names()
-    close = difflib.get_close_matches(provider, known, n=1)
-    hint = f"; did you mean '{close[0]}'?" if close else ""
     raise ProviderConfigError(
-        f"unknown provider '{provider}' in model '{model}'{hint} (known: {', '.join(known)})"
+        f"unknown provider '{provider}' in model '{model}'{did_you_mean(provider, known)} "
+        f"(known: {', '.join(known)})"
     )
 
 
@@ -134,8 +133,7 @@ def refuse_unknown_args(
     """A config error naming the unknown `model_args`, a did-you-mean and what is accepted."""
     unknown = sorted(set(model_args) - accepted)
     if unknown:
-        close = difflib.get_close_matches(unknown[0], sorted(accepted), n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
+        hint = did_you_mean(unknown[0], accepted)
         raise ProviderConfigError(
             f"model_args {', '.join(unknown)} not accepted by the {model} client{hint} "
             f"(accepted: {', '.join(sorted(accepted))}{note})"
