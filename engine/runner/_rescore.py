@@ -177,8 +177,8 @@ async def rescore(source: Path, scorer_names: list[str], overrides: list[str]) -
     from engine.providers import sample_usage as usage_var
     from engine.registry import RegistryError
     from engine.runner._plan import Component
-    from engine.runner._run import _error_record, errors_exceed
-    from engine.scorers import metrics, scorers
+    from engine.runner._run import _error_record, errors_exceed, results_record
+    from engine.scorers import check_reducers, metrics, scorers
 
     header = read_log_header(source)
     config, resolved = _compose(source, header, scorer_names, overrides)
@@ -218,6 +218,11 @@ async def rescore(source: Path, scorer_names: list[str], overrides: list[str]) -
             metric_fns.append((name, metric))
         except RegistryError as error:
             problems.append(Problem(f"task.metrics.{index}", str(error), "command line"))
+    reducers: list[tuple[str, Any]] = []
+    try:
+        reducers = check_reducers(config.reducers, config.epochs)
+    except (RegistryError, ValueError) as error:
+        problems.append(Problem("epochs_reducer", str(error), "command line"))
     if problems:
         await hub.aclose()
         raise ConfigError(problems)
@@ -332,7 +337,7 @@ async def rescore(source: Path, scorer_names: list[str], overrides: list[str]) -
     finally:
         if status == "success" and errors_exceed(errors, total, config.fail_on_error):
             status = "error"
-        results = _results(planned, metric_fns, values, config.reducers, total, errors)
+        results = results_record(planned, values, reducers, metric_fns, total, errors)
         stats = {
             "started_at": created,
             "completed_at": _now(),
@@ -348,39 +353,6 @@ def _now() -> str:
     from engine.logs import utc_now
 
     return utc_now()
-
-
-def _results(
-    planned: list[tuple[Any, Any]],
-    metric_fns: list[tuple[str, Any]],
-    values: dict[str, dict[str, list[float]]],
-    reducers: list[str],
-    total: int,
-    errors: int,
-) -> dict[str, Any]:
-    from engine.scorers import reduce_epochs
-
-    scores = []
-    for component, _ in planned:
-        per_sample = list(values[component.name].values())
-        scored = sum(len(v) for v in per_sample)
-        for reducer in reducers:
-            reduced = reduce_epochs(reducer, per_sample)
-            scores.append(
-                {
-                    "name": component.name if len(reducers) == 1 else f"{component.name}_{reducer}",
-                    "scorer": component.name,
-                    "reducer": reducer,
-                    "params": component.args,
-                    "scored_samples": scored,
-                    "unscored_samples": total - scored,
-                    "metrics": {
-                        name: {"name": name, "value": fn(reduced) if reduced else 0.0, "params": {}}
-                        for name, fn in metric_fns
-                    },
-                }
-            )
-    return {"total_samples": total, "completed_samples": total - errors, "scores": scores}
 
 
 def score_command(args: Sequence[str]) -> int:

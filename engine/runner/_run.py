@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 import traceback
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,8 +42,8 @@ from engine.providers import (
     sample_usage,
 )
 from engine.runner._display import Display
-from engine.runner._plan import EvalPlan
-from engine.scorers import Score, reduce_epochs, value_to_float
+from engine.runner._plan import Component, EvalPlan
+from engine.scorers import Metric, Reducer, Score, reduce_epochs, value_to_float
 from engine.solvers import TaskState, current_state
 
 
@@ -413,7 +413,9 @@ async def run_plan(
         usage_total = job_usage
         for name, earlier in recovered.usage.items():
             usage_total.setdefault(name, ModelUsage()).add(ModelUsage.from_log(earlier))
-        results = _results(plan, tally, total)
+        results = results_record(
+            plan.scorers, tally.values, plan.reducers, plan.metrics, total, tally.errors
+        )
         if status == "success" and (
             stopped or errors_exceed(tally.errors, total, config.fail_on_error)
         ):
@@ -475,20 +477,23 @@ async def run_plan(
     )
 
 
-def _results(plan: EvalPlan, tally: _Tally, total: int) -> dict[str, Any]:
-    """One score entry per scorer (and per reducer, when several): the epochs of each sample are
-    reduced to one value first, then the metrics run over the samples."""
-    reducers = plan.reducers
+def results_record(
+    scorers: Sequence[tuple[Component, Any]],
+    values: Mapping[str, Mapping[str, list[float]]],
+    reducers: Sequence[tuple[str, Reducer]],
+    metrics: Sequence[tuple[str, Metric]],
+    total: int,
+    errors: int,
+) -> dict[str, Any]:
+    """Inspect's `results`: one score entry per scorer (and per reducer, when several). `values`:
+    per scorer, each sample's values across epochs; the epochs of each sample are reduced to one
+    value first, then the metrics run over the samples."""
     scores = []
-    for component, _ in plan.scorers:
-        per_sample = list(tally.values[component.name].values())
+    for component, _ in scorers:
+        per_sample = list(values[component.name].values())
         scored = sum(len(values) for values in per_sample)
         for reducer, reduce in reducers:
-            values = reduce_epochs(reduce, per_sample)
-            metrics = {
-                name: {"name": name, "value": metric(values) if values else 0.0, "params": {}}
-                for name, metric in plan.metrics
-            }
+            reduced = reduce_epochs(reduce, per_sample)
             scores.append(
                 {
                     "name": component.name if len(reducers) == 1 else f"{component.name}_{reducer}",
@@ -497,10 +502,17 @@ def _results(plan: EvalPlan, tally: _Tally, total: int) -> dict[str, Any]:
                     "params": component.args,
                     "scored_samples": scored,
                     "unscored_samples": total - scored,
-                    "metrics": metrics,
+                    "metrics": {
+                        name: {
+                            "name": name,
+                            "value": metric(reduced) if reduced else 0.0,
+                            "params": {},
+                        }
+                        for name, metric in metrics
+                    },
                 }
             )
-    return {"total_samples": total, "completed_samples": total - tally.errors, "scores": scores}
+    return {"total_samples": total, "completed_samples": total - errors, "scores": scores}
 
 
 def _reductions(plan: EvalPlan, tally: _Tally) -> list[dict[str, Any]]:
