@@ -170,8 +170,11 @@ async def rescore(source: Path, scorer_names: list[str], overrides: list[str]) -
     """Score `source`'s samples again into a new log beside it."""
     import anyio
 
+    from engine._assets import tasks_dir
+    from engine._usercode import using_code_dirs
     from engine.config import ConfigError
     from engine.config._errors import Problem
+    from engine.config._searchpath import user_config_dirs
     from engine.logs import Transcript, iter_log_samples, log_writer, read_log_header, recording
     from engine.providers import ModelHub, ModelUsage, ProviderError, sample_epoch, sample_key
     from engine.providers import sample_usage as usage_var
@@ -202,27 +205,31 @@ async def rescore(source: Path, scorer_names: list[str], overrides: list[str]) -
                 role_lists[role] = bound
     except ProviderError as error:
         problems.append(Problem("model", str(error), "command line"))
-    planned: list[tuple[Component, Any]] = []
-    for index, spec in enumerate(config.task.scorers):
+    # A user's scorers, metrics and reducers (`FILE.py:NAME`) load from the task directories
+    # beside the config dirs of where the command runs, as a run's do.
+    code_dirs = [d.parent / "tasks" for d in user_config_dirs()] + [tasks_dir()]
+    with using_code_dirs(code_dirs):
+        planned: list[tuple[Component, Any]] = []
+        for index, spec in enumerate(config.task.scorers):
+            try:
+                name, args, scorer = scorers.create(spec)
+            except RegistryError as error:
+                problems.append(Problem(f"task.scorers.{index}", str(error), "command line"))
+                continue
+            unique = name if name not in {c.name for c, _ in planned} else f"{name}_{index}"
+            planned.append((Component(unique, args, name), scorer))
+        metric_fns = []
+        for index, spec in enumerate(config.task.metrics):
+            try:
+                name, _, metric = metrics.create(spec)
+                metric_fns.append((name, metric))
+            except RegistryError as error:
+                problems.append(Problem(f"task.metrics.{index}", str(error), "command line"))
+        reducers: list[tuple[str, Any]] = []
         try:
-            name, args, scorer = scorers.create(spec)
-        except RegistryError as error:
-            problems.append(Problem(f"task.scorers.{index}", str(error), "command line"))
-            continue
-        unique = name if name not in {c.name for c, _ in planned} else f"{name}_{index}"
-        planned.append((Component(unique, args, name), scorer))
-    metric_fns = []
-    for index, spec in enumerate(config.task.metrics):
-        try:
-            name, _, metric = metrics.create(spec)
-            metric_fns.append((name, metric))
-        except RegistryError as error:
-            problems.append(Problem(f"task.metrics.{index}", str(error), "command line"))
-    reducers: list[tuple[str, Any]] = []
-    try:
-        reducers = check_reducers(config.reducers, config.epochs)
-    except (RegistryError, ValueError) as error:
-        problems.append(Problem("epochs_reducer", str(error), "command line"))
+            reducers = check_reducers(config.reducers, config.epochs)
+        except (RegistryError, ValueError) as error:
+            problems.append(Problem("epochs_reducer", str(error), "command line"))
     if problems:
         await hub.aclose()
         raise ConfigError(problems)

@@ -116,3 +116,25 @@ def test_bad_input_exits_2_before_any_request(
     assert "log_format" in capsys.readouterr().err
     assert server.chat_requests() == []
     assert sorted(p.name for p in source.parent.glob("*scored*")) == []
+
+
+def test_a_users_scorer_from_the_task_directory_rescores_a_log(
+    graded_log: tuple[OpenAIServer, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`FILE.py:NAME` scorers load from `tasks/` beside `conf/`, as in a run; nothing is sent."""
+    server, source = graded_log
+    (tmp_path / "conf").mkdir(exist_ok=True)
+    (tmp_path / "tasks").mkdir(exist_ok=True)
+    (tmp_path / "tasks" / "mine.py").write_text(
+        "from engine import CORRECT, INCORRECT, Score, scorer\n\n\n"
+        "@scorer\ndef says_basket(word: str = 'basket'):\n"
+        "    async def score(state):\n"
+        "        found = word in state.output.completion\n"
+        "        return Score(CORRECT if found else INCORRECT)\n\n"
+        "    return score\n"
+    )
+    assert cli(["score", str(source), "mine.py:says_basket"]) == 0, capsys.readouterr().err
+    assert server.chat_requests() == []
+    log = read_eval_log(str(source.with_name(f"{source.stem}-scored.eval")))
+    assert log.samples is not None
+    assert [s.scores["says_basket"].value for s in log.samples if s.scores] == ["C"] * SAMPLES
