@@ -15,7 +15,7 @@ from typing import Any
 
 from engine._assets import tasks_dir
 from engine._usercode import using_code_dirs
-from engine.config import GenerationConfig, RunConfig
+from engine.config import GenerationConfig, RoleConfig, RunConfig
 from engine.config._compose import Composed
 from engine.config._errors import ConfigError, Problem
 from engine.datasets import DatasetError, DatasetFile, Sample
@@ -329,6 +329,20 @@ def _all_ids(selected: SelectedSamples) -> Iterator[str | int | None]:
     return (sample.id for sample in scan)
 
 
+def role_player(
+    config: RunConfig, spec: RoleConfig
+) -> tuple[str, GenerationConfig, dict[str, Any], str | None] | None:
+    """(model, generation, model_args, base_url) of the model playing a role: its own, or with
+    only settings given, the model under test with them (None when there is none)."""
+    if spec.model is not None:
+        return spec.model, spec.generation, spec.model_args, spec.base_url
+    if config.model and config.model != NO_MODEL:
+        generation = config.generation.merged(spec.generation)
+        base_url = spec.base_url or config.model_base_url
+        return config.model, generation, {**config.model_args, **spec.model_args}, base_url
+    return None
+
+
 def build_plan(
     composed: Composed, hub: ModelHub | None = None, *, fetch: bool = True, connect: bool = True
 ) -> EvalPlan:
@@ -384,15 +398,8 @@ def _build_plan(composed: Composed, hub: ModelHub | None, fetch: bool, connect: 
         bound = []
         for index, spec in enumerate(specs):
             key = f"roles.{role}.{index}" if isinstance(binding, list) else f"roles.{role}"
-            if spec.model is not None:
-                name, generation = spec.model, spec.generation
-                args, base_url = spec.model_args, spec.base_url
-            elif config.model and config.model != NO_MODEL:
-                # Only settings: the model under test plays the role with them.
-                name, generation = config.model, config.generation.merged(spec.generation)
-                args = {**config.model_args, **spec.model_args}
-                base_url = spec.base_url or config.model_base_url
-            else:
+            played = role_player(config, spec)
+            if played is None:
                 problems.append(
                     Problem(
                         key,
@@ -403,9 +410,7 @@ def _build_plan(composed: Composed, hub: ModelHub | None, fetch: bool, connect: 
                     )
                 )
                 continue
-            made = get(
-                key, name, generation, args, base_url, connection=spec.connection, batch=spec.batch
-            )
+            made = get(key, *played, connection=spec.connection, batch=spec.batch)
             if made is not None:
                 bound.append(made)
         if bound:

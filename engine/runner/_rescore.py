@@ -179,7 +179,7 @@ async def rescore(source: Path, scorer_names: list[str], overrides: list[str]) -
     from engine.providers import ModelHub, ModelUsage, ProviderError, sample_epoch, sample_key
     from engine.providers import sample_usage as usage_var
     from engine.registry import RegistryError
-    from engine.runner._plan import Component
+    from engine.runner._plan import Component, role_player
     from engine.runner._run import _error_record, errors_exceed, results_record
     from engine.scorers import check_reducers, metrics, scorers
 
@@ -199,7 +199,14 @@ async def rescore(source: Path, scorer_names: list[str], overrides: list[str]) -
             if binding is None:
                 continue
             specs = binding if isinstance(binding, list) else [binding]
-            bound = [hub.get(s.model, s.generation, s.model_args, s.base_url) for s in specs]
+            bound = []
+            for spec in specs:
+                played = role_player(config, spec)
+                if played is None:
+                    raise ProviderError(
+                        f"role '{role}' names no model, and there is none to play it"
+                    )
+                bound.append(hub.get(*played, connection=spec.connection))
             roles[role] = bound[0]
             if isinstance(binding, list):
                 role_lists[role] = bound

@@ -138,3 +138,13 @@ def test_a_users_scorer_from_the_task_directory_rescores_a_log(
     log = read_eval_log(str(source.with_name(f"{source.stem}-scored.eval")))
     assert log.samples is not None
     assert [s.scores["says_basket"].value for s in log.samples if s.scores] == ["C"] * SAMPLES
+
+
+def test_a_grader_given_only_settings_is_the_model_under_test_with_them(
+    graded_log: tuple[OpenAIServer, Path],
+) -> None:
+    server, source = graded_log
+    assert cli(["score", str(source), "roles.grader={generation: {temperature: 0}}"]) == 0
+    sent = server.chat_requests()
+    assert len(sent) == SAMPLES
+    assert all(r.model == "m" and r.body["temperature"] == 0 for r in sent)
