@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine._secrets import redact
+
 __all__ = ["BatchJournal", "OpenBatch", "Unconfirmed", "batch_journal_path"]
 
 
@@ -148,7 +150,8 @@ class BatchJournal:
         if self.path is None:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(record, separators=(",", ":")) + "\n"
+        # Masked like every file we write (sample ids and tags are user data).
+        line = redact(json.dumps(record, separators=(",", ":"))) + "\n"
         with self.path.open("ab+") as out:
             if out.tell() > 0:
                 out.seek(-1, 2)
