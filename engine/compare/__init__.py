@@ -1,6 +1,7 @@
 """Compare evals: a table per task sorted by score, with intervals, speed, cost and paired tests
 against the best model, and a self-contained HTML report of it."""
 
+from engine.compare._command import report_command
 from engine.compare._load import RunRecord, UnreadableLog, find_logs, read_run
 from engine.compare._prices import find_price, run_cost, usage_cost
 from engine.compare._stats import (
@@ -30,6 +31,7 @@ __all__ = [
     "paired_test",
     "percentile",
     "read_run",
+    "report_command",
     "run_cost",
     "usage_cost",
 ]

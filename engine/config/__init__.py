@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from engine.config._compose import Composed, compose_config, expand_sweep, load_dotenv
+    from engine.config._catalog import list_command
     from engine.config._errors import EXIT_BAD_CONFIG, ConfigError, Problem
+    from engine.config._jsonschema import drifted, write_schemas
     from engine.config._schema import (
         BatchConfig,
         CacheConfig,
@@ -26,6 +28,8 @@ if TYPE_CHECKING:
         RunConfig,
         TaskConfig,
     )
+    from engine.config._searchpath import group_options
+    from engine.config._validate import all_problems, validate_command
 
 _EXPORTS = {
     "BatchConfig": "_schema",
@@ -47,6 +51,12 @@ _EXPORTS = {
     "ConfigError": "_errors",
     "Problem": "_errors",
     "EXIT_BAD_CONFIG": "_errors",
+    "all_problems": "_validate",
+    "drifted": "_jsonschema",
+    "group_options": "_searchpath",
+    "list_command": "_catalog",
+    "validate_command": "_validate",
+    "write_schemas": "_jsonschema",
 }
 
 __all__ = [
@@ -66,9 +76,15 @@ __all__ = [
     "RoleConfig",
     "RunConfig",
     "TaskConfig",
+    "all_problems",
     "compose_config",
+    "drifted",
     "expand_sweep",
+    "group_options",
+    "list_command",
     "load_dotenv",
+    "validate_command",
+    "write_schemas",
 ]
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,30 +16,13 @@ USAGE = (
     "                         [--junit FILE] [--markdown FILE] [--html FILE]\n"
     "exit status: 0 PASS, 1 FAIL, 3 INCONCLUSIVE, 2 bad config or unreadable logs"
 )
-_FLAGS = {"--junit": "junit", "--markdown": "markdown", "--html": "html"}
 
 
-def gate_command(args: Sequence[str]) -> int:
+def gate_command(paths: list[Path], overrides: list[str], settings: dict[str, Any]) -> int:
+    """`paths`: logs or folders; `overrides`: Hydra's (`gate=NAME`, `gate.KEY=VALUE`);
+    `settings`: gate fields set as given (`baseline`, `junit`, `markdown`, `html`)."""
     from engine.config._errors import ConfigError
 
-    paths: list[Path] = []
-    overrides: list[str] = []
-    settings: dict[str, Any] = {}
-    items = list(args)
-    while items:
-        item = items.pop(0)
-        if item in _FLAGS:
-            if not items:
-                return _usage(f"{item} needs a file name")
-            settings[_FLAGS[item]] = items.pop(0)
-        elif item.startswith("-"):
-            return _usage(f"unknown option {item}")
-        elif item.startswith("baseline="):
-            settings["baseline"] = item.removeprefix("baseline=")  # a git ref is not Hydra syntax
-        elif "=" in item:
-            overrides.append(item)
-        else:
-            paths.append(Path(item))
     missing = [p for p in paths if not p.exists()]
     if not paths or missing:
         return _usage(f"no such file or folder: {missing[0]}" if missing else "no LOGS given")

@@ -3,6 +3,7 @@
 from engine.runner._display import Display, PlainDisplay, RichDisplay, make_display, results_table
 from engine.runner._execute import PreparedRun, default_run_dir, execute, prepare_run, run_composed
 from engine.runner._plan import EvalPlan, SelectedSamples, build_plan, identity_of
+from engine.runner._rescore import score_command
 from engine.runner._run import EvalResult, errors_exceed, run_plan, safe_name
 
 __all__ = [
@@ -24,4 +25,5 @@ __all__ = [
     "run_composed",
     "run_plan",
     "safe_name",
+    "score_command",
 ]
