@@ -34,8 +34,8 @@ exit status: 0 success, 1 samples failed beyond fail_on_error (or gate FAIL), 2 
              75 another process is running the same eval (nothing sent), 130 interrupted
              (Ctrl-C or SIGTERM; the same command resumes)"""
 
-GROUPS = ("task", "generation", "connection", "batch", "cache", "roles", "prices", "preset")
-GROUPS += ("sweep", "gate", "hydra/launcher")
+GROUPS: tuple[str, ...] = ("task", "generation", "connection", "batch", "cache", "roles", "prices")
+GROUPS += ("preset", "sweep", "gate", "hydra/launcher")
 
 
 def _key(name: str, schema: dict[str, Any]) -> str:

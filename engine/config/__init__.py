@@ -10,8 +10,8 @@ from importlib import import_module
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from engine.config._compose import Composed, compose_config, expand_sweep, load_dotenv
     from engine.config._catalog import list_command
+    from engine.config._compose import Composed, compose_config, expand_sweep, load_dotenv
     from engine.config._errors import EXIT_BAD_CONFIG, ConfigError, Problem
     from engine.config._jsonschema import drifted, write_schemas
     from engine.config._schema import (
