@@ -100,7 +100,8 @@ def cli(args: Sequence[str]) -> int:
         name, rest = args[0], args[1:]
         namespace, extra = _parse(parsers[name], rest)
         if extra:
-            parsers[name].error(f"unknown option {extra[0]} (see inspect-run {name} --help)")
+            what = "unknown option" if extra[0].startswith("-") else "unexpected argument"
+            parsers[name].error(f"{what} {extra[0]} (see inspect-run {name} --help)")
         status: int = namespace.run(namespace)
         return status
     except Exit as done:
