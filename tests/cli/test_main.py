@@ -33,7 +33,9 @@ def test_main_help_lists_commands_keys_and_groups(
     assert cli(words) == 0
     out = capsys.readouterr().out
     assert "keys: " in out and "exit status:" in out
-    assert any(line.startswith("  task: ") and "theory_of_mind" in line for line in out.splitlines())
+    assert any(
+        line.startswith("  task: ") and "theory_of_mind" in line for line in out.splitlines()
+    )
 
 
 def test_help_names_a_command(capsys: pytest.CaptureFixture[str]) -> None:
@@ -141,9 +143,7 @@ def test_help_imports_no_sdk_hydra_or_pydantic() -> None:
         "    cli(words)\n"
         "print(' '.join(sorted(sys.modules)), file=sys.stderr)"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = set(done.stderr.split("\n")[-2].split())
     heavy = {"hydra", "omegaconf", "pydantic", "openai", "anthropic", "google.genai", "yaml"}
     heavy |= {"anyio", "httpx", "engine.runner", "engine.compare", "engine.gate", "engine.cache"}
