@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NoReturn, Protocol
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_CONFIG = 0, 1, 2
 EXIT_INCONCLUSIVE = 3
@@ -66,3 +66,12 @@ if TYPE_CHECKING:
 else:
     Subparsers = argparse._SubParsersAction
 """What `register(subparsers)` receives: `subparsers.add_parser(NAME, …)` makes a `Parser`."""
+
+
+class Command(Protocol):
+    """A subcommand module: `register` adds its parser (`subparsers.add_parser(NAME, help=…)`),
+    `run` does the work once the arguments are parsed and returns the exit status."""
+
+    def register(self, subparsers: Subparsers) -> Parser: ...
+
+    def run(self, args: argparse.Namespace) -> int: ...

@@ -11,19 +11,19 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from types import ModuleType
 
 from engine.cli import _cache, _gate, _list, _report, _run, _schemas, _score, _validate
 from engine.cli._common import (
     EXIT_BAD_CONFIG,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    Command,
     Exit,
     Parser,
 )
 from engine.cli._help import DESCRIPTION, USAGE, run_help
 
-COMMANDS: dict[str, ModuleType] = {
+COMMANDS: dict[str, Command] = {
     "run": _run,
     "list": _list,
     "validate": _validate,
@@ -35,8 +35,6 @@ COMMANDS: dict[str, ModuleType] = {
 }
 """Subcommand name → its module (`register(subparsers)`, `run(args)`), in the order help lists
 them. `run` is also the default: a command line that starts with no command name is a run."""
-
-_HELP_WORDS = ("-h", "--help", "help")
 
 
 def build_parser() -> tuple[Parser, dict[str, Parser]]:
@@ -94,7 +92,7 @@ def cli(args: Sequence[str]) -> int:
             if args and _is_word(args[0]):
                 print(_unknown_command(args[0]), file=sys.stderr)
                 return EXIT_BAD_CONFIG
-            if args and args[0] in (*_HELP_WORDS, "--version"):
+            if args and args[0] in ("-h", "--help", "--version"):
                 parser.parse_args(args[:1])  # prints and raises Exit
             args = ["run", *args]
         name, rest = args[0], args[1:]
