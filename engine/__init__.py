@@ -99,7 +99,7 @@ def run(
 
     Raises `engine.config.ConfigError` (listing every problem) before any request is sent.
     """
-    from engine.config._compose import compose_config, load_dotenv
+    from engine.config import compose_config, load_dotenv
     from engine.runner import make_display, run_composed
 
     load_dotenv()
@@ -114,7 +114,7 @@ def sweep(
 ) -> SweepOutcome:
     """Run a sweep exactly as `inspect-run -m` does: every job validated first (raising
     `engine.config.ConfigError`), done jobs reused, the rest run, then compared."""
-    from engine.config._compose import load_dotenv
+    from engine.config import load_dotenv
     from engine.sweeps import run_sweep
 
     load_dotenv()

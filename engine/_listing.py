@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from engine._assets import tasks_dir
-from engine.config._searchpath import display_path, user_config_dirs
+from engine.config import display_path, user_config_dirs
 from engine.registry import Entry, Registry
 
 KINDS = ("solver", "scorer", "metric", "reducer")

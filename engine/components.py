@@ -73,7 +73,7 @@ from engine.scorers import (
     value_to_float,
 )
 from engine.solvers import Solver, Target, TaskState, get_model
-from engine.solvers._registry import generate_reply as generate
+from engine.solvers import generate_reply as generate
 
 __all__ = [
     "CORRECT",

@@ -11,17 +11,6 @@ from engine.cache._store import CacheError, ResponseCache, cache_path
 
 USAGE = "usage: inspect-run cache list | clear [--model MODEL] | prune"
 
-_HELP = f"""\
-{USAGE}
-
-  list                  entries per model (count, size, oldest, newest, expired) and the file
-  clear                 delete every entry
-  clear --model MODEL   delete one model's entries (e.g. openai/gpt-4o-mini)
-  prune                 delete expired entries and give the space back
-
-The cache lives in $INSPECT_RUN_CACHE_DIR, else $XDG_CACHE_HOME/inspect-run (~/.cache/inspect-run).
-"""
-
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
@@ -81,9 +70,6 @@ def cache_command(args: Sequence[str]) -> int:
     if not args:
         return _usage_error("missing command")
     command, rest = args[0], args[1:]
-    if command in ("-h", "--help", "help"):
-        print(_HELP, end="")
-        return EXIT_OK
     if command not in ("list", "clear", "prune"):
         return _usage_error(f"unknown command {command!r}")
     model = None

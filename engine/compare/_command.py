@@ -3,33 +3,17 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 USAGE = "usage: inspect-run report PATH… [-o report.html]  (logs, run folders or sweep folders)"
 
 
-def report_command(args: Sequence[str]) -> int:
+def report_command(paths: list[Path], output: Path | None = None) -> int:
     from engine._secrets import redact
     from engine.compare import UnreadableLog
     from engine.compare._html import render_html
     from engine.compare._table import compare_paths
 
-    paths: list[Path] = []
-    output: Path | None = None
-    items = list(args)
-    while items:
-        item = items.pop(0)
-        if item in ("-o", "--output"):
-            if not items:
-                print(f"inspect-run: {item} needs a file name\n{USAGE}", file=sys.stderr)
-                return 2
-            output = Path(items.pop(0))
-        elif item.startswith("-"):
-            print(f"inspect-run: unknown option {item}\n{USAGE}", file=sys.stderr)
-            return 2
-        else:
-            paths.append(Path(item))
     missing = [p for p in paths if not p.exists()]
     if not paths or missing:
         reason = f"no such file or folder: {missing[0]}" if missing else "no PATH given"

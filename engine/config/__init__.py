@@ -10,14 +10,31 @@ from importlib import import_module
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from engine.config._compose import Composed, compose_config, expand_sweep, load_dotenv
-    from engine.config._errors import EXIT_BAD_CONFIG, ConfigError, Problem
+    from engine.config._catalog import list_command
+    from engine.config._compose import (
+        GROUPS,
+        Composed,
+        Sweep,
+        compose_config,
+        expand_sweep,
+        load_dotenv,
+        normalize_overrides,
+    )
+    from engine.config._errors import (
+        EXIT_BAD_CONFIG,
+        ConfigError,
+        Problem,
+        problems_from_validation,
+        suggest,
+    )
+    from engine.config._jsonschema import drifted, write_schemas
     from engine.config._schema import (
         BatchConfig,
         CacheConfig,
         ConnectionConfig,
         DatasetConfig,
         DatasetFields,
+        GateConfig,
         GenerationConfig,
         HubDataset,
         Price,
@@ -26,8 +43,26 @@ if TYPE_CHECKING:
         RunConfig,
         TaskConfig,
     )
+    from engine.config._searchpath import (
+        display_path,
+        extra_config_dirs,
+        find_group_file,
+        group_options,
+        user_config_dirs,
+    )
+    from engine.config._validate import all_problems, validate_command
 
 _EXPORTS = {
+    "user_config_dirs": "_searchpath",
+    "find_group_file": "_searchpath",
+    "display_path": "_searchpath",
+    "extra_config_dirs": "_searchpath",
+    "normalize_overrides": "_compose",
+    "Sweep": "_compose",
+    "GROUPS": "_compose",
+    "problems_from_validation": "_errors",
+    "suggest": "_errors",
+    "GateConfig": "_schema",
     "BatchConfig": "_schema",
     "CacheConfig": "_schema",
     "ConnectionConfig": "_schema",
@@ -47,10 +82,17 @@ _EXPORTS = {
     "ConfigError": "_errors",
     "Problem": "_errors",
     "EXIT_BAD_CONFIG": "_errors",
+    "all_problems": "_validate",
+    "drifted": "_jsonschema",
+    "group_options": "_searchpath",
+    "list_command": "_catalog",
+    "validate_command": "_validate",
+    "write_schemas": "_jsonschema",
 }
 
 __all__ = [
     "EXIT_BAD_CONFIG",
+    "GROUPS",
     "BatchConfig",
     "CacheConfig",
     "Composed",
@@ -58,6 +100,7 @@ __all__ = [
     "ConnectionConfig",
     "DatasetConfig",
     "DatasetFields",
+    "GateConfig",
     "GenerationConfig",
     "HubDataset",
     "Price",
@@ -65,10 +108,24 @@ __all__ = [
     "ResponseSchema",
     "RoleConfig",
     "RunConfig",
+    "Sweep",
     "TaskConfig",
+    "all_problems",
     "compose_config",
+    "display_path",
+    "drifted",
     "expand_sweep",
+    "extra_config_dirs",
+    "find_group_file",
+    "group_options",
+    "list_command",
     "load_dotenv",
+    "normalize_overrides",
+    "problems_from_validation",
+    "suggest",
+    "user_config_dirs",
+    "validate_command",
+    "write_schemas",
 ]
 
 

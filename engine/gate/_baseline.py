@@ -10,8 +10,8 @@ import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.compare._load import RunRecord
-from engine.compare._stats import (
+from engine.compare import (
+    RunRecord,
     cluster_permutation,
     clustered_stderr,
     is_binary,
@@ -20,9 +20,9 @@ from engine.compare._stats import (
     newcombe_paired,
     normal_quantile,
     paired_permutation,
+    per_sample,
     plain_stderr,
 )
-from engine.compare._table import per_sample
 
 
 class GateError(ValueError):

@@ -64,7 +64,7 @@ class Check:
 
 def parse_check(text: str) -> Check:
     """A check from its text; ValueError saying what was expected (with a did-you-mean)."""
-    from engine.config._errors import suggest
+    from engine.config import suggest
 
     found = _CHECK.match(text)
     if found is None:

@@ -6,48 +6,30 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from engine.config._schema import GateConfig
+from engine.config import GateConfig
 
 USAGE = (
     "usage: inspect-run gate LOGS… [gate=NAME] [baseline=LOGS|REF|REF:PATH] [gate.KEY=VALUE …]\n"
     "                         [--junit FILE] [--markdown FILE] [--html FILE]\n"
     "exit status: 0 PASS, 1 FAIL, 3 INCONCLUSIVE, 2 bad config or unreadable logs"
 )
-_FLAGS = {"--junit": "junit", "--markdown": "markdown", "--html": "html"}
 
 
-def gate_command(args: Sequence[str]) -> int:
-    from engine.config._errors import ConfigError
+def gate_command(paths: list[Path], overrides: list[str], settings: dict[str, Any]) -> int:
+    """`paths`: logs or folders; `overrides`: Hydra's (`gate=NAME`, `gate.KEY=VALUE`);
+    `settings`: gate fields set as given (`baseline`, `junit`, `markdown`, `html`)."""
+    from engine.config import ConfigError
 
-    paths: list[Path] = []
-    overrides: list[str] = []
-    settings: dict[str, Any] = {}
-    items = list(args)
-    while items:
-        item = items.pop(0)
-        if item in _FLAGS:
-            if not items:
-                return _usage(f"{item} needs a file name")
-            settings[_FLAGS[item]] = items.pop(0)
-        elif item.startswith("-"):
-            return _usage(f"unknown option {item}")
-        elif item.startswith("baseline="):
-            settings["baseline"] = item.removeprefix("baseline=")  # a git ref is not Hydra syntax
-        elif "=" in item:
-            overrides.append(item)
-        else:
-            paths.append(Path(item))
     missing = [p for p in paths if not p.exists()]
     if not paths or missing:
         return _usage(f"no such file or folder: {missing[0]}" if missing else "no LOGS given")
     if not any(o.lstrip("+").startswith("gate=") for o in overrides):
         overrides.insert(0, "gate=default")
     try:
-        from engine.config._compose import compose_config
+        from engine.config import compose_config
 
         composed = compose_config(["model=none", *overrides])
     except ConfigError as error:
@@ -67,9 +49,7 @@ def _usage(reason: str) -> int:
 def apply_gate(config: GateConfig, paths: list[Path], prices: dict[str, Any] | None = None) -> int:
     """Evaluate the gate on the logs under `paths`, print it, write the files it names; the exit
     code (0 PASS, 1 FAIL, 3 INCONCLUSIVE, 2 when it cannot be evaluated)."""
-    from engine.compare import UnreadableLog
-    from engine.compare._html import render_html
-    from engine.compare._table import compare_paths
+    from engine.compare import UnreadableLog, compare_paths, render_html
     from engine.gate._baseline import GateError, resolve_baseline
     from engine.gate._evaluate import evaluate
     from engine.gate._render import to_html, to_junit, to_markdown, to_text

@@ -12,11 +12,16 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
-from engine.compare._load import RunRecord
-from engine.compare._prices import run_cost
-from engine.compare._stats import mean_interval, percentile, wilson
-from engine.compare._table import Comparison, per_sample
-from engine.config._schema import GateConfig
+from engine.compare import (
+    Comparison,
+    RunRecord,
+    mean_interval,
+    per_sample,
+    percentile,
+    run_cost,
+    wilson,
+)
+from engine.config import GateConfig
 from engine.gate._baseline import GateError, Paired, pair_runs, paired
 from engine.gate._checks import RUN_METRICS, Check, parse_check
 from engine.gate._reliability import Reliability, reliability
@@ -102,7 +107,7 @@ def _measure(
         return (percentile(run.latencies, 0.5 if metric.endswith("50") else 0.95), None, None)
     if metric in run.metrics:
         return (run.metrics[metric], None, None)
-    from engine.config._errors import suggest
+    from engine.config import suggest
 
     known = sorted({*RUN_METRICS, *run.metrics})
     raise GateError(
@@ -196,7 +201,7 @@ def baseline_outcome(run: RunRecord, base: RunRecord | None, config: GateConfig)
         why = f"the interval reaches below −{margin:g}: too few samples to tell"
         spread = result.stderr * math.sqrt(result.shared)
         if margin > 0 and spread > 0:
-            from engine.compare._stats import normal_quantile
+            from engine.compare import normal_quantile
 
             needed = math.ceil((normal_quantile(1 - config.alpha / 2) * spread / margin) ** 2)
             why += f" (about {needed} shared samples would settle it at this spread)"

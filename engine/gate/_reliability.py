@@ -14,8 +14,9 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 
-from engine.compare._load import RunRecord, SampleKey
-from engine.compare._stats import (
+from engine.compare import (
+    RunRecord,
+    SampleKey,
     bootstrap_interval,
     category_counts,
     cohen_kappa,

@@ -1,8 +1,16 @@
 """Plan and run evals. Knows nothing of Hydra: it takes a validated, composed config."""
 
-from engine.runner._display import Display, PlainDisplay, RichDisplay, make_display, results_table
+from engine.runner._display import (
+    Display,
+    PlainDisplay,
+    RichDisplay,
+    make_display,
+    new_progress,
+    results_table,
+)
 from engine.runner._execute import PreparedRun, default_run_dir, execute, prepare_run, run_composed
 from engine.runner._plan import EvalPlan, SelectedSamples, build_plan, identity_of
+from engine.runner._rescore import score_command
 from engine.runner._run import EvalResult, errors_exceed, run_plan, safe_name
 
 __all__ = [
@@ -19,9 +27,11 @@ __all__ = [
     "execute",
     "identity_of",
     "make_display",
+    "new_progress",
     "prepare_run",
     "results_table",
     "run_composed",
     "run_plan",
     "safe_name",
+    "score_command",
 ]

@@ -20,9 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from engine.config import RunConfig
-from engine.config._compose import Composed
-from engine.config._errors import Problem
+from engine.config import Composed, Problem, RunConfig
 from engine.providers import NO_MODEL
 from engine.registry import Registry, RegistryError, Uses, closest, did_you_mean, parse_spec
 from engine.scorers import scorers

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import anyio
 
-from engine.config._compose import Composed
-from engine.config._errors import ConfigError, Problem
+from engine.config import Composed, ConfigError, Problem
 from engine.logs import (
     RESUMABLE,
     FolderLock,

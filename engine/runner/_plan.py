@@ -15,9 +15,14 @@ from typing import Any
 
 from engine._assets import tasks_dir
 from engine._usercode import using_code_dirs
-from engine.config import GenerationConfig, RoleConfig, RunConfig
-from engine.config._compose import Composed
-from engine.config._errors import ConfigError, Problem
+from engine.config import (
+    Composed,
+    ConfigError,
+    GenerationConfig,
+    Problem,
+    RoleConfig,
+    RunConfig,
+)
 from engine.datasets import DatasetError, DatasetFile, Sample
 from engine.providers import NO_MODEL, Modality, Model, ModelHub, ProviderError, check_provider
 from engine.registry import RegistryError, is_file_reference, spec_name

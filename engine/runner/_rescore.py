@@ -94,9 +94,7 @@ def _compose(
     from omegaconf import OmegaConf
     from pydantic import ValidationError
 
-    from engine.config import ConfigError
-    from engine.config._errors import Problem, problems_from_validation
-    from engine.config._schema import RunConfig
+    from engine.config import ConfigError, Problem, RunConfig, problems_from_validation
 
     embedded = ((header.get("eval") or {}).get("metadata") or {}).get("inspect_run") or {}
     resolved = embedded.get("config")
@@ -172,9 +170,7 @@ async def rescore(source: Path, scorer_names: list[str], overrides: list[str]) -
 
     from engine._assets import tasks_dir
     from engine._usercode import using_code_dirs
-    from engine.config import ConfigError
-    from engine.config._errors import Problem
-    from engine.config._searchpath import user_config_dirs
+    from engine.config import ConfigError, Problem, user_config_dirs
     from engine.logs import Transcript, iter_log_samples, log_writer, read_log_header, recording
     from engine.providers import ModelHub, ModelUsage, ProviderError, sample_epoch, sample_key
     from engine.providers import sample_usage as usage_var

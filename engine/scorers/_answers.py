@@ -14,8 +14,7 @@ from typing import Literal
 from engine.scorers._builtins import _completion, strip_punctuation
 from engine.scorers._registry import scorers
 from engine.scorers._score import CORRECT, INCORRECT, NOANSWER, Score, Scorer
-from engine.solvers._multiple_choice import find_answer, letter, letter_index
-from engine.solvers._state import TaskState
+from engine.solvers import TaskState, find_answer, letter, letter_index
 
 AnswerKind = Literal["letter", "word", "line"]
 ANSWER_PATTERNS: dict[AnswerKind, str] = {

@@ -19,7 +19,7 @@ from typing import Literal
 from engine.scorers._numbers import read_number, strip_numeric_punctuation
 from engine.scorers._registry import scorers
 from engine.scorers._score import CORRECT, INCORRECT, Score, Scorer
-from engine.solvers._state import TaskState
+from engine.solvers import TaskState
 
 Location = Literal["begin", "end", "any", "exact"]
 

@@ -16,8 +16,7 @@ from engine.registry import Uses
 from engine.scorers._builtins import _completion
 from engine.scorers._registry import scorers
 from engine.scorers._score import INCORRECT, Score, Scorer, value_to_float
-from engine.solvers._builtins import check_template, format_template
-from engine.solvers._state import TaskState
+from engine.solvers import TaskState, check_template, format_template
 
 _GRADE_SPACING = r"[\s\u200b\u200c\u200d\u200e\u200f\u2060\u2063\ufeff]*"
 DEFAULT_GRADE_PATTERN = rf"(?is).*(?<!\w)GRADE(?!\w){_GRADE_SPACING}:{_GRADE_SPACING}([CPI])"

@@ -7,8 +7,7 @@ from typing import Any
 
 from engine.registry import Registry
 from engine.scorers._score import Metric, Score, Scorer
-from engine.solvers._registry import takes_two
-from engine.solvers._state import TaskState
+from engine.solvers import TaskState, takes_two
 
 
 def _adapt(score: Any) -> Scorer:

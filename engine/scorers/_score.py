@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from engine.solvers._state import TaskState
+from engine.solvers import TaskState
 
 CORRECT = "C"
 INCORRECT = "I"

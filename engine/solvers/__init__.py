@@ -2,6 +2,7 @@
 
 from engine.solvers._builtins import (
     chain_of_thought,
+    check_template,
     format_template,
     generate,
     placeholders,
@@ -10,8 +11,14 @@ from engine.solvers._builtins import (
     user_message,
 )
 from engine.solvers._critique import chain, self_critique
-from engine.solvers._multiple_choice import answer_letters, multiple_choice
-from engine.solvers._registry import solvers
+from engine.solvers._multiple_choice import (
+    answer_letters,
+    find_answer,
+    letter,
+    letter_index,
+    multiple_choice,
+)
+from engine.solvers._registry import generate_reply, solvers, takes_two
 from engine.solvers._state import (
     RoleUnboundError,
     Solver,
@@ -29,15 +36,21 @@ __all__ = [
     "answer_letters",
     "chain",
     "chain_of_thought",
+    "check_template",
     "current_state",
+    "find_answer",
     "format_template",
     "generate",
+    "generate_reply",
     "get_model",
+    "letter",
+    "letter_index",
     "multiple_choice",
     "placeholders",
     "prompt_template",
     "self_critique",
     "solvers",
     "system_message",
+    "takes_two",
     "user_message",
 ]

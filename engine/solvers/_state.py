@@ -7,7 +7,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, overload
 
-from engine.datasets._sample import Sample
+from engine.datasets import Sample
 from engine.providers import ChatMessage, Model, ModelOutput, user
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from engine.config._compose import compose_config, normalize_overrides
+from engine.config import compose_config, normalize_overrides
 from engine.runner import run_composed
 from engine.sweeps._jobs import classify, read_manifest
 

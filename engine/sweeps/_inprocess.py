@@ -20,8 +20,8 @@ from engine.runner import (
     RichDisplay,
     execute,
     make_display,
+    new_progress,
 )
-from engine.runner._display import new_progress
 
 
 def _displays(

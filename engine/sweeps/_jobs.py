@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from engine._secrets import redact_tree
-from engine.config._compose import GROUPS, Composed, Sweep
-from engine.config._errors import ConfigError, Problem
+from engine.config import GROUPS, Composed, ConfigError, Problem, Sweep
 from engine.logs import NOT_IDENTITY, config_hash, is_remote, read_run_file, redact
 from engine.runner import identity_of, safe_name
 

@@ -8,8 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from engine.config._errors import Problem
-from engine.config._searchpath import display_path, find_group_file
+from engine.config import Problem, display_path, find_group_file
 
 PLUGINS = {
     "hydra_plugins.hydra_joblib_launcher": "hydra-joblib-launcher",

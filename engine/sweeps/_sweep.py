@@ -14,9 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.compare import Comparison, compare, read_run
-from engine.config._compose import Sweep, compose_config, expand_sweep
-from engine.config._errors import ConfigError, Problem
-from engine.config._searchpath import extra_config_dirs
+from engine.config import (
+    ConfigError,
+    Problem,
+    Sweep,
+    compose_config,
+    expand_sweep,
+    extra_config_dirs,
+)
 from engine.logs import FolderLock, read_run_file, redact, unusable_folder
 from engine.providers import ModelHub
 from engine.runner import EvalPlan, EvalResult, build_plan, prepare_run
