@@ -6,8 +6,6 @@
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -83,22 +81,3 @@ def load_schema(name: str) -> dict[str, Any]:
     path = schemas_dir() / f"{name}.schema.json"
     loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return loaded
-
-
-def schemas_command(args: Sequence[str]) -> int:
-    if list(args) == ["--check"]:
-        stale = drifted()
-        if stale:
-            print(
-                f"schemas out of date: {', '.join(stale)} (run: inspect-run schemas)",
-                file=sys.stderr,
-            )
-            return 1
-        print("schemas up to date")
-        return 0
-    if args:
-        print("usage: inspect-run schemas [--check]", file=sys.stderr)
-        return 2
-    for path in write_schemas():
-        print(f"wrote {path}")
-    return 0
