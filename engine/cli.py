@@ -20,6 +20,7 @@ EXIT_INTERRUPTED = 130
 
 _USAGE = """\
 usage: inspect-run [-m] [KEY=VALUE | GROUP=OPTION | +roles.NAME=MODEL …]
+       inspect-run plan [-m] [KEY=VALUE …] [--json]   (or plan=true: requests and cost, nothing sent)
        inspect-run +sweep=NAME [KEY=VALUE …]
        inspect-run report PATH… [-o report.html]
        inspect-run score LOG… [SCORER…] [roles.grader=MODEL] [KEY=VALUE…]
@@ -41,11 +42,12 @@ examples:
 
 keys: model, model_args.KEY, model_base_url, roles.NAME, generation.*, connection.*, batch.*,
       limit (N or [start,end]), sample_id, epochs, epochs_reducer, shuffle, seed, fail_on_error,
-      log_dir, log_format (eval|json), tags,
+      log_dir, log_format (eval|json), tags, budget.cost (USD), budget.tokens, plan,
       metadata.KEY, display (auto|rich|plain|none)
 model strings: PROVIDER/NAME; model=none for tasks that only use roles; unset → INSPECT_EVAL_MODEL
 API keys come from the environment or a .env file, never from config.
-exit status: 0 success, 1 samples failed beyond fail_on_error (or gate FAIL), 2 bad config,
+exit status: 0 success, 1 samples failed beyond fail_on_error (or gate FAIL, or a budget
+             reached: the same command with a higher budget continues), 2 bad config,
              3 gate INCONCLUSIVE (gate=NAME on a run or sweep, or `inspect-run gate`),
              75 another process is running the same eval (nothing sent), 130 interrupted
              (Ctrl-C or SIGTERM; the same command resumes)
@@ -76,7 +78,46 @@ def _fail_busy(error: Exception) -> int:
     return EXIT_BUSY
 
 
-def _single(overrides: list[str]) -> int:
+def _plan_wanted(overrides: list[str]) -> bool:
+    """`plan=true` on the command line (`inspect-run plan …` adds it)."""
+    for override in overrides:
+        key, _, value = override.lstrip("+").partition("=")
+        if key == "plan":
+            return value.strip().lower() in ("true", "yes", "on", "1")
+    return False
+
+
+def _print_plan(estimates: Any, reused: list[str], as_json: bool) -> int:
+    from engine.runner._plan_report import render_json, render_text
+
+    print(render_json(estimates, reused) if as_json else render_text(estimates, reused))
+    return EXIT_OK
+
+
+def _plan_single(composed: Any, as_json: bool) -> int:
+    from engine.config._errors import ConfigError
+    from engine.runner import build_plan
+    from engine.runner._plan_report import estimate_plans
+
+    try:
+        plan = build_plan(composed)
+    except ConfigError as error:
+        return _fail_config(error)
+    return _print_plan(estimate_plans([("", plan)]), [], as_json)
+
+
+def _plan_sweep(overrides: list[str], as_json: bool) -> int:
+    from engine.config._errors import ConfigError
+    from engine.sweeps import estimate_sweep
+
+    try:
+        estimates, reused = estimate_sweep(overrides)
+    except ConfigError as error:
+        return _fail_config(error)
+    return _print_plan(estimates, reused, as_json)
+
+
+def _single(overrides: list[str], as_json: bool = False) -> int:
     from engine.config._compose import compose_config
     from engine.config._errors import ConfigError
     from engine.logs import FolderBusy, RemoteLogError
@@ -89,6 +130,8 @@ def _single(overrides: list[str]) -> int:
 
         # Also what the first problems hide (a misspelt solver behind a misspelt key).
         return _fail_config(ConfigError(all_problems(overrides)))
+    if composed.config.plan:
+        return _plan_single(composed, as_json)
     try:
         result = run_composed(composed)
     except ConfigError as error:
@@ -105,11 +148,13 @@ def _single(overrides: list[str]) -> int:
     return _gated(code, composed.config, [result.log_path])
 
 
-def _multirun(overrides: list[str]) -> int:
+def _multirun(overrides: list[str], as_json: bool = False) -> int:
     from engine.config._errors import ConfigError
     from engine.logs import FolderBusy
     from engine.sweeps import run_sweep
 
+    if _plan_wanted(overrides):
+        return _plan_sweep(overrides, as_json)
     try:
         outcome = run_sweep(overrides)
     except ConfigError as error:
@@ -135,7 +180,7 @@ def _gated(code: int, config: Any, logs: list[Any]) -> int:
     return code if code != EXIT_OK else verdict
 
 
-_COMMANDS = ("help", "list", "validate", "cache", "schemas", "report", "score", "gate")
+_COMMANDS = ("help", "plan", "list", "validate", "cache", "schemas", "report", "score", "gate")
 
 
 def _unknown_command(args: list[str]) -> str | None:
@@ -198,6 +243,8 @@ def cli(args: Sequence[str]) -> int:
         from engine.compare._command import report_command
 
         return report_command(args[1:])
+    if args and args[0] == "plan":
+        args = [*args[1:], "plan=true"]
     unknown = _unknown_command(args)
     if unknown is not None:
         print(unknown, file=sys.stderr)
@@ -205,6 +252,9 @@ def cli(args: Sequence[str]) -> int:
     # A sweep config (`+sweep=NAME`) means a sweep, with or without -m.
     multirun = any(a in ("-m", "--multirun") or a.lstrip("+").startswith("sweep=") for a in args)
     overrides = [a for a in args if a not in ("-m", "--multirun")]
+    as_json = "--json" in overrides and _plan_wanted(overrides)
+    if as_json:
+        overrides.remove("--json")
     flags = [a for a in overrides if a.startswith("-")]
     if flags:
         print(f"inspect-run: unknown option {flags[0]} (see inspect-run --help)", file=sys.stderr)
@@ -213,7 +263,7 @@ def cli(args: Sequence[str]) -> int:
     from engine.config._compose import load_dotenv
 
     load_dotenv()
-    return _multirun(overrides) if multirun else _single(overrides)
+    return _multirun(overrides, as_json) if multirun else _single(overrides, as_json)
 
 
 def _as_ctrl_c(signum: int, frame: object) -> None:

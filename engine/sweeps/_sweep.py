@@ -20,6 +20,7 @@ from engine.config._searchpath import extra_config_dirs
 from engine.logs import FolderLock, read_run_file, redact, unusable_folder
 from engine.providers import ModelHub
 from engine.runner import EvalPlan, EvalResult, build_plan, prepare_run
+from engine.runner._estimate import JobEstimate
 from engine.sweeps._jobs import (
     Job,
     classify,
@@ -152,6 +153,17 @@ def comparison_of(root: Path, jobs: list[Job], sweep: Sweep) -> Comparison:
             runs.append(run)
     prices = {k: v.model_dump() for k, v in sweep.first.config.prices.items()}
     return compare(runs, prices)
+
+
+def estimate_sweep(overrides: Sequence[str]) -> tuple[list[JobEstimate], list[str]]:
+    """`plan=true` on a sweep: every job planned as a run would be (`ConfigError` as a run would
+    raise it) and estimated; nothing is sent and no folder is claimed. Also the reused jobs."""
+    from engine.runner._plan_report import estimate_plans
+
+    sweep, _, jobs, plans = plan_sweep(overrides)
+    labelled = [(job_label(jobs[i].composed, sweep.swept), plan) for i, plan in plans.items()]
+    reused = [job_label(job.composed, sweep.swept) for job in jobs if job.state == "reuse"]
+    return estimate_plans(labelled), reused
 
 
 def run_sweep(overrides: Sequence[str], config_dirs: Sequence[str | Path] = ()) -> SweepOutcome:
