@@ -151,10 +151,10 @@ class _DryRun(Model):
         seen = self.recorder.seen.setdefault((self.name, self.role or "model"), _Seen())
         seen.requests += 1
         store = self.cache.store if self.cache is not None else None
-        if store is not None and self.cache is not None:
-            if store.get(self.cache.key(self.api, messages, settings)) is not None:
-                seen.cached += 1
-                return _answer(self.name)
+        key = self.cache.key(self.api, messages, settings) if store and self.cache else None
+        if store is not None and key is not None and store.get(key) is not None:
+            seen.cached += 1
+            return _answer(self.name)
         seen.chars += sum(len(m.text) for m in messages)
         self.recorder.media |= any(m.modalities - {"text"} for m in messages)
         seen.output_tokens += settings.max_tokens or DEFAULT_OUTPUT_TOKENS

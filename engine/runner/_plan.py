@@ -469,6 +469,20 @@ def _build_plan(composed: Composed, hub: ModelHub | None, fetch: bool, connect: 
                         ),
                     )
 
+    if config.budget.cost is not None:
+        from engine.runner._budget import price_problems
+
+        named = [
+            m.name for m in [model, *roles.values(), *itertools.chain(*role_lists.values())] if m
+        ]
+        if not connect:
+            named = [config.model] if config.model and config.model != NO_MODEL else []
+            for binding in config.roles.values():
+                for role_spec in binding if isinstance(binding, list) else [binding]:
+                    if role_spec is not None and role_spec.model is not None:
+                        named.append(role_spec.model)
+        problems += price_problems(config, named, composed.locate)
+
     if problems or selected is None:
         raise ConfigError(problems)
 

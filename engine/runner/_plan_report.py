@@ -65,7 +65,9 @@ def render_text(estimates: Sequence[JobEstimate], reused: Sequence[str] = ()) ->
         rows[-1][-1] = _money(job.cost)
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         for row in rows:
-            lines.append("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+            lines.append(
+                "  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True))
+            )
         for note in job.estimated[1:]:  # the first (the token estimator) is said once below
             lines.append(f"  estimate: {note}")
     for label in reused:

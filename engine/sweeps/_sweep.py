@@ -20,6 +20,7 @@ from engine.config._searchpath import extra_config_dirs
 from engine.logs import FolderLock, read_run_file, redact, unusable_folder
 from engine.providers import ModelHub
 from engine.runner import EvalPlan, EvalResult, build_plan, prepare_run
+from engine.runner._budget import Budget
 from engine.runner._estimate import JobEstimate
 from engine.sweeps._jobs import (
     Job,
@@ -179,10 +180,12 @@ def run_sweep(overrides: Sequence[str], config_dirs: Sequence[str | Path] = ()) 
         write_manifest(root, sweep.swept, jobs)
         results: list[EvalResult] = []
         if sweep.launcher == "basic":
+            budget = Budget.of(sweep.first.config)  # one cap for every job of the sweep
             prepared = []
             for index, job in enumerate(jobs):
                 if index in plans:
                     prepared.append(prepare_run(plans[index], job.folder))
+                    prepared[-1].budget = budget
                     owned.callback(prepared[-1].release)
             results = run_in_process(prepared, sweep.first.config.display)
         else:
