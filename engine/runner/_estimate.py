@@ -8,7 +8,8 @@ rendered and the rest extrapolated from their input size; with it on every sampl
 rendered, since a cache key needs the exact prompt.
 
 Tokens are estimated, not counted: input tokens are characters / `CHARS_PER_TOKEN` (measured
-against a BPE tokenizer by `bench/plan.py`: within ±35 % per prompt, ±15 % over a dataset), output
+against a BPE tokenizer by `bench/plan.py` over the built-in tasks: per prompt from -26 % to
++31 %, over a whole dataset within ±16 %; stated as ±35 %), output
 tokens are each call's `max_tokens`, else `DEFAULT_OUTPUT_TOKENS` (an upper bound either way).
 """
 
@@ -209,7 +210,7 @@ async def estimate_job(plan: EvalPlan, done: int = 0, label: str = "") -> JobEst
             rendered_units += 1
             if error is not None and len(failed) < 3:
                 failed.append(f"sample {sample.id!r}: {type(error).__name__}: {error}")
-    total_chars = rendered_chars + sum(input_chars(s) for s in samples) * epochs
+    total_chars = plan.samples.input_chars * epochs  # counted when the plan read the samples
     units = len(plan.samples) * epochs
     estimate = JobEstimate(config.task.name, plan.model_name, len(plan.samples), epochs)
     estimate.label, estimate.done = label, done

@@ -196,6 +196,8 @@ class SelectedSamples:
         self.without_choices = 0
         """How many selected samples have no choices; `first_without_choices` is the first."""
         self.first_without_choices: str | int | None = None
+        self.input_chars = 0
+        """Characters of the selected samples' text input (what `plan` estimates tokens from)."""
         self._first_id: str | int | None = None
         matched: list[tuple[int, Sample]] = []
         matching = 0
@@ -245,8 +247,10 @@ class SelectedSamples:
                 self.first_without_choices = sample.id
             self.without_choices += 1
         if isinstance(sample.input, str):
+            self.input_chars += len(sample.input)
             return
         for message in sample.input:
+            self.input_chars += len(message.text)
             for modality in message.modalities - {"text"}:
                 self.media.setdefault(modality, sample.id)
 
