@@ -188,13 +188,18 @@ def input_chars(sample: Sample) -> int:
     return sum(len(message.text) for message in sample.input)
 
 
-async def estimate_job(plan: EvalPlan, done: int = 0, label: str = "") -> JobEstimate:
-    """Render the plan's prompts against dry-run models and total what would be sent."""
+async def estimate_job(
+    plan: EvalPlan, done: int = 0, label: str = "", *, lookup: bool = True
+) -> JobEstimate:
+    """Render the plan's prompts against dry-run models and total what would be sent.
+
+    Without `lookup`, only the first samples are rendered even with the cache on (a budget only
+    needs the cost of a typical sample)."""
     from engine.runner._run import _attempt
 
     config = plan.config
     epochs = config.epochs
-    every = plan.hub.response_cache is not None
+    every = lookup and plan.hub.response_cache is not None
     recorder = _Recorder()
     dry = _dry_plan(plan, recorder)
     scorer_names = [component.name for component, _ in plan.scorers]

@@ -505,7 +505,7 @@ async def _job_budget(plan: EvalPlan, budget: Budget, earlier: dict[str, Any]) -
 
     batched = {model.name for model in plan.models() if model.batcher is not None}
     budget.spend({name: ModelUsage.from_log(used) for name, used in earlier.items()}, batched)
-    cost, tokens = (await estimate_job(plan)).per_sample()
+    cost, tokens = (await estimate_job(plan, lookup=False)).per_sample()
     return JobBudget(budget, batched, cost, tokens)
 
 
