@@ -12,7 +12,17 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from engine.cli import _cache, _gate, _list, _report, _run, _schemas, _score, _validate
+from engine.cli import (
+    _cache,
+    _gate,
+    _list,
+    _plan,
+    _report,
+    _run,
+    _schemas,
+    _score,
+    _validate,
+)
 from engine.cli._common import (
     EXIT_BAD_CONFIG,
     EXIT_INTERRUPTED,
@@ -25,6 +35,7 @@ from engine.cli._help import DESCRIPTION, USAGE, run_help
 
 COMMANDS: dict[str, Command] = {
     "run": _run,
+    "plan": _plan,
     "list": _list,
     "validate": _validate,
     "cache": _cache,

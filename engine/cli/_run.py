@@ -48,6 +48,9 @@ def register(subparsers: Subparsers) -> Parser:
         help="sweep: every combination of the comma-separated values",
     )
     parser.add_argument(
+        "--json", action="store_true", help="with plan=true: print the plan as JSON"
+    )
+    parser.add_argument(
         "--cfg",
         choices=["job"],
         help="print the validated, resolved config (credentials masked) and send nothing",
@@ -66,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
         if multirun:
             return fail("--cfg job prints one run's config: drop -m and +sweep=, name one job")
         return _print_config(overrides)
-    return _multirun(overrides) if multirun else _single(overrides)
+    as_json: bool = args.json
+    return _multirun(overrides, as_json) if multirun else _single(overrides, as_json)
 
 
 def _compose(overrides: list[str]) -> Composed | int:
@@ -101,7 +105,45 @@ def _print_config(overrides: list[str]) -> int:
     return EXIT_OK
 
 
-def _single(overrides: list[str]) -> int:
+def _plan_wanted(overrides: list[str]) -> bool:
+    """`plan=true` on the command line (`inspect-run plan …` adds it)."""
+    for override in overrides:
+        key, _, value = override.lstrip("+").partition("=")
+        if key == "plan":
+            return value.strip().lower() in ("true", "yes", "on", "1")
+    return False
+
+
+def _print_plan(estimates: Any, reused: list[str], as_json: bool) -> int:
+    from engine.runner import render_json, render_text
+
+    print(render_json(estimates, reused) if as_json else render_text(estimates, reused))
+    return EXIT_OK
+
+
+def _plan_single(composed: Composed, as_json: bool) -> int:
+    from engine.config import ConfigError
+    from engine.runner import build_plan, estimate_plans
+
+    try:
+        plan = build_plan(composed)
+    except ConfigError as error:
+        return fail(error)
+    return _print_plan(estimate_plans([("", plan)]), [], as_json)
+
+
+def _plan_sweep(overrides: list[str], as_json: bool) -> int:
+    from engine.config import ConfigError
+    from engine.sweeps import estimate_sweep
+
+    try:
+        estimates, reused = estimate_sweep(overrides)
+    except ConfigError as error:
+        return fail(error)
+    return _print_plan(estimates, reused, as_json)
+
+
+def _single(overrides: list[str], as_json: bool = False) -> int:
     from engine.config import ConfigError
     from engine.logs import FolderBusy, RemoteLogError
     from engine.runner import results_table, run_composed
@@ -109,6 +151,8 @@ def _single(overrides: list[str]) -> int:
     composed = _compose(overrides)
     if isinstance(composed, int):
         return composed
+    if composed.config.plan:
+        return _plan_single(composed, as_json)
     try:
         result = run_composed(composed)
     except ConfigError as error:
@@ -125,11 +169,13 @@ def _single(overrides: list[str]) -> int:
     return _gated(code, composed.config, [result.log_path])
 
 
-def _multirun(overrides: list[str]) -> int:
+def _multirun(overrides: list[str], as_json: bool = False) -> int:
     from engine.config import ConfigError
     from engine.logs import FolderBusy
     from engine.sweeps import run_sweep
 
+    if _plan_wanted(overrides):
+        return _plan_sweep(overrides, as_json)
     try:
         outcome = run_sweep(overrides)
     except ConfigError as error:

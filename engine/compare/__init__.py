@@ -1,10 +1,10 @@
 """Compare evals: a table per task sorted by score, with intervals, speed, cost and paired tests
 against the best model, and a self-contained HTML report of it."""
 
+from engine._prices import find_price, run_cost, usage_cost
 from engine.compare._command import report_command
 from engine.compare._html import render_html
 from engine.compare._load import RunRecord, SampleKey, UnreadableLog, find_logs, read_run
-from engine.compare._prices import find_price, run_cost, usage_cost
 from engine.compare._stats import (
     bootstrap_interval,
     category_counts,

@@ -12,9 +12,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine._prices import run_cost
 from engine._secrets import redact
 from engine.compare._load import RunRecord, SampleKey, find_logs, read_run
-from engine.compare._prices import run_cost
 from engine.compare._stats import (
     cluster_permutation,
     holm,

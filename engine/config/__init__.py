@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from engine.config._jsonschema import drifted, write_schemas
     from engine.config._schema import (
         BatchConfig,
+        BudgetConfig,
         CacheConfig,
         ConnectionConfig,
         DatasetConfig,
@@ -64,6 +65,7 @@ _EXPORTS = {
     "suggest": "_errors",
     "GateConfig": "_schema",
     "BatchConfig": "_schema",
+    "BudgetConfig": "_schema",
     "CacheConfig": "_schema",
     "ConnectionConfig": "_schema",
     "DatasetConfig": "_schema",
@@ -94,6 +96,7 @@ __all__ = [
     "EXIT_BAD_CONFIG",
     "GROUPS",
     "BatchConfig",
+    "BudgetConfig",
     "CacheConfig",
     "Composed",
     "ConfigError",

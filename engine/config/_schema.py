@@ -238,6 +238,18 @@ class Price(_Strict):
     batch_output: Annotated[float, Field(ge=0)] | None = None
 
 
+class BudgetConfig(_Strict):
+    """A cap on what a run (or a whole sweep, `-m`) may spend; unset caps nothing. When the next
+    sample would pass a cap (spend so far plus an estimate for the samples in flight), no new
+    sample starts, those in flight finish, and the log is left resumable: the same command with a
+    higher cap continues it."""
+
+    cost: Annotated[float, Field(ge=0)] | None = None
+    """US dollars, from the price table (`prices`): every paid model the eval uses needs a price."""
+    tokens: Annotated[int, Field(ge=0)] | None = None
+    """Input plus output tokens, over every model the eval uses."""
+
+
 class GateConfig(_Strict):
     """Pass or fail runs on evidence (`inspect-run gate LOGS… gate=NAME`, or `gate=NAME` on a run
     or sweep): absolute checks, and a paired comparison with a baseline."""
@@ -452,6 +464,10 @@ class RunConfig(_Strict):
     prices: dict[str, Price] = Field(default_factory=dict)
     """Keyed by model string (`openai/gpt-4o`), provider (`openai`) or glob (`*:groq`); the most
     specific key wins. Used by the comparison table; never part of a run's identity."""
+    budget: BudgetConfig = BudgetConfig()
+    """Caps in money and/or tokens (never part of a run's identity: a higher cap resumes)."""
+    plan: bool = False
+    """Print what the run or sweep would send and cost (`inspect-run plan …`), and send nothing."""
     limit: Limit | None = None
     sample_id: str | int | list[str | int] | None = None
     # YAML may leave these null (the task's default, then 1 / mean fill them before validation).

@@ -31,6 +31,8 @@ NOT_IDENTITY = (  # top-level keys that never change what a run answers
     "retry_on_error",
     "prices",
     "gate",
+    "budget",
+    "plan",
 )
 
 

@@ -1,5 +1,6 @@
 """Plan and run evals. Knows nothing of Hydra: it takes a validated, composed config."""
 
+from engine.runner._budget import Budget
 from engine.runner._display import (
     Display,
     PlainDisplay,
@@ -8,15 +9,19 @@ from engine.runner._display import (
     new_progress,
     results_table,
 )
+from engine.runner._estimate import JobEstimate
 from engine.runner._execute import PreparedRun, default_run_dir, execute, prepare_run, run_composed
 from engine.runner._plan import EvalPlan, SelectedSamples, build_plan, identity_of
+from engine.runner._plan_report import estimate_plans, render_json, render_text
 from engine.runner._rescore import score_command
 from engine.runner._run import EvalResult, errors_exceed, run_plan, safe_name
 
 __all__ = [
+    "Budget",
     "Display",
     "EvalPlan",
     "EvalResult",
+    "JobEstimate",
     "PlainDisplay",
     "PreparedRun",
     "RichDisplay",
@@ -24,11 +29,14 @@ __all__ = [
     "build_plan",
     "default_run_dir",
     "errors_exceed",
+    "estimate_plans",
     "execute",
     "identity_of",
     "make_display",
     "new_progress",
     "prepare_run",
+    "render_json",
+    "render_text",
     "results_table",
     "run_composed",
     "run_plan",

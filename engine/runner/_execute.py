@@ -21,6 +21,7 @@ from engine.logs import (
     read_run_file,
     write_run_file,
 )
+from engine.runner._budget import Budget
 from engine.runner._display import Display, make_display
 from engine.runner._plan import EvalPlan, build_plan, identity_of
 from engine.runner._run import EvalResult, new_log_name, run_plan, safe_name
@@ -76,6 +77,8 @@ class PreparedRun:
     """The log file this run writes (the resumed one, or a new name)."""
     remote: RemoteLogDir | None = None
     """A remote log dir (`s3://…`): `folder` is in its staging mirror, uploaded as it runs."""
+    budget: Budget | None = None
+    """The run's `budget` caps (a sweep's jobs share one)."""
 
     def release(self) -> None:
         if self.lock is not None:
@@ -137,7 +140,8 @@ def prepare_run(plan: EvalPlan, run_dir: Path | None = None) -> PreparedRun:
         except BaseException:
             lock.release()
             raise
-    return PreparedRun(plan, folder, identity, resume_log, notes, lock, log_name, remote)
+    budget = Budget.of(config)
+    return PreparedRun(plan, folder, identity, resume_log, notes, lock, log_name, remote, budget)
 
 
 async def execute(prepared: PreparedRun, display: Display) -> EvalResult:
@@ -152,6 +156,7 @@ async def execute(prepared: PreparedRun, display: Display) -> EvalResult:
         resume_log=prepared.resume_log,
         log_name=prepared.log_name,
         remote=prepared.remote,
+        budget=prepared.budget,
     )
 
 

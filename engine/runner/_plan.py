@@ -201,6 +201,8 @@ class SelectedSamples:
         self.without_choices = 0
         """How many selected samples have no choices; `first_without_choices` is the first."""
         self.first_without_choices: str | int | None = None
+        self.input_chars = 0
+        """Characters of the selected samples' text input (what `plan` estimates tokens from)."""
         self._first_id: str | int | None = None
         matched: list[tuple[int, Sample]] = []
         matching = 0
@@ -250,8 +252,10 @@ class SelectedSamples:
                 self.first_without_choices = sample.id
             self.without_choices += 1
         if isinstance(sample.input, str):
+            self.input_chars += len(sample.input)
             return
         for message in sample.input:
+            self.input_chars += len(message.text)
             for modality in message.modalities - {"text"}:
                 self.media.setdefault(modality, sample.id)
 
@@ -478,6 +482,20 @@ def _build_plan(composed: Composed, hub: ModelHub | None, fetch: bool, connect: 
                             f"carry (first in sample {sample_id!r}); it takes: {takes}"
                         ),
                     )
+
+    if config.budget.cost is not None:
+        from engine.runner._budget import price_problems
+
+        named = [
+            m.name for m in [model, *roles.values(), *itertools.chain(*role_lists.values())] if m
+        ]
+        if not connect:
+            named = [config.model] if config.model and config.model != NO_MODEL else []
+            for binding in config.roles.values():
+                for role_spec in binding if isinstance(binding, list) else [binding]:
+                    if role_spec is not None and role_spec.model is not None:
+                        named.append(role_spec.model)
+        problems += price_problems(config, named, composed.locate)
 
     if problems or selected is None:
         raise ConfigError(problems)

@@ -41,6 +41,7 @@ from engine.providers import (
     sample_target,
     sample_usage,
 )
+from engine.runner._budget import Budget, JobBudget
 from engine.runner._display import Display
 from engine.runner._plan import Component, EvalPlan
 from engine.scorers import Metric, Reducer, Score, reduce_epochs, value_to_float
@@ -273,8 +274,11 @@ async def run_plan(
     resume_log: str | None = None,
     log_name: str | None = None,
     remote: RemoteLogDir | None = None,
+    budget: Budget | None = None,
 ) -> EvalResult:
-    """Run every (sample, epoch) not already scored in `run_dir/resume_log` (when resuming)."""
+    """Run every (sample, epoch) not already scored in `run_dir/resume_log` (when resuming).
+
+    `budget`: no sample starts once it would pass the budget's cap (shared by a sweep's jobs)."""
     config = plan.config
     created = utc_now()
     run_id = uuid.uuid4().hex[:12]
@@ -314,6 +318,9 @@ async def run_plan(
     if batchers:  # a batch fills only if that many samples wait on it at once
         in_flight += config.batch.size * config.batch.max_batches
     display.start(plan, total, done=len(recovered.done), usage=job_usage, cache_hits=job_hits)
+    job_budget = None
+    if budget is not None:
+        job_budget = await _job_budget(plan, budget, recovered.usage)
 
     stop = anyio.CancelScope()
     """Cancelled when the run must stop early (every request refused: `AuthRefused`)."""
@@ -350,6 +357,8 @@ async def run_plan(
                 return  # nothing was sent for it: it is not a failed sample, only an unrun one
         for name, used in usage.items():
             job_usage.setdefault(name, ModelUsage()).add(used)
+        if job_budget is not None:
+            job_budget.finished(usage)
         for name, count in hits.items():
             job_hits[name] = job_hits.get(name, 0) + count
         elapsed = time.monotonic() - sample_start
@@ -394,8 +403,22 @@ async def run_plan(
             await anyio.to_thread.run_sync(remote.push, run_dir)
 
     async def worker() -> None:
-        for sample, epoch in work:  # workers share one iterator: each item runs once
-            await run_one(sample, epoch)
+        if job_budget is None:
+            for sample, epoch in work:  # workers share one iterator: each item runs once
+                await run_one(sample, epoch)
+            return
+        for sample, epoch in work:
+            cost, tokens = job_budget.expected()
+            left = total - len(recovered.done) - job_budget.done
+            if not job_budget.budget.admit(cost, tokens, left):
+                if not stopped and job_budget.budget.reason is not None:
+                    stopped.append(job_budget.budget.reason)
+                    display.message(f"inspect-run: {job_budget.budget.reason}")
+                return
+            try:
+                await run_one(sample, epoch)
+            finally:
+                job_budget.budget.release(cost, tokens)
 
     status = "success"
     journal = BatchJournal(batch_journal_path(log_path))
@@ -475,6 +498,17 @@ async def run_plan(
         error_reasons=tally.error_reasons,
         resumed=len(recovered.done),
     )
+
+
+async def _job_budget(plan: EvalPlan, budget: Budget, earlier: dict[str, Any]) -> JobBudget:
+    """This job's share of `budget`: what an interrupted run already spent is spent, and a sample
+    is expected to cost what the plan estimates until this job's first samples are done."""
+    from engine.runner._estimate import estimate_job
+
+    batched = {model.name for model in plan.models() if model.batcher is not None}
+    budget.spend({name: ModelUsage.from_log(used) for name, used in earlier.items()}, batched)
+    cost, tokens = (await estimate_job(plan, lookup=False)).per_sample()
+    return JobBudget(budget, batched, cost, tokens)
 
 
 def results_record(

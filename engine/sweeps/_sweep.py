@@ -24,7 +24,7 @@ from engine.config import (
 )
 from engine.logs import FolderLock, read_run_file, redact, unusable_folder
 from engine.providers import ModelHub
-from engine.runner import EvalPlan, EvalResult, build_plan, prepare_run
+from engine.runner import Budget, EvalPlan, EvalResult, JobEstimate, build_plan, prepare_run
 from engine.sweeps._jobs import (
     Job,
     classify,
@@ -159,6 +159,17 @@ def comparison_of(root: Path, jobs: list[Job], sweep: Sweep) -> Comparison:
     return compare(runs, prices)
 
 
+def estimate_sweep(overrides: Sequence[str]) -> tuple[list[JobEstimate], list[str]]:
+    """`plan=true` on a sweep: every job planned as a run would be (`ConfigError` as a run would
+    raise it) and estimated; nothing is sent and no folder is claimed. Also the reused jobs."""
+    from engine.runner import estimate_plans
+
+    sweep, _, jobs, plans = plan_sweep(overrides)
+    labelled = [(job_label(jobs[i].composed, sweep.swept), plan) for i, plan in plans.items()]
+    reused = [job_label(job.composed, sweep.swept) for job in jobs if job.state == "reuse"]
+    return estimate_plans(labelled), reused
+
+
 def run_sweep(overrides: Sequence[str], config_dirs: Sequence[str | Path] = ()) -> SweepOutcome:
     """Validate (raising `ConfigError` before any request), run what is missing, compare."""
     from engine.sweeps._inprocess import run_in_process
@@ -172,10 +183,12 @@ def run_sweep(overrides: Sequence[str], config_dirs: Sequence[str | Path] = ()) 
         write_manifest(root, sweep.swept, jobs)
         results: list[EvalResult] = []
         if sweep.launcher == "basic":
+            budget = Budget.of(sweep.first.config)  # one cap for every job of the sweep
             prepared = []
             for index, job in enumerate(jobs):
                 if index in plans:
                     prepared.append(prepare_run(plans[index], job.folder))
+                    prepared[-1].budget = budget
                     owned.callback(prepared[-1].release)
             results = run_in_process(prepared, sweep.first.config.display)
         else:
