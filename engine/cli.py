@@ -24,6 +24,7 @@ usage: inspect-run [-m] [KEY=VALUE | GROUP=OPTION | +roles.NAME=MODEL …]
        inspect-run report PATH… [-o report.html]
        inspect-run score LOG… [SCORER…] [roles.grader=MODEL] [KEY=VALUE…]
        inspect-run gate LOGS… [gate=NAME] [baseline=LOGS|REF|REF:PATH]
+       inspect-run merge SHARD_LOGS… [-o OUT]
        inspect-run list
        inspect-run validate [CONFIG_DIR …]
        inspect-run cache list|clear|prune
@@ -41,7 +42,7 @@ examples:
 
 keys: model, model_args.KEY, model_base_url, roles.NAME, generation.*, connection.*, batch.*,
       limit (N or [start,end]), sample_id, epochs, epochs_reducer, shuffle, seed, fail_on_error,
-      log_dir, log_format (eval|json), tags,
+      log_dir, log_format (eval|json), tags, shard (I/N, from 0), shards, workers,
       metadata.KEY, display (auto|rich|plain|none)
 model strings: PROVIDER/NAME; model=none for tasks that only use roles; unset → INSPECT_EVAL_MODEL
 API keys come from the environment or a .env file, never from config.
@@ -90,6 +91,9 @@ def _single(overrides: list[str]) -> int:
         # Also what the first problems hide (a misspelt solver behind a misspelt key).
         return _fail_config(ConfigError(all_problems(overrides)))
     try:
+        composed, split = _split(composed, overrides)
+        if split is not None:
+            return split
         result = run_composed(composed)
     except ConfigError as error:
         return _fail_config(error)
@@ -103,6 +107,31 @@ def _single(overrides: list[str]) -> int:
         print(f"  failed sample: {reason}", file=sys.stderr)
     code = EXIT_FAILED if result.failed else EXIT_OK
     return _gated(code, composed.config, [result.log_path])
+
+
+def _split(composed: Any, overrides: list[str]) -> tuple[Any, int | None]:
+    """A Slurm array task or Kubernetes Indexed Job pod runs its shard (`shard=I/N` added);
+    `workers=K` runs K shard processes and merges them (then its exit status is returned)."""
+    from engine.config._compose import compose_config
+    from engine.config._errors import ConfigError, Problem
+    from engine.shards import env_shard, run_workers
+
+    try:
+        shard = env_shard(composed.config)
+    except ValueError as error:
+        raise ConfigError([Problem("shard", str(error), "environment")]) from None
+    if shard is not None:
+        overrides = [*overrides, f"shard={shard}"]
+        composed = compose_config(overrides)
+    if composed.config.workers == 1:
+        return composed, None
+    from engine.shards._command import describe
+
+    code, merged = run_workers(composed, overrides)
+    if merged is None:
+        return composed, code
+    print(describe(merged))
+    return composed, _gated(code, composed.config, [merged.path])
 
 
 def _multirun(overrides: list[str]) -> int:
@@ -135,7 +164,7 @@ def _gated(code: int, config: Any, logs: list[Any]) -> int:
     return code if code != EXIT_OK else verdict
 
 
-_COMMANDS = ("help", "list", "validate", "cache", "schemas", "report", "score", "gate")
+_COMMANDS = ("help", "list", "validate", "cache", "schemas", "report", "score", "gate", "merge")
 
 
 def _unknown_command(args: list[str]) -> str | None:
@@ -194,6 +223,10 @@ def cli(args: Sequence[str]) -> int:
         from engine.gate import gate_command
 
         return gate_command(args[1:])
+    if args and args[0] == "merge":
+        from engine.shards import merge_command
+
+        return merge_command(args[1:])
     if args and args[0] == "report":
         from engine.compare._command import report_command
 
@@ -246,3 +279,7 @@ def main() -> None:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(141)
+
+
+if __name__ == "__main__":  # `python -m engine.cli`: how `workers=K` starts its workers
+    main()

@@ -107,8 +107,11 @@ def log_file_name(
 
 
 def task_id_of(plan: EvalPlan) -> str:
-    """The config's hash: the same task config has the same id (hex, so it survives file names)."""
-    return config_hash(plan.composed.resolved)
+    """The config's hash: the same task config has the same id (hex, so it survives file names).
+    The shards of one job share it (`shard`, `shards` and `workers` are left out)."""
+    from engine.shards import job_config
+
+    return config_hash(job_config(plan.composed.resolved))
 
 
 def _log_header(plan: EvalPlan, run_id: str, created: str, resumed: int) -> dict[str, Any]:
@@ -171,6 +174,8 @@ def _log_header(plan: EvalPlan, run_id: str, created: str, resumed: int) -> dict
                 "choices": {k: v for k, v in composed.choices.items() if not k.startswith("hydra")},
                 "connection": config.connection.model_dump(),
                 "resumed_samples": resumed,
+                # Which slice of the job this log holds (`inspect-run merge` joins the shards).
+                **_shard_metadata(plan),
                 # Settings a model's provider cannot honour (warned once at the start).
                 "unsupported_generation": plan.unsupported,
                 # Every declared role with the model that played it (unbound → model under test).
@@ -190,6 +195,14 @@ def _log_header(plan: EvalPlan, run_id: str, created: str, resumed: int) -> dict
         "eval": eval_spec,
         "plan": {"name": "plan", "steps": plan_steps, "config": eval_spec["model_generate_config"]},
     }
+
+
+def _shard_metadata(plan: EvalPlan) -> dict[str, Any]:
+    shard = plan.samples.shard
+    if shard is None:
+        return {}
+    described = {"index": shard.index, "count": shard.count, "samples": len(plan.samples)}
+    return {"shard": {**described, "job": task_id_of(plan)}}
 
 
 def _error_record(error: BaseException) -> dict[str, str]:
