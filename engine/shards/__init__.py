@@ -2,7 +2,7 @@
 and merge their logs into the log an unsharded run writes."""
 
 from engine.shards._command import merge_command
-from engine.shards._merge import MergedLog, MergeError, merge_logs, shard_of
+from engine.shards._merge import MergedLog, MergeError, merge_logs, merge_shard_sets, shard_of
 from engine.shards._shard import SHARD_KEYS, Shard, config_shard, env_shard, job_config, parse_shard
 from engine.shards._workers import run_workers
 
@@ -16,6 +16,7 @@ __all__ = [
     "job_config",
     "merge_command",
     "merge_logs",
+    "merge_shard_sets",
     "parse_shard",
     "run_workers",
     "shard_of",

@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.logs import config_hash, iter_log_samples, log_writer, read_log_header, utc_now
+from engine.logs import (
+    LOG_SUFFIXES,
+    config_hash,
+    iter_log_samples,
+    log_writer,
+    read_log_header,
+    utc_now,
+)
 
 
 class MergeError(ValueError):
@@ -52,9 +59,9 @@ class MergedLog:
 
 def shard_logs(paths: Sequence[Path]) -> list[Path]:
     """The logs under `paths` (files as given; in a folder, each run folder's log)."""
-    from engine.compare._load import find_logs
+    from engine.compare._load import find_log_files
 
-    return find_logs([Path(p) for p in paths])
+    return find_log_files([Path(p) for p in paths])
 
 
 def shard_of(header: dict[str, Any]) -> dict[str, Any] | None:
@@ -271,7 +278,7 @@ def merge_logs(paths: Sequence[Path], out: Path | None = None) -> MergedLog:
     except Exception as error:
         raise MergeError(f"{logs[0].path}: its config cannot be read back ({error})") from None
     suffix = logs[0].path.suffix
-    if out is None or out.is_dir():
+    if out is None or out.suffix not in LOG_SUFFIXES:  # a folder
         folder = out or logs[0].path.parent.parent / f"merged-{str(logs[0].shard['job'])[:12]}"
         out = folder / merged_log_name(logs, suffix)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -378,3 +385,62 @@ def _span(stats: dict[str, Any]) -> float:
 
 def _samples(path: Path) -> Iterator[dict[str, Any]]:
     yield from iter_log_samples(path)
+
+
+def merge_shard_sets(paths: list[Path]) -> list[Path]:
+    """`paths` with each whole shard set replaced by its merged log: the one `inspect-run merge`
+    wrote, when it is among `paths`, else one merged now into a temporary folder (removed at
+    exit). An incomplete set (a shard missing or given twice) is left as separate logs."""
+    headers: dict[Path, dict[str, Any]] = {}
+    for path in paths:
+        try:
+            headers[path] = read_log_header(path)
+        except Exception:  # the comparison reports an unreadable log itself
+            continue
+    merged_jobs = {
+        str(merged.get("job"))
+        for header in headers.values()
+        if isinstance(merged := _inspect_run(header).get("merged_from"), dict)
+    }
+    sets: dict[str, list[ShardLog]] = {}
+    for path, header in headers.items():
+        shard = shard_of(header)
+        if shard is not None:
+            sets.setdefault(f"{shard.get('job')}/{shard.get('count')}", []).append(
+                ShardLog(path, header)
+            )
+    replaced: dict[Path, Path | None] = {}
+    for logs in sets.values():
+        job = str(logs[0].shard.get("job"))
+        if job in merged_jobs:
+            replaced.update((log.path, None) for log in logs)
+            continue
+        try:
+            check_shard_set(logs)
+        except MergeError:
+            continue
+        target = _temporary_dir() / f"{job[:12]}{logs[0].path.suffix}"
+        merged = merge_logs([log.path for log in logs], target).path
+        replaced.update((log.path, None) for log in logs)
+        replaced[logs[0].path] = merged
+    kept = [replaced.get(path, path) for path in paths]
+    return [path for path in kept if path is not None]
+
+
+def _inspect_run(header: dict[str, Any]) -> dict[str, Any]:
+    return dict(((header.get("eval") or {}).get("metadata") or {}).get("inspect_run") or {})
+
+
+_temporary: list[Path] = []
+
+
+def _temporary_dir() -> Path:
+    if not _temporary:
+        import atexit
+        import shutil
+        import tempfile
+
+        folder = Path(tempfile.mkdtemp(prefix="inspect-run-merged-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        _temporary.append(folder)
+    return _temporary[0]
