@@ -123,8 +123,8 @@ def _split(composed: Any, overrides: list[str]) -> tuple[Any, int | None]:
     if shard is not None:
         overrides = [*overrides, f"shard={shard}"]
         composed = compose_config(overrides)
-    if composed.config.workers == 1:
-        return composed, None
+    if composed.config.workers == 1 or composed.config.shard is not None:
+        return composed, None  # one process (with `shard`: one of the workers)
     from engine.shards._command import describe
 
     code, merged = run_workers(composed, overrides)

@@ -271,8 +271,9 @@ def merge_logs(paths: Sequence[Path], out: Path | None = None) -> MergedLog:
     resolved = dict(logs[0].inspect_run.get("config") or {})
     for split_key in ("shard", "shards"):
         resolved[split_key] = None
-    if "workers" in resolved:
-        resolved["workers"] = 1
+    if int(resolved.get("workers") or 1) > 1:  # the job's connections were divided: add them up
+        limits = [_max_connections(log.inspect_run.get("config") or {}) for log in logs]
+        resolved["connection"] = {**resolved["connection"], "max_connections": sum(limits)}
     try:
         components = _Components(resolved)
     except Exception as error:
@@ -444,3 +445,7 @@ def _temporary_dir() -> Path:
         atexit.register(shutil.rmtree, folder, ignore_errors=True)
         _temporary.append(folder)
     return _temporary[0]
+
+
+def _max_connections(resolved: dict[str, Any]) -> int:
+    return int((resolved.get("connection") or {}).get("max_connections") or 0)

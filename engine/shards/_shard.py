@@ -86,5 +86,6 @@ def env_shard(config: Any, environ: Mapping[str, str] | None = None) -> Shard | 
 
 
 def job_config(resolved: dict[str, Any]) -> dict[str, Any]:
-    """The resolved config without how it is split: what every shard of one job shares."""
-    return {k: v for k, v in resolved.items() if k not in SHARD_KEYS}
+    """The resolved config without how it is split: what every shard of one job shares (the
+    connection settings too: `workers=K` gives each worker its share of the connections)."""
+    return {k: v for k, v in resolved.items() if k not in (*SHARD_KEYS, "connection")}

@@ -22,13 +22,10 @@ def divide(total: int, workers: int) -> list[int]:
 
 def worker_overrides(overrides: list[str], index: int, workers: int, connections: int) -> list[str]:
     """A worker's command line: the job's overrides, its shard and its share of connections."""
-    kept = [
-        o for o in overrides if o.lstrip("+").split("=")[0] not in ("workers", "display", "gate")
-    ]
+    kept = [o for o in overrides if o.lstrip("+").split("=")[0] not in ("display", "gate")]
     return [
         *kept,
-        f"shard={index}/{workers}",
-        "workers=1",
+        f"shard={index}/{workers}",  # with `workers=K` kept: worker `index` of this job
         f"connection.max_connections={connections}",
         "display=none",
     ]
@@ -57,15 +54,6 @@ def run_workers(composed: Any, overrides: list[str]) -> tuple[int, MergedLog | N
     config = composed.config
     workers = config.workers
     problems = []
-    if config.shard is not None:
-        problems.append(
-            Problem(
-                "workers",
-                f"workers={workers} splits the whole job; it cannot "
-                "split shard={config.shard} again (use shard=I/N alone)",
-                composed.locate("workers"),
-            )
-        )
     if config.connection.max_connections < workers:
         problems.append(
             Problem(
