@@ -70,7 +70,7 @@ def test_the_shards_partition_the_selected_samples(
             run_ids(tmp_path, *selection, f"shard={i}/3", "connection.max_connections=1")
             for i in range(3)
         ]
-    assert sorted(sum(shards, [])) == sorted(whole)
+    assert sorted(i for ids in shards for i in ids) == sorted(whole)
     for index, ids in enumerate(shards):  # position modulo N in the selected order
         assert ids == whole[index::3]
 
