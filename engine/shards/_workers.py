@@ -74,6 +74,9 @@ def run_workers(composed: Any, overrides: list[str]) -> tuple[int, MergedLog | N
         )
     if problems:
         raise ConfigError(problems)
+    from engine.runner import build_plan
+
+    build_plan(composed, fetch=False, connect=False)  # a bad config fails here, not K times
     shares = divide(config.connection.max_connections, workers)
     commands = [worker_overrides(overrides, i, workers, shares[i]) for i in range(workers)]
     identities = [identity_of(compose_config(command)) for command in commands]
