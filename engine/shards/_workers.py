@@ -86,7 +86,10 @@ def run_workers(composed: Any, overrides: list[str]) -> tuple[int, MergedLog | N
     ]
     try:
         codes = [process.wait() for process in processes]
-    except BaseException:  # Ctrl-C reaches the workers too (same process group): let them stop
+    except BaseException:  # Ctrl-C or SIGTERM: every worker stops as on Ctrl-C (logs resumable)
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
         for process in processes:
             process.wait()
         raise

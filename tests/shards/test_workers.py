@@ -89,3 +89,39 @@ def test_workers_need_a_connection_each(
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9")
     assert cli(["task=quiz", "model=openai/m", "workers=3", "connection.max_connections=2"]) == 2
     assert "needs connection.max_connections >= 3" in capsys.readouterr().err
+
+
+def test_sigterm_stops_every_worker_and_the_same_command_resumes_them(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+
+    from tests.support.processes import stop
+    from tests.test_cli import INSPECT_RUN, run_cli
+
+    write_quiz(tmp_path)
+    args = [*ARGS, "workers=2"]
+    gate = Gate(answer, passes=10)
+    with OpenAIServer(gate) as server:
+        env = {"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": server.base_url}
+        parent = subprocess.Popen(
+            [INSPECT_RUN, *args], cwd=tmp_path, env={**os.environ, **env}, start_new_session=True
+        )
+        try:
+            gate.wait_arrived(15)  # 10 answered, 5 held: both workers are mid-run
+            parent.send_signal(signal.SIGTERM)  # to the parent alone, as a CI runner does
+            assert parent.wait(timeout=120) == 130
+        finally:
+            stop(parent)
+        shards = logs_under(tmp_path / "logs")
+        assert len(shards) == 2
+        assert {read_log_header(p)["status"] for p in shards} == {"cancelled"}
+        gate.release()
+        done = run_cli(*args, cwd=tmp_path, env=env)
+        assert done.returncode == 0, done.stderr
+        sent = len(server.chat_requests())
+    merged = [p for p in logs_under(tmp_path / "logs") if p.parent.name.startswith("merged-")]
+    assert len(merged) == 1 and len(logs_under(tmp_path / "logs")) == 3  # the same two shards
+    assert content(merged[0])["status"] == "success"
+    assert len(content(merged[0])["samples"]) == QUESTIONS
+    assert sent <= QUESTIONS + 5  # only the held requests were asked again
