@@ -108,7 +108,8 @@ def log_file_name(
 
 def task_id_of(plan: EvalPlan) -> str:
     """The config's hash: the same task config has the same id (hex, so it survives file names).
-    The shards of one job share it (`shard`, `shards` and `workers` are left out)."""
+    The shards of one job share it: `shard`, `shards`, `workers` and the connection settings
+    (which `workers=K` divides) are left out, as none of them changes an answer."""
     from engine.shards import job_config
 
     return config_hash(job_config(plan.composed.resolved))
