@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from engine.cli import cli
-from engine.logs import read_log_header
+from engine.logs import read_log, read_log_header
 from tests.shards.helpers import content, logs_under
 from tests.support.openai_server import Gate, OpenAIServer
 from tests.support.processes import stop
@@ -52,6 +52,11 @@ def test_three_shard_processes_killed_and_resumed_merge_into_the_unsharded_log(
                 stop(process)
         killed = logs_under(tmp_path / "logs")
         assert len(killed) == 3 and {read_log_header(p)["status"] for p in killed} == {"started"}
+        # Merged now, the log holds what was scored and says the job is not finished.
+        assert cli(["merge", str(tmp_path / "logs"), "-o", str(tmp_path / "partial.json")]) == 1
+        partial = read_log(tmp_path / "partial.json")
+        assert partial["status"] == "started" and len(partial["samples"]) == passes
+        assert partial["results"]["total_samples"] == QUESTIONS
         gate.release()
         for scheduler, extra in SCHEDULERS:
             done = run_cli(*ARGS, *extra, cwd=tmp_path, env={**env, **scheduler})
