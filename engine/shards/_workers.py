@@ -31,6 +31,18 @@ def worker_overrides(overrides: list[str], index: int, workers: int, connections
     ]
 
 
+def role_connection_overrides(config: Any, index: int, workers: int) -> list[str]:
+    """Worker `index`'s share of each role's own `connection.max_connections` (a role without
+    its own limit uses the run's, already divided). A role bound to a list keeps its limits."""
+    found = []
+    for role, binding in config.roles.items():
+        connection = getattr(binding, "connection", None)
+        if connection is not None and "max_connections" in connection.model_fields_set:
+            share = divide(connection.max_connections, workers)[index]
+            found.append(f"roles.{role}.connection.max_connections={max(1, share)}")
+    return found
+
+
 def newest_run(log_dir: Path, identity: str) -> Path | None:
     """The log of the newest run of `identity` under `log_dir` (finished or not)."""
     from engine.logs import RUN_FILE, read_run_file
@@ -78,7 +90,11 @@ def run_workers(composed: Any, overrides: list[str]) -> tuple[int, MergedLog | N
 
     build_plan(composed, fetch=False, connect=False)  # a bad config fails here, not K times
     shares = divide(config.connection.max_connections, workers)
-    commands = [worker_overrides(overrides, i, workers, shares[i]) for i in range(workers)]
+    commands = [
+        worker_overrides(overrides, i, workers, shares[i])
+        + role_connection_overrides(config, i, workers)
+        for i in range(workers)
+    ]
     identities = [identity_of(compose_config(command)) for command in commands]
     processes = [
         subprocess.Popen([sys.executable, "-m", "engine.cli", *command], stdout=subprocess.DEVNULL)

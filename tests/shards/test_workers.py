@@ -125,3 +125,38 @@ def test_sigterm_stops_every_worker_and_the_same_command_resumes_them(tmp_path: 
     assert content(merged[0])["status"] == "success"
     assert len(content(merged[0])["samples"]) == QUESTIONS
     assert sent <= QUESTIONS + 5  # only the held requests were asked again
+
+
+def test_a_role_with_its_own_connection_limit_is_divided_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine.config import compose_config
+    from engine.shards._workers import role_connection_overrides
+
+    write_quiz(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    composed = compose_config(
+        [
+            "task=quiz",
+            "model=openai/m",
+            "roles.grader={model: openai/g, connection: {max_connections: 5}}",
+            "roles.critic=openai/c",
+            "workers=2",
+        ]
+    )
+    shares = [role_connection_overrides(composed.config, i, 2) for i in range(2)]
+    assert shares == [
+        ["roles.grader.connection.max_connections=3"],
+        ["roles.grader.connection.max_connections=2"],
+    ]
+    worker = compose_config(
+        [
+            "task=quiz",
+            "model=openai/m",
+            "roles.grader={model: openai/g, connection: {max_connections: 5}}",
+            *shares[1],
+        ]
+    )
+    grader = worker.config.roles["grader"]
+    assert not isinstance(grader, list) and grader is not None and grader.connection is not None
+    assert grader.connection.max_connections == 2
