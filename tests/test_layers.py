@@ -22,7 +22,7 @@ import engine
 ROOT = Path(engine.__file__).parent
 
 LAYERS: list[set[str]] = [
-    {"engine._secrets", "engine._assets", "engine._prices"},
+    {"engine._secrets", "engine._assets", "engine._prices", "engine._sharding"},
     {"engine.logs"},
     {"engine._local_files", "engine._usercode", "engine.registry"},
     {"engine.config"},
@@ -33,6 +33,7 @@ LAYERS: list[set[str]] = [
     {"engine.scorers"},
     {"engine.runner"},
     {"engine.compare"},
+    {"engine.shards"},
     {"engine.gate"},
     {"engine.sweeps"},
     {"engine", "engine.components", "engine._listing", "engine.cli"},
@@ -52,6 +53,9 @@ UPWARD: set[tuple[str, str]] = {
     ("engine.providers", "engine.cache"),
     # `report` appends the graders' reliability, which the gate package computes.
     ("engine.compare", "engine.gate"),
+    # `report` and the comparison read a shard set as one run, merged by engine.shards (which
+    # finds logs with engine.compare): finding and merging logs belong together, below both.
+    ("engine.compare", "engine.shards"),
 }
 """Imports against the order of LAYERS, known and to be removed."""
 

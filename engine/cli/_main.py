@@ -16,6 +16,7 @@ from engine.cli import (
     _cache,
     _gate,
     _list,
+    _merge,
     _plan,
     _report,
     _run,
@@ -43,6 +44,7 @@ COMMANDS: dict[str, Command] = {
     "report": _report,
     "score": _score,
     "gate": _gate,
+    "merge": _merge,
 }
 """Subcommand name → its module (`register(subparsers)`, `run(args)`), in the order help lists
 them. `run` is also the default: a command line that starts with no command name is a run."""

@@ -154,6 +154,9 @@ def _single(overrides: list[str], as_json: bool = False) -> int:
     if composed.config.plan:
         return _plan_single(composed, as_json)
     try:
+        composed, split = _split(composed, overrides)
+        if split is not None:
+            return split
         result = run_composed(composed)
     except ConfigError as error:
         return fail(error)
@@ -167,6 +170,28 @@ def _single(overrides: list[str], as_json: bool = False) -> int:
         print(f"  failed sample: {reason}", file=sys.stderr)
     code = EXIT_FAILED if result.failed else EXIT_OK
     return _gated(code, composed.config, [result.log_path])
+
+
+def _split(composed: Composed, overrides: list[str]) -> tuple[Composed, int | None]:
+    """A Slurm array task or Kubernetes Indexed Job pod runs its shard (`shard=I/N` added);
+    `workers=K` runs K shard processes and merges them (then its exit status is returned)."""
+    from engine.config import ConfigError, Problem, compose_config
+    from engine.shards import describe, env_shard, run_workers
+
+    try:
+        shard = env_shard(composed.config)
+    except ValueError as error:
+        raise ConfigError([Problem("shard", str(error), "environment")]) from None
+    if shard is not None:
+        overrides = [*overrides, f"shard={shard}"]
+        composed = compose_config(overrides)
+    if composed.config.workers == 1 or composed.config.shard is not None:
+        return composed, None  # one process (with `shard`: one of the workers)
+    code, merged = run_workers(composed, overrides)
+    if merged is None:
+        return composed, code
+    print(describe(merged))
+    return composed, _gated(code, composed.config, [merged.path])
 
 
 def _multirun(overrides: list[str], as_json: bool = False) -> int:

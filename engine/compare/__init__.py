@@ -4,7 +4,14 @@ against the best model, and a self-contained HTML report of it."""
 from engine._prices import find_price, run_cost, usage_cost
 from engine.compare._command import report_command
 from engine.compare._html import render_html
-from engine.compare._load import RunRecord, SampleKey, UnreadableLog, find_logs, read_run
+from engine.compare._load import (
+    RunRecord,
+    SampleKey,
+    UnreadableLog,
+    find_log_files,
+    find_logs,
+    read_run,
+)
 from engine.compare._stats import (
     bootstrap_interval,
     category_counts,
@@ -42,6 +49,7 @@ __all__ = [
     "cohen_kappa",
     "compare",
     "compare_paths",
+    "find_log_files",
     "find_logs",
     "find_price",
     "fleiss_kappa",

@@ -206,6 +206,14 @@ LOG_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}[:-]\d{2}[:-]\d{2}.*\.(json|eval
 
 
 def find_logs(paths: list[Path]) -> list[Path]:
+    """Eval logs under `paths`, each whole set of shard logs of one job merged into one log (in
+    a temporary folder; a merged log of that job found beside them is used instead)."""
+    from engine.shards import merge_shard_sets
+
+    return merge_shard_sets(find_log_files(paths))
+
+
+def find_log_files(paths: list[Path]) -> list[Path]:
     """Eval logs under `paths`: in a run folder, the one its run file names; else every log not
     under a hidden folder (`.replaced/`, `.hydra/`)."""
     found: list[Path] = []

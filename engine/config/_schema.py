@@ -504,6 +504,15 @@ class RunConfig(_Strict):
     tags: list[str] = Field(default_factory=list)
     metadata: dict[str, Any] = Field(default_factory=dict)
     display: Literal["auto", "rich", "plain", "none"] = "auto"
+    shard: str | None = None
+    """`I/N`: run only the I-th of N slices of the selected samples (I from 0 to N-1, the selected
+    samples at positions I, I+N, I+2N, …). Unset: from a Slurm job array or a Kubernetes Indexed
+    Job when run as one, else the whole eval. `inspect-run merge` joins the shards' logs."""
+    shards: Annotated[int, Field(ge=1)] | None = None
+    """The shard count where the environment gives only an index (`JOB_COMPLETION_INDEX`)."""
+    workers: Annotated[int, Field(ge=1)] = 1
+    """Run the eval as this many shard processes on this machine, merged at the end; the
+    connection limits are divided between them."""
 
     _secret_free = field_validator("model_args")(_check_model_args)
 
@@ -576,6 +585,27 @@ class RunConfig(_Strict):
             if isinstance(binding, list) and not binding:
                 raise ValueError(f"role '{role}' is bound to an empty list of models")
         return value
+
+    @field_validator("shard")
+    @classmethod
+    def _shard_form(cls, value: str | None) -> str | None:
+        from engine._sharding import parse_shard
+
+        if value is not None:
+            parse_shard(value)  # a ValueError saying what was expected
+        return value
+
+    @model_validator(mode="after")
+    def _shard_needs_seed(self) -> RunConfig:
+        """An unseeded shuffle draws its order in each process: shards would overlap."""
+        sharded = self.shard is not None or self.workers > 1
+        shuffled = self.shuffle or self.task.dataset.shuffle
+        if sharded and shuffled and self.seed is None and self.task.dataset.seed is None:
+            raise ValueError(
+                "shards of a shuffled eval need a seed (seed=N), so every shard "
+                "draws the same order"
+            )
+        return self
 
     @model_validator(mode="after")
     def _limit_range(self) -> RunConfig:

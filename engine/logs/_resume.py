@@ -39,6 +39,11 @@ NOT_IDENTITY = (  # top-level keys that never change what a run answers
 def run_identity(resolved: dict[str, Any], dataset_digest: str | None = None) -> str:
     """`dataset_digest`: the dataset file's content hash, so an edited dataset is a new identity."""
     kept = {k: v for k, v in resolved.items() if k not in NOT_IDENTITY}
+    # How a job is split: only a shard's own slice makes it another run (each resumes its own).
+    for key in ("shards", "workers"):
+        kept.pop(key, None)
+    if kept.get("shard") is None:
+        kept.pop("shard", None)
     if dataset_digest is not None:
         kept["dataset_content"] = dataset_digest
     return config_hash(kept)

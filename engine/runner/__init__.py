@@ -14,7 +14,15 @@ from engine.runner._execute import PreparedRun, default_run_dir, execute, prepar
 from engine.runner._plan import EvalPlan, SelectedSamples, build_plan, identity_of
 from engine.runner._plan_report import estimate_plans, render_json, render_text
 from engine.runner._rescore import score_command
-from engine.runner._run import EvalResult, errors_exceed, run_plan, safe_name
+from engine.runner._run import (
+    EvalResult,
+    errors_exceed,
+    log_file_name,
+    reductions_record,
+    results_record,
+    run_plan,
+    safe_name,
+)
 
 __all__ = [
     "Budget",
@@ -32,11 +40,14 @@ __all__ = [
     "estimate_plans",
     "execute",
     "identity_of",
+    "log_file_name",
     "make_display",
     "new_progress",
     "prepare_run",
+    "reductions_record",
     "render_json",
     "render_text",
+    "results_record",
     "results_table",
     "run_composed",
     "run_plan",

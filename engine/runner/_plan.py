@@ -187,6 +187,10 @@ class SelectedSamples:
             self.start, self.stop = limit
         elif limit is not None:
             self.stop = limit
+        from engine._sharding import config_shard
+
+        self.shard = config_shard(config)
+        """`shard=I/N`: only the selected samples at positions I, I+N, … (None: all of them)."""
         self.items: list[Sample] | None = None
         self.positions: list[int] | None = None
         """With `shuffle`: the selected samples' positions in the source, in the shuffled order."""
@@ -213,7 +217,7 @@ class SelectedSamples:
                 continue
             if shuffle:
                 matched.append((position, sample))
-            elif self._in_range(matching):
+            elif self._in_range(matching) and self._in_shard(matching - self.start):
                 self._note(sample)
                 if len(self.ids) < MAX_LOGGED_IDS:
                     self.ids.append(sample.id)
@@ -223,6 +227,8 @@ class SelectedSamples:
         if shuffle:
             random.Random(seed).shuffle(matched)
             selected = matched[self.start : self.stop]
+            if self.shard is not None:
+                selected = selected[self.shard.index :: self.shard.count]
             self.positions = [position for position, _ in selected]
             self.ids = [sample.id for _, sample in selected[:MAX_LOGGED_IDS]]
             self.count = len(selected)
@@ -231,6 +237,8 @@ class SelectedSamples:
         else:
             end = matching if self.stop is None else min(self.stop, matching)
             self.count = max(0, end - self.start)
+            if self.shard is not None:
+                self.count = len(range(self.shard.index, self.count, self.shard.count))
 
     def reseeded(self, seed: int) -> SelectedSamples:
         """The same selection with the seed an interrupted run drew (one more pass over the data)."""
@@ -262,6 +270,9 @@ class SelectedSamples:
     def _in_range(self, position: int) -> bool:
         return self.start <= position and (self.stop is None or position < self.stop)
 
+    def _in_shard(self, offset: int) -> bool:
+        return self.shard is None or offset % self.shard.count == self.shard.index
+
     def _wanted(self, sample: Sample) -> bool:
         return self.wanted is None or str(sample.id) in self.wanted
 
@@ -280,7 +291,10 @@ class SelectedSamples:
             self.items = [made[n] for n in self.positions]
         if self.items is not None:
             return iter(self.items)
-        return itertools.islice(filter(self._wanted, self.source), self.start, self.stop)
+        selected = itertools.islice(filter(self._wanted, self.source), self.start, self.stop)
+        if self.shard is None:
+            return selected
+        return itertools.islice(selected, self.shard.index, None, self.shard.count)
 
 
 def unusable_outputs(config: RunConfig) -> list[tuple[str, str]]:
@@ -323,6 +337,14 @@ def nothing_selected(selected: SelectedSamples, config: RunConfig) -> tuple[str,
         return "sample_id", (
             f"sample_id={wanted} matches none of the {selected.dataset_size} samples of "
             f"{dataset.location}{hint}"
+        )
+    unsharded = len(
+        range(selected.start, min(selected.stop or selected.matching, selected.matching))
+    )
+    if selected.shard is not None and unsharded:
+        return "shard", (
+            f"shard={selected.shard} selects none of the {unsharded} selected samples: "
+            f"use at most {unsharded} shards"
         )
     limit = config.limit if config.limit is not None else dataset.limit
     key = "limit" if config.limit is not None else "task.dataset.limit"

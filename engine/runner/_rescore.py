@@ -347,7 +347,8 @@ async def rescore(source: Path, scorer_names: list[str], overrides: list[str]) -
     finally:
         if status == "success" and errors_exceed(errors, total, config.fail_on_error):
             status = "error"
-        results = results_record(planned, values, reducers, metric_fns, total, errors)
+        named = [(c.name, c.args) for c, _ in planned]
+        results = results_record(named, values, reducers, metric_fns, total, errors)
         stats = {
             "started_at": created,
             "completed_at": _now(),

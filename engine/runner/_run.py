@@ -43,7 +43,7 @@ from engine.providers import (
 )
 from engine.runner._budget import Budget, JobBudget
 from engine.runner._display import Display
-from engine.runner._plan import Component, EvalPlan
+from engine.runner._plan import EvalPlan
 from engine.scorers import Metric, Reducer, Score, reduce_epochs, value_to_float
 from engine.solvers import TaskState, current_state
 
@@ -108,8 +108,12 @@ def log_file_name(
 
 
 def task_id_of(plan: EvalPlan) -> str:
-    """The config's hash: the same task config has the same id (hex, so it survives file names)."""
-    return config_hash(plan.composed.resolved)
+    """The config's hash: the same task config has the same id (hex, so it survives file names).
+    The shards of one job share it: `shard`, `shards`, `workers` and the connection settings
+    (which `workers=K` divides) are left out, as none of them changes an answer."""
+    from engine._sharding import job_config
+
+    return config_hash(job_config(plan.composed.resolved))
 
 
 def _log_header(plan: EvalPlan, run_id: str, created: str, resumed: int) -> dict[str, Any]:
@@ -172,6 +176,8 @@ def _log_header(plan: EvalPlan, run_id: str, created: str, resumed: int) -> dict
                 "choices": {k: v for k, v in composed.choices.items() if not k.startswith("hydra")},
                 "connection": config.connection.model_dump(),
                 "resumed_samples": resumed,
+                # Which slice of the job this log holds (`inspect-run merge` joins the shards).
+                **_shard_metadata(plan),
                 # Settings a model's provider cannot honour (warned once at the start).
                 "unsupported_generation": plan.unsupported,
                 # Every declared role with the model that played it (unbound → model under test).
@@ -191,6 +197,14 @@ def _log_header(plan: EvalPlan, run_id: str, created: str, resumed: int) -> dict
         "eval": eval_spec,
         "plan": {"name": "plan", "steps": plan_steps, "config": eval_spec["model_generate_config"]},
     }
+
+
+def _shard_metadata(plan: EvalPlan) -> dict[str, Any]:
+    shard = plan.samples.shard
+    if shard is None:
+        return {}
+    described = {"index": shard.index, "count": shard.count, "samples": len(plan.samples)}
+    return {"shard": {**described, "job": task_id_of(plan)}}
 
 
 def _error_record(error: BaseException) -> dict[str, str]:
@@ -437,7 +451,12 @@ async def run_plan(
         for name, earlier in recovered.usage.items():
             usage_total.setdefault(name, ModelUsage()).add(ModelUsage.from_log(earlier))
         results = results_record(
-            plan.scorers, tally.values, plan.reducers, plan.metrics, total, tally.errors
+            [(c.name, c.args) for c, _ in plan.scorers],
+            tally.values,
+            plan.reducers,
+            plan.metrics,
+            total,
+            tally.errors,
         )
         if status == "success" and (
             stopped or errors_exceed(tally.errors, total, config.fail_on_error)
@@ -474,7 +493,7 @@ async def run_plan(
                 f"(fail_on_error={config.fail_on_error})"
             )
             failure = {"message": summary, "traceback": summary, "traceback_ansi": summary}
-        reductions = _reductions(plan, tally)
+        reductions = reductions_record(scorer_names, tally.values, plan.reducers)
         # synchronous: cancellation cannot cut it
         writer.finish(status, results, stats, failure, reductions)
         write_run_file(run_dir, identity, log_name, status, shuffle_seed)
@@ -512,54 +531,61 @@ async def _job_budget(plan: EvalPlan, budget: Budget, earlier: dict[str, Any]) -
 
 
 def results_record(
-    scorers: Sequence[tuple[Component, Any]],
+    scorers: Sequence[tuple[str, dict[str, Any]]],
     values: Mapping[str, Mapping[str, list[float]]],
     reducers: Sequence[tuple[str, Reducer]],
     metrics: Sequence[tuple[str, Metric]],
     total: int,
     errors: int,
 ) -> dict[str, Any]:
-    """Inspect's `results`: one score entry per scorer (and per reducer, when several). `values`:
-    per scorer, each sample's values across epochs; the epochs of each sample are reduced to one
-    value first, then the metrics run over the samples."""
+    """Inspect's `results`: one score entry per scorer (name, args) and per reducer, when several.
+    `values`: per scorer, each sample's values across epochs; the epochs of each sample are reduced
+    to one value first, then the metrics run over the samples."""
     scores = []
-    for component, _ in scorers:
-        per_sample = list(values[component.name].values())
-        scored = sum(len(values) for values in per_sample)
+    for name, args in scorers:
+        per_sample = list(values.get(name, {}).values())
+        scored = sum(len(epochs) for epochs in per_sample)
         for reducer, reduce in reducers:
             reduced = reduce_epochs(reduce, per_sample)
             scores.append(
                 {
-                    "name": component.name if len(reducers) == 1 else f"{component.name}_{reducer}",
-                    "scorer": component.name,
+                    "name": name if len(reducers) == 1 else f"{name}_{reducer}",
+                    "scorer": name,
                     "reducer": reducer,
-                    "params": component.args,
+                    "params": args,
                     "scored_samples": scored,
                     "unscored_samples": total - scored,
                     "metrics": {
-                        name: {
-                            "name": name,
-                            "value": metric(reduced) if reduced else 0.0,
+                        metric: {
+                            "name": metric,
+                            "value": compute(reduced) if reduced else 0.0,
                             "params": {},
                         }
-                        for name, metric in metrics
+                        for metric, compute in metrics
                     },
                 }
             )
     return {"total_samples": total, "completed_samples": total - errors, "scores": scores}
 
 
-def _reductions(plan: EvalPlan, tally: _Tally) -> list[dict[str, Any]]:
+def reductions_record(
+    scorers: Sequence[str],
+    values: Mapping[str, Mapping[str, list[float]]],
+    reducers: Sequence[tuple[str, Reducer]],
+) -> list[dict[str, Any]]:
     """Inspect's `reductions`: each sample's score after its epochs are reduced, per scorer and
-    reducer (viewers show these for multi-epoch runs)."""
-    reductions = []
-    for component, _ in plan.scorers:
-        per_sample = tally.values[component.name]
-        for reducer, reduce in plan.reducers:
-            samples = [  # a sample the reducer leaves unscored (fewer epochs than K) is left out
+    reducer (viewers show these for multi-epoch runs). A sample the reducer leaves unscored
+    (fewer epochs than its K) is left out."""
+    return [
+        {
+            "scorer": name,
+            "reducer": reducer,
+            "samples": [
                 {"value": reduced[0], "sample_id": sample_id}
-                for sample_id, values in per_sample.items()
-                if (reduced := reduce_epochs(reduce, [values]))
-            ]
-            reductions.append({"scorer": component.name, "reducer": reducer, "samples": samples})
-    return reductions
+                for sample_id, epochs in values.get(name, {}).items()
+                if (reduced := reduce_epochs(reduce, [epochs]))
+            ],
+        }
+        for name in scorers
+        for reducer, reduce in reducers
+    ]
