@@ -23,8 +23,9 @@ from engine.config import ConfigError
 from engine.logs import read_run_file
 from engine.sweeps import plan_sweep
 from engine.sweeps._ray import RayTasks, run_parts_on_ray
+from tests.support.openai_server import Answer, Request, error
 from tests.support.processes import stop
-from tests.support.quiz import quiz_env, quiz_servers, write_quiz
+from tests.support.quiz import answer, quiz_env, quiz_servers, write_quiz
 
 SECRET = "sk-ray-test-secret-4711"
 RANDOM = ("latency_p50", "latency_p95", "throughput", "log")
@@ -151,6 +152,35 @@ def test_a_sweep_on_ray_is_the_local_sweep(
     assert files_holding(tmp_path / "logs", "inspect-run-ray-") == []  # workers' folders
     assert files_holding(tmp_path, SECRET) == []
     assert files_holding(ray_temp, SECRET) == []
+
+
+def test_an_unfinished_job_resumes_on_a_worker_from_the_gathered_files(
+    ray_head: tuple[str, Path], quiz: dict, tmp_path: Path
+) -> None:
+    """Its folder's files go to the worker, which sends only the samples still missing."""
+    address, _ = ray_head
+    refused = {5, 6, 7}
+
+    def refusing(request: Request) -> Answer:
+        number = int(request.messages[-1]["content"].split(":")[0].removeprefix("Question "))
+        return error(400, "refused") if number in refused else answer(request)
+
+    quiz["best"].responder = refusing
+    sweep = ["-m", "task=quiz", f"model={TWO_MODELS}", "limit=10", "display=none"]
+    sweep += ["hydra/launcher=ray_tasks", f"hydra.launcher.address={address}"]
+    sweep += [f"hydra.launcher.env=[{','.join(ENV)}]", "hydra.sweep.dir=logs/ray"]
+    assert cli(sweep) == 1
+    folder = tmp_path / "logs" / "ray" / "quiz" / "openai-api-fast-best"
+    assert (read_run_file(folder) or {})["status"] == "error"
+    before = len(quiz["best"].chat_requests())
+
+    refused.clear()
+    assert cli(sweep) == 0
+    assert len(quiz["best"].chat_requests()) - before == 3
+    assert len(quiz["close"].chat_requests()) == 10  # reused, not sent again
+    samples = eval_samples(folder)
+    assert [sample for sample, _ in samples] == [f"q{i:02d}" for i in range(1, 11)]
+    assert [sample for sample, value in samples if value != "C"] == ["q01", "q02", "q03", "q04"]
 
 
 def test_one_job_in_two_parts_on_ray(
