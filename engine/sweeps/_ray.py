@@ -33,6 +33,10 @@ TARGET = "engine.sweeps._ray.RayTasks"
 (Hydra's multirun is not involved)."""
 
 
+LOOPBACK_ONLY = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+"""Set to 0, Ray keeps every node address on the loopback interface (a one-machine Ray)."""
+
+
 class RayTasks(BaseModel):
     """The `ray_tasks` launcher's settings (`hydra.launcher.*`)."""
 
@@ -178,7 +182,13 @@ def missing_env(settings: RayTasks) -> list[str]:
 @contextmanager
 def connected(settings: RayTasks) -> Iterator[Any]:
     """`ray`, connected to the configured cluster: joined for the block and left after, or the
-    connection this process already has (kept)."""
+    connection this process already has (kept).
+
+    A `local` Ray listens on 127.0.0.1 only: Ray would otherwise take the machine's routable
+    address, and a Ray without token auth runs code for anyone who reaches it. (Ray reads this
+    setting when it is first imported.)"""
+    if settings.address == "local" and "ray" not in sys.modules:
+        os.environ.setdefault(LOOPBACK_ONLY, "0")
     import ray
 
     if ray.is_initialized():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -22,7 +23,7 @@ from engine.cli import cli
 from engine.config import ConfigError
 from engine.logs import read_run_file
 from engine.sweeps import plan_sweep
-from engine.sweeps._ray import RayTasks, run_parts_on_ray
+from engine.sweeps._ray import LOOPBACK_ONLY, RayTasks, run_parts_on_ray
 from tests.support.openai_server import Answer, Request, error
 from tests.support.processes import stop
 from tests.support.quiz import answer, quiz_env, quiz_servers, write_quiz
@@ -43,8 +44,8 @@ def ray_head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pa
     of several machines (`RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`), for the head and for this driver.
     """
     temp = tmp_path_factory.mktemp("ray")
-    saved = os.environ.get("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER")
-    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    saved = os.environ.get(LOOPBACK_ONLY)
+    os.environ[LOOPBACK_ONLY] = "0"
     command = [
         str(Path(sys.executable).with_name("ray")),
         "start",
@@ -81,9 +82,9 @@ def ray_head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pa
     finally:
         stop(head, timeout=60)  # --block: stopping it stops the processes it started
         if saved is None:
-            os.environ.pop("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", None)
+            os.environ.pop(LOOPBACK_ONLY, None)
         else:
-            os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = saved
+            os.environ[LOOPBACK_ONLY] = saved
 
 
 @pytest.fixture
@@ -199,6 +200,30 @@ def test_one_job_in_two_parts_on_ray(
     wrong = [sample for sample, value in first + second if value != "C"]
     assert wrong == ["q01", "q02", "q03", "q04"]  # the 'best' model's known mistakes
     assert len(quiz["best"].chat_requests()) == 40
+
+
+def test_a_local_ray_started_for_the_job_listens_on_the_loopback_only(
+    quiz: dict, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """`address=local` (the default): a Ray of this machine, started and stopped by the call."""
+    ray_temp = tmp_path_factory.mktemp("ray")  # short: Ray's socket paths must fit in 107 bytes
+    init = {"num_cpus": 2, "include_dashboard": False, "_temp_dir": str(ray_temp)}
+    settings = RayTasks(env=["FAST_BASE_URL", "FAST_API_KEY"], init=init)
+    job = ["task=quiz", "model=openai-api/fast/best", "display=none"]
+    folders = [tmp_path / "logs" / "part-0", tmp_path / "logs" / "part-1"]
+    outcomes = run_parts_on_ray(job, [["limit=[0,2]"], ["limit=[2,4]"]], folders, settings)
+
+    assert [outcome.status for outcome in outcomes] == ["success", "success"]
+    assert [len(eval_samples(folder)) for folder in folders] == [2, 2]
+    import ray
+
+    assert not ray.is_initialized()  # stopped again
+    (session,) = [p for p in ray_temp.iterdir() if p.name.startswith("session_2")]
+    # Ray's processes log the address each one serves on: the driver's and the workers'.
+    logs = "".join(p.read_text(errors="replace") for p in session.glob("logs/python-core-*.log"))
+    served = re.findall(r"Initializing worker at address: ([^\s:]+):", logs)
+    assert len(served) >= 2 and set(served) == {"127.0.0.1"}, served
+    assert files_holding(ray_temp, SECRET) == []
 
 
 def test_the_ray_tasks_config_is_checked_before_anything_runs(
