@@ -42,10 +42,13 @@ def ray_head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pa
 
     Ray swaps 127.0.0.1 for the machine's routable address unless told that this is not a cluster
     of several machines (`RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`), for the head and for this driver.
+    Token auth is off (Ray reads both when first imported, so both are set for the whole module):
+    with it, a local Ray leaves a token file in ~/.ray that later heads would pick up.
     """
     temp = tmp_path_factory.mktemp("ray")
-    saved = os.environ.get(LOOPBACK_ONLY)
-    os.environ[LOOPBACK_ONLY] = "0"
+    settings = {LOOPBACK_ONLY: "0", "RAY_AUTH_MODE": "disabled"}
+    saved = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
     command = [
         str(Path(sys.executable).with_name("ray")),
         "start",
@@ -66,25 +69,26 @@ def ray_head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pa
         text=True,
         start_new_session=True,
     )
-    assert head.stdout is not None
-    seen = []
-    for line in head.stdout:  # once it blocks, its address is in the temp dir (as `auto` reads it)
-        seen.append(line)
-        if "--block" in line:
-            break
-    current = temp / "ray_current_cluster"
-    assert current.exists(), "".join(seen)
-    address = current.read_text().strip()
-    assert address.startswith("127.0.0.1:"), address
-    threading.Thread(target=head.stdout.read, daemon=True).start()  # keep the pipe drained
     try:
+        assert head.stdout is not None
+        seen = []
+        for line in head.stdout:  # once it blocks, its address is in the temp dir (`auto` reads it)
+            seen.append(line)
+            if "--block" in line:
+                break
+        current = temp / "ray_current_cluster"
+        assert current.exists(), "".join(seen)
+        address = current.read_text().strip()
+        assert address.startswith("127.0.0.1:"), address
+        threading.Thread(target=head.stdout.read, daemon=True).start()  # keep the pipe drained
         yield address, temp
     finally:
         stop(head, timeout=60)  # --block: stopping it stops the processes it started
-        if saved is None:
-            os.environ.pop(LOOPBACK_ONLY, None)
-        else:
-            os.environ[LOOPBACK_ONLY] = saved
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @pytest.fixture
@@ -203,9 +207,13 @@ def test_one_job_in_two_parts_on_ray(
 
 
 def test_a_local_ray_started_for_the_job_listens_on_the_loopback_only(
-    quiz: dict, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+    quiz: dict,
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """`address=local` (the default): a Ray of this machine, started and stopped by the call."""
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")  # no token file in ~/.ray from a test
     ray_temp = tmp_path_factory.mktemp("ray")  # short: Ray's socket paths must fit in 107 bytes
     init = {"num_cpus": 2, "include_dashboard": False, "_temp_dir": str(ray_temp)}
     settings = RayTasks(env=["FAST_BASE_URL", "FAST_API_KEY"], init=init)
