@@ -194,8 +194,15 @@ def connected(settings: RayTasks) -> Iterator[Any]:
     if ray.is_initialized():
         yield ray
         return
+    from engine.config._errors import ConfigError, Problem
+
     arguments: dict[str, Any] = {"logging_level": logging.WARNING, **settings.init}
-    ray.init(address=settings.address, **arguments)
+    try:
+        ray.init(address=settings.address, **arguments)
+    except (ConnectionError, RuntimeError, ValueError) as error:
+        reason = str(error).strip().splitlines()[-1] if str(error).strip() else repr(error)
+        message = f"cannot reach the Ray cluster at '{settings.address}': {reason}"
+        raise ConfigError([Problem("hydra.launcher.address", message)]) from None
     try:
         yield ray
     finally:
