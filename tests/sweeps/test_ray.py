@@ -234,18 +234,6 @@ def test_a_local_ray_started_for_the_job_listens_on_the_loopback_only(
     assert files_holding(ray_temp, SECRET) == []
 
 
-def test_no_ray_cluster_at_the_address_is_a_clear_error(
-    quiz: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.delenv("RAY_ADDRESS", raising=False)
-    monkeypatch.setenv("RAY_TMPDIR", str(tmp_path))  # where `auto` looks: no cluster there
-    sweep = ["-m", "task=quiz", f"model={TWO_MODELS}", "limit=2", "display=none"]
-    sweep += ["hydra/launcher=ray_tasks", "hydra.launcher.address=auto"]
-    assert cli(sweep) == 2
-    assert "hydra.launcher.address" in capsys.readouterr().err
-    assert sum(len(server.chat_requests()) for server in quiz.values()) == 0
-
-
 def test_the_ray_tasks_config_is_checked_before_anything_runs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
