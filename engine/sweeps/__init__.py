@@ -4,16 +4,19 @@ Only the config layer, the CLI and this package know that Hydra exists.
 """
 
 from engine.sweeps._jobs import MANIFEST, Job, classify, job_folder, sweep_folder
+from engine.sweeps._ray import RayTasks, run_parts_on_ray
 from engine.sweeps._sweep import SweepOutcome, estimate_sweep, plan_sweep, run_sweep
 
 __all__ = [
     "MANIFEST",
     "Job",
+    "RayTasks",
     "SweepOutcome",
     "classify",
     "estimate_sweep",
     "job_folder",
     "plan_sweep",
+    "run_parts_on_ray",
     "run_sweep",
     "sweep_folder",
 ]

@@ -34,6 +34,7 @@ from engine.sweeps._jobs import (
     write_manifest,
 )
 from engine.sweeps._launchers import check_launcher
+from engine.sweeps._ray import is_ray_tasks
 
 
 @dataclass
@@ -191,6 +192,13 @@ def run_sweep(overrides: Sequence[str], config_dirs: Sequence[str | Path] = ()) 
                     prepared[-1].budget = budget
                     owned.callback(prepared[-1].release)
             results = run_in_process(prepared, sweep.first.config.display)
+        elif is_ray_tasks(sweep.first.launcher):
+            from engine.sweeps._ray import RayRun, RayTasks, run_on_ray
+
+            runs = [RayRun(job.overrides, job.folder) for i, job in enumerate(jobs) if i in plans]
+            _say(f"running {len(runs)} jobs as Ray tasks (hydra/launcher={sweep.launcher})")
+            settings = RayTasks.model_validate(sweep.first.launcher)
+            run_on_ray(runs, settings, config_dirs)
         else:
             from engine.sweeps._hydra import launch
 
