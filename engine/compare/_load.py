@@ -94,7 +94,8 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _seconds(stats: dict[str, Any]) -> float:
+def eval_seconds(stats: dict[str, Any]) -> float:
+    """The eval's own span (`started_at` → `completed_at` of a log's stats); 0 if unknown."""
     try:
         start = datetime.fromisoformat(stats["started_at"])
         end = datetime.fromisoformat(stats["completed_at"])
@@ -156,7 +157,7 @@ def _read_run(path: Path) -> RunRecord:
         errors=0,
         latencies=[],
         usage=(log.get("stats") or {}).get("model_usage") or {},
-        duration=_seconds(log.get("stats") or {}),
+        duration=eval_seconds(log.get("stats") or {}),
         prices=(inspect_run.get("config") or {}).get("prices") or {},
         batched=frozenset(((results.get("metadata") or {}).get("batches") or {}).keys()),
     )

@@ -228,6 +228,7 @@ def merge_logs(paths: Sequence[Path], out: Path | None = None) -> MergedLog:
     """Merge the shard logs under `paths` (files or folders) into `out` (default: a folder
     `merged-<job>` beside the first shard's run folder, named as Inspect names logs; its format
     is `out`'s suffix, else the shards'). `MergeError` naming what is wrong with the set."""
+    from engine.compare import eval_seconds
     from engine.runner import errors_exceed
     from engine.scorers import value_to_float
 
@@ -333,19 +334,8 @@ def merge_logs(paths: Sequence[Path], out: Path | None = None) -> MergedLog:
         },
         usage=usage,
         shards=[log.path for log in logs],
-        duration=_span(stats),
+        duration=eval_seconds(stats),
     )
-
-
-def _span(stats: dict[str, Any]) -> float:
-    from datetime import datetime
-
-    try:
-        start = datetime.fromisoformat(stats["started_at"])
-        end = datetime.fromisoformat(stats["completed_at"])
-    except (KeyError, TypeError, ValueError):
-        return 0.0
-    return max(0.0, (end - start).total_seconds())
 
 
 def _samples(path: Path) -> Iterator[dict[str, Any]]:
