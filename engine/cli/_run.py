@@ -106,12 +106,19 @@ def _print_config(overrides: list[str]) -> int:
 
 
 def _plan_wanted(overrides: list[str]) -> bool:
-    """`plan=true` on the command line (`inspect-run plan …` adds it)."""
+    """`plan=true` on the command line (`inspect-run plan …` adds it), else `plan: true` in the
+    config the sweep's jobs compose from (a sweep file, a preset)."""
     for override in overrides:
         key, _, value = override.lstrip("+").partition("=")
         if key == "plan":
             return value.strip().lower() in ("true", "yes", "on", "1")
-    return False
+    from engine.config import ConfigError, compose_config, expand_sweep
+
+    try:
+        jobs = expand_sweep(overrides).jobs
+        return bool(jobs) and compose_config(jobs[0]).config.plan
+    except ConfigError:
+        return False  # the sweep reports every problem when it runs
 
 
 def _print_plan(estimates: Any, reused: list[str], as_json: bool) -> int:

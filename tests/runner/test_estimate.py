@@ -131,3 +131,18 @@ def test_plan_text_names_roles_and_says_it_estimates(
     assert "grader" in out and "openai/g" in out and "nothing was sent" in out
     assert "characters / 4" in out
     assert server.requests == []
+
+
+def test_plan_true_in_a_sweep_file_plans_the_sweep(
+    conf: Path, server: OpenAIServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (conf / "conf" / "sweep").mkdir()
+    (conf / "conf" / "sweep" / "costs.yaml").write_text(
+        "# @package _global_\nplan: true\n"
+        "hydra:\n  sweeper:\n    params:\n      model: openai/a,openai/b\n"
+    )
+    capsys.readouterr()
+    assert cli(["+sweep=costs", "task=quiz", "display=none", "--json"]) == 0
+    jobs = json.loads(capsys.readouterr().out)["jobs"]
+    assert len(jobs) == 2
+    assert server.requests == []
