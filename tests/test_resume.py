@@ -10,13 +10,12 @@ import time
 import zipfile
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import pytest
 from inspect_ai.log import read_eval_log
 
 from engine.logs import LOG_SUFFIXES, read_log_header
-from tests.support.openai_server import Gate, OpenAIServer, Request, error
+from tests.support.openai_server import Gate, OpenAIServer, Request, error, refuse_about_half
 from tests.support.processes import stop
 from tests.test_cli import INSPECT_RUN, run_cli
 
@@ -201,8 +200,6 @@ def test_an_unseeded_shuffle_resumes_with_the_samples_it_drew(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`shuffle=true` without a seed draws one; a resume reuses it, so the sample set never grows."""
-    import zlib
-
     from engine.config import compose_config
     from engine.runner import run_composed
     from engine.runner._display import Display
@@ -211,13 +208,7 @@ def test_an_unseeded_shuffle_resumes_with_the_samples_it_drew(
     monkeypatch.setenv("OPENAI_API_KEY", "k")
     args = ["model=openai/m", "limit=8", "shuffle=true", "connection.max_connections=2"]
 
-    def some_fail(request: Request) -> Any:
-        prompt = request.messages[-1]["content"]
-        if "[Expert]:" in prompt:
-            return "GRADE: C"
-        return error(400, "refused") if zlib.crc32(prompt.encode()) % 2 else "the basket"
-
-    with OpenAIServer(some_fail) as server:
+    with OpenAIServer(refuse_about_half) as server:
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
         first = run_composed(compose_config(args), display=Display())
     assert first.status == "error" and 0 < first.errors < 8

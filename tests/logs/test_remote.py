@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pytest
 from engine.config import ConfigError, compose_config
 from engine.runner import run_composed
 from engine.runner._display import Display
-from tests.support.openai_server import OpenAIServer, Request, error
+from tests.support.openai_server import OpenAIServer, Request, refuse_about_half
 
 BUCKET = "evals"
 
@@ -85,13 +84,7 @@ def test_an_interrupted_remote_run_resumes_from_the_bucket_on_another_machine(
     """The journal is uploaded with the log; a fresh staging dir pulls it back and resumes."""
     args = ["model=openai/m", "limit=6", f"log_dir=s3://{BUCKET}/logs"]
 
-    def some_fail(request: Request) -> object:
-        prompt = request.messages[-1]["content"]
-        if "[Expert]:" in prompt:
-            return "GRADE: C"
-        return error(400, "refused") if zlib.crc32(prompt.encode()) % 2 else "the basket"
-
-    with OpenAIServer(some_fail) as server:
+    with OpenAIServer(refuse_about_half) as server:
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
         first = run_composed(compose_config(args), display=Display())
     assert first.status == "error" and 0 < first.errors < 6

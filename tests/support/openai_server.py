@@ -36,6 +36,7 @@ import random
 import signal
 import threading
 import time
+import zlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -130,6 +131,15 @@ def fixed(text: str) -> Responder:
         return text
 
     return responder
+
+
+def refuse_about_half(request: Request) -> Answer:
+    """Grades every grader prompt C; refuses (400) the samples whose prompt hashes odd, the same
+    ones on every run, and answers the rest: a run that fails part of its samples."""
+    prompt = _content_text(request.messages[-1].get("content"))
+    if "[Expert]:" in prompt:
+        return "GRADE: C"
+    return error(400, "refused") if zlib.crc32(prompt.encode()) % 2 else "the basket"
 
 
 def sequence(script: Iterable[Answer | Responder]) -> Responder:
