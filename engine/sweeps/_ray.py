@@ -197,6 +197,7 @@ def connected(settings: RayTasks) -> Iterator[Any]:
 
     arguments: dict[str, Any] = {"logging_level": logging.WARNING, **settings.init}
     try:
+        _check_reachable(settings.address)
         ray.init(address=settings.address, **arguments)
     except (ConnectionError, RuntimeError, ValueError) as error:
         reason = str(error).strip().splitlines()[-1] if str(error).strip() else repr(error)
@@ -206,6 +207,22 @@ def connected(settings: RayTasks) -> Iterator[Any]:
         yield ray
     finally:
         ray.shutdown()
+
+
+def _check_reachable(address: str, seconds: float = 10) -> None:
+    """Refuse a `HOST:PORT` or `ray://HOST:PORT` nobody listens on at once: `ray.init` would retry
+    for minutes before it gives up (`local` and `auto` have no address to try)."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return
+    import socket
+
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=seconds).close()
+    except OSError as error:
+        raise ConnectionError(
+            f"nothing answers at {host}:{port} ({error.strerror or error})"
+        ) from None
 
 
 def run_on_ray(

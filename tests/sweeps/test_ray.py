@@ -279,3 +279,22 @@ def test_the_ray_tasks_config_is_checked_before_anything_runs(
     assert problem.message == "not set in this environment: NOT_SET_ANYWHERE"
     _, _, jobs, _ = plan_sweep([*sweep, "hydra.launcher.address=ray://head:10001"])
     assert len(jobs) == 2
+
+
+@pytest.mark.parametrize("scheme", ["", "ray://"])
+def test_an_address_nobody_listens_on_exits_2_before_any_request(
+    scheme: str, quiz: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """Refused at once, naming the address (Ray itself would retry for minutes)."""
+    import socket
+
+    with socket.socket() as closed:  # a port that was free a moment ago and is now closed
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    sweep = ["-m", "task=quiz", f"model={TWO_MODELS}", "limit=2", "display=none"]
+    sweep += ["hydra/launcher=ray_tasks", f"hydra.launcher.address={scheme}127.0.0.1:{port}"]
+    assert cli(sweep) == 2
+    err = capsys.readouterr().err
+    assert f"cannot reach the Ray cluster at '{scheme}127.0.0.1:{port}'" in err
+    assert "hydra.launcher.address" in err
+    assert all(server.chat_requests() == [] for server in quiz.values())
