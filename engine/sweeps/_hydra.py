@@ -29,6 +29,10 @@ def sweep_job(_: DictConfig) -> None:
     overrides = list(runtime.overrides.task)
     composed = compose_config(overrides)
     job = classify(composed, root, list(manifest.get("swept", [])), overrides)
+    folder = str(job.folder.relative_to(root))
+    for entry in manifest.get("jobs", []):
+        if entry.get("folder") == folder and entry.get("budget"):  # its share of the sweep's
+            composed = compose_config([*overrides, *entry["budget"]])
     if job.state != "reuse":
         run_composed(composed, run_dir=job.folder)
 

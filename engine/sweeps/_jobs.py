@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -172,15 +173,20 @@ def set_aside(job: Job, root: Path) -> Path:
     return target
 
 
-def write_manifest(root: Path, swept: list[str], jobs: list[Job]) -> None:
+def write_manifest(
+    root: Path, swept: list[str], jobs: list[Job], budgets: Mapping[Path, list[str]] | None = None
+) -> None:
+    """The sweep's jobs for the processes a launcher starts; `budgets`: each job's share of the
+    sweep's budget (`engine.sweeps._budget`) as overrides."""
     root.mkdir(parents=True, exist_ok=True)
-    manifest = {
+    manifest: dict[str, Any] = {
         "swept": swept,
         "jobs": [
             {
                 "overrides": job.overrides,
                 "folder": str(job.folder.relative_to(root)),
                 "label": job_label(job.composed, swept),
+                "budget": list((budgets or {}).get(job.folder, [])),
             }
             for job in jobs
         ],

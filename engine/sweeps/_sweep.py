@@ -25,6 +25,7 @@ from engine.config import (
 from engine.logs import FolderLock, read_run_file, redact, unusable_folder
 from engine.providers import ModelHub
 from engine.runner import Budget, EvalPlan, EvalResult, JobEstimate, build_plan, prepare_run
+from engine.sweeps._budget import budget_shares
 from engine.sweeps._jobs import (
     Job,
     classify,
@@ -181,7 +182,9 @@ def run_sweep(overrides: Sequence[str], config_dirs: Sequence[str | Path] = ()) 
         for job in jobs:
             if job.state == "changed":
                 set_aside(job, root)
-        write_manifest(root, sweep.swept, jobs)
+        # Jobs a launcher runs apart cannot share one budget: each gets its share of the cap.
+        shares = budget_shares(sweep.first.config, plans) if sweep.launcher != "basic" else {}
+        write_manifest(root, sweep.swept, jobs, {jobs[i].folder: s for i, s in shares.items()})
         results: list[EvalResult] = []
         if sweep.launcher == "basic":
             budget = Budget.of(sweep.first.config)  # one cap for every job of the sweep
@@ -195,7 +198,11 @@ def run_sweep(overrides: Sequence[str], config_dirs: Sequence[str | Path] = ()) 
         elif is_ray_tasks(sweep.first.launcher):
             from engine.sweeps._ray import RayRun, RayTasks, run_on_ray
 
-            runs = [RayRun(job.overrides, job.folder) for i, job in enumerate(jobs) if i in plans]
+            runs = [
+                RayRun([*job.overrides, *shares.get(i, [])], job.folder)
+                for i, job in enumerate(jobs)
+                if i in plans
+            ]
             _say(f"running {len(runs)} jobs as Ray tasks (hydra/launcher={sweep.launcher})")
             settings = RayTasks.model_validate(sweep.first.launcher)
             run_on_ray(runs, settings, config_dirs)

@@ -106,3 +106,29 @@ def test_a_missing_launcher_plugin_fails_before_any_request(tmp_path: Path) -> N
     assert done.returncode == 2
     assert "ray_cluster.yaml" in done.stderr and "pip install hydra-ray-launcher" in done.stderr
     assert sent == 0 and not (tmp_path / "logs").exists()
+
+
+def test_a_sweep_budget_is_shared_out_between_jobs_a_launcher_runs_apart(tmp_path: Path) -> None:
+    """Each job process gets its share of the cap (by its estimated cost): together they stay
+    within it, and the same command with a higher cap finishes every job without repeats."""
+    write_quiz(tmp_path)
+    (tmp_path / "conf" / "prices").mkdir(parents=True, exist_ok=True)
+    prices = "".join(f"{m}: {{input: 0.0, output: 1000000.0}}\n" for m in MODELS.split(","))
+    (tmp_path / "conf" / "prices" / "default.yaml").write_text(prices)  # $1 an output token
+    sweep = ["-m", "task=quiz", f"model={MODELS}", "limit=10", "display=none"]
+    sweep += ["generation.max_tokens=1", "connection.max_connections=1"]
+    sweep += ["hydra/launcher=processes", "hydra.sweep.dir=logs/s"]
+    with quiz_servers() as servers:
+        env = quiz_env(servers)
+        stopped = run_cli(*sweep, "budget.cost=15", cwd=tmp_path, env=env)
+        assert stopped.returncode == 1, stopped.stderr
+        sent = {name: len(server.chat_requests()) for name, server in servers.items()}
+        assert 0 < sum(sent.values()) <= 15 and all(0 < n < 10 for n in sent.values()), sent
+        manifest = json.loads((tmp_path / "logs" / "s" / "sweep.json").read_text())
+        assert [job["budget"] for job in manifest["jobs"]] == [["budget.cost=5"]] * 3
+
+        done = run_cli(*sweep, "budget.cost=60", cwd=tmp_path, env=env)
+        assert done.returncode == 0, done.stderr
+        for server in servers.values():
+            prompts = [str(r.messages[-1]["content"]) for r in server.chat_requests()]
+            assert len(prompts) == len(set(prompts)) == 10
