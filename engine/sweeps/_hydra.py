@@ -15,6 +15,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from engine.config import compose_config, normalize_overrides
+from engine.logs import FolderBusy
 from engine.runner import run_composed
 from engine.sweeps._jobs import classify, read_manifest
 
@@ -33,8 +34,12 @@ def sweep_job(_: DictConfig) -> None:
     for entry in manifest.get("jobs", []):
         if entry.get("folder") == folder and entry.get("budget"):  # its share of the sweep's
             composed = compose_config([*overrides, *entry["budget"]])
-    if job.state != "reuse":
+    if job.state == "reuse":
+        return
+    try:
         run_composed(composed, run_dir=job.folder)
+    except FolderBusy as busy:  # this job is not done; the sweep says so and its other jobs run
+        print(f"inspect-run: {busy}", file=sys.stderr)
 
 
 def launch(overrides: list[str], root: Path) -> None:

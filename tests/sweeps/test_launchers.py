@@ -132,3 +132,27 @@ def test_a_sweep_budget_is_shared_out_between_jobs_a_launcher_runs_apart(tmp_pat
         for server in servers.values():
             prompts = [str(r.messages[-1]["content"]) for r in server.chat_requests()]
             assert len(prompts) == len(set(prompts)) == 10
+
+
+def test_a_job_another_process_owns_fails_alone_under_a_launcher(tmp_path: Path) -> None:
+    """Its process says who owns the folder; the sweep's other jobs run and are compared."""
+    from engine.logs import FolderLock
+
+    write_quiz(tmp_path)
+    first, *others = MODELS.split(",")
+    sweep = ["-m", "task=quiz", f"model={MODELS}", "limit=4", "display=none"]
+    sweep += ["hydra/launcher=processes", "hydra.sweep.dir=logs/s"]
+    owned = tmp_path / "logs" / "s" / "quiz" / first.replace("/", "-")
+    owned.mkdir(parents=True)
+    lock = FolderLock(owned).acquire()
+    try:
+        with quiz_servers() as servers:
+            done = run_cli(*sweep, cwd=tmp_path, env=quiz_env(servers))
+            sent = {name: len(server.chat_requests()) for name, server in servers.items()}
+    finally:
+        lock.release()
+    assert done.returncode == 1, done.stderr
+    assert f"job did not succeed: task=quiz model={first}" in done.stderr
+    assert f"{owned.relative_to(tmp_path)} is in use by process" in done.stderr
+    assert sorted(sent.values()) == [0, 4, 4]
+    assert [row["label"] for row in table(tmp_path / "logs" / "s")] == others
