@@ -24,3 +24,14 @@ def test_schemas_reject_unknown_generation_keys() -> None:
     assert not list(validator.iter_errors({"temperature": 0.5, "max_tokens": 10}))
     errors = list(validator.iter_errors({"temprature": 0.5}))
     assert errors and errors[0].validator == "additionalProperties"
+
+
+def test_every_schema_file_the_configs_and_readme_name_exists() -> None:
+    import re
+
+    from engine._assets import conf_dir
+
+    texts = [p.read_text() for p in conf_dir().rglob("*.yaml")]
+    texts.append((schemas_dir().parent / "README.md").read_text())
+    named = {name for text in texts for name in re.findall(r"schemas/([\w.-]+\.json)", text)}
+    assert named and {n for n in named if not (schemas_dir() / n).is_file()} == set()
