@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.config import GenerationConfig
+from engine.messages import ChatMessage, ModelOutput
 from engine.providers._api import ModelAPI
 from engine.providers._errors import Classified
-from engine.providers._types import ChatMessage, ModelOutput
 
 __all__ = ["BatchAdapter", "BatchState", "LineError", "LineResult", "Prepared"]
 

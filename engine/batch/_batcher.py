@@ -34,9 +34,9 @@ import anyio
 from engine.batch._adapter import BatchAdapter, BatchState, LineError, LineResult
 from engine.batch._journal import BatchJournal, OpenBatch, Unconfirmed
 from engine.config import BatchConfig, GenerationConfig
+from engine.messages import ChatMessage, ModelOutput
 from engine.providers._errors import GenerateError
 from engine.providers._pool import ConnectionPool
-from engine.providers._types import ChatMessage, ModelOutput
 
 __all__ = ["BatchCounts", "Batcher"]
 

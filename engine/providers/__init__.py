@@ -1,5 +1,22 @@
 """Model providers behind one async interface, their connection pools and retry policy."""
 
+# Message types for ModelAPI implementers (the README's provider extension imports them here).
+from engine.messages import (
+    ChatMessage,
+    Choice,
+    Content,
+    ContentAudio,
+    ContentImage,
+    ContentReasoning,
+    ContentText,
+    ContentVideo,
+    Modality,
+    ModelOutput,
+    ModelUsage,
+    assistant,
+    system,
+    user,
+)
 from engine.providers import _clouds  # noqa: F401 - registers bedrock/ and azureai/
 from engine.providers._api import ModelAPI
 from engine.providers._errors import (
@@ -34,22 +51,6 @@ from engine.providers._registry import (
     split_model,
 )
 from engine.providers._services import COMPATIBLE_SERVICES, CompatibleService
-from engine.providers._types import (
-    ChatMessage,
-    Choice,
-    Content,
-    ContentAudio,
-    ContentImage,
-    ContentReasoning,
-    ContentText,
-    ContentVideo,
-    Modality,
-    ModelOutput,
-    ModelUsage,
-    assistant,
-    system,
-    user,
-)
 
 __all__ = [
     "COMPATIBLE_SERVICES",

@@ -28,16 +28,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from engine.config import GenerationConfig
-from engine.providers._api import ModelAPI
-from engine.providers._errors import (
-    Classified,
-    MalformedResponseError,
-    ProviderConfigError,
-)
-from engine.providers._media import is_url, media_bytes
-from engine.providers._sdk import classify_sdk_error, error_message, post_json, post_stream
-from engine.providers._streaming import fold_events, wants_stream
-from engine.providers._types import (
+from engine.messages import (
     ChatMessage,
     Choice,
     Content,
@@ -49,7 +40,17 @@ from engine.providers._types import (
     ModelUsage,
     StopReason,
     assistant,
+    is_url,
+    media_bytes,
 )
+from engine.providers._api import ModelAPI
+from engine.providers._errors import (
+    Classified,
+    MalformedResponseError,
+    ProviderConfigError,
+)
+from engine.providers._sdk import classify_sdk_error, error_message, post_json, post_stream
+from engine.providers._streaming import fold_events, wants_stream
 
 if TYPE_CHECKING:
     from engine.batch import BatchAdapter

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from engine.config import ConnectionConfig, GenerationConfig
+from engine.messages import ChatMessage, Modality, ModelOutput
 from engine.providers._errors import Classified
-from engine.providers._types import ChatMessage, Modality, ModelOutput
 
 if TYPE_CHECKING:
     from engine.batch import BatchAdapter

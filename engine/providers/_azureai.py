@@ -18,11 +18,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from engine.config import GenerationConfig
+from engine.messages import ChatMessage, ModelOutput
 from engine.providers._errors import ProviderConfigError
 from engine.providers._openai import OpenAIChatAPI, parse_chat_completion
 from engine.providers._registry import check_model_args
 from engine.providers._sdk import post_json
-from engine.providers._types import ChatMessage, ModelOutput
 
 __all__ = ["ENTRA_SCOPE", "AzureAIChatAPI", "azureai_client", "entra_client"]
 

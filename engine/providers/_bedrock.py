@@ -21,16 +21,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from engine.config import ConnectionConfig, GenerationConfig
-from engine.providers._api import ModelAPI
-from engine.providers._errors import (
-    Classified,
-    ErrorKind,
-    MalformedResponseError,
-    classify_status,
-    parse_retry_after,
-)
-from engine.providers._media import media_bytes
-from engine.providers._types import (
+from engine.messages import (
     ChatMessage,
     Choice,
     Content,
@@ -43,6 +34,15 @@ from engine.providers._types import (
     ModelOutput,
     ModelUsage,
     StopReason,
+    media_bytes,
+)
+from engine.providers._api import ModelAPI
+from engine.providers._errors import (
+    Classified,
+    ErrorKind,
+    MalformedResponseError,
+    classify_status,
+    parse_retry_after,
 )
 
 __all__ = ["BedrockConverseAPI", "converse_messages", "parse_converse"]

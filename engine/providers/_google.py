@@ -14,18 +14,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from engine.config import GenerationConfig
-from engine.providers._api import ModelAPI
-from engine.providers._errors import (
-    Classified,
-    ErrorKind,
-    MalformedResponseError,
-    ProviderConfigError,
-    classify_status,
-    parse_retry_after,
-)
-from engine.providers._media import is_url, media_bytes, mime_type
-from engine.providers._streaming import wants_stream
-from engine.providers._types import (
+from engine.messages import (
     ChatMessage,
     Choice,
     ContentAudio,
@@ -38,7 +27,20 @@ from engine.providers._types import (
     ModelUsage,
     StopReason,
     assistant,
+    is_url,
+    media_bytes,
+    mime_type,
 )
+from engine.providers._api import ModelAPI
+from engine.providers._errors import (
+    Classified,
+    ErrorKind,
+    MalformedResponseError,
+    ProviderConfigError,
+    classify_status,
+    parse_retry_after,
+)
+from engine.providers._streaming import wants_stream
 
 if TYPE_CHECKING:
     from engine.batch import BatchAdapter

@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from engine.config import GenerationConfig
+from engine.messages import ChatMessage, Choice, ModelOutput, ModelUsage, assistant
 from engine.providers._errors import ProviderConfigError
 from engine.providers._local import DEFAULT_MAX_TOKENS, InProcessAPI
 from engine.providers._registry import check_model_args
-from engine.providers._types import ChatMessage, Choice, ModelOutput, ModelUsage, assistant
 
 __all__ = ["HuggingFaceAPI", "locate_model"]
 

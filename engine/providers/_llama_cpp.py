@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from engine.config import GenerationConfig
+from engine.messages import ChatMessage, ModelOutput
 from engine.providers._errors import ProviderConfigError
 from engine.providers._local import DEFAULT_MAX_TOKENS, InProcessAPI
 from engine.providers._openai import parse_chat_completion, response_format
 from engine.providers._registry import check_model_args
-from engine.providers._types import ChatMessage, ModelOutput
 
 _DEFAULT_LLAMA_ARGS: dict[str, Any] = {
     "n_ctx": 2048,

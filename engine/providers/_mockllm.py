@@ -15,10 +15,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from engine.config import GenerationConfig
+from engine.messages import ChatMessage, Choice, ModelOutput, ModelUsage, assistant
 from engine.providers._api import ModelAPI
 from engine.providers._errors import Classified, ErrorKind, ProviderConfigError
 from engine.providers._model import sample_target
-from engine.providers._types import ChatMessage, Choice, ModelOutput, ModelUsage, assistant
 
 ReplyFunction = Callable[[list[ChatMessage], list[str]], Any]
 

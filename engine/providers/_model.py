@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from engine.config import BatchConfig, CacheConfig, ConnectionConfig, GenerationConfig
 from engine.logs._transcript import Transcript, current_transcript, event_time
+from engine.messages import ChatMessage, ModelOutput, ModelUsage, system
 from engine.providers._api import ModelAPI
 from engine.providers._errors import GenerateError
 from engine.providers._pool import CallRecord, ConnectionPool
 from engine.providers._registry import create_api
 from engine.providers._structured import RESPONSE_SCHEMA_KEY, validate_reply
-from engine.providers._types import ChatMessage, ModelOutput, ModelUsage, system
 
 if TYPE_CHECKING:
     import anyio

@@ -14,15 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from engine.config import GenerationConfig, ResponseSchema
-from engine.providers._api import ModelAPI
-from engine.providers._errors import (
-    Classified,
-    MalformedResponseError,
-)
-from engine.providers._media import data_uri, media_bytes
-from engine.providers._sdk import classify_sdk_error, post_json
-from engine.providers._services import StructuredOutput
-from engine.providers._types import (
+from engine.messages import (
     ChatMessage,
     Choice,
     Content,
@@ -36,7 +28,16 @@ from engine.providers._types import (
     ModelUsage,
     StopReason,
     assistant,
+    data_uri,
+    media_bytes,
 )
+from engine.providers._api import ModelAPI
+from engine.providers._errors import (
+    Classified,
+    MalformedResponseError,
+)
+from engine.providers._sdk import classify_sdk_error, post_json
+from engine.providers._services import StructuredOutput
 
 if TYPE_CHECKING:
     from engine.batch import BatchAdapter

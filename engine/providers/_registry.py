@@ -9,11 +9,11 @@ from collections.abc import Callable
 from typing import Any
 
 from engine._secrets import is_credential_env_name, remember
+from engine.messages import Modality
 from engine.providers._api import ModelAPI
 from engine.providers._errors import MissingCredentialError, ProviderConfigError
 from engine.providers._extensions import extension_names, load_extension
 from engine.providers._services import COMPATIBLE_SERVICES, CompatibleService, generic_service
-from engine.providers._types import Modality
 from engine.registry import did_you_mean
 
 OPENAI_MODALITIES: frozenset[Modality] = frozenset({"text", "image", "audio"})

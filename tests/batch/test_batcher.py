@@ -13,7 +13,8 @@ import pytest
 
 from engine.batch import BatchJournal, running_batchers
 from engine.config import BatchConfig, ConnectionConfig, GenerationConfig
-from engine.providers import GenerateError, ModelHub, ModelOutput, sample_key, user
+from engine.messages import ModelOutput, user
+from engine.providers import GenerateError, ModelHub, sample_key
 from tests.support.batch_servers import OpenAIBatchServer, ServedBatch
 from tests.support.openai_server import Request, error
 

@@ -16,23 +16,25 @@ import anyio
 import pytest
 
 from engine.config import ConnectionConfig, GenerationConfig, ResponseSchema
-from engine.providers import (
+from engine.messages import (
     ChatMessage,
     ContentImage,
     ContentReasoning,
     ContentText,
+    ModelOutput,
+    assistant,
+    system,
+    user,
+    vet_file,
+)
+from engine.providers import (
     ErrorKind,
     GenerateError,
     Model,
     ModelHub,
-    ModelOutput,
     ProviderConfigError,
-    assistant,
     create_api,
-    system,
-    user,
 )
-from engine.providers._media import vet_file
 from tests.providers._hub import FAST, generate_once
 from tests.support.bedrock_server import (
     BedrockServer,

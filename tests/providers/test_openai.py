@@ -19,17 +19,14 @@ import anyio
 import pytest
 
 from engine.config import ConnectionConfig, GenerationConfig, ResponseSchema
+from engine.messages import ChatMessage, ModelOutput, system, user
 from engine.providers import (
     COMPATIBLE_SERVICES,
-    ChatMessage,
     GenerateError,
     Model,
     ModelHub,
-    ModelOutput,
     ProviderConfigError,
     create_api,
-    system,
-    user,
 )
 from tests.providers._hub import FAST, generate_once
 from tests.support.openai_server import (
