@@ -58,7 +58,7 @@ from engine.messages import (
     system,
     user,
 )
-from engine.providers import Model
+from engine.models import Model
 from engine.registry import COMPONENT_MARK
 from engine.scorers import (
     CORRECT,

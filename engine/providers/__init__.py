@@ -1,4 +1,5 @@
-"""Model providers behind one async interface, their connection pools and retry policy."""
+"""Model providers behind one async interface (`ModelAPI`), their batch APIs (`BatchAdapter`),
+connection pools and retry policy. `engine.models` puts them together into the `Model` solvers call."""
 
 # Message types for ModelAPI implementers (the README's provider extension imports them here).
 from engine.messages import (
@@ -18,7 +19,14 @@ from engine.messages import (
     user,
 )
 from engine.providers import _clouds  # noqa: F401 - registers bedrock/ and azureai/
-from engine.providers._api import ModelAPI
+from engine.providers._api import (
+    BatchAdapter,
+    BatchState,
+    LineError,
+    LineResult,
+    ModelAPI,
+    Prepared,
+)
 from engine.providers._errors import (
     AuthRefused,
     Classified,
@@ -31,16 +39,7 @@ from engine.providers._errors import (
 )
 from engine.providers._extensions import ENTRY_POINT_GROUP
 from engine.providers._local import InProcessAPI
-from engine.providers._model import (
-    Model,
-    ModelHub,
-    sample_cache_hits,
-    sample_epoch,
-    sample_key,
-    sample_target,
-    sample_usage,
-)
-from engine.providers._pool import ConnectionPool
+from engine.providers._pool import CallRecord, ConnectionPool
 from engine.providers._registry import (
     NO_MODEL,
     ProviderFactory,
@@ -50,6 +49,13 @@ from engine.providers._registry import (
     register_provider,
     split_model,
 )
+from engine.providers._sample import (
+    sample_cache_hits,
+    sample_epoch,
+    sample_key,
+    sample_target,
+    sample_usage,
+)
 from engine.providers._services import COMPATIBLE_SERVICES, CompatibleService
 
 __all__ = [
@@ -57,6 +63,9 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "NO_MODEL",
     "AuthRefused",
+    "BatchAdapter",
+    "BatchState",
+    "CallRecord",
     "ChatMessage",
     "Choice",
     "Classified",
@@ -71,14 +80,15 @@ __all__ = [
     "ErrorKind",
     "GenerateError",
     "InProcessAPI",
+    "LineError",
+    "LineResult",
     "MalformedResponseError",
     "MissingCredentialError",
     "Modality",
-    "Model",
     "ModelAPI",
-    "ModelHub",
     "ModelOutput",
     "ModelUsage",
+    "Prepared",
     "ProviderConfigError",
     "ProviderError",
     "ProviderFactory",

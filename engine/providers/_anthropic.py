@@ -25,7 +25,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine.config import GenerationConfig
 from engine.messages import (
@@ -43,7 +43,7 @@ from engine.messages import (
     is_url,
     media_bytes,
 )
-from engine.providers._api import ModelAPI
+from engine.providers._api import BatchAdapter, ModelAPI
 from engine.providers._errors import (
     Classified,
     MalformedResponseError,
@@ -51,9 +51,6 @@ from engine.providers._errors import (
 )
 from engine.providers._sdk import classify_sdk_error, error_message, post_json, post_stream
 from engine.providers._streaming import fold_events, wants_stream
-
-if TYPE_CHECKING:
-    from engine.batch import BatchAdapter
 
 __all__ = [
     "DEFAULT_MAX_TOKENS",
@@ -198,7 +195,7 @@ class AnthropicAPI(ModelAPI):
     def batch_adapter(self) -> BatchAdapter | None:
         if not self.batch:
             return None
-        from engine.batch._anthropic import AnthropicBatch
+        from engine.providers._anthropic_batch import AnthropicBatch
 
         return AnthropicBatch(self)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine.config import GenerationConfig
 from engine.messages import (
@@ -31,7 +31,7 @@ from engine.messages import (
     media_bytes,
     mime_type,
 )
-from engine.providers._api import ModelAPI
+from engine.providers._api import BatchAdapter, ModelAPI
 from engine.providers._errors import (
     Classified,
     ErrorKind,
@@ -41,9 +41,6 @@ from engine.providers._errors import (
     parse_retry_after,
 )
 from engine.providers._streaming import wants_stream
-
-if TYPE_CHECKING:
-    from engine.batch import BatchAdapter
 
 __all__ = ["GoogleAPI", "parse_response", "safety_settings"]
 
@@ -286,7 +283,7 @@ class GoogleAPI(ModelAPI):
     def batch_adapter(self) -> BatchAdapter | None:
         if not self.batch:
             return None
-        from engine.batch._google import GoogleBatch
+        from engine.providers._google_batch import GoogleBatch
 
         return GoogleBatch(self)
 

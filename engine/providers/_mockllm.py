@@ -18,7 +18,7 @@ from engine.config import GenerationConfig
 from engine.messages import ChatMessage, Choice, ModelOutput, ModelUsage, assistant
 from engine.providers._api import ModelAPI
 from engine.providers._errors import Classified, ErrorKind, ProviderConfigError
-from engine.providers._model import sample_target
+from engine.providers._sample import sample_target
 
 ReplyFunction = Callable[[list[ChatMessage], list[str]], Any]
 

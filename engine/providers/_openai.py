@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from engine.config import GenerationConfig, ResponseSchema
 from engine.messages import (
@@ -31,16 +31,13 @@ from engine.messages import (
     data_uri,
     media_bytes,
 )
-from engine.providers._api import ModelAPI
+from engine.providers._api import BatchAdapter, ModelAPI
 from engine.providers._errors import (
     Classified,
     MalformedResponseError,
 )
 from engine.providers._sdk import classify_sdk_error, post_json
 from engine.providers._services import StructuredOutput
-
-if TYPE_CHECKING:
-    from engine.batch import BatchAdapter
 
 _STOP_REASONS: dict[str | None, StopReason] = {
     "stop": "stop",
@@ -152,7 +149,7 @@ class OpenAIChatAPI(ModelAPI):
     def batch_adapter(self) -> BatchAdapter | None:
         if not self.batch:
             return None
-        from engine.batch._openai import OpenAIBatch
+        from engine.providers._openai_batch import OpenAIBatch
 
         return OpenAIBatch(self)
 

@@ -25,7 +25,8 @@ from typing import Any
 from engine.config import GenerationConfig
 from engine.datasets import Sample
 from engine.messages import ChatMessage, Choice, ModelOutput, assistant, system
-from engine.providers import Model, sample_epoch, sample_target
+from engine.models import Model
+from engine.providers import sample_epoch, sample_target
 from engine.runner._plan import EvalPlan
 
 CHARS_PER_TOKEN = 4

@@ -173,7 +173,8 @@ async def rescore(source: Path, scorer_names: list[str], overrides: list[str]) -
     from engine.config import ConfigError, Problem, user_config_dirs
     from engine.logs import Transcript, iter_log_samples, log_writer, read_log_header, recording
     from engine.messages import ModelUsage
-    from engine.providers import ModelHub, ProviderError, sample_epoch, sample_key
+    from engine.models import ModelHub
+    from engine.providers import ProviderError, sample_epoch, sample_key
     from engine.providers import sample_usage as usage_var
     from engine.registry import RegistryError
     from engine.runner._plan import Component, role_player

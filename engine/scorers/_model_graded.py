@@ -12,7 +12,7 @@ from collections import Counter
 from typing import Any
 
 from engine.messages import user
-from engine.providers import Model
+from engine.models import Model
 from engine.registry import Uses
 from engine.scorers._builtins import _completion
 from engine.scorers._registry import scorers

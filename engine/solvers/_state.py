@@ -9,7 +9,7 @@ from typing import Any, overload
 
 from engine.datasets import Sample
 from engine.messages import ChatMessage, ModelOutput, user
-from engine.providers import Model
+from engine.models import Model
 
 
 class RoleUnboundError(LookupError):

@@ -10,7 +10,7 @@ import pytest
 
 from engine.config import GenerationConfig
 from engine.messages import ModelOutput
-from engine.providers import ModelHub
+from engine.models import ModelHub
 from tests.batch.test_batcher import FAST, ask_all, batching
 from tests.support.batch_servers import OpenAIBatchServer
 

@@ -13,7 +13,8 @@ import pytest
 
 from engine.config import CacheConfig, ConnectionConfig, GenerationConfig
 from engine.messages import ModelUsage, user
-from engine.providers import GenerateError, Model, ModelHub, sample_epoch, sample_usage
+from engine.models import Model, ModelHub
+from engine.providers import GenerateError, sample_epoch, sample_usage
 from tests.support.openai_server import OpenAIServer, Reply, Request, error
 
 KEY = "sk-test-cache-0123456789"

@@ -8,7 +8,7 @@ from typing import Any
 
 from engine.config import ConnectionConfig, GenerationConfig
 from engine.messages import ChatMessage, ModelOutput
-from engine.providers import Model, ModelHub
+from engine.models import Model, ModelHub
 
 __all__ = ["FAST", "generate_once"]
 

@@ -16,7 +16,8 @@ import pytest
 
 from engine.config import ConnectionConfig, GenerationConfig, ResponseSchema
 from engine.messages import ChatMessage, ModelOutput, assistant, system, user
-from engine.providers import ErrorKind, GenerateError, Model, ProviderConfigError, create_api
+from engine.models import Model
+from engine.providers import ErrorKind, GenerateError, ProviderConfigError, create_api
 from engine.providers._anthropic import AnthropicAPI
 from tests.providers._hub import FAST, generate_once
 from tests.support.anthropic_server import (

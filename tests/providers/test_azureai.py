@@ -14,7 +14,8 @@ import pytest
 
 from engine.config import GenerationConfig
 from engine.messages import ContentImage, ContentText, ModelOutput, system, user, vet_file
-from engine.providers import GenerateError, ModelHub, ProviderConfigError, create_api
+from engine.models import ModelHub
+from engine.providers import GenerateError, ProviderConfigError, create_api
 from tests.providers._hub import FAST, generate_once
 from tests.support.azure_identity_server import ManagedIdentityServer
 from tests.support.openai_server import (

@@ -27,14 +27,8 @@ from engine.messages import (
     user,
     vet_file,
 )
-from engine.providers import (
-    ErrorKind,
-    GenerateError,
-    Model,
-    ModelHub,
-    ProviderConfigError,
-    create_api,
-)
+from engine.models import Model, ModelHub
+from engine.providers import ErrorKind, GenerateError, ProviderConfigError, create_api
 from tests.providers._hub import FAST, generate_once
 from tests.support.bedrock_server import (
     BedrockServer,

@@ -17,7 +17,8 @@ import pytest
 
 from engine.config import BatchConfig, GenerationConfig
 from engine.messages import ContentImage, ContentText, ModelOutput, system, user, vet_file
-from engine.providers import GenerateError, ModelHub, ProviderConfigError, create_api
+from engine.models import ModelHub
+from engine.providers import GenerateError, ProviderConfigError, create_api
 from engine.providers._anthropic import DEFAULT_MAX_TOKENS
 from tests.providers._hub import FAST
 from tests.support import anthropic_server, gemini_server

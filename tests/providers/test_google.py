@@ -15,7 +15,8 @@ import pytest
 
 from engine.config import ConnectionConfig, GenerationConfig, ResponseSchema
 from engine.messages import ChatMessage, ModelOutput, assistant, system, user
-from engine.providers import GenerateError, Model, ModelHub, ProviderConfigError, create_api
+from engine.models import Model, ModelHub
+from engine.providers import GenerateError, ProviderConfigError, create_api
 from tests.providers._hub import FAST, generate_once
 from tests.support.gemini_server import (
     GeminiServer,

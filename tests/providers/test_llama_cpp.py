@@ -216,7 +216,7 @@ async def test_structured_output_in_process_is_grammar_constrained(gguf: Path) -
     """The schema becomes a llama.cpp grammar: even a 135M model's reply conforms."""
     from engine.config import ConnectionConfig, GenerationConfig, ResponseSchema
     from engine.messages import user
-    from engine.providers import ModelHub
+    from engine.models import ModelHub
 
     schema = ResponseSchema(
         name="place",

@@ -20,14 +20,8 @@ import pytest
 
 from engine.config import ConnectionConfig, GenerationConfig, ResponseSchema
 from engine.messages import ChatMessage, ModelOutput, system, user
-from engine.providers import (
-    COMPATIBLE_SERVICES,
-    GenerateError,
-    Model,
-    ModelHub,
-    ProviderConfigError,
-    create_api,
-)
+from engine.models import Model, ModelHub
+from engine.providers import COMPATIBLE_SERVICES, GenerateError, ProviderConfigError, create_api
 from tests.providers._hub import FAST, generate_once
 from tests.support.openai_server import (
     Gate,

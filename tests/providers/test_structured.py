@@ -12,7 +12,8 @@ from pydantic import ValidationError
 
 from engine.config import ConnectionConfig, GenerationConfig, ResponseSchema
 from engine.messages import ModelOutput, user
-from engine.providers import ModelHub, create_api
+from engine.models import ModelHub
+from engine.providers import create_api
 from tests.providers._hub import generate_once
 from tests.support.anthropic_server import AnthropicServer
 from tests.support.gemini_server import GeminiServer

@@ -11,7 +11,7 @@ import pytest
 from engine.config import ConnectionConfig, GenerationConfig
 from engine.datasets import Sample
 from engine.messages import ChatMessage, Choice, ModelOutput, assistant, user
-from engine.providers import ModelHub
+from engine.models import ModelHub
 from engine.registry import RegistryError
 from engine.scorers import (
     CORRECT,

@@ -11,7 +11,7 @@ import pytest
 from engine.config import ConnectionConfig, GenerationConfig
 from engine.datasets import Sample
 from engine.messages import ChatMessage, assistant, system, user
-from engine.providers import Model, ModelHub
+from engine.models import Model, ModelHub
 from engine.registry import RegistryError
 from engine.solvers import (
     RoleUnboundError,

@@ -10,7 +10,7 @@ import pytest
 from engine.config import ConnectionConfig, GenerationConfig
 from engine.datasets import Sample
 from engine.messages import ContentImage, ContentText, user
-from engine.providers import ModelHub
+from engine.models import ModelHub
 from engine.registry import RegistryError
 from engine.solvers import (
     TaskState,
