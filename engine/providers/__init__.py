@@ -1,5 +1,5 @@
 """Model providers behind one async interface (`ModelAPI`), their batch APIs (`BatchAdapter`),
-connection pools and retry policy. `engine.models` puts them together into the `Model` solvers call."""
+connection pools and retry policy; `engine.models` puts them together into the `Model`."""
 
 # Message types for ModelAPI implementers (the README's provider extension imports them here).
 from engine.messages import (
@@ -18,7 +18,6 @@ from engine.messages import (
     system,
     user,
 )
-from engine.providers import _clouds  # noqa: F401 - registers bedrock/ and azureai/
 from engine.providers._api import (
     BatchAdapter,
     BatchState,
@@ -41,12 +40,12 @@ from engine.providers._extensions import ENTRY_POINT_GROUP
 from engine.providers._local import InProcessAPI
 from engine.providers._pool import CallRecord, ConnectionPool
 from engine.providers._registry import (
+    NATIVE,
     NO_MODEL,
     ProviderFactory,
     check_provider,
     create_api,
     provider_names,
-    register_provider,
     split_model,
 )
 from engine.providers._sample import (
@@ -61,6 +60,7 @@ from engine.providers._services import COMPATIBLE_SERVICES, CompatibleService
 __all__ = [
     "COMPATIBLE_SERVICES",
     "ENTRY_POINT_GROUP",
+    "NATIVE",
     "NO_MODEL",
     "AuthRefused",
     "BatchAdapter",
@@ -96,7 +96,6 @@ __all__ = [
     "check_provider",
     "create_api",
     "provider_names",
-    "register_provider",
     "sample_cache_hits",
     "sample_epoch",
     "sample_key",

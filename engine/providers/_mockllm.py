@@ -81,7 +81,7 @@ def _load_reply_function(reference: str) -> ReplyFunction:
 
 
 def create_mockllm(name: str, model_args: dict[str, Any], base_url: str | None) -> ModelAPI:
-    from engine.providers._registry import check_model_args
+    from engine.providers._settings import check_model_args
 
     check_model_args(MockLLMAPI.__init__, model_args, f"mockllm/{name}", {"model_name"})
     for key in ("reply", "reply_fn"):
