@@ -16,7 +16,7 @@ import stat
 from collections.abc import Sequence
 from pathlib import Path
 
-from engine.providers._media import is_system_path
+from engine.messages import is_system_path
 
 __all__ = ["LocalFileError", "allowed_roots", "find_local_file"]
 

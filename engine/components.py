@@ -47,18 +47,18 @@ from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
 from engine.config import GenerationConfig
-from engine.providers import (
+from engine.messages import (
     ChatMessage,
     Content,
     ContentImage,
     ContentText,
-    Model,
     ModelOutput,
     ModelUsage,
     assistant,
     system,
     user,
 )
+from engine.models import Model
 from engine.registry import COMPONENT_MARK
 from engine.scorers import (
     CORRECT,

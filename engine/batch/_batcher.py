@@ -31,12 +31,17 @@ from typing import Any
 
 import anyio
 
-from engine.batch._adapter import BatchAdapter, BatchState, LineError, LineResult
 from engine.batch._journal import BatchJournal, OpenBatch, Unconfirmed
 from engine.config import BatchConfig, GenerationConfig
-from engine.providers._errors import GenerateError
-from engine.providers._pool import ConnectionPool
-from engine.providers._types import ChatMessage, ModelOutput
+from engine.messages import ChatMessage, ModelOutput
+from engine.providers import (
+    BatchAdapter,
+    BatchState,
+    ConnectionPool,
+    GenerateError,
+    LineError,
+    LineResult,
+)
 
 __all__ = ["BatchCounts", "Batcher"]
 

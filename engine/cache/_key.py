@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from engine.config import GenerationConfig
-    from engine.providers._types import ChatMessage
+    from engine.messages import ChatMessage
 
 KEY_VERSION = 1
 """Bumped when the key's parts change, so old entries are simply never found again."""

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 from engine._secrets import Redactor
 
 if TYPE_CHECKING:
-    from engine.providers._types import ModelOutput
+    from engine.messages import ModelOutput
 
 CACHE_DIR_ENV = "INSPECT_RUN_CACHE_DIR"
 DB_NAME = "responses.sqlite"
@@ -259,7 +259,7 @@ class ResponseCache:
 
     def get(self, key: str, now: float | None = None) -> ModelOutput | None:
         """The stored answer for `key`, unless there is none or it has expired."""
-        from engine.providers._types import ModelOutput
+        from engine.messages import ModelOutput
 
         now = time.time() if now is None else now
         if self.disabled is not None:

@@ -21,9 +21,8 @@ from engine.datasets._hooks import Hook, HookError, load_hook
 from engine.datasets._hub import HubError, hub_files
 from engine.datasets._images import ImageError, image_parts
 from engine.datasets._sample import Sample
-from engine.providers import ChatMessage
-from engine.providers._media import is_url, is_vetted, vet_file
-from engine.providers._types import (
+from engine.messages import (
+    ChatMessage,
     Content,
     ContentAudio,
     ContentImage,
@@ -31,6 +30,9 @@ from engine.providers._types import (
     ContentVideo,
     Role,
     content_from_log,
+    is_url,
+    is_vetted,
+    vet_file,
 )
 
 Format = Literal["jsonl", "json", "csv", "parquet"]

@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from engine._local_files import LocalFileError, find_local_file
-from engine.providers import ContentImage
-from engine.providers._media import is_url, media_bytes
+from engine.messages import ContentImage, is_url, media_bytes
 
 _KEPT_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from engine.providers import ChatMessage
+from engine.messages import ChatMessage
 
 
 @dataclass(slots=True)

@@ -1,40 +1,8 @@
-"""Model providers behind one async interface, their connection pools and retry policy."""
+"""Model providers behind one async interface (`ModelAPI`), their batch APIs (`BatchAdapter`),
+connection pools and retry policy; `engine.models` puts them together into the `Model`."""
 
-from engine.providers import _clouds  # noqa: F401 - registers bedrock/ and azureai/
-from engine.providers._api import ModelAPI
-from engine.providers._errors import (
-    AuthRefused,
-    Classified,
-    ErrorKind,
-    GenerateError,
-    MalformedResponseError,
-    MissingCredentialError,
-    ProviderConfigError,
-    ProviderError,
-)
-from engine.providers._extensions import ENTRY_POINT_GROUP
-from engine.providers._local import InProcessAPI
-from engine.providers._model import (
-    Model,
-    ModelHub,
-    sample_cache_hits,
-    sample_epoch,
-    sample_key,
-    sample_target,
-    sample_usage,
-)
-from engine.providers._pool import ConnectionPool
-from engine.providers._registry import (
-    NO_MODEL,
-    ProviderFactory,
-    check_provider,
-    create_api,
-    provider_names,
-    register_provider,
-    split_model,
-)
-from engine.providers._services import COMPATIBLE_SERVICES, CompatibleService
-from engine.providers._types import (
+# Message types for ModelAPI implementers (the README's provider extension imports them here).
+from engine.messages import (
     ChatMessage,
     Choice,
     Content,
@@ -50,12 +18,54 @@ from engine.providers._types import (
     system,
     user,
 )
+from engine.providers._api import (
+    BatchAdapter,
+    BatchState,
+    LineError,
+    LineResult,
+    ModelAPI,
+    Prepared,
+)
+from engine.providers._errors import (
+    AuthRefused,
+    Classified,
+    ErrorKind,
+    GenerateError,
+    MalformedResponseError,
+    MissingCredentialError,
+    ProviderConfigError,
+    ProviderError,
+)
+from engine.providers._extensions import ENTRY_POINT_GROUP
+from engine.providers._local import InProcessAPI
+from engine.providers._pool import CallRecord, ConnectionPool
+from engine.providers._registry import (
+    NATIVE,
+    NO_MODEL,
+    ProviderFactory,
+    check_provider,
+    create_api,
+    provider_names,
+    split_model,
+)
+from engine.providers._sample import (
+    sample_cache_hits,
+    sample_epoch,
+    sample_key,
+    sample_target,
+    sample_usage,
+)
+from engine.providers._services import COMPATIBLE_SERVICES, CompatibleService
 
 __all__ = [
     "COMPATIBLE_SERVICES",
     "ENTRY_POINT_GROUP",
+    "NATIVE",
     "NO_MODEL",
     "AuthRefused",
+    "BatchAdapter",
+    "BatchState",
+    "CallRecord",
     "ChatMessage",
     "Choice",
     "Classified",
@@ -70,14 +80,15 @@ __all__ = [
     "ErrorKind",
     "GenerateError",
     "InProcessAPI",
+    "LineError",
+    "LineResult",
     "MalformedResponseError",
     "MissingCredentialError",
     "Modality",
-    "Model",
     "ModelAPI",
-    "ModelHub",
     "ModelOutput",
     "ModelUsage",
+    "Prepared",
     "ProviderConfigError",
     "ProviderError",
     "ProviderFactory",
@@ -85,7 +96,6 @@ __all__ = [
     "check_provider",
     "create_api",
     "provider_names",
-    "register_provider",
     "sample_cache_hits",
     "sample_epoch",
     "sample_key",

@@ -25,19 +25,10 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine.config import GenerationConfig
-from engine.providers._api import ModelAPI
-from engine.providers._errors import (
-    Classified,
-    MalformedResponseError,
-    ProviderConfigError,
-)
-from engine.providers._media import is_url, media_bytes
-from engine.providers._sdk import classify_sdk_error, error_message, post_json, post_stream
-from engine.providers._streaming import fold_events, wants_stream
-from engine.providers._types import (
+from engine.messages import (
     ChatMessage,
     Choice,
     Content,
@@ -49,10 +40,29 @@ from engine.providers._types import (
     ModelUsage,
     StopReason,
     assistant,
+    is_url,
+    media_bytes,
 )
-
-if TYPE_CHECKING:
-    from engine.batch import BatchAdapter
+from engine.providers._api import BatchAdapter, ModelAPI
+from engine.providers._errors import (
+    Classified,
+    MalformedResponseError,
+    ProviderConfigError,
+)
+from engine.providers._sdk import classify_sdk_error, error_message, post_json, post_stream
+from engine.providers._settings import (
+    GOOGLE_AUTH_HINT,
+    account_of,
+    aws_account,
+    aws_region,
+    check_model_args,
+    env,
+    google_project,
+    misspelt_platform,
+    require_env,
+    require_extra,
+)
+from engine.providers._streaming import fold_events, stream_setting, wants_stream
 
 __all__ = [
     "DEFAULT_MAX_TOKENS",
@@ -197,7 +207,7 @@ class AnthropicAPI(ModelAPI):
     def batch_adapter(self) -> BatchAdapter | None:
         if not self.batch:
             return None
-        from engine.batch._anthropic import AnthropicBatch
+        from engine.providers._anthropic_batch import AnthropicBatch
 
         return AnthropicBatch(self)
 
@@ -342,3 +352,121 @@ def _usage(usage: Any) -> ModelUsage:
     if isinstance(details, dict) and details.get("thinking_tokens") is not None:
         result.reasoning_tokens = int(details["thinking_tokens"])
     return result
+
+
+def create(name: str, model_args: dict[str, Any], base_url: str | None) -> ModelAPI:
+    """`anthropic/MODEL`, `anthropic/bedrock/…`, `anthropic/vertex/…`: the factory `NATIVE` names."""
+    import anthropic
+
+    if "/" in name:  # a cloud platform: anthropic/bedrock/…, anthropic/vertex/…
+        return anthropic_platform(name, model_args, base_url)
+    model = f"anthropic/{name}"
+    key = require_env("ANTHROPIC_API_KEY", model)
+    url = base_url or env("ANTHROPIC_BASE_URL") or "https://api.anthropic.com"
+    managed = {"api_key", "auth_token", "max_retries", "base_url", "http_client"}
+    args = dict(model_args)
+    # Ours, not the SDK's:
+    cache_control = prompt_cache_control(args.pop("cache_prompt", False))
+    stream = stream_setting(args.pop("stream", "auto"), model)
+    check_model_args(anthropic.AsyncAnthropic.__init__, args, model, managed)
+    # The SDK's aiohttp transport, as for OpenAI (httpx2's pool costs CPU per idle connection).
+    client = anthropic.AsyncAnthropic(
+        **args,
+        api_key=key,
+        base_url=url,
+        max_retries=0,
+        http_client=anthropic.DefaultAioHttpClient(),
+    )
+    return AnthropicAPI(
+        name,
+        client,
+        base_url=url,
+        account=account_of(key),
+        cache_control=cache_control,
+        stream=stream,
+    )
+
+
+ANTHROPIC_PLATFORMS = ("bedrock", "vertex")
+
+
+_AWS_SECRETS = {"api_key", "aws_secret_key", "aws_access_key", "aws_session_token"}
+"""Credentials the anthropic Bedrock client would take as arguments: env or profile only."""
+
+
+def anthropic_platform(name: str, model_args: dict[str, Any], base_url: str | None) -> ModelAPI:
+    """`anthropic/bedrock/MODEL` or `anthropic/vertex/MODEL` (`name` is after `anthropic/`)."""
+    platform, _, model = name.partition("/")
+    if platform == "bedrock" and model:
+        require_extra("boto3", "bedrock", f"anthropic/{name}")
+        return _anthropic_bedrock(model, model_args, base_url)
+    if platform == "vertex" and model:
+        return _anthropic_vertex(model, model_args, base_url)
+    hint = misspelt_platform("anthropic", platform, ANTHROPIC_PLATFORMS)
+    raise ProviderConfigError(
+        f"model 'anthropic/{name}': Anthropic model names have no '/', except on a platform: "
+        "anthropic/bedrock/MODEL or anthropic/vertex/MODEL"
+        + (f"; did you mean {hint}?" if hint else "")
+    )
+
+
+def _anthropic_bedrock(name: str, model_args: dict[str, Any], base_url: str | None) -> ModelAPI:
+    import anthropic
+
+    model = f"anthropic/bedrock/{name}"
+    managed = {*_AWS_SECRETS, "max_retries", "base_url", "http_client"}
+    check_model_args(anthropic.AsyncAnthropicBedrock.__init__, model_args, model, managed)
+    args = {**model_args, "aws_region": aws_region(model_args, model)}
+    url = base_url or env("ANTHROPIC_BEDROCK_BASE_URL") or env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME")
+    client = anthropic.AsyncAnthropicBedrock(
+        **args, base_url=url, max_retries=0, http_client=anthropic.DefaultAioHttpClient()
+    )
+    hints = {
+        401: "check the AWS credentials",
+        403: "check the AWS credentials and that the account has access to this model",
+        404: "check the model id and the region",
+    }
+    # Bedrock streams in AWS's binary event-stream framing, not server-sent events: never stream.
+    return AnthropicAPI(
+        f"bedrock/{name}",
+        client,
+        base_url=str(client.base_url),
+        account=aws_account(model_args),
+        request_model=name,
+        hints=hints,
+        stream=False,
+        image_urls=False,
+        batch=False,
+    )
+
+
+def _anthropic_vertex(name: str, model_args: dict[str, Any], base_url: str | None) -> ModelAPI:
+    import anthropic
+
+    model = f"anthropic/vertex/{name}"
+    managed = {"access_token", "credentials", "max_retries", "base_url", "http_client"}
+    args = dict(model_args)
+    stream = stream_setting(args.pop("stream", "auto"), model)  # streamRawPredict speaks SSE
+    check_model_args(anthropic.AsyncAnthropicVertex.__init__, args, model, managed)
+    args["project_id"] = google_project(
+        model_args, "project_id", ("ANTHROPIC_VERTEX_PROJECT_ID", "GOOGLE_CLOUD_PROJECT"), model
+    )
+    args["region"] = google_project(
+        model_args, "region", ("CLOUD_ML_REGION", "GOOGLE_CLOUD_LOCATION"), model
+    )
+    # The SDK loads application-default credentials itself, on the first request, in a thread.
+    client = anthropic.AsyncAnthropicVertex(
+        **args, base_url=base_url, max_retries=0, http_client=anthropic.DefaultAioHttpClient()
+    )
+    hints = {401: GOOGLE_AUTH_HINT, 403: GOOGLE_AUTH_HINT, 404: "check the model and region"}
+    return AnthropicAPI(
+        f"vertex/{name}",
+        client,
+        base_url=str(client.base_url),
+        account=account_of(args["project_id"]),
+        request_model=name,
+        hints=hints,
+        stream=stream,
+        image_urls=False,
+        batch=False,
+    )

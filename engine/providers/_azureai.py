@@ -18,11 +18,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from engine.config import GenerationConfig
-from engine.providers._errors import ProviderConfigError
+from engine.messages import ChatMessage, ModelOutput
+from engine.providers._api import ModelAPI
+from engine.providers._errors import MissingCredentialError, ProviderConfigError
 from engine.providers._openai import OpenAIChatAPI, parse_chat_completion
-from engine.providers._registry import check_model_args
 from engine.providers._sdk import post_json
-from engine.providers._types import ChatMessage, ModelOutput
+from engine.providers._settings import account_of, check_model_args, env
 
 __all__ = ["ENTRA_SCOPE", "AzureAIChatAPI", "azureai_client", "entra_client"]
 
@@ -126,3 +127,37 @@ def entra_client(
         http_client=openai.DefaultAioHttpClient(),
     )
     return client, credential
+
+
+AZUREAI_API_VERSION = "2024-05-01-preview"
+"""The Azure AI model-inference API version sent when `model_args.api_version` is unset."""
+
+
+def create(name: str, model_args: dict[str, Any], base_url: str | None) -> ModelAPI:
+    """`azureai/MODEL` on the Azure AI model-inference API: the factory `NATIVE` names."""
+
+    model = f"azureai/{name}"
+    endpoint = base_url or env("AZUREAI_ENDPOINT_URL") or env("AZURE_AI_API_BASE")
+    if endpoint is None:
+        raise MissingCredentialError(
+            f"{model} needs an endpoint: set AZUREAI_ENDPOINT_URL (e.g. "
+            "https://RESOURCE.services.ai.azure.com/models) or model_base_url="
+        )
+    key = env("AZUREAI_ENDPOINT_KEY") or env("AZURE_AI_API_KEY")
+    args = dict(model_args)
+    api_version = str(args.pop("api_version", None) or AZUREAI_API_VERSION)
+    scope = str(args.pop("entra_scope", None) or ENTRA_SCOPE)
+    credential = None
+    if key is not None:
+        client = azureai_client(
+            model, args, api_key=key, base_url=endpoint, api_version=api_version
+        )
+    else:  # Microsoft Entra ID: a bearer token from DefaultAzureCredential
+        client, credential = entra_client(
+            model, args, base_url=endpoint, api_version=api_version, scope=scope
+        )
+    api = AzureAIChatAPI(
+        "azureai", name, client, base_url=endpoint, account=account_of(key), native=False
+    )
+    api.credential = credential
+    return api

@@ -21,16 +21,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from engine.config import ConnectionConfig, GenerationConfig
-from engine.providers._api import ModelAPI
-from engine.providers._errors import (
-    Classified,
-    ErrorKind,
-    MalformedResponseError,
-    classify_status,
-    parse_retry_after,
-)
-from engine.providers._media import media_bytes
-from engine.providers._types import (
+from engine.messages import (
     ChatMessage,
     Choice,
     Content,
@@ -43,7 +34,17 @@ from engine.providers._types import (
     ModelOutput,
     ModelUsage,
     StopReason,
+    media_bytes,
 )
+from engine.providers._api import ModelAPI
+from engine.providers._errors import (
+    Classified,
+    ErrorKind,
+    MalformedResponseError,
+    classify_status,
+    parse_retry_after,
+)
+from engine.providers._settings import aws_account, aws_region, refuse_unknown_args, require_extra
 
 __all__ = ["BedrockConverseAPI", "converse_messages", "parse_converse"]
 
@@ -360,3 +361,20 @@ def _usage(usage: Any) -> ModelUsage:
     if write is not None:
         result.input_tokens_cache_write = int(write)
     return result
+
+
+def create(name: str, model_args: dict[str, Any], base_url: str | None) -> ModelAPI:
+    """`bedrock/MODEL` through boto3's Converse API: the factory `NATIVE` names."""
+
+    model = f"bedrock/{name}"
+    require_extra("boto3", "bedrock", model)
+    accepted = {"aws_region", "aws_profile"}
+    refuse_unknown_args(model_args, accepted, model, "; credentials come from the AWS environment")
+    region = aws_region(model_args, model)
+    return BedrockConverseAPI(
+        name,
+        region=region,
+        profile=model_args.get("aws_profile"),
+        endpoint_url=base_url,
+        account=aws_account(model_args),
+    )

@@ -11,21 +11,10 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine.config import GenerationConfig
-from engine.providers._api import ModelAPI
-from engine.providers._errors import (
-    Classified,
-    ErrorKind,
-    MalformedResponseError,
-    ProviderConfigError,
-    classify_status,
-    parse_retry_after,
-)
-from engine.providers._media import is_url, media_bytes, mime_type
-from engine.providers._streaming import wants_stream
-from engine.providers._types import (
+from engine.messages import (
     ChatMessage,
     Choice,
     ContentAudio,
@@ -38,10 +27,29 @@ from engine.providers._types import (
     ModelUsage,
     StopReason,
     assistant,
+    is_url,
+    media_bytes,
+    mime_type,
 )
-
-if TYPE_CHECKING:
-    from engine.batch import BatchAdapter
+from engine.providers._api import BatchAdapter, ModelAPI
+from engine.providers._errors import (
+    Classified,
+    ErrorKind,
+    MalformedResponseError,
+    MissingCredentialError,
+    ProviderConfigError,
+    classify_status,
+    parse_retry_after,
+)
+from engine.providers._settings import (
+    GOOGLE_AUTH_HINT,
+    account_of,
+    env,
+    google_project,
+    misspelt_platform,
+    refuse_unknown_args,
+)
+from engine.providers._streaming import stream_setting, wants_stream
 
 __all__ = ["GoogleAPI", "parse_response", "safety_settings"]
 
@@ -284,7 +292,7 @@ class GoogleAPI(ModelAPI):
     def batch_adapter(self) -> BatchAdapter | None:
         if not self.batch:
             return None
-        from engine.batch._google import GoogleBatch
+        from engine.providers._google_batch import GoogleBatch
 
         return GoogleBatch(self)
 
@@ -436,3 +444,93 @@ def _usage(metadata: Any) -> ModelUsage:
     if metadata.cached_content_token_count is not None:
         usage.input_tokens_cache_read = int(metadata.cached_content_token_count)
     return usage
+
+
+def create(name: str, model_args: dict[str, Any], base_url: str | None) -> ModelAPI:
+    """`google/MODEL` (and `google/vertex/…`): the factory `NATIVE` names."""
+    from google import genai
+    from google.genai import types
+
+    platform, sep, rest = name.partition("/")
+    if (env("GOOGLE_GENAI_USE_VERTEXAI") or "").lower() == "true" and platform != "vertex":
+        platform, sep, rest = "vertex", "/", name  # as Inspect: the flag means Vertex AI
+    if sep:  # google/vertex/…; Gemini's own names may be `models/…` or `tunedModels/…`
+        if platform == "vertex":
+            return google_vertex(rest, model_args, base_url)
+        hint = misspelt_platform("google", platform, ("vertex",))
+        if hint is not None:
+            raise ProviderConfigError(
+                f"unknown Google platform '{platform}' in 'google/{name}'; did you mean {hint}?"
+            )
+    model = f"google/{name}"
+    key = env("GOOGLE_API_KEY") or env("GEMINI_API_KEY")
+    if key is None:
+        raise MissingCredentialError(
+            f"{model} needs the environment variable GOOGLE_API_KEY or GEMINI_API_KEY "
+            "(set it in the environment or a .env file)"
+        )
+    url = base_url or env("GOOGLE_BASE_URL") or "https://generativelanguage.googleapis.com"
+    args = dict(model_args)
+    safety = (
+        safety_settings(args.pop("safety_settings"), model) if "safety_settings" in args else None
+    )
+    api_version = args.pop("api_version", None)  # else GOOGLE_GENAI_API_VERSION, else v1
+    stream = stream_setting(args.pop("stream", "auto"), model)
+    vertex_only = sorted({"project", "location"} & set(args))
+    if vertex_only:
+        raise ProviderConfigError(
+            f"model_args {', '.join(vertex_only)} on {model}: the Gemini API has no project or "
+            f"location; they are Vertex AI's: use google/vertex/{name} "
+            "(or set GOOGLE_GENAI_USE_VERTEXAI=true, as in Inspect)"
+        )
+    # The client's other arguments are SDK objects (credentials, debug_config) YAML cannot hold.
+    refuse_unknown_args(model_args, {"safety_settings", "api_version", "stream"}, model)
+    # No SDK retries (the pool retries); attempts=1 also stops its hidden reconnect-after-sleep.
+    http_options = types.HttpOptions(
+        base_url=url, api_version=api_version, retry_options=types.HttpRetryOptions(attempts=1)
+    )
+    client = genai.Client(**args, vertexai=False, api_key=key, http_options=http_options)
+    return GoogleAPI(
+        name,
+        client,
+        base_url=url,
+        account=account_of(key),
+        safety_settings=safety,
+        stream=stream,
+    )
+
+
+def google_vertex(name: str, model_args: dict[str, Any], base_url: str | None) -> ModelAPI:
+    """`google/vertex/MODEL`: google-genai in Vertex mode (`name` is after `google/vertex/`)."""
+    from google import genai
+    from google.genai import types
+
+    model = f"google/vertex/{name}"
+    args = dict(model_args)
+    args["project"] = google_project(model_args, "project", ("GOOGLE_CLOUD_PROJECT",), model)
+    args["location"] = model_args.get("location") or env("GOOGLE_CLOUD_LOCATION") or "global"
+    safety = (
+        safety_settings(args.pop("safety_settings"), model) if "safety_settings" in args else None
+    )
+    api_version = args.pop("api_version", None)  # the SDK's Vertex default: v1beta1
+    stream = stream_setting(args.pop("stream", "auto"), model)
+    # The client's other arguments are SDK objects (credentials, debug_config) YAML cannot hold.
+    accepted = {"project", "location", "safety_settings", "api_version", "stream"}
+    refuse_unknown_args(model_args, accepted, model, "; credentials come from ADC")
+    url = base_url or env("GOOGLE_VERTEX_BASE_URL")
+    # No SDK retries (the pool retries); application-default credentials are loaded by the SDK.
+    http_options = types.HttpOptions(
+        base_url=url, api_version=api_version, retry_options=types.HttpRetryOptions(attempts=1)
+    )
+    client = genai.Client(**args, vertexai=True, http_options=http_options)
+    return GoogleAPI(
+        f"vertex/{name}",
+        client,
+        base_url=url or client._api_client._http_options.base_url,
+        account=account_of(args["project"]),
+        safety_settings=safety,
+        stream=stream,
+        request_model=name,
+        credentials_hint=GOOGLE_AUTH_HINT,
+        batch=False,
+    )

@@ -22,10 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from engine.config import GenerationConfig
+from engine.messages import ChatMessage, Choice, ModelOutput, ModelUsage, assistant
+from engine.providers._api import ModelAPI
 from engine.providers._errors import ProviderConfigError
 from engine.providers._local import DEFAULT_MAX_TOKENS, InProcessAPI
-from engine.providers._registry import check_model_args
-from engine.providers._types import ChatMessage, Choice, ModelOutput, ModelUsage, assistant
+from engine.providers._settings import check_model_args
 
 __all__ = ["HuggingFaceAPI", "locate_model"]
 
@@ -222,3 +223,9 @@ def _cut_at_stop(text: str, stops: list[str]) -> tuple[str, bool]:
     """The text before the first stop sequence (generation stops on one but keeps it)."""
     found = [text.index(stop) for stop in stops if stop and stop in text]
     return (text[: min(found)], True) if found else (text, False)
+
+
+def create(name: str, model_args: dict[str, Any], base_url: str | None) -> ModelAPI:
+    """`hf/MODEL` in process with transformers: the factory `NATIVE` names."""
+
+    return HuggingFaceAPI(name, model_args)

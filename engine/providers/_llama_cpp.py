@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from engine.config import GenerationConfig
+from engine.messages import ChatMessage, ModelOutput
+from engine.providers._api import ModelAPI
 from engine.providers._errors import ProviderConfigError
 from engine.providers._local import DEFAULT_MAX_TOKENS, InProcessAPI
-from engine.providers._openai import parse_chat_completion, response_format
-from engine.providers._registry import check_model_args
-from engine.providers._types import ChatMessage, ModelOutput
+from engine.providers._openai import compatible_api, parse_chat_completion, response_format
+from engine.providers._services import COMPATIBLE_SERVICES
+from engine.providers._settings import check_model_args, env
 
 _DEFAULT_LLAMA_ARGS: dict[str, Any] = {
     "n_ctx": 2048,
@@ -121,3 +123,12 @@ class LlamaCppAPI(InProcessAPI):
         if config.num_choices not in (None, 1):
             fields.append("num_choices")
         return fields
+
+
+def create(name: str, model_args: dict[str, Any], base_url: str | None) -> ModelAPI:
+    """`llama-cpp-python/MODEL` in process, or its server given a base URL (`NATIVE` names it)."""
+    service = COMPATIBLE_SERVICES["llama-cpp-python"]
+    if base_url or env(service.base_url_env):
+        return compatible_api("llama-cpp-python", name, service, model_args, base_url)
+
+    return LlamaCppAPI(name, model_args)

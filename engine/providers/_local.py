@@ -11,9 +11,9 @@ from typing import Any
 import anyio
 
 from engine.config import GenerationConfig
+from engine.messages import ChatMessage, ModelOutput
 from engine.providers._api import ModelAPI
 from engine.providers._errors import Classified, ErrorKind
-from engine.providers._types import ChatMessage, ModelOutput
 
 __all__ = ["DEFAULT_MAX_TOKENS", "InProcessAPI"]
 

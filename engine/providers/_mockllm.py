@@ -15,10 +15,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from engine.config import GenerationConfig
+from engine.messages import ChatMessage, Choice, ModelOutput, ModelUsage, assistant
 from engine.providers._api import ModelAPI
 from engine.providers._errors import Classified, ErrorKind, ProviderConfigError
-from engine.providers._model import sample_target
-from engine.providers._types import ChatMessage, Choice, ModelOutput, ModelUsage, assistant
+from engine.providers._sample import sample_target
 
 ReplyFunction = Callable[[list[ChatMessage], list[str]], Any]
 
@@ -81,7 +81,7 @@ def _load_reply_function(reference: str) -> ReplyFunction:
 
 
 def create_mockllm(name: str, model_args: dict[str, Any], base_url: str | None) -> ModelAPI:
-    from engine.providers._registry import check_model_args
+    from engine.providers._settings import check_model_args
 
     check_model_args(MockLLMAPI.__init__, model_args, f"mockllm/{name}", {"model_name"})
     for key in ("reply", "reply_fn"):

@@ -11,18 +11,10 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from engine.config import GenerationConfig, ResponseSchema
-from engine.providers._api import ModelAPI
-from engine.providers._errors import (
-    Classified,
-    MalformedResponseError,
-)
-from engine.providers._media import data_uri, media_bytes
-from engine.providers._sdk import classify_sdk_error, post_json
-from engine.providers._services import StructuredOutput
-from engine.providers._types import (
+from engine.messages import (
     ChatMessage,
     Choice,
     Content,
@@ -36,10 +28,18 @@ from engine.providers._types import (
     ModelUsage,
     StopReason,
     assistant,
+    data_uri,
+    media_bytes,
 )
-
-if TYPE_CHECKING:
-    from engine.batch import BatchAdapter
+from engine.providers._api import BatchAdapter, ModelAPI
+from engine.providers._errors import (
+    Classified,
+    MalformedResponseError,
+    ProviderConfigError,
+)
+from engine.providers._sdk import classify_sdk_error, post_json
+from engine.providers._services import CompatibleService, StructuredOutput
+from engine.providers._settings import account_of, check_model_args, env, expand_url, require_env
 
 _STOP_REASONS: dict[str | None, StopReason] = {
     "stop": "stop",
@@ -151,7 +151,7 @@ class OpenAIChatAPI(ModelAPI):
     def batch_adapter(self) -> BatchAdapter | None:
         if not self.batch:
             return None
-        from engine.batch._openai import OpenAIBatch
+        from engine.providers._openai_batch import OpenAIBatch
 
         return OpenAIBatch(self)
 
@@ -259,3 +259,92 @@ def _usage(usage: Any) -> ModelUsage:
     if isinstance(prompt_details, dict) and prompt_details.get("cached_tokens") is not None:
         result.input_tokens_cache_read = int(prompt_details["cached_tokens"])
     return result
+
+
+OPENAI_MODALITIES: frozenset[Modality] = frozenset({"text", "image", "audio"})
+"""Chat completions take images and (on audio models) `input_audio`; no video."""
+
+
+def openai_client(cls: Any, model: str, model_args: dict[str, Any], **settings: Any) -> Any:
+    """Build an SDK client with our retry and transport choices and the user's `model_args`."""
+    managed = {"api_key", "max_retries", "base_url", "azure_endpoint", "http_client"}
+    check_model_args(cls.__init__, model_args, model, managed)
+    import openai
+
+    # The SDK's own aiohttp transport rather than its httpx2 default: httpx2's pool probes every
+    # idle connection on each request, so CPU per call grows with max_connections (see bench/).
+    http_client = openai.DefaultAioHttpClient()
+    return cls(**settings, **model_args, max_retries=0, http_client=http_client)
+
+
+def compatible_api(
+    provider: str,
+    name: str,
+    service: CompatibleService,
+    model_args: dict[str, Any],
+    base_url: str | None,
+) -> ModelAPI:
+    import openai
+
+    model = f"{provider}/{name}"
+    url = base_url or env(service.base_url_env) or service.default_base_url
+    if url is None:
+        raise ProviderConfigError(
+            f"{model} needs a base URL: set {service.base_url_env} or model_base_url="
+        )
+    url = expand_url(url, model)
+    key = require_env(service.key_env, model) if service.key_required else env(service.key_env)
+    client = openai_client(
+        openai.AsyncOpenAI, model, model_args, api_key=key or "not-needed", base_url=url
+    )
+    return OpenAIChatAPI(
+        provider,
+        name,
+        client,
+        base_url=url,
+        account=account_of(key),
+        native=False,
+        modalities=service.modalities,
+        structured_output=service.structured_output,
+        batch=service.batch,
+    )
+
+
+def create(name: str, model_args: dict[str, Any], base_url: str | None) -> ModelAPI:
+    """`openai/MODEL` (and `openai/azure/DEPLOYMENT`): the factory `NATIVE` names."""
+    import openai
+
+    if name.startswith("azure/"):
+        deployment = name.removeprefix("azure/")
+        model = f"openai/azure/{deployment}"
+        endpoint = base_url or require_env("AZUREAI_OPENAI_BASE_URL", model)
+        key = require_env("AZUREAI_OPENAI_API_KEY", model)
+        args = dict(model_args)
+        args.setdefault("api_version", env("AZUREAI_OPENAI_API_VERSION") or "2025-03-01-preview")
+        client = openai_client(
+            openai.AsyncAzureOpenAI, model, args, api_key=key, azure_endpoint=endpoint
+        )
+        return OpenAIChatAPI(
+            "openai",
+            name,
+            client,
+            base_url=endpoint,
+            account=account_of(key),
+            native=True,
+            request_model=deployment,
+            modalities=OPENAI_MODALITIES,
+        )
+    model = f"openai/{name}"
+    key = require_env("OPENAI_API_KEY", model)
+    url = base_url or env("OPENAI_BASE_URL") or "https://api.openai.com/v1"
+    client = openai_client(openai.AsyncOpenAI, model, model_args, api_key=key, base_url=url)
+    return OpenAIChatAPI(
+        "openai",
+        name,
+        client,
+        base_url=url,
+        account=account_of(key),
+        native=True,
+        modalities=OPENAI_MODALITIES,
+        batch=True,
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from engine.providers._types import Modality
+from engine.messages import Modality
 
 StructuredOutput = Literal["json_schema", "json_object"] | None
 """How a service takes `response_schema`: OpenAI's `{type: json_schema, json_schema: {name, schema,

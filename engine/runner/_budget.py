@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.config import BudgetConfig, Problem, RunConfig
-from engine.providers import ModelUsage
+from engine.messages import ModelUsage
 
 
 class Budget:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from engine.batch import BatchCounts
-    from engine.providers import ModelUsage
+    from engine.messages import ModelUsage
     from engine.runner._plan import EvalPlan
     from engine.runner._run import EvalResult
 

@@ -24,16 +24,9 @@ from typing import Any
 
 from engine.config import GenerationConfig
 from engine.datasets import Sample
-from engine.providers import (
-    ChatMessage,
-    Choice,
-    Model,
-    ModelOutput,
-    assistant,
-    sample_epoch,
-    sample_target,
-    system,
-)
+from engine.messages import ChatMessage, Choice, ModelOutput, assistant, system
+from engine.models import Model
+from engine.providers import sample_epoch, sample_target
 from engine.runner._plan import EvalPlan
 
 CHARS_PER_TOKEN = 4

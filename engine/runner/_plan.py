@@ -24,7 +24,9 @@ from engine.config import (
     RunConfig,
 )
 from engine.datasets import DatasetError, DatasetFile, Sample
-from engine.providers import NO_MODEL, Modality, Model, ModelHub, ProviderError, check_provider
+from engine.messages import Modality
+from engine.models import Model, ModelHub
+from engine.providers import NO_MODEL, ProviderError, check_provider
 from engine.registry import RegistryError, is_file_reference, spec_name
 from engine.runner._checks import model_problems, role_problems, sample_problems, steps
 from engine.scorers import Metric, Reducer, Scorer, check_reducers, metrics, scorers

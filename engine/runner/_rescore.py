@@ -128,7 +128,7 @@ def _compose(
 def _state_of(logged: dict[str, Any], model: Any, roles: Any, role_lists: Any) -> Any:
     """The TaskState a solver chain left, rebuilt from a logged sample."""
     from engine.datasets import Sample
-    from engine.providers import ChatMessage, ModelOutput
+    from engine.messages import ChatMessage, ModelOutput
     from engine.solvers import TaskState
 
     raw_input = logged.get("input", "")
@@ -172,7 +172,9 @@ async def rescore(source: Path, scorer_names: list[str], overrides: list[str]) -
     from engine._usercode import using_code_dirs
     from engine.config import ConfigError, Problem, user_config_dirs
     from engine.logs import Transcript, iter_log_samples, log_writer, read_log_header, recording
-    from engine.providers import ModelHub, ModelUsage, ProviderError, sample_epoch, sample_key
+    from engine.messages import ModelUsage
+    from engine.models import ModelHub
+    from engine.providers import ProviderError, sample_epoch, sample_key
     from engine.providers import sample_usage as usage_var
     from engine.registry import RegistryError
     from engine.runner._plan import Component, role_player

@@ -31,10 +31,10 @@ from engine.logs import (
     utc_now,
     write_run_file,
 )
+from engine.messages import ModelUsage
 from engine.providers import (
     AuthRefused,
     GenerateError,
-    ModelUsage,
     sample_cache_hits,
     sample_epoch,
     sample_key,

@@ -11,7 +11,8 @@ import re
 from collections import Counter
 from typing import Any
 
-from engine.providers import Model, user
+from engine.messages import user
+from engine.models import Model
 from engine.registry import Uses
 from engine.scorers._builtins import _completion
 from engine.scorers._registry import scorers

@@ -172,7 +172,7 @@ def _interleaved(lists: list[list[Any]]) -> list[Any]:
 
 
 def _sum_usage(into: dict[str, Any], usage: dict[str, Any]) -> None:
-    from engine.providers import ModelUsage
+    from engine.messages import ModelUsage
 
     for model, used in usage.items():
         total = ModelUsage.from_log(into[model]) if model in into else ModelUsage()

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.config import GenerationConfig
-from engine.providers import ChatMessage, Content, ContentText, system, user
+from engine.messages import ChatMessage, Content, ContentText, system, user
 from engine.registry import Uses
 from engine.solvers._registry import solvers
 from engine.solvers._state import Solver, TaskState

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.providers import user
+from engine.messages import user
 from engine.registry import Uses
 from engine.solvers._builtins import check_template, format_template
 from engine.solvers._registry import solvers

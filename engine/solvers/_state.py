@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any, overload
 
 from engine.datasets import Sample
-from engine.providers import ChatMessage, Model, ModelOutput, user
+from engine.messages import ChatMessage, ModelOutput, user
+from engine.models import Model
 
 
 class RoleUnboundError(LookupError):

@@ -23,7 +23,7 @@ from engine.config import (
     extra_config_dirs,
 )
 from engine.logs import FolderLock, read_run_file, redact, unusable_folder
-from engine.providers import ModelHub
+from engine.models import ModelHub
 from engine.runner import Budget, EvalPlan, EvalResult, JobEstimate, build_plan, prepare_run
 from engine.sweeps._budget import budget_shares
 from engine.sweeps._jobs import (

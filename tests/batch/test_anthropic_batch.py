@@ -9,7 +9,8 @@ import anyio
 import pytest
 
 from engine.config import ConnectionConfig
-from engine.providers import ModelHub, ModelOutput
+from engine.messages import ModelOutput
+from engine.models import ModelHub
 from tests.batch.test_batcher import FAST, ask_all, batching
 from tests.support.anthropic_server import Request, error, overloaded
 from tests.support.batch_servers import AnthropicBatchServer

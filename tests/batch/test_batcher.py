@@ -13,7 +13,9 @@ import pytest
 
 from engine.batch import BatchJournal, running_batchers
 from engine.config import BatchConfig, ConnectionConfig, GenerationConfig
-from engine.providers import GenerateError, ModelHub, ModelOutput, sample_key, user
+from engine.messages import ModelOutput, user
+from engine.models import ModelHub
+from engine.providers import GenerateError, sample_key
 from tests.support.batch_servers import OpenAIBatchServer, ServedBatch
 from tests.support.openai_server import Request, error
 
@@ -118,7 +120,7 @@ def test_at_most_max_batches_are_in_flight(serve: Callable[..., OpenAIBatchServe
 def test_a_batch_closes_at_the_providers_byte_limit(
     serve: Callable[..., OpenAIBatchServer], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from engine.batch._openai import OpenAIBatch
+    from engine.providers._openai_batch import OpenAIBatch
 
     server = serve(batch_delay=0.05)
     monkeypatch.setattr(OpenAIBatch, "max_bytes", 400)  # a small provider, to keep the test small
@@ -248,7 +250,7 @@ def test_a_resumed_run_resends_what_an_unfinished_create_never_made(
 def test_a_batch_goes_once_the_providers_request_limit_is_queued(
     serve: Callable[..., OpenAIBatchServer], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from engine.batch._openai import OpenAIBatch
+    from engine.providers._openai_batch import OpenAIBatch
 
     server = serve(batch_delay=0.05)
     monkeypatch.setattr(OpenAIBatch, "max_requests", 2)  # a small provider limit, below size

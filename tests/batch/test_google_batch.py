@@ -8,7 +8,8 @@ from typing import Any
 import anyio
 import pytest
 
-from engine.providers import ModelHub, ModelOutput
+from engine.messages import ModelOutput
+from engine.models import ModelHub
 from tests.batch.test_batcher import FAST, ask_all, batching
 from tests.support.batch_servers import GeminiBatchServer
 from tests.support.gemini_server import Request, contents_text, error

@@ -9,7 +9,8 @@ import anyio
 import pytest
 
 from engine.config import GenerationConfig
-from engine.providers import ModelHub, ModelOutput
+from engine.messages import ModelOutput
+from engine.models import ModelHub
 from tests.batch.test_batcher import FAST, ask_all, batching
 from tests.support.batch_servers import OpenAIBatchServer
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from engine.cache import ResponseCache, cache_command
-from engine.providers import Choice, ModelOutput, assistant
+from engine.messages import Choice, ModelOutput, assistant
 
 
 def test_list_shows_models_sizes_and_the_file(

@@ -8,7 +8,7 @@ import pytest
 
 from engine.cache import cache_key, parse_expiry
 from engine.config import CacheConfig, GenerationConfig
-from engine.providers import assistant, system, user
+from engine.messages import assistant, system, user
 
 BASE: dict[str, Any] = {
     "provider": "openai",

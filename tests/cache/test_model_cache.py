@@ -12,15 +12,9 @@ import anyio
 import pytest
 
 from engine.config import CacheConfig, ConnectionConfig, GenerationConfig
-from engine.providers import (
-    GenerateError,
-    Model,
-    ModelHub,
-    ModelUsage,
-    sample_epoch,
-    sample_usage,
-    user,
-)
+from engine.messages import ModelUsage, user
+from engine.models import Model, ModelHub
+from engine.providers import GenerateError, sample_epoch, sample_usage
 from tests.support.openai_server import OpenAIServer, Reply, Request, error
 
 KEY = "sk-test-cache-0123456789"

@@ -17,7 +17,7 @@ from engine.cache import (
     connect,
     safe_base_url,
 )
-from engine.providers import ChatMessage, Choice, ModelOutput, ModelUsage, assistant
+from engine.messages import ChatMessage, Choice, ModelOutput, ModelUsage, assistant
 
 HOUR = 3600.0
 

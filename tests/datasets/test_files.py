@@ -10,7 +10,7 @@ import pytest
 
 from engine.config import DatasetConfig, DatasetFields
 from engine.datasets import DatasetError, Sample, read_samples, record_to_sample
-from engine.providers import ChatMessage, ContentImage, ContentText
+from engine.messages import ChatMessage, ContentImage, ContentText
 
 RECORDS: list[dict[str, Any]] = [
     {"id": "q1", "input": "What is 2+2?", "target": "4", "metadata": {"topic": "math"}},

@@ -13,7 +13,7 @@ import pytest
 from engine._assets import tasks_dir
 from engine.config import DatasetConfig, HubDataset
 from engine.datasets import DatasetError, DatasetFile, Sample
-from engine.providers import ContentImage, ContentText
+from engine.messages import ContentImage, ContentText
 from tests.support.hub_fixtures import animals_repo, animals_rows, arc_repo
 from tests.support.hub_server import HubServer
 

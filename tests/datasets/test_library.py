@@ -11,7 +11,7 @@ import pytest
 
 from engine.config import DatasetConfig
 from engine.datasets import DatasetError, DatasetFile, Sample
-from engine.providers import ContentImage, ContentText
+from engine.messages import ContentImage, ContentText
 from tests.support.hub_fixtures import parquet_bytes, png_bytes
 
 

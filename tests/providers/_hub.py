@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from engine.config import ConnectionConfig, GenerationConfig
-from engine.providers import ChatMessage, Model, ModelHub, ModelOutput
+from engine.messages import ChatMessage, ModelOutput
+from engine.models import Model, ModelHub
 
 __all__ = ["FAST", "generate_once"]
 

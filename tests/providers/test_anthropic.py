@@ -15,18 +15,9 @@ from typing import Any
 import pytest
 
 from engine.config import ConnectionConfig, GenerationConfig, ResponseSchema
-from engine.providers import (
-    ChatMessage,
-    ErrorKind,
-    GenerateError,
-    Model,
-    ModelOutput,
-    ProviderConfigError,
-    assistant,
-    create_api,
-    system,
-    user,
-)
+from engine.messages import ChatMessage, ModelOutput, assistant, system, user
+from engine.models import Model
+from engine.providers import ErrorKind, GenerateError, ProviderConfigError, create_api
 from engine.providers._anthropic import AnthropicAPI
 from tests.providers._hub import FAST, generate_once
 from tests.support.anthropic_server import (

@@ -13,18 +13,9 @@ from typing import Any
 import pytest
 
 from engine.config import GenerationConfig
-from engine.providers import (
-    ContentImage,
-    ContentText,
-    GenerateError,
-    ModelHub,
-    ModelOutput,
-    ProviderConfigError,
-    create_api,
-    system,
-    user,
-)
-from engine.providers._media import vet_file
+from engine.messages import ContentImage, ContentText, ModelOutput, system, user, vet_file
+from engine.models import ModelHub
+from engine.providers import GenerateError, ProviderConfigError, create_api
 from tests.providers._hub import FAST, generate_once
 from tests.support.azure_identity_server import ManagedIdentityServer
 from tests.support.openai_server import (

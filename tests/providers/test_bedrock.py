@@ -16,23 +16,19 @@ import anyio
 import pytest
 
 from engine.config import ConnectionConfig, GenerationConfig, ResponseSchema
-from engine.providers import (
+from engine.messages import (
     ChatMessage,
     ContentImage,
     ContentReasoning,
     ContentText,
-    ErrorKind,
-    GenerateError,
-    Model,
-    ModelHub,
     ModelOutput,
-    ProviderConfigError,
     assistant,
-    create_api,
     system,
     user,
+    vet_file,
 )
-from engine.providers._media import vet_file
+from engine.models import Model, ModelHub
+from engine.providers import ErrorKind, GenerateError, ProviderConfigError, create_api
 from tests.providers._hub import FAST, generate_once
 from tests.support.bedrock_server import (
     BedrockServer,

@@ -16,19 +16,10 @@ from typing import Any
 import pytest
 
 from engine.config import BatchConfig, GenerationConfig
-from engine.providers import (
-    ContentImage,
-    ContentText,
-    GenerateError,
-    ModelHub,
-    ModelOutput,
-    ProviderConfigError,
-    create_api,
-    system,
-    user,
-)
+from engine.messages import ContentImage, ContentText, ModelOutput, system, user, vet_file
+from engine.models import ModelHub
+from engine.providers import GenerateError, ProviderConfigError, create_api
 from engine.providers._anthropic import DEFAULT_MAX_TOKENS
-from engine.providers._media import vet_file
 from tests.providers._hub import FAST
 from tests.support import anthropic_server, gemini_server
 from tests.support.anthropic_server import AnthropicServer

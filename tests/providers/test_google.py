@@ -14,18 +14,9 @@ from typing import Any
 import pytest
 
 from engine.config import ConnectionConfig, GenerationConfig, ResponseSchema
-from engine.providers import (
-    ChatMessage,
-    GenerateError,
-    Model,
-    ModelHub,
-    ModelOutput,
-    ProviderConfigError,
-    assistant,
-    create_api,
-    system,
-    user,
-)
+from engine.messages import ChatMessage, ModelOutput, assistant, system, user
+from engine.models import Model, ModelHub
+from engine.providers import GenerateError, ProviderConfigError, create_api
 from tests.providers._hub import FAST, generate_once
 from tests.support.gemini_server import (
     GeminiServer,

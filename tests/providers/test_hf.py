@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 
 from engine.config import ConnectionConfig, GenerationConfig
-from engine.providers import ChatMessage, ModelHub, ModelOutput, ProviderConfigError, create_api
-from engine.providers import system as system_message
-from engine.providers import user as user_message
+from engine.messages import ChatMessage, ModelOutput
+from engine.messages import system as system_message
+from engine.messages import user as user_message
+from engine.models import ModelHub
+from engine.providers import ProviderConfigError, create_api
 from tests.test_cli import run_cli, the_log
 
 CHAT_TEMPLATE = (

@@ -215,7 +215,8 @@ def test_unknown_llama_args_are_a_config_error_before_loading(
 async def test_structured_output_in_process_is_grammar_constrained(gguf: Path) -> None:
     """The schema becomes a llama.cpp grammar: even a 135M model's reply conforms."""
     from engine.config import ConnectionConfig, GenerationConfig, ResponseSchema
-    from engine.providers import ModelHub, user
+    from engine.messages import user
+    from engine.models import ModelHub
 
     schema = ResponseSchema(
         name="place",

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from engine.config import ConnectionConfig, GenerationConfig
-from engine.providers import (
+from engine.messages import (
     ChatMessage,
     ContentAudio,
     ContentImage,
@@ -22,8 +22,8 @@ from engine.providers import (
     ModelOutput,
     assistant,
     user,
+    vet_file,
 )
-from engine.providers._media import vet_file
 from tests.providers._hub import generate_once
 from tests.support import anthropic_server, gemini_server, openai_server
 

@@ -19,18 +19,9 @@ import anyio
 import pytest
 
 from engine.config import ConnectionConfig, GenerationConfig, ResponseSchema
-from engine.providers import (
-    COMPATIBLE_SERVICES,
-    ChatMessage,
-    GenerateError,
-    Model,
-    ModelHub,
-    ModelOutput,
-    ProviderConfigError,
-    create_api,
-    system,
-    user,
-)
+from engine.messages import ChatMessage, ModelOutput, system, user
+from engine.models import Model, ModelHub
+from engine.providers import COMPATIBLE_SERVICES, GenerateError, ProviderConfigError, create_api
 from tests.providers._hub import FAST, generate_once
 from tests.support.openai_server import (
     Gate,

@@ -13,7 +13,9 @@ import anyio
 import pytest
 
 from engine.config import ConnectionConfig, GenerationConfig
-from engine.providers import GenerateError, Model, ModelHub, user
+from engine.messages import user
+from engine.models import Model, ModelHub
+from engine.providers import GenerateError
 from engine.providers._errors import Classified, ErrorKind
 from engine.providers._pool import ConnectionPool
 from tests.support.openai_server import OpenAIServer, Reply, Request, error

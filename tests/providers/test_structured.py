@@ -11,7 +11,9 @@ import pytest
 from pydantic import ValidationError
 
 from engine.config import ConnectionConfig, GenerationConfig, ResponseSchema
-from engine.providers import ModelHub, ModelOutput, create_api, user
+from engine.messages import ModelOutput, user
+from engine.models import ModelHub
+from engine.providers import create_api
 from tests.providers._hub import generate_once
 from tests.support.anthropic_server import AnthropicServer
 from tests.support.gemini_server import GeminiServer

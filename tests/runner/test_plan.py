@@ -12,7 +12,7 @@ import pytest
 from inspect_ai.log import read_eval_log
 
 from engine.config import ConfigError, compose_config
-from engine.providers import ContentImage
+from engine.messages import ContentImage
 from engine.runner import build_plan
 from tests.support.hub_fixtures import png_bytes
 from tests.support.openai_server import OpenAIServer, fixed

@@ -10,7 +10,8 @@ import pytest
 
 from engine.config import ConnectionConfig, GenerationConfig
 from engine.datasets import Sample
-from engine.providers import ChatMessage, Choice, ModelHub, ModelOutput, assistant, user
+from engine.messages import ChatMessage, Choice, ModelOutput, assistant, user
+from engine.models import ModelHub
 from engine.registry import RegistryError
 from engine.scorers import (
     CORRECT,

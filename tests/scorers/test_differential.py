@@ -33,8 +33,8 @@ from inspect_ai.solver._multiple_choice import (
 )
 
 from engine.datasets import Sample
-from engine.providers import Choice, assistant
-from engine.providers import ModelOutput as OurOutput
+from engine.messages import Choice, assistant
+from engine.messages import ModelOutput as OurOutput
 from engine.scorers import read_number, scorers
 from engine.scorers._builtins import strip_punctuation
 from engine.scorers._model_graded import read_grade

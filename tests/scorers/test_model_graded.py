@@ -8,7 +8,7 @@ import anyio
 import pytest
 
 from engine.config import ConnectionConfig, GenerationConfig
-from engine.providers import ModelHub
+from engine.models import ModelHub
 from engine.scorers import CORRECT, INCORRECT, PARTIAL, Score, Scorer, model_graded_qa
 from engine.scorers._model_graded import majority, model_graded_fact
 from engine.solvers import TaskState

@@ -10,7 +10,8 @@ import pytest
 
 from engine.config import ConnectionConfig, GenerationConfig
 from engine.datasets import Sample
-from engine.providers import ChatMessage, Model, ModelHub, assistant, system, user
+from engine.messages import ChatMessage, assistant, system, user
+from engine.models import Model, ModelHub
 from engine.registry import RegistryError
 from engine.solvers import (
     RoleUnboundError,

@@ -9,7 +9,8 @@ import pytest
 
 from engine.config import ConnectionConfig, GenerationConfig
 from engine.datasets import Sample
-from engine.providers import ContentImage, ContentText, ModelHub, user
+from engine.messages import ContentImage, ContentText, user
+from engine.models import ModelHub
 from engine.registry import RegistryError
 from engine.solvers import (
     TaskState,

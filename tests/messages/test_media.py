@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from engine.providers._media import media_bytes
+from engine.messages import media_bytes
 
 
 def test_a_base64_data_uri_is_decoded() -> None:

@@ -12,11 +12,11 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from engine.batch._adapter import BatchAdapter, BatchState, LineError, LineResult, Prepared
 from engine.config import GenerationConfig
+from engine.messages import ChatMessage
+from engine.providers._api import BatchAdapter, BatchState, LineError, LineResult, Prepared
 from engine.providers._errors import ErrorKind, MalformedResponseError, classify_status
 from engine.providers._openai import OpenAIChatAPI, parse_chat_completion
-from engine.providers._types import ChatMessage
 
 __all__ = ["OpenAIBatch"]
 

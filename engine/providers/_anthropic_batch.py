@@ -12,11 +12,11 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from engine.batch._adapter import BatchAdapter, BatchState, LineError, LineResult, Prepared
 from engine.config import GenerationConfig
+from engine.messages import ChatMessage
 from engine.providers._anthropic import AnthropicAPI, parse_message
+from engine.providers._api import BatchAdapter, BatchState, LineError, LineResult, Prepared
 from engine.providers._errors import MalformedResponseError
-from engine.providers._types import ChatMessage
 
 __all__ = ["AnthropicBatch"]
 

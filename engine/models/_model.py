@@ -5,39 +5,30 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Sequence
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from engine.config import BatchConfig, CacheConfig, ConnectionConfig, GenerationConfig
 from engine.logs._transcript import Transcript, current_transcript, event_time
-from engine.providers._api import ModelAPI
-from engine.providers._errors import GenerateError
-from engine.providers._pool import CallRecord, ConnectionPool
-from engine.providers._registry import create_api
-from engine.providers._structured import RESPONSE_SCHEMA_KEY, validate_reply
-from engine.providers._types import ChatMessage, ModelOutput, ModelUsage, system
+from engine.messages import ChatMessage, ModelOutput, ModelUsage, system
+from engine.models._structured import RESPONSE_SCHEMA_KEY, validate_reply
+from engine.providers import (
+    CallRecord,
+    ConnectionPool,
+    GenerateError,
+    ModelAPI,
+    create_api,
+    sample_cache_hits,
+    sample_epoch,
+    sample_key,
+    sample_usage,
+)
 
 if TYPE_CHECKING:
     import anyio
 
     from engine.batch import Batcher
     from engine.cache import ResponseCache
-
-sample_usage: ContextVar[dict[str, ModelUsage] | None] = ContextVar("sample_usage", default=None)
-"""Set by the runner for each sample, so usage is recorded per sample and per model."""
-
-sample_cache_hits: ContextVar[dict[str, int] | None] = ContextVar("sample_cache_hits", default=None)
-"""Set by the runner for each sample: cache hits per model (a model may serve several evals)."""
-
-sample_epoch: ContextVar[int] = ContextVar("sample_epoch", default=1)
-"""The epoch of the sample being run (the response cache keys on it when `per_epoch`)."""
-
-sample_key: ContextVar[str] = ContextVar("sample_key", default="")
-"""The id of the sample being run: batch mode hashes it (with the epoch) into custom ids."""
-
-sample_target: ContextVar[list[str] | None] = ContextVar("sample_target", default=None)
-"""The target of the sample being run: what `mockllm/` answers with by default."""
 
 
 class HubCache:

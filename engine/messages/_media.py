@@ -13,7 +13,15 @@ import mimetypes
 from pathlib import Path
 from urllib.parse import unquote_to_bytes
 
-__all__ = ["data_uri", "is_system_path", "is_url", "media_bytes", "mime_type", "vet_file"]
+__all__ = [
+    "data_uri",
+    "is_system_path",
+    "is_url",
+    "is_vetted",
+    "media_bytes",
+    "mime_type",
+    "vet_file",
+]
 
 _EXTRA_TYPES = {".webp": "image/webp", ".mp3": "audio/mpeg", ".wav": "audio/wav"}
 

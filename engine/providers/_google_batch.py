@@ -16,11 +16,11 @@ from typing import Any
 
 from google.genai import types
 
-from engine.batch._adapter import BatchAdapter, BatchState, LineError, LineResult, Prepared
 from engine.config import GenerationConfig
+from engine.messages import ChatMessage
+from engine.providers._api import BatchAdapter, BatchState, LineError, LineResult, Prepared
 from engine.providers._errors import MalformedResponseError
 from engine.providers._google import GoogleAPI, parse_response
-from engine.providers._types import ChatMessage
 
 __all__ = ["GoogleBatch"]
 
