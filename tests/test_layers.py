@@ -22,7 +22,7 @@ import engine
 ROOT = Path(engine.__file__).parent
 
 LAYERS: list[set[str]] = [
-    {"engine._secrets", "engine._assets", "engine._prices", "engine._sharding"},
+    {"engine._secrets", "engine._assets", "engine._prices", "engine._sharding", "engine.errors"},
     {"engine.logs"},
     {"engine._local_files", "engine._usercode", "engine.registry"},
     {"engine.config"},

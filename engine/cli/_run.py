@@ -14,7 +14,6 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from engine.cli._common import (
-    EXIT_BUSY,
     EXIT_FAILED,
     EXIT_OK,
     Parser,
@@ -165,13 +164,9 @@ def _single(overrides: list[str], as_json: bool = False) -> int:
         if split is not None:
             return split
         result = run_composed(composed)
-    except ConfigError as error:
+    # A RemoteLogError (exit 1) leaves the run complete in its local staging folder.
+    except (ConfigError, FolderBusy, RemoteLogError) as error:
         return fail(error)
-    except FolderBusy as error:
-        return fail(error, EXIT_BUSY)
-    except RemoteLogError as error:  # the run is complete in its local staging folder
-        print(f"inspect-run: {error}", file=sys.stderr)
-        return EXIT_FAILED
     print(results_table([result]))
     for reason in result.error_reasons[:5]:  # already redacted
         print(f"  failed sample: {reason}", file=sys.stderr)
@@ -210,10 +205,8 @@ def _multirun(overrides: list[str], as_json: bool = False) -> int:
         return _plan_sweep(overrides, as_json)
     try:
         outcome = run_sweep(overrides)
-    except ConfigError as error:
+    except (ConfigError, FolderBusy) as error:
         return fail(error)
-    except FolderBusy as error:
-        return fail(error, EXIT_BUSY)
     print(outcome.comparison.to_text())
     print(f"\ncomparison.md, .csv, .json and every log: {outcome.folder}")
     for job in outcome.failed:

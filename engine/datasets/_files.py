@@ -21,6 +21,7 @@ from engine.datasets._hooks import Hook, HookError, load_hook
 from engine.datasets._hub import HubError, hub_files
 from engine.datasets._images import ImageError, image_parts
 from engine.datasets._sample import Sample
+from engine.errors import InspectRunError
 from engine.providers import ChatMessage
 from engine.providers._media import is_url, is_vetted, vet_file
 from engine.providers._types import (
@@ -49,7 +50,7 @@ _ROLES: frozenset[str] = frozenset(get_args(Role))
 _JSON_LIST_KEYS = ("samples", "data")
 
 
-class DatasetError(ValueError):
+class DatasetError(InspectRunError, ValueError):
     """A dataset file is missing or one of its records cannot become a sample."""
 
 

@@ -19,13 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from engine._local_files import LocalFileError, find_local_file
+from engine.errors import InspectRunError
 from engine.providers import ContentImage
 from engine.providers._media import is_url, media_bytes
 
 _KEPT_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
 
 
-class ImageError(ValueError):
+class ImageError(InspectRunError, ValueError):
     """An image in a record cannot be read."""
 
 

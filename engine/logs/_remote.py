@@ -25,6 +25,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from engine.errors import InspectRunError
+
 __all__ = [
     "PUSH_INTERVAL",
     "RemoteLogDir",
@@ -48,7 +50,7 @@ EXTRAS = {
 """URL scheme → (fsspec implementation package, the inspect-run extra that installs it)."""
 
 
-class RemoteLogError(Exception):
+class RemoteLogError(InspectRunError):
     """An upload or download of the remote log dir failed; the local staging copy is intact."""
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.errors import InspectRunError
 from engine.logs import (
     LOG_SUFFIXES,
     config_hash,
@@ -23,7 +24,7 @@ from engine.logs import (
 )
 
 
-class MergeError(ValueError):
+class MergeError(InspectRunError, ValueError):
     """The logs given are not one whole shard set (the message lists each problem)."""
 
 

@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any, overload
 
 from engine.datasets import Sample
+from engine.errors import InspectRunError
 from engine.providers import ChatMessage, Model, ModelOutput, user
 
 
-class RoleUnboundError(LookupError):
+class RoleUnboundError(InspectRunError, LookupError):
     """A role was asked for, but neither it nor a model under test is configured."""
 
 
