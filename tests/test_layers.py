@@ -22,7 +22,14 @@ import engine
 ROOT = Path(engine.__file__).parent
 
 LAYERS: list[set[str]] = [
-    {"engine._secrets", "engine._assets", "engine._prices", "engine._sharding", "engine.errors"},
+    {
+        "engine._secrets",
+        "engine._assets",
+        "engine._prices",
+        "engine._sharding",
+        "engine.errors",
+        "engine._remote_urls",
+    },
     {"engine.logs"},
     {"engine._local_files", "engine._usercode", "engine.registry"},
     {"engine.config"},
@@ -43,10 +50,6 @@ LAYERS: list[set[str]] = [
 UPWARD: set[tuple[str, str]] = {
     # is_system_path lives with the media helpers in providers; it belongs in a leaf.
     ("engine._local_files", "engine.providers"),
-    # The config layer checks gate expressions and remote log dirs while validating, and
-    # `validate` plans (a command living in the config layer: it belongs in engine.cli).
-    ("engine.config", "engine.gate"),
-    ("engine.config", "engine.runner"),
     # Model/ModelHub reach up into the response cache and the batchers; each provider imports its
     # batch adapter, which lives in engine/batch (issue 14: adapters beside their providers).
     ("engine.providers", "engine.batch"),
@@ -90,9 +93,6 @@ PRIVATE: set[tuple[str, str]] = {
     ("engine.providers._openai", "engine.batch._openai"),
     # Importing engine.logs from providers would load the log writers with every model.
     ("engine.providers._model", "engine.logs._transcript"),
-    # The config layer reaching up (see UPWARD).
-    ("engine.config._schema", "engine.gate._checks"),
-    ("engine.config._schema", "engine.logs._remote"),
 }
 """(importing module, private module of another package), known and to be removed."""
 

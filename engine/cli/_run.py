@@ -74,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _compose(overrides: list[str]) -> Composed | int:
     """The validated config, or the exit status after printing every problem at once."""
-    from engine.config import ConfigError, all_problems, compose_config
+    from engine.cli._problems import all_problems
+    from engine.config import ConfigError, compose_config
 
     try:
         return compose_config(overrides)
