@@ -171,7 +171,14 @@ async def rescore(source: Path, scorer_names: list[str], overrides: list[str]) -
     from engine._assets import tasks_dir
     from engine._usercode import using_code_dirs
     from engine.config import ConfigError, Problem, user_config_dirs
-    from engine.logs import Transcript, iter_log_samples, log_writer, read_log_header, recording
+    from engine.logs import (
+        Transcript,
+        eval_stats,
+        iter_log_samples,
+        log_writer,
+        read_log_header,
+        recording,
+    )
     from engine.providers import ModelHub, ModelUsage, ProviderError, sample_epoch, sample_key
     from engine.providers import sample_usage as usage_var
     from engine.registry import RegistryError
@@ -349,11 +356,8 @@ async def rescore(source: Path, scorer_names: list[str], overrides: list[str]) -
             status = "error"
         named = [(c.name, c.args) for c, _ in planned]
         results = results_record(named, values, reducers, metric_fns, total, errors)
-        stats = {
-            "started_at": created,
-            "completed_at": _now(),
-            "model_usage": {name: u.to_log() for name, u in usage_total.items()},
-        }
+        usage_log = {name: u.to_log() for name, u in usage_total.items()}
+        stats = eval_stats(created, _now(), usage_log)
         writer.finish(status, results, stats, None, None)
         with anyio.CancelScope(shield=True):
             await hub.aclose()
