@@ -83,6 +83,33 @@ def all_problems(overrides: Sequence[str], *, connect: bool = False) -> list[Pro
     return problems
 
 
+def sweep_problems(overrides: Sequence[str]) -> list[Problem]:
+    """Every problem of every job of a sweep (`-m`, `+sweep=NAME`), as `all_problems` finds them
+    for one run, labelled with the job (as `plan_sweep` labels them); the first job's composition
+    problems (which stop `expand_sweep`) once, unlabelled."""
+    from engine.config import expand_sweep
+
+    problems: list[Problem] = []
+    overrides = list(overrides)
+    try:
+        sweep = expand_sweep(overrides)
+    except ConfigError as error:  # the first job: look past its problems to find the others
+        problems += error.problems
+        typed = {p.key for p in error.problems if (p.source or "").startswith("command line")}
+        overrides = [o for o in overrides if o.split("=")[0].lstrip("+~") not in typed]
+        try:
+            sweep = expand_sweep(
+                overrides, without=[p.key for p in error.problems if _removable(p)]
+            )
+        except ConfigError:
+            return problems
+    first = list(problems)
+    for job in sweep.jobs:
+        found = [p for p in all_problems(job) if p not in first]
+        problems += sweep.job_problems(ConfigError(found), job) if found else []
+    return problems
+
+
 @dataclass
 class Report:
     """What `validate` found and what it looked at."""

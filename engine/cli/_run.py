@@ -23,7 +23,7 @@ from engine.cli._common import (
 from engine.cli._help import DESCRIPTION, USAGE, run_help
 
 if TYPE_CHECKING:
-    from engine.config import Composed
+    from engine.config import Composed, ConfigError
 
 
 def register(subparsers: Subparsers) -> Parser:
@@ -146,7 +146,7 @@ def _plan_sweep(overrides: list[str], as_json: bool) -> int:
     try:
         estimates, reused = estimate_sweep(overrides)
     except ConfigError as error:
-        return fail(error)
+        return fail(_every_sweep_problem(error, overrides))
     return _print_plan(estimates, reused, as_json)
 
 
@@ -206,7 +206,9 @@ def _multirun(overrides: list[str], as_json: bool = False) -> int:
         return _plan_sweep(overrides, as_json)
     try:
         outcome = run_sweep(overrides)
-    except (ConfigError, FolderBusy) as error:
+    except ConfigError as error:
+        return fail(_every_sweep_problem(error, overrides))
+    except FolderBusy as error:
         return fail(error)
     print(outcome.comparison.to_text())
     print(f"\ncomparison.md, .csv, .json and every log: {outcome.folder}")
@@ -214,6 +216,17 @@ def _multirun(overrides: list[str], as_json: bool = False) -> int:
         print(f"  job did not succeed: {' '.join(job.overrides)} ({job.folder})", file=sys.stderr)
     code = EXIT_FAILED if outcome.failed else EXIT_OK
     return _gated(code, outcome.jobs[0].composed.config, [outcome.folder]) if outcome.jobs else code
+
+
+def _every_sweep_problem(error: ConfigError, overrides: list[str]) -> ConfigError:
+    """What a sweep refused, plus what its first problems hid (the other jobs' problems, a misspelt
+    solver behind a misspelt key): compose-time and plan-time problems at once."""
+    from engine.cli._problems import sweep_problems
+    from engine.config import ConfigError
+
+    problems = sweep_problems(overrides)
+    problems += [p for p in error.problems if p not in problems]
+    return ConfigError(problems)
 
 
 def _gated(code: int, config: Any, logs: list[Any]) -> int:

@@ -285,6 +285,60 @@ def _sample_for_event(sample: Sample) -> dict[str, Any]:
     return logged
 
 
+def _sample_record(
+    plan: EvalPlan,
+    sample: Sample,
+    epoch: int,
+    outcome: tuple[TaskState, dict[str, Score], Exception | None, Transcript],
+    usage: dict[str, ModelUsage],
+    retries: list[dict[str, Any]],
+    timing: tuple[float, str],
+) -> dict[str, Any]:
+    """The log's record of one (sample, epoch): the last attempt's outcome, the failed ones before
+    it in `retries`; `timing` is when it started (monotonic clock, and UTC)."""
+    state, scores, error, transcript = outcome
+    sample_start, started_at = timing
+    return eval_sample(
+        id=sample.id,
+        epoch=epoch,
+        input=sample.input_to_log(),
+        target=sample.target,
+        messages=[message.to_log() for message in state.messages],
+        output=state.output.to_log() if state.output is not None else None,
+        model=plan.model_name,
+        metadata=state.metadata,
+        model_usage={name: u.to_log() for name, u in usage.items()},
+        role_usage=transcript.role_usage(),
+        events=transcript.events,
+        started_at=started_at,
+        completed_at=utc_now(),
+        total_time=time.monotonic() - sample_start,
+        working_time=transcript.working_time,
+        uuid=uuid.uuid4().hex,
+        choices=sample.choices,
+        retries=retries,
+        scores={name: score.to_log() for name, score in scores.items()},
+        error=None if error is None else _error_record(error),
+    )
+
+
+async def _attempts(
+    plan: EvalPlan, sample: Sample, epoch: int, scorer_names: list[str]
+) -> tuple[TaskState, dict[str, Score], Exception | None, Transcript, list[dict[str, Any]]]:
+    """`_attempt`, again after a failure up to `retry_on_error` times (never after `AuthRefused`);
+    the last attempt's outcome, and each failed one before it (its error and events)."""
+    retries: list[dict[str, Any]] = []
+    state, scores, error, transcript = await _attempt(plan, sample, epoch, scorer_names)
+    while (
+        error is not None
+        and not isinstance(error, AuthRefused)
+        and len(retries) < plan.config.retry_on_error
+    ):
+        retries.append({**_error_record(error), "events": transcript.events})
+        state, scores, error, transcript = await _attempt(plan, sample, epoch, scorer_names)
+    return state, scores, error, transcript, retries
+
+
 async def run_plan(
     plan: EvalPlan,
     run_dir: Path,
@@ -353,18 +407,11 @@ async def run_plan(
         hits_token = sample_cache_hits.set(hits)
         sample_epoch.set(epoch)
         sample_key.set(str(sample.id))
-        sample_start = time.monotonic()
-        started_at = utc_now()
-        retries: list[dict[str, Any]] = []
+        timing = (time.monotonic(), utc_now())
         try:
-            state, scores, error, transcript = await _attempt(plan, sample, epoch, scorer_names)
-            while (
-                error is not None
-                and not isinstance(error, AuthRefused)
-                and len(retries) < config.retry_on_error
-            ):
-                retries.append({**_error_record(error), "events": transcript.events})
-                state, scores, error, transcript = await _attempt(plan, sample, epoch, scorer_names)
+            state, scores, error, transcript, retries = await _attempts(
+                plan, sample, epoch, scorer_names
+            )
         finally:
             sample_usage.reset(token)
             sample_cache_hits.reset(hits_token)
@@ -384,27 +431,8 @@ async def run_plan(
         if error is None:
             for name, value in scores.items():
                 tally.values[name].setdefault(str(sample.id), []).append(value.as_float())
-        record = eval_sample(
-            id=sample.id,
-            epoch=epoch,
-            input=sample.input_to_log(),
-            target=sample.target,
-            messages=[message.to_log() for message in state.messages],
-            output=state.output.to_log() if state.output is not None else None,
-            model=plan.model_name,
-            metadata=state.metadata,
-            model_usage={name: u.to_log() for name, u in usage.items()},
-            role_usage=transcript.role_usage(),
-            events=transcript.events,
-            started_at=started_at,
-            completed_at=utc_now(),
-            total_time=time.monotonic() - sample_start,
-            working_time=transcript.working_time,
-            uuid=uuid.uuid4().hex,
-            choices=sample.choices,
-            retries=retries,
-            scores={name: score.to_log() for name, score in scores.items()},
-            error=None if error is None else _error_record(error),
+        record = _sample_record(
+            plan, sample, epoch, (state, scores, error, transcript), usage, retries, timing
         )
         if error is not None:
             tally.errors += 1
@@ -449,34 +477,13 @@ async def run_plan(
         usage_total = job_usage
         for name, earlier in recovered.usage.items():
             usage_total.setdefault(name, ModelUsage()).add(ModelUsage.from_log(earlier))
-        results = results_record(
-            [(c.name, c.args) for c, _ in plan.scorers],
-            tally.values,
-            plan.reducers,
-            plan.metrics,
-            total,
-            tally.errors,
-            metadata=_results_metadata(plan, job_hits),
-        )
         if status == "success" and (
             stopped or errors_exceed(tally.errors, total, config.fail_on_error)
         ):
             status = "error"
-        stats = eval_stats(
-            created,
-            utc_now(),
-            {name: u.to_log() for name, u in usage_total.items()},
-            _limit_history(plan),
+        results, stats, failure, reductions = _closing_records(
+            plan, tally, total, status, stopped, (created, usage_total, job_hits)
         )
-        failure = None
-        if status == "error":
-            failure = eval_error(
-                stopped[0]
-                if stopped
-                else f"{tally.errors} of {total} samples failed "
-                f"(fail_on_error={config.fail_on_error})"
-            )
-        reductions = reductions_record(scorer_names, tally.values, plan.reducers)
         # synchronous: cancellation cannot cut it
         writer.finish(status, results, stats, failure, reductions)
         write_run_file(run_dir, identity, log_name, status, shuffle_seed)
@@ -500,6 +507,42 @@ async def run_plan(
         error_reasons=tally.error_reasons,
         resumed=len(recovered.done),
     )
+
+
+def _closing_records(
+    plan: EvalPlan,
+    tally: _Tally,
+    total: int,
+    status: str,
+    stopped: list[str],
+    spent: tuple[str, dict[str, ModelUsage], dict[str, int]],
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, str] | None, list[dict[str, Any]]]:
+    """What `finish` writes: results, stats, the run's error (with status `error`) and the
+    reductions. `spent`: when the run started, the usage (with an interrupted run's) and cache
+    hits."""
+    created, usage_total, cache_hits = spent
+    named = [(c.name, c.args) for c, _ in plan.scorers]
+    results = results_record(
+        named,
+        tally.values,
+        plan.reducers,
+        plan.metrics,
+        total,
+        tally.errors,
+        metadata=_results_metadata(plan, cache_hits),
+    )
+    usage_log = {name: u.to_log() for name, u in usage_total.items()}
+    stats = eval_stats(created, utc_now(), usage_log, _limit_history(plan))
+    failure = None
+    if status == "error":
+        failure = eval_error(
+            stopped[0]
+            if stopped
+            else f"{tally.errors} of {total} samples failed "
+            f"(fail_on_error={plan.config.fail_on_error})"
+        )
+    reductions = reductions_record([name for name, _ in named], tally.values, plan.reducers)
+    return results, stats, failure, reductions
 
 
 def _results_metadata(plan: EvalPlan, cache_hits: dict[str, int]) -> dict[str, Any]:
