@@ -25,6 +25,7 @@ from engine.logs._records import (
     eval_results,
     eval_sample,
     eval_stats,
+    rescored_header,
 )
 from engine.logs._remote import RemoteLogDir, RemoteLogError, is_remote
 from engine.logs._resume import (
@@ -84,6 +85,7 @@ __all__ = [
     "recording",
     "recover_journal",
     "redact",
+    "rescored_header",
     "run_identity",
     "secret_values",
     "unusable_folder",

@@ -22,6 +22,7 @@ __all__ = [
     "eval_results",
     "eval_sample",
     "eval_stats",
+    "rescored_header",
 ]
 
 
@@ -120,6 +121,31 @@ def eval_header(spec: EvalHeader) -> dict[str, Any]:
         "eval": eval_spec,
         "plan": {"name": "plan", "steps": steps, "config": spec.generate_config},
     }
+
+
+def rescored_header(
+    header: Mapping[str, Any],
+    *,
+    eval_id: str,
+    created: str,
+    inspect_run: dict[str, Any],
+    model_roles: Mapping[str, tuple[str, dict[str, Any]]],
+) -> dict[str, Any]:
+    """The header of a log scored again (`inspect-run score`): the source's, with a new id and
+    creation time, `metadata.inspect_run` replaced, and the roles that graded it this time
+    (role → (model, its generation config))."""
+    eval_spec = dict(header["eval"])
+    eval_spec.update(
+        eval_id=eval_id,
+        created=created,
+        metadata={**(eval_spec.get("metadata") or {}), "inspect_run": inspect_run},
+        model_roles={
+            role: {"model": model, "config": config}
+            for role, (model, config) in model_roles.items()
+        }
+        or None,
+    )
+    return {"eval": eval_spec, "plan": header.get("plan") or {}}
 
 
 def eval_sample(

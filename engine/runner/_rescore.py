@@ -178,6 +178,7 @@ async def rescore(source: Path, scorer_names: list[str], overrides: list[str]) -
         log_writer,
         read_log_header,
         recording,
+        rescored_header,
     )
     from engine.providers import ModelHub, ModelUsage, ProviderError, sample_epoch, sample_key
     from engine.providers import sample_usage as usage_var
@@ -258,20 +259,19 @@ async def rescore(source: Path, scorer_names: list[str], overrides: list[str]) -
     usage_total: dict[str, ModelUsage] = {}
 
     target = new_log_path(source, config.log_format)
-    eval_spec = dict(header["eval"])
-    inspect_run = dict((eval_spec.get("metadata") or {}).get("inspect_run") or {})
+    inspect_run = dict((header["eval"].get("metadata") or {}).get("inspect_run") or {})
     inspect_run.update(config=resolved, rescored_from=source.name, rescore_overrides=overrides)
-    eval_spec.update(
+    new_header = rescored_header(
+        header,
         eval_id=uuid.uuid4().hex,
         created=_now(),
-        metadata={**(eval_spec.get("metadata") or {}), "inspect_run": inspect_run},
+        inspect_run=inspect_run,
         model_roles={
-            role: {"model": bound.name, "config": bound.generation.model_dump(exclude_none=True)}
+            role: (bound.name, bound.generation.model_dump(exclude_none=True))
             for role, bound in roles.items()
-        }
-        or None,
+        },
     )
-    writer = log_writer(target, {"eval": eval_spec, "plan": header.get("plan") or {}})
+    writer = log_writer(target, new_header)
     writer.start()
     created = _now()
 
