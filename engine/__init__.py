@@ -3,8 +3,9 @@
 `engine.run(overrides=[...])` takes the same overrides as the `inspect-run` command and returns the
 `EvalResult`; `engine.sweep(...)` takes those of `inspect-run -m` and returns the `SweepOutcome`
 (jobs, folder, comparison). The API for your own components (`engine.scorer`, `engine.TaskState`,
-`engine.Score`, …) is documented in `engine.components`. Everything is imported lazily so that
-`import engine` stays cheap.
+`engine.Score`, …) is documented in `engine.components`. Every error inspect-run raises on
+purpose derives from `engine.InspectRunError` (the tree is drawn in `engine.errors`). Everything
+else is imported lazily so that `import engine` stays cheap.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from engine.errors import InspectRunError
 
 if TYPE_CHECKING:
     from engine.components import (
@@ -53,6 +56,7 @@ __all__ = [
     "PARTIAL",
     "ChatMessage",
     "GenerationConfig",
+    "InspectRunError",
     "Metric",
     "Model",
     "ModelOutput",
@@ -77,7 +81,7 @@ __all__ = [
     "user",
     "value_to_float",
 ]
-_COMPONENT_API = frozenset(__all__) - {"run", "sweep"}
+_COMPONENT_API = frozenset(__all__) - {"run", "sweep", "InspectRunError"}
 __version__ = "0.1.0"
 
 

@@ -16,12 +16,13 @@ import stat
 from collections.abc import Sequence
 from pathlib import Path
 
+from engine.errors import InspectRunError
 from engine.messages import is_system_path
 
 __all__ = ["LocalFileError", "allowed_roots", "find_local_file"]
 
 
-class LocalFileError(ValueError):
+class LocalFileError(InspectRunError, ValueError):
     """A name that points outside the allowed folders, or at something that is not a file."""
 
 

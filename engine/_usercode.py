@@ -17,10 +17,12 @@ from contextvars import ContextVar
 from pathlib import Path
 from types import ModuleType
 
+from engine.errors import InspectRunError
+
 __all__ = ["UserCodeError", "code_dirs", "load_user_module", "split_reference", "using_code_dirs"]
 
 
-class UserCodeError(ValueError):
+class UserCodeError(InspectRunError, ValueError):
     """A user's file that cannot be found, lies outside the task directories, or fails to load."""
 
 

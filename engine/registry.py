@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from engine.errors import InspectRunError
+
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
 
@@ -37,7 +39,7 @@ COMPONENT_MARK = "__inspect_run_component__"
 ComponentSpec = str | dict[str, dict[str, Any] | None]
 
 
-class RegistryError(ValueError):
+class RegistryError(InspectRunError, ValueError):
     """An unknown component or a bad argument, found while planning."""
 
 

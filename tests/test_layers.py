@@ -22,7 +22,15 @@ import engine
 ROOT = Path(engine.__file__).parent
 
 LAYERS: list[set[str]] = [
-    {"engine._secrets", "engine._assets", "engine._prices", "engine._sharding", "engine.messages"},
+    {
+        "engine._secrets",
+        "engine._assets",
+        "engine._prices",
+        "engine._sharding",
+        "engine.errors",
+        "engine._remote_urls",
+        "engine.messages",
+    },
     {"engine.logs"},
     {"engine._local_files", "engine._usercode", "engine.registry"},
     {"engine.config"},
@@ -43,10 +51,6 @@ LAYERS: list[set[str]] = [
 """Units, lowest first: a unit may import units of its own layer or below (without a cycle)."""
 
 UPWARD: set[tuple[str, str]] = {
-    # The config layer checks gate expressions and remote log dirs while validating, and
-    # `validate` plans (a command living in the config layer: it belongs in engine.cli).
-    ("engine.config", "engine.gate"),
-    ("engine.config", "engine.runner"),
     # `report` appends the graders' reliability, which the gate package computes.
     ("engine.compare", "engine.gate"),
     # `report` and the comparison read a shard set as one run, merged by engine.shards (which
@@ -58,9 +62,6 @@ UPWARD: set[tuple[str, str]] = {
 PRIVATE: set[tuple[str, str]] = {
     # Importing engine.logs from engine.models would load the log writers with every model.
     ("engine.models._model", "engine.logs._transcript"),
-    # The config layer reaching up (see UPWARD).
-    ("engine.config._schema", "engine.gate._checks"),
-    ("engine.config._schema", "engine.logs._remote"),
 }
 """(importing module, private module of another package), known and to be removed."""
 

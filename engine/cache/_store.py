@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from engine._secrets import Redactor
+from engine.errors import InspectRunError
 
 if TYPE_CHECKING:
     from engine.messages import ModelOutput
@@ -47,7 +48,7 @@ CREATE INDEX IF NOT EXISTS responses_expires ON responses (expires);
 """
 
 
-class CacheError(Exception):
+class CacheError(InspectRunError):
     """The cache file cannot be opened (unwritable directory, not a database, ...)."""
 
 

@@ -1,6 +1,6 @@
 """What every subcommand shares: exit statuses, the parser class, and how a failure is printed.
 
-Cheap to import (argparse and sys only): every subcommand module imports it at start-up.
+Cheap to import (argparse, sys and the leaf `engine.errors` only): every subcommand module imports it at start-up.
 """
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ import argparse
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, NoReturn, Protocol
+
+from engine.errors import InspectRunError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_CONFIG = 0, 1, 2
 EXIT_INCONCLUSIVE = 3
@@ -19,7 +21,7 @@ EXIT_INTERRUPTED = 130
 """Ctrl-C or SIGTERM: the log is `cancelled` and the same command resumes it."""
 
 
-class Exit(Exception):
+class Exit(InspectRunError):
     """A parser finished the command early (`--help`, `--version`, a usage error): the status."""
 
     def __init__(self, status: int) -> None:
@@ -53,9 +55,13 @@ class Parser(argparse.ArgumentParser):
         raise Exit(EXIT_BAD_CONFIG)
 
 
-def fail(error: object, status: int = EXIT_BAD_CONFIG) -> int:
-    """Print `inspect-run: ERROR` with any secret masked, and return `status`."""
+def fail(error: object, status: int | None = None) -> int:
+    """Print `inspect-run: ERROR` with any secret masked, and return `status`: by default an
+    `InspectRunError`'s own `exit_status` (`ConfigError` 2, `FolderBusy` 75, …), else 2."""
     from engine._secrets import redact
+
+    if status is None:
+        status = error.exit_status if isinstance(error, InspectRunError) else EXIT_BAD_CONFIG
 
     print(redact(f"inspect-run: {error}"), file=sys.stderr)
     return status

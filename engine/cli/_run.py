@@ -14,7 +14,6 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from engine.cli._common import (
-    EXIT_BUSY,
     EXIT_FAILED,
     EXIT_OK,
     Parser,
@@ -24,7 +23,7 @@ from engine.cli._common import (
 from engine.cli._help import DESCRIPTION, USAGE, run_help
 
 if TYPE_CHECKING:
-    from engine.config import Composed
+    from engine.config import Composed, ConfigError
 
 
 def register(subparsers: Subparsers) -> Parser:
@@ -75,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _compose(overrides: list[str]) -> Composed | int:
     """The validated config, or the exit status after printing every problem at once."""
-    from engine.config import ConfigError, all_problems, compose_config
+    from engine.cli._problems import all_problems
+    from engine.config import ConfigError, compose_config
 
     try:
         return compose_config(overrides)
@@ -146,7 +146,7 @@ def _plan_sweep(overrides: list[str], as_json: bool) -> int:
     try:
         estimates, reused = estimate_sweep(overrides)
     except ConfigError as error:
-        return fail(error)
+        return fail(_every_sweep_problem(error, overrides))
     return _print_plan(estimates, reused, as_json)
 
 
@@ -165,13 +165,9 @@ def _single(overrides: list[str], as_json: bool = False) -> int:
         if split is not None:
             return split
         result = run_composed(composed)
-    except ConfigError as error:
+    # A RemoteLogError (exit 1) leaves the run complete in its local staging folder.
+    except (ConfigError, FolderBusy, RemoteLogError) as error:
         return fail(error)
-    except FolderBusy as error:
-        return fail(error, EXIT_BUSY)
-    except RemoteLogError as error:  # the run is complete in its local staging folder
-        print(f"inspect-run: {error}", file=sys.stderr)
-        return EXIT_FAILED
     print(results_table([result]))
     for reason in result.error_reasons[:5]:  # already redacted
         print(f"  failed sample: {reason}", file=sys.stderr)
@@ -211,15 +207,26 @@ def _multirun(overrides: list[str], as_json: bool = False) -> int:
     try:
         outcome = run_sweep(overrides)
     except ConfigError as error:
-        return fail(error)
+        return fail(_every_sweep_problem(error, overrides))
     except FolderBusy as error:
-        return fail(error, EXIT_BUSY)
+        return fail(error)
     print(outcome.comparison.to_text())
     print(f"\ncomparison.md, .csv, .json and every log: {outcome.folder}")
     for job in outcome.failed:
         print(f"  job did not succeed: {' '.join(job.overrides)} ({job.folder})", file=sys.stderr)
     code = EXIT_FAILED if outcome.failed else EXIT_OK
     return _gated(code, outcome.jobs[0].composed.config, [outcome.folder]) if outcome.jobs else code
+
+
+def _every_sweep_problem(error: ConfigError, overrides: list[str]) -> ConfigError:
+    """What a sweep refused, plus what its first problems hid (the other jobs' problems, a misspelt
+    solver behind a misspelt key): compose-time and plan-time problems at once."""
+    from engine.cli._problems import sweep_problems
+    from engine.config import ConfigError
+
+    problems = sweep_problems(overrides)
+    problems += [p for p in error.problems if p not in problems]
+    return ConfigError(problems)
 
 
 def _gated(code: int, config: Any, logs: list[Any]) -> int:

@@ -25,6 +25,6 @@ def register(subparsers: Subparsers) -> Parser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.config import validate_command
+    from engine.cli._problems import validate_command
 
     return validate_command(args.config_dirs)

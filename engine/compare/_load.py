@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from engine.errors import InspectRunError
 from engine.logs import (
     LOG_SUFFIXES,
     RUN_FILE,
@@ -115,7 +116,7 @@ def _votes(score: dict[str, Any]) -> list[tuple[str, str]]:
     return []
 
 
-class UnreadableLog(ValueError):
+class UnreadableLog(InspectRunError, ValueError):
     """A file found as an eval log that is not one inspect-run can read (the message names it)."""
 
 

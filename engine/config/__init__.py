@@ -27,6 +27,13 @@ if TYPE_CHECKING:
         problems_from_validation,
         suggest,
     )
+    from engine.config._gate_checks import (
+        GRADER_METRICS,
+        OPERATORS,
+        RUN_METRICS,
+        Check,
+        parse_check,
+    )
     from engine.config._jsonschema import drifted, write_schemas
     from engine.config._schema import (
         BatchConfig,
@@ -45,13 +52,16 @@ if TYPE_CHECKING:
         TaskConfig,
     )
     from engine.config._searchpath import (
+        CONFIG_PATH_VAR,
         display_path,
         extra_config_dirs,
         find_group_file,
         group_options,
+        missing_config_path,
+        search_dirs,
         user_config_dirs,
     )
-    from engine.config._validate import all_problems, validate_command
+    from engine.config._validate import check_file, schema_of_file
 
 _EXPORTS = {
     "user_config_dirs": "_searchpath",
@@ -84,20 +94,33 @@ _EXPORTS = {
     "ConfigError": "_errors",
     "Problem": "_errors",
     "EXIT_BAD_CONFIG": "_errors",
-    "all_problems": "_validate",
+    "check_file": "_validate",
+    "schema_of_file": "_validate",
+    "Check": "_gate_checks",
+    "parse_check": "_gate_checks",
+    "RUN_METRICS": "_gate_checks",
+    "GRADER_METRICS": "_gate_checks",
+    "OPERATORS": "_gate_checks",
+    "CONFIG_PATH_VAR": "_searchpath",
+    "missing_config_path": "_searchpath",
+    "search_dirs": "_searchpath",
     "drifted": "_jsonschema",
     "group_options": "_searchpath",
     "list_command": "_catalog",
-    "validate_command": "_validate",
     "write_schemas": "_jsonschema",
 }
 
 __all__ = [
+    "CONFIG_PATH_VAR",
     "EXIT_BAD_CONFIG",
+    "GRADER_METRICS",
     "GROUPS",
+    "OPERATORS",
+    "RUN_METRICS",
     "BatchConfig",
     "BudgetConfig",
     "CacheConfig",
+    "Check",
     "Composed",
     "ConfigError",
     "ConnectionConfig",
@@ -113,7 +136,7 @@ __all__ = [
     "RunConfig",
     "Sweep",
     "TaskConfig",
-    "all_problems",
+    "check_file",
     "compose_config",
     "display_path",
     "drifted",
@@ -123,11 +146,14 @@ __all__ = [
     "group_options",
     "list_command",
     "load_dotenv",
+    "missing_config_path",
     "normalize_overrides",
+    "parse_check",
     "problems_from_validation",
+    "schema_of_file",
+    "search_dirs",
     "suggest",
     "user_config_dirs",
-    "validate_command",
     "write_schemas",
 ]
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from engine.errors import InspectRunError
 from engine.registry import did_you_mean as suggest  # the one did-you-mean helper
 
 EXIT_BAD_CONFIG = 2
@@ -26,8 +27,10 @@ class Problem:
         return f"{self.key or '(root)'}{where}: {self.message}"
 
 
-class ConfigError(ValueError):
+class ConfigError(InspectRunError, ValueError):
     """The configuration is invalid; nothing has been sent to any provider."""
+
+    exit_status = 2
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems

@@ -287,7 +287,7 @@ class GateConfig(_Strict):
     @field_validator("checks")
     @classmethod
     def _checks_parse(cls, value: list[str]) -> list[str]:
-        from engine.gate._checks import parse_check
+        from engine.config._gate_checks import parse_check
 
         for text in value:
             parse_check(text)
@@ -562,7 +562,7 @@ class RunConfig(_Strict):
     @classmethod
     def _log_dir_writable(cls, value: str) -> str:
         """`s3://…` and other fsspec URLs need their package: say so before the run starts."""
-        from engine.logs._remote import remote_problem
+        from engine._remote_urls import remote_problem
 
         problem = remote_problem(value)
         if problem is not None:

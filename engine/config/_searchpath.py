@@ -14,7 +14,7 @@ from typing import Any
 
 from engine._assets import conf_dir
 
-ENV_VAR = "INSPECT_RUN_CONFIG_PATH"
+ENV_VAR = CONFIG_PATH_VAR = "INSPECT_RUN_CONFIG_PATH"
 
 _explicit: list[Path] = []
 

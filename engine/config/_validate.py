@@ -1,31 +1,14 @@
-"""`inspect-run validate [DIR…]`: check a config repo's YAML against the JSON Schemas, then compose
-and plan every task, preset and sweep job, so a team's CI catches a bad config before any eval runs.
-
-Every problem of every file is reported in one pass, once, at `file:line`: a problem that several
-compositions meet (a bad `generation/default.yaml` breaks every task) is reported the first time.
-A composition that fails is composed again without the keys at fault, so a problem behind another
-one in the same file (a misspelt solver after a misspelt key) is found too. Models are checked by
-name only (no API key needed) and Hub datasets are not downloaded.
+"""The file checks of `inspect-run validate` (the command is `engine.cli._problems`): a config
+file's YAML against the JSON Schema of its group, every problem at `file:line`, before composing.
 """
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine._assets import conf_dir
-from engine.config._errors import ConfigError, Problem, suggest
+from engine.config._errors import Problem, suggest
 from engine.config._lines import yaml_error, yaml_line
-from engine.config._searchpath import (
-    ENV_VAR,
-    display_path,
-    extra_config_dirs,
-    group_options,
-    search_dirs,
-    user_config_dirs,
-)
+from engine.config._searchpath import display_path
 
 _SCHEMA_OF_GROUP = {
     "task": "task",
@@ -41,11 +24,9 @@ _SCHEMA_OF_GROUP = {
     "local": "config",
 }
 
-_REPAIRS = 3
-"""How many times a failed composition is tried again without the keys at fault."""
 
-
-def _schema_name(directory: Path, path: Path) -> str | None:
+def schema_of_file(directory: Path, path: Path) -> str | None:
+    """The schema a YAML file under a config root is checked against (None: not a config file)."""
     relative = path.relative_to(directory)
     if relative.parts == ("config.yaml",):
         return "config"
@@ -103,177 +84,3 @@ def check_file(path: Path, schema_name: str) -> list[Problem]:
             message = str(invalid.message)
         problems.append(Problem(".".join(keys), message, at(keys)))
     return problems
-
-
-def _removable(problem: Problem) -> bool:
-    """A key a file set wrongly, which composing again without it can do without."""
-    return (
-        bool(problem.key)
-        and problem.source is not None
-        and not problem.source.startswith(("command line", "environment"))
-        and problem.message != "required but not set"
-    )
-
-
-def all_problems(overrides: Sequence[str], *, connect: bool = False) -> list[Problem]:
-    """Every problem of composing and planning `overrides`, also those a first problem hides.
-
-    A failed composition is tried again without the keys at fault, so the plan still
-    runs and finds, say, a misspelt solver in a task file whose other key is misspelt too."""
-    from engine.config._compose import compose_config
-    from engine.runner import build_plan
-
-    problems: list[Problem] = []
-    removed: list[str] = []
-    overrides = list(overrides)
-    for _ in range(_REPAIRS + 1):
-        try:
-            composed = compose_config(overrides, without=removed)
-        except ConfigError as error:
-            gone = tuple(f"{key}." for key in removed)
-            fresh = [
-                p
-                for p in error.problems
-                if p.key not in removed and not p.key.startswith(gone) and p not in problems
-            ]
-            problems += fresh
-            typed = {p.key for p in fresh if (p.source or "").startswith("command line")}
-            kept = [o for o in overrides if o.split("=")[0].lstrip("+~") not in typed]
-            repairs = [p.key for p in fresh if _removable(p)]
-            if not repairs and kept == overrides:
-                break
-            removed += repairs
-            overrides = kept
-            continue
-        try:
-            build_plan(composed, fetch=False, connect=connect)
-        except ConfigError as error:
-            problems += [p for p in error.problems if p not in problems]
-        break
-    return problems
-
-
-@dataclass
-class Report:
-    """What `validate` found and what it looked at."""
-
-    problems: list[Problem] = field(default_factory=list)
-    files: int = 0
-    composed: int = 0
-    roots: list[Path] = field(default_factory=list)
-    """The user config roots checked (the built-in one is always checked)."""
-    _seen: set[tuple[str | None, str, str]] = field(default_factory=set)
-
-    def add(self, problems: Sequence[Problem], context: str = "") -> None:
-        """Add problems not reported yet. At a `file:line` a key is reported once, whichever
-        check found it; elsewhere a problem is the same when key, source and message are."""
-        for problem in problems:
-            tail = problem.key.rsplit(".", 1)[-1]
-            seen = (
-                (problem.source, tail, "")
-                if _has_line(problem.source)
-                else (problem.source, problem.key, problem.message)
-            )
-            if seen in self._seen:
-                continue
-            self._seen.add(seen)
-            message = f"{problem.message} ({context})" if context else problem.message
-            self.problems.append(Problem(problem.key, message, problem.source))
-
-
-def _has_line(source: str | None) -> bool:
-    return source is not None and source.rpartition(":")[2].isdigit()
-
-
-def validate_dirs(dirs: Sequence[str | Path]) -> Report:
-    """Check the built-ins plus `dirs` (and ./conf, INSPECT_RUN_CONFIG_PATH)."""
-    from engine.config._compose import compose_config, expand_sweep
-    from engine.config._searchpath import missing_config_path
-
-    report = Report()
-    missing = [Path(d) for d in dirs if not Path(d).is_dir()]
-    report.add([Problem("", "no such config directory", str(d)) for d in missing])
-    report.add(
-        [
-            Problem(ENV_VAR, f"no such config directory: {e}", "environment")
-            for e in missing_config_path()
-        ]
-    )
-    with extra_config_dirs([d for d in dirs if Path(d).is_dir()]):
-        report.roots = user_config_dirs()
-        broken: set[Path] = set()
-        for directory in search_dirs():
-            for path in sorted(directory.rglob("*.yaml")):
-                schema_name = _schema_name(directory, path)
-                if schema_name is not None:
-                    report.files += 1
-                    found = check_file(path, schema_name)
-                    report.add(found)
-                    if any(not p.key for p in found):
-                        broken.add(path)  # not YAML, or not a mapping: composing it says no more
-
-        def plan(group: str, option: str, overrides: list[str]) -> None:
-            from engine.config._searchpath import find_group_file
-
-            if find_group_file(group, option) in broken:
-                return
-            report.composed += 1
-            report.add(all_problems(overrides), f"composing {group}={option}")
-
-        for task in group_options("task"):
-            plan("task", task, [f"task={task}"])
-        for preset in group_options("preset"):
-            plan("preset", preset, [f"preset={preset}"])
-        for name in group_options("gate"):  # the check texts parse (pydantic, not JSON Schema)
-            report.composed += 1
-            try:
-                compose_config([f"gate={name}", "model=none"])
-            except ConfigError as error:
-                report.add(error.problems, f"composing gate={name}")
-        for name in group_options("sweep"):
-            from engine.config._searchpath import find_group_file
-
-            if find_group_file("sweep", name) in broken:
-                continue
-            try:
-                sweep = expand_sweep([f"+sweep={name}"])
-            except ConfigError as error:
-                report.add(error.problems, f"composing sweep={name}")
-                try:  # its jobs are still checked, without the keys at fault
-                    removable = [p.key for p in error.problems if _removable(p)]
-                    sweep = expand_sweep([f"+sweep={name}"], without=removable)
-                except ConfigError:
-                    continue
-            for job in sweep.jobs:
-                report.composed += 1
-                found = all_problems(job)
-                report.add(sweep.job_problems(ConfigError(found), job) if found else [])
-    return report
-
-
-def _roots_line(report: Report) -> str:
-    builtin = display_path(conf_dir().resolve())
-    if not report.roots:
-        return (
-            f"checked only the built-in configs ({builtin}): no config directory given, "
-            f"no ./conf, and {ENV_VAR} names none"
-        )
-    users = ", ".join(display_path(root) for root in report.roots)
-    return f"checked config roots: {users}, and the built-in configs ({builtin})"
-
-
-def validate_command(args: Sequence[str]) -> int:
-    dirs: list[str | Path] = list(args)
-    if not dirs and Path("conf").is_dir():
-        dirs = [Path("conf")]
-    report = validate_dirs(dirs)
-    if report.problems:
-        print(ConfigError(report.problems).render(), file=sys.stderr)
-        print(_roots_line(report), file=sys.stderr)
-        return 2
-    print(_roots_line(report))
-    print(
-        f"ok: {report.files} config files valid; {report.composed} tasks, presets and sweep "
-        "jobs compose and plan"
-    )
-    return 0

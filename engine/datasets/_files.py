@@ -21,6 +21,7 @@ from engine.datasets._hooks import Hook, HookError, load_hook
 from engine.datasets._hub import HubError, hub_files
 from engine.datasets._images import ImageError, image_parts
 from engine.datasets._sample import Sample
+from engine.errors import InspectRunError
 from engine.messages import (
     ChatMessage,
     Content,
@@ -51,7 +52,7 @@ _ROLES: frozenset[str] = frozenset(get_args(Role))
 _JSON_LIST_KEYS = ("samples", "data")
 
 
-class DatasetError(ValueError):
+class DatasetError(InspectRunError, ValueError):
     """A dataset file is missing or one of its records cannot become a sample."""
 
 

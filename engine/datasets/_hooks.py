@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from engine._usercode import UserCodeError, load_user_module, split_reference
+from engine.errors import InspectRunError
 
 Hook = Callable[[dict[str, Any]], Any]
 DEFAULT_FUNCTION = "record_to_sample"
 
 
-class HookError(ValueError):
+class HookError(InspectRunError, ValueError):
     """A hook that cannot be found, is outside the task directories, or fails to load."""
 
 

@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from engine.config import HubDataset
+from engine.errors import InspectRunError
 
 DATA_SUFFIXES = (".parquet", ".jsonl", ".ndjson", ".json", ".csv")
 _CARD = "README.md"
 
 
-class HubError(ValueError):
+class HubError(InspectRunError, ValueError):
     """The Hub dataset cannot be found, reached or read."""
 
 

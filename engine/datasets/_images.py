@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from engine._local_files import LocalFileError, find_local_file
+from engine.errors import InspectRunError
 from engine.messages import ContentImage, is_url, media_bytes
 
 _KEPT_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
 
 
-class ImageError(ValueError):
+class ImageError(InspectRunError, ValueError):
     """An image in a record cannot be read."""
 
 

@@ -1,8 +1,8 @@
 """Gate merges on evidence: thresholds and a baseline kept in git, honest statistics (clustered
 errors, power, INCONCLUSIVE), and graders whose reliability is measured."""
 
+from engine.config import Check, parse_check
 from engine.gate._baseline import GateError, Paired, pair_runs, paired, resolve_baseline
-from engine.gate._checks import Check, parse_check
 from engine.gate._command import apply_gate, gate_command
 from engine.gate._evaluate import (
     FAIL,

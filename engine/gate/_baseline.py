@@ -23,9 +23,10 @@ from engine.compare import (
     per_sample,
     plain_stderr,
 )
+from engine.errors import InspectRunError
 
 
-class GateError(ValueError):
+class GateError(InspectRunError, ValueError):
     """A gate that cannot be evaluated as asked (bad baseline, unknown metric): exit 2."""
 
 

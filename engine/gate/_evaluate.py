@@ -21,9 +21,8 @@ from engine.compare import (
     run_cost,
     wilson,
 )
-from engine.config import GateConfig
+from engine.config import RUN_METRICS, Check, GateConfig, parse_check
 from engine.gate._baseline import GateError, Paired, pair_runs, paired
-from engine.gate._checks import RUN_METRICS, Check, parse_check
 from engine.gate._reliability import Reliability, reliability
 
 PASS, FAIL, INCONCLUSIVE, SKIP = "PASS", "FAIL", "INCONCLUSIVE", "SKIP"

@@ -15,6 +15,18 @@ from engine.logs._format import (
 from engine.logs._locations import unusable_folder
 from engine.logs._lock import LOCK_FILE, FolderBusy, FolderLock
 from engine.logs._provenance import config_hash, git_revision, package_versions
+from engine.logs._records import (
+    EvalHeader,
+    RoleModel,
+    ScoreSummary,
+    eval_error,
+    eval_header,
+    eval_reductions,
+    eval_results,
+    eval_sample,
+    eval_stats,
+    rescored_header,
+)
 from engine.logs._remote import RemoteLogDir, RemoteLogError, is_remote
 from engine.logs._resume import (
     NOT_IDENTITY,
@@ -38,6 +50,7 @@ __all__ = [
     "NOT_IDENTITY",
     "RESUMABLE",
     "RUN_FILE",
+    "EvalHeader",
     "EvalLogWriter",
     "FolderBusy",
     "FolderLock",
@@ -48,9 +61,17 @@ __all__ = [
     "Redactor",
     "RemoteLogDir",
     "RemoteLogError",
+    "RoleModel",
+    "ScoreSummary",
     "Transcript",
     "config_hash",
     "current_transcript",
+    "eval_error",
+    "eval_header",
+    "eval_reductions",
+    "eval_results",
+    "eval_sample",
+    "eval_stats",
     "find_resumable",
     "git_revision",
     "is_remote",
@@ -64,6 +85,7 @@ __all__ = [
     "recording",
     "recover_journal",
     "redact",
+    "rescored_header",
     "run_identity",
     "secret_values",
     "unusable_folder",

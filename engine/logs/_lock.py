@@ -17,14 +17,17 @@ import sys
 from pathlib import Path
 from types import TracebackType
 
+from engine.errors import InspectRunError
 from engine.logs._writer import utc_now
 
 LOCK_FILE = ".inspect-run.lock"
 """Held for as long as a process works in the folder."""
 
 
-class FolderBusy(Exception):
+class FolderBusy(InspectRunError):
     """Another live process owns the folder; this one must not write there."""
+
+    exit_status = 75  # EX_TEMPFAIL: this one sent nothing
 
     def __init__(self, folder: Path, owner: dict[str, object] | None) -> None:
         self.folder = folder

@@ -25,6 +25,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from engine._remote_urls import is_remote, remote_problem
+from engine.errors import InspectRunError
+
 __all__ = [
     "PUSH_INTERVAL",
     "RemoteLogDir",
@@ -36,46 +39,9 @@ __all__ = [
 PUSH_INTERVAL = 10.0
 """Seconds between journal uploads while a run scores samples."""
 
-EXTRAS = {
-    "s3": ("s3fs", "s3"),
-    "s3a": ("s3fs", "s3"),
-    "gs": ("gcsfs", "gcs"),
-    "gcs": ("gcsfs", "gcs"),
-    "az": ("adlfs", "azure-blob"),
-    "abfs": ("adlfs", "azure-blob"),
-    "abfss": ("adlfs", "azure-blob"),
-}
-"""URL scheme → (fsspec implementation package, the inspect-run extra that installs it)."""
 
-
-class RemoteLogError(Exception):
+class RemoteLogError(InspectRunError):
     """An upload or download of the remote log dir failed; the local staging copy is intact."""
-
-
-def is_remote(log_dir: str) -> bool:
-    """`scheme://…` other than `file://` (a local folder named `s3:` is never made)."""
-    scheme, sep, _ = log_dir.partition("://")
-    return bool(sep) and scheme.lower() != "file" and scheme.replace("+", "").isalnum()
-
-
-def remote_problem(log_dir: str) -> str | None:
-    """Why `log_dir` cannot be written (a missing extra, an unknown scheme), or None."""
-    if not is_remote(log_dir):
-        return None
-    scheme = log_dir.partition("://")[0].lower()
-    package, extra = EXTRAS.get(scheme, (None, None))
-    install = f'pip install "inspect-run[{extra}]"' if extra else "install its fsspec package"
-    try:
-        import fsspec
-    except ImportError:
-        return f"a {scheme}:// log dir needs fsspec and {package or 'its backend'}: {install}"
-    try:
-        fsspec.get_filesystem_class(scheme)
-    except ValueError:
-        return f"unknown storage scheme '{scheme}://' (fsspec knows no such protocol)"
-    except ImportError:
-        return f"a {scheme}:// log dir needs the {package or scheme} package: {install}"
-    return None
 
 
 def staging_root() -> Path:

@@ -18,6 +18,8 @@ from contextvars import ContextVar
 from datetime import datetime, timezone
 from typing import Any
 
+from engine.logs._records import eval_error
+
 __all__ = ["Transcript", "current_transcript", "event_time", "recording"]
 
 _current: ContextVar[Transcript | None] = ContextVar("transcript", default=None)
@@ -89,10 +91,7 @@ class Transcript:
             _span.reset(token)
 
     def error(self, message: str, traceback: str) -> None:
-        self.add(
-            "error",
-            error={"message": message, "traceback": traceback, "traceback_ansi": traceback},
-        )
+        self.add("error", error=eval_error(message, traceback))
 
     def role_usage(self) -> dict[str, dict[str, int]]:
         """Token usage summed by model role (Inspect's `role_usage`), from the model events."""

@@ -1,12 +1,6 @@
 """Provider errors, classified once so that exactly one layer (the pool) decides about retries.
 
-ProviderError
- ├── ProviderConfigError   bad model string, unknown provider, missing env var: found before the run
- │    └── MissingCredentialError  a key, project or region the environment must supply
- ├── GenerateError         a sample's generate call failed for good (fatal, or retries exhausted)
- │    └── AuthRefused      the first requests to an account were all refused (401/403): stop the run
- ├── MalformedResponseError  an answer off the provider's protocol
- └── StreamError           an error event inside a streamed reply that began with HTTP 200
+Their place in the one error tree (rooted in `InspectRunError`) is drawn in `engine.errors`.
 """
 
 from __future__ import annotations
@@ -14,8 +8,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from engine.errors import InspectRunError
 
-class ProviderError(Exception):
+
+class ProviderError(InspectRunError):
     """Base of every error a provider raises on purpose."""
 
 

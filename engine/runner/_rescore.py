@@ -171,7 +171,15 @@ async def rescore(source: Path, scorer_names: list[str], overrides: list[str]) -
     from engine._assets import tasks_dir
     from engine._usercode import using_code_dirs
     from engine.config import ConfigError, Problem, user_config_dirs
-    from engine.logs import Transcript, iter_log_samples, log_writer, read_log_header, recording
+    from engine.logs import (
+        Transcript,
+        eval_stats,
+        iter_log_samples,
+        log_writer,
+        read_log_header,
+        recording,
+        rescored_header,
+    )
     from engine.messages import ModelUsage
     from engine.models import ModelHub
     from engine.providers import ProviderError, sample_epoch, sample_key
@@ -253,20 +261,19 @@ async def rescore(source: Path, scorer_names: list[str], overrides: list[str]) -
     usage_total: dict[str, ModelUsage] = {}
 
     target = new_log_path(source, config.log_format)
-    eval_spec = dict(header["eval"])
-    inspect_run = dict((eval_spec.get("metadata") or {}).get("inspect_run") or {})
+    inspect_run = dict((header["eval"].get("metadata") or {}).get("inspect_run") or {})
     inspect_run.update(config=resolved, rescored_from=source.name, rescore_overrides=overrides)
-    eval_spec.update(
+    new_header = rescored_header(
+        header,
         eval_id=uuid.uuid4().hex,
         created=_now(),
-        metadata={**(eval_spec.get("metadata") or {}), "inspect_run": inspect_run},
+        inspect_run=inspect_run,
         model_roles={
-            role: {"model": bound.name, "config": bound.generation.model_dump(exclude_none=True)}
+            role: (bound.name, bound.generation.model_dump(exclude_none=True))
             for role, bound in roles.items()
-        }
-        or None,
+        },
     )
-    writer = log_writer(target, {"eval": eval_spec, "plan": header.get("plan") or {}})
+    writer = log_writer(target, new_header)
     writer.start()
     created = _now()
 
@@ -351,11 +358,8 @@ async def rescore(source: Path, scorer_names: list[str], overrides: list[str]) -
             status = "error"
         named = [(c.name, c.args) for c, _ in planned]
         results = results_record(named, values, reducers, metric_fns, total, errors)
-        stats = {
-            "started_at": created,
-            "completed_at": _now(),
-            "model_usage": {name: u.to_log() for name, u in usage_total.items()},
-        }
+        usage_log = {name: u.to_log() for name, u in usage_total.items()}
+        stats = eval_stats(created, _now(), usage_log)
         writer.finish(status, results, stats, None, None)
         with anyio.CancelScope(shield=True):
             await hub.aclose()

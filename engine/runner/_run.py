@@ -20,10 +20,19 @@ from engine._secrets import redact_tree
 from engine.batch import BatchJournal, batch_journal_path, running_batchers
 from engine.datasets import Sample
 from engine.logs import (
+    EvalHeader,
     Recovered,
     RemoteLogDir,
+    RoleModel,
+    ScoreSummary,
     Transcript,
     config_hash,
+    eval_error,
+    eval_header,
+    eval_reductions,
+    eval_results,
+    eval_sample,
+    eval_stats,
     git_revision,
     log_writer,
     package_versions,
@@ -121,81 +130,79 @@ def _log_header(plan: EvalPlan, run_id: str, created: str, resumed: int) -> dict
     composed = plan.composed
     task = config.task
     revision_dir = composed.config_dirs[0] if len(composed.config_dirs) > 1 else Path.cwd()
+    header = EvalHeader(
+        eval_id=uuid.uuid4().hex,
+        run_id=run_id,
+        created=created,
+        task=task.name,
+        task_id=task_id_of(plan),
+        task_description=task.description,
+        tags=config.tags,
+        dataset_location=task.dataset.location,
+        dataset_samples=plan.samples.dataset_size,
+        sample_ids=plan.samples.ids,
+        # Inspect's field: the seed the samples were shuffled with (drawn when none was given).
+        sample_shuffle=plan.samples.seed,
+        model=plan.model_name,
+        generate_config=config.generation.model_dump(exclude_none=True),
+        model_base_url=plan.model.api.base_url if plan.model else None,
+        model_args=config.model_args,
+        model_roles=_role_models(plan),
+        limit=config.limit,
+        sample_id=config.sample_id,
+        epochs=config.epochs,
+        epochs_reducer=[name for name, _ in plan.reducers],
+        fail_on_error=config.fail_on_error,
+        revision=git_revision(revision_dir),
+        packages=package_versions(),
+        metadata={**config.metadata, "inspect_run": _run_metadata(plan, resumed)},
+        solvers=[(c.name, c.args) for c, _ in plan.solvers],
+    )
+    return eval_header(header)
+
+
+def _role_models(plan: EvalPlan) -> dict[str, RoleModel]:
+    """Inspect's `model_roles` maps a name to one model: a list's others are `grader_2`, …."""
     roles = {}
-    for role, binding in config.roles.items():
+    for role, binding in plan.config.roles.items():
         if binding is None or role not in plan.roles:
             continue
         specs = binding if isinstance(binding, list) else [binding]
         models = plan.role_lists.get(role, [plan.roles[role]])
-        # Inspect's model_roles maps a name to one model: a list's others are `grader_2`, ….
         for index, (spec, model) in enumerate(zip(specs, models, strict=True), start=1):
-            roles[role if index == 1 else f"{role}_{index}"] = {
-                "model": model.name,
-                "config": model.generation.model_dump(exclude_none=True),
-                "base_url": model.api.base_url,
-                "args": spec.model_args,
-            }
-    eval_spec: dict[str, Any] = {
-        "eval_id": uuid.uuid4().hex,
-        "run_id": run_id,
-        "created": created,
-        "task": task.name,
-        "task_id": task_id_of(plan),
-        "task_version": 0,
-        "task_description": task.description or None,
-        "tags": config.tags or None,
-        "dataset": {
-            "name": task.name,
-            "location": task.dataset.location,
-            "samples": plan.samples.dataset_size,
-            "sample_ids": plan.samples.ids,
-            "shuffled": plan.samples.seed is not None,
-        },
-        "model": plan.model_name,
-        "model_generate_config": config.generation.model_dump(exclude_none=True),
-        "model_base_url": plan.model.api.base_url if plan.model else None,
-        "model_args": config.model_args,
-        "model_roles": roles or None,
-        "config": {
-            "limit": list(config.limit) if isinstance(config.limit, tuple) else config.limit,
-            "sample_id": config.sample_id,
-            # Inspect's field: the seed the samples were shuffled with (drawn when none was given).
-            "sample_shuffle": plan.samples.seed,
-            "epochs": config.epochs,
-            "epochs_reducer": [name for name, _ in plan.reducers],
-            "fail_on_error": config.fail_on_error,
-        },
-        "revision": git_revision(revision_dir),
-        "packages": package_versions(),
-        "metadata": {
-            **config.metadata,
-            "inspect_run": {
-                "config": composed.resolved,
-                "config_hash": config_hash(composed.resolved),
-                "overrides": composed.overrides,
-                "choices": {k: v for k, v in composed.choices.items() if not k.startswith("hydra")},
-                "connection": config.connection.model_dump(),
-                "resumed_samples": resumed,
-                # Which slice of the job this log holds (`inspect-run merge` joins the shards).
-                **_shard_metadata(plan),
-                # Settings a model's provider cannot honour (warned once at the start).
-                "unsupported_generation": plan.unsupported,
-                # Every declared role with the model that played it (unbound → model under test).
-                "roles": {
-                    role: [m.name for m in plan.role_lists[role]]
-                    if role in plan.role_lists
-                    else plan.roles[role].name
-                    if role in plan.roles
-                    else plan.model_name
-                    for role in config.roles
-                },
-            },
-        },
-    }
-    plan_steps = [{"solver": c.name, "params": c.args} for c, _ in plan.solvers]
+            roles[role if index == 1 else f"{role}_{index}"] = RoleModel(
+                model.name,
+                model.generation.model_dump(exclude_none=True),
+                model.api.base_url,
+                spec.model_args,
+            )
+    return roles
+
+
+def _run_metadata(plan: EvalPlan, resumed: int) -> dict[str, Any]:
+    """The header's `metadata.inspect_run`: the resolved config and what else reproduces the run."""
+    config = plan.config
+    composed = plan.composed
     return {
-        "eval": eval_spec,
-        "plan": {"name": "plan", "steps": plan_steps, "config": eval_spec["model_generate_config"]},
+        "config": composed.resolved,
+        "config_hash": config_hash(composed.resolved),
+        "overrides": composed.overrides,
+        "choices": {k: v for k, v in composed.choices.items() if not k.startswith("hydra")},
+        "connection": config.connection.model_dump(),
+        "resumed_samples": resumed,
+        # Which slice of the job this log holds (`inspect-run merge` joins the shards).
+        **_shard_metadata(plan),
+        # Settings a model's provider cannot honour (warned once at the start).
+        "unsupported_generation": plan.unsupported,
+        # Every declared role with the model that played it (unbound → model under test).
+        "roles": {
+            role: [m.name for m in plan.role_lists[role]]
+            if role in plan.role_lists
+            else plan.roles[role].name
+            if role in plan.roles
+            else plan.model_name
+            for role in config.roles
+        },
     }
 
 
@@ -208,13 +215,12 @@ def _shard_metadata(plan: EvalPlan) -> dict[str, Any]:
 
 
 def _error_record(error: BaseException) -> dict[str, str]:
+    """A failed sample's `EvalError`: a provider's reason as it is, else the exception's trace."""
     if isinstance(error, GenerateError):
-        message = error.reason
-        trace = message
-    else:
-        message = f"{type(error).__name__}: {error}"
-        trace = "".join(traceback.format_exception(error))
-    return {"message": message, "traceback": trace, "traceback_ansi": trace}
+        return eval_error(error.reason)
+    return eval_error(
+        f"{type(error).__name__}: {error}", "".join(traceback.format_exception(error))
+    )
 
 
 class _Tally:
@@ -277,6 +283,60 @@ def _sample_for_event(sample: Sample) -> dict[str, Any]:
     if sample.metadata:
         logged["metadata"] = sample.metadata
     return logged
+
+
+def _sample_record(
+    plan: EvalPlan,
+    sample: Sample,
+    epoch: int,
+    outcome: tuple[TaskState, dict[str, Score], Exception | None, Transcript],
+    usage: dict[str, ModelUsage],
+    retries: list[dict[str, Any]],
+    timing: tuple[float, str],
+) -> dict[str, Any]:
+    """The log's record of one (sample, epoch): the last attempt's outcome, the failed ones before
+    it in `retries`; `timing` is when it started (monotonic clock, and UTC)."""
+    state, scores, error, transcript = outcome
+    sample_start, started_at = timing
+    return eval_sample(
+        id=sample.id,
+        epoch=epoch,
+        input=sample.input_to_log(),
+        target=sample.target,
+        messages=[message.to_log() for message in state.messages],
+        output=state.output.to_log() if state.output is not None else None,
+        model=plan.model_name,
+        metadata=state.metadata,
+        model_usage={name: u.to_log() for name, u in usage.items()},
+        role_usage=transcript.role_usage(),
+        events=transcript.events,
+        started_at=started_at,
+        completed_at=utc_now(),
+        total_time=time.monotonic() - sample_start,
+        working_time=transcript.working_time,
+        uuid=uuid.uuid4().hex,
+        choices=sample.choices,
+        retries=retries,
+        scores={name: score.to_log() for name, score in scores.items()},
+        error=None if error is None else _error_record(error),
+    )
+
+
+async def _attempts(
+    plan: EvalPlan, sample: Sample, epoch: int, scorer_names: list[str]
+) -> tuple[TaskState, dict[str, Score], Exception | None, Transcript, list[dict[str, Any]]]:
+    """`_attempt`, again after a failure up to `retry_on_error` times (never after `AuthRefused`);
+    the last attempt's outcome, and each failed one before it (its error and events)."""
+    retries: list[dict[str, Any]] = []
+    state, scores, error, transcript = await _attempt(plan, sample, epoch, scorer_names)
+    while (
+        error is not None
+        and not isinstance(error, AuthRefused)
+        and len(retries) < plan.config.retry_on_error
+    ):
+        retries.append({**_error_record(error), "events": transcript.events})
+        state, scores, error, transcript = await _attempt(plan, sample, epoch, scorer_names)
+    return state, scores, error, transcript, retries
 
 
 async def run_plan(
@@ -347,18 +407,11 @@ async def run_plan(
         hits_token = sample_cache_hits.set(hits)
         sample_epoch.set(epoch)
         sample_key.set(str(sample.id))
-        sample_start = time.monotonic()
-        started_at = utc_now()
-        retries: list[dict[str, Any]] = []
+        timing = (time.monotonic(), utc_now())
         try:
-            state, scores, error, transcript = await _attempt(plan, sample, epoch, scorer_names)
-            while (
-                error is not None
-                and not isinstance(error, AuthRefused)
-                and len(retries) < config.retry_on_error
-            ):
-                retries.append({**_error_record(error), "events": transcript.events})
-                state, scores, error, transcript = await _attempt(plan, sample, epoch, scorer_names)
+            state, scores, error, transcript, retries = await _attempts(
+                plan, sample, epoch, scorer_names
+            )
         finally:
             sample_usage.reset(token)
             sample_cache_hits.reset(hits_token)
@@ -375,39 +428,13 @@ async def run_plan(
             job_budget.finished(usage)
         for name, count in hits.items():
             job_hits[name] = job_hits.get(name, 0) + count
-        elapsed = time.monotonic() - sample_start
-        record: dict[str, Any] = {
-            "id": sample.id,
-            "epoch": epoch,
-            "input": sample.input_to_log(),
-            "target": sample.target,
-            "messages": [message.to_log() for message in state.messages],
-            "output": state.output.to_log()
-            if state.output is not None
-            else {"model": plan.model_name, "choices": []},
-            "metadata": state.metadata,
-            "store": {},
-            "model_usage": {name: u.to_log() for name, u in usage.items()},
-            "role_usage": transcript.role_usage(),
-            "events": transcript.events,
-            "attachments": {},
-            "started_at": started_at,
-            "completed_at": utc_now(),
-            "total_time": round(elapsed, 6),
-            "working_time": round(min(elapsed, transcript.working_time), 6),
-            "uuid": uuid.uuid4().hex,
-            "completed": error is None,
-        }
-        if sample.choices is not None:
-            record["choices"] = sample.choices
-        if retries:
-            record["error_retries"] = retries
         if error is None:
-            record["scores"] = {name: score.to_log() for name, score in scores.items()}
             for name, value in scores.items():
                 tally.values[name].setdefault(str(sample.id), []).append(value.as_float())
-        else:
-            record["error"] = _error_record(error)
+        record = _sample_record(
+            plan, sample, epoch, (state, scores, error, transcript), usage, retries, timing
+        )
+        if error is not None:
             tally.errors += 1
             if len(tally.error_reasons) < 20:
                 tally.error_reasons.append(writer.redact(record["error"]["message"]))
@@ -450,50 +477,13 @@ async def run_plan(
         usage_total = job_usage
         for name, earlier in recovered.usage.items():
             usage_total.setdefault(name, ModelUsage()).add(ModelUsage.from_log(earlier))
-        results = results_record(
-            [(c.name, c.args) for c, _ in plan.scorers],
-            tally.values,
-            plan.reducers,
-            plan.metrics,
-            total,
-            tally.errors,
-        )
         if status == "success" and (
             stopped or errors_exceed(tally.errors, total, config.fail_on_error)
         ):
             status = "error"
-        stats: dict[str, Any] = {
-            "started_at": created,
-            "completed_at": utc_now(),
-            "model_usage": {name: u.to_log() for name, u in usage_total.items()},
-        }
-        adaptive_pools = {m.pool.key: m for m in plan.models() if m.pool.adaptive}
-        limit_changes = [
-            change
-            for model in adaptive_pools.values()
-            for change in model.pool.limit_history(model.name)
-        ]
-        if limit_changes:
-            stats["connection_limit_history"] = limit_changes
-        if job_hits:
-            results["metadata"] = {"cache_hits": job_hits}
-        batch_ids = {
-            model.name: model.batcher.batch_ids
-            for model in plan.models()
-            if model.batcher is not None and model.batcher.batch_ids
-        }
-        if batch_ids:  # every batch this run created, by model (the journal has them too)
-            results.setdefault("metadata", {})["batches"] = batch_ids
-        failure = None
-        if status == "error":
-            summary = (
-                stopped[0]
-                if stopped
-                else f"{tally.errors} of {total} samples failed "
-                f"(fail_on_error={config.fail_on_error})"
-            )
-            failure = {"message": summary, "traceback": summary, "traceback_ansi": summary}
-        reductions = reductions_record(scorer_names, tally.values, plan.reducers)
+        results, stats, failure, reductions = _closing_records(
+            plan, tally, total, status, stopped, (created, usage_total, job_hits)
+        )
         # synchronous: cancellation cannot cut it
         writer.finish(status, results, stats, failure, reductions)
         write_run_file(run_dir, identity, log_name, status, shuffle_seed)
@@ -519,6 +509,68 @@ async def run_plan(
     )
 
 
+def _closing_records(
+    plan: EvalPlan,
+    tally: _Tally,
+    total: int,
+    status: str,
+    stopped: list[str],
+    spent: tuple[str, dict[str, ModelUsage], dict[str, int]],
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, str] | None, list[dict[str, Any]]]:
+    """What `finish` writes: results, stats, the run's error (with status `error`) and the
+    reductions. `spent`: when the run started, the usage (with an interrupted run's) and cache
+    hits."""
+    created, usage_total, cache_hits = spent
+    named = [(c.name, c.args) for c, _ in plan.scorers]
+    results = results_record(
+        named,
+        tally.values,
+        plan.reducers,
+        plan.metrics,
+        total,
+        tally.errors,
+        metadata=_results_metadata(plan, cache_hits),
+    )
+    usage_log = {name: u.to_log() for name, u in usage_total.items()}
+    stats = eval_stats(created, utc_now(), usage_log, _limit_history(plan))
+    failure = None
+    if status == "error":
+        failure = eval_error(
+            stopped[0]
+            if stopped
+            else f"{tally.errors} of {total} samples failed "
+            f"(fail_on_error={plan.config.fail_on_error})"
+        )
+    reductions = reductions_record([name for name, _ in named], tally.values, plan.reducers)
+    return results, stats, failure, reductions
+
+
+def _results_metadata(plan: EvalPlan, cache_hits: dict[str, int]) -> dict[str, Any]:
+    """`results.metadata`: response-cache hits and every batch this run created, by model (the
+    batch journal has them too)."""
+    metadata: dict[str, Any] = {}
+    if cache_hits:
+        metadata["cache_hits"] = cache_hits
+    batch_ids = {
+        model.name: model.batcher.batch_ids
+        for model in plan.models()
+        if model.batcher is not None and model.batcher.batch_ids
+    }
+    if batch_ids:
+        metadata["batches"] = batch_ids
+    return metadata
+
+
+def _limit_history(plan: EvalPlan) -> list[dict[str, Any]]:
+    """How each adaptive connection limit moved during the run."""
+    adaptive_pools = {m.pool.key: m for m in plan.models() if m.pool.adaptive}
+    return [
+        change
+        for model in adaptive_pools.values()
+        for change in model.pool.limit_history(model.name)
+    ]
+
+
 async def _job_budget(plan: EvalPlan, budget: Budget, earlier: dict[str, Any]) -> JobBudget:
     """This job's share of `budget`: what an interrupted run already spent is spent, and a sample
     is expected to cost what the plan estimates until this job's first samples are done."""
@@ -537,6 +589,7 @@ def results_record(
     metrics: Sequence[tuple[str, Metric]],
     total: int,
     errors: int,
+    metadata: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Inspect's `results`: one score entry per scorer (name, args) and per reducer, when several.
     `values`: per scorer, each sample's values across epochs; the epochs of each sample are reduced
@@ -548,24 +601,19 @@ def results_record(
         for reducer, reduce in reducers:
             reduced = reduce_epochs(reduce, per_sample)
             scores.append(
-                {
-                    "name": name if len(reducers) == 1 else f"{name}_{reducer}",
-                    "scorer": name,
-                    "reducer": reducer,
-                    "params": args,
-                    "scored_samples": scored,
-                    "unscored_samples": total - scored,
-                    "metrics": {
-                        metric: {
-                            "name": metric,
-                            "value": compute(reduced) if reduced else 0.0,
-                            "params": {},
-                        }
-                        for metric, compute in metrics
+                ScoreSummary(
+                    name=name if len(reducers) == 1 else f"{name}_{reducer}",
+                    scorer=name,
+                    reducer=reducer,
+                    params=args,
+                    scored_samples=scored,
+                    unscored_samples=total - scored,
+                    metrics={
+                        metric: compute(reduced) if reduced else 0.0 for metric, compute in metrics
                     },
-                }
+                )
             )
-    return {"total_samples": total, "completed_samples": total - errors, "scores": scores}
+    return eval_results(total, errors, scores, metadata)
 
 
 def reductions_record(
@@ -576,16 +624,18 @@ def reductions_record(
     """Inspect's `reductions`: each sample's score after its epochs are reduced, per scorer and
     reducer (viewers show these for multi-epoch runs). A sample the reducer leaves unscored
     (fewer epochs than its K) is left out."""
-    return [
-        {
-            "scorer": name,
-            "reducer": reducer,
-            "samples": [
-                {"value": reduced[0], "sample_id": sample_id}
-                for sample_id, epochs in values.get(name, {}).items()
-                if (reduced := reduce_epochs(reduce, [epochs]))
-            ],
-        }
-        for name in scorers
-        for reducer, reduce in reducers
-    ]
+    return eval_reductions(
+        [
+            (
+                name,
+                reducer,
+                [
+                    (sample_id, reduced[0])
+                    for sample_id, epochs in values.get(name, {}).items()
+                    if (reduced := reduce_epochs(reduce, [epochs]))
+                ],
+            )
+            for name in scorers
+            for reducer, reduce in reducers
+        ]
+    )

@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.errors import InspectRunError
 from engine.logs import (
     LOG_SUFFIXES,
     config_hash,
+    eval_error,
     iter_log_samples,
     log_writer,
     read_log_header,
@@ -23,7 +25,7 @@ from engine.logs import (
 )
 
 
-class MergeError(ValueError):
+class MergeError(InspectRunError, ValueError):
     """The logs given are not one whole shard set (the message lists each problem)."""
 
 
@@ -320,7 +322,7 @@ def merge_logs(paths: Sequence[Path], out: Path | None = None) -> MergedLog:
             else f"not every shard finished ({', '.join(f'{i}/{len(logs)}: {s}' for i, s in enumerate(statuses))}); "
             f"{len(seen)} of {expected} samples are in the log"
         )
-        failure = {"message": why, "traceback": why, "traceback_ansi": why}
+        failure = eval_error(why)
     writer.finish(status, results, stats, failure, components.reductions(by_epoch))
     writer.journal_path.unlink(missing_ok=True)  # a merge is redone from the shards, not resumed
     return MergedLog(

@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from typing import Any, overload
 
 from engine.datasets import Sample
+from engine.errors import InspectRunError
 from engine.messages import ChatMessage, ModelOutput, user
 from engine.models import Model
 
 
-class RoleUnboundError(LookupError):
+class RoleUnboundError(InspectRunError, LookupError):
     """A role was asked for, but neither it nor a model under test is configured."""
 
 

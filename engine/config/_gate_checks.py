@@ -1,4 +1,5 @@
-"""The checks a gate config lists, as text: `SUBJECT.METRIC OP NUMBER`.
+"""The checks a gate config lists, as text: `SUBJECT.METRIC OP NUMBER` (part of the config
+language: `gate.checks` is validated with the rest of the config; `engine.gate` evaluates them).
 
 theory_of_mind.accuracy >= 0.8      a task's mean score (every model run on it)
 *.error_rate <= 0.02                every task: failed samples / samples
@@ -14,6 +15,8 @@ import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from engine.registry import did_you_mean
 
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge,
@@ -64,8 +67,6 @@ class Check:
 
 def parse_check(text: str) -> Check:
     """A check from its text; ValueError saying what was expected (with a did-you-mean)."""
-    from engine.config import suggest
-
     found = _CHECK.match(text)
     if found is None:
         raise ValueError(
@@ -78,7 +79,7 @@ def parse_check(text: str) -> Check:
         if metric not in GRADER_METRICS:
             raise ValueError(
                 f"unknown grader metric '{metric}' in {text!r}"
-                f"{suggest(metric, list(GRADER_METRICS))} (known: {', '.join(GRADER_METRICS)})"
+                f"{did_you_mean(metric, list(GRADER_METRICS))} (known: {', '.join(GRADER_METRICS)})"
             )
         target = "*" if target == "grader" else target.removesuffix(".grader")
     return Check(text.strip(), target, metric, found["op"], float(found["value"]), grader)

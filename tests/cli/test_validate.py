@@ -1,9 +1,20 @@
+"""`inspect-run validate`: every problem of a config repo at once (`engine.cli._problems`)."""
+
 from pathlib import Path
 
 import pytest
 
-from engine.config._searchpath import group_options
-from engine.config._validate import validate_command, validate_dirs
+from engine.cli._problems import validate_command, validate_dirs
+from engine.config import group_options
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Validate from a clean working directory with no model or config path in the environment."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("INSPECT_EVAL_MODEL", "INSPECT_RUN_CONFIG_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
 
 
 def test_builtin_configs_are_valid() -> None:
