@@ -144,6 +144,7 @@ def hook_dirs(composed: Composed) -> list[Path]:
     return [d.parent / "tasks" for d in composed.config_dirs[:-1]] + [tasks_dir()]
 
 
+_NO_KEYS: frozenset[str] = frozenset()
 MAX_LOGGED_IDS = 10_000
 """The log header lists the selected sample ids up to this many (it is held for the whole run)."""
 
@@ -211,9 +212,9 @@ class SelectedSamples:
         matched: list[tuple[int, Sample]] = []
         matching = 0
         scan = source.checked() if isinstance(source, DatasetFile) else source
+        position = -1
         for position, sample in enumerate(scan):
-            self.dataset_size += 1
-            if not self._wanted(sample):
+            if self.wanted is not None and str(sample.id) not in self.wanted:
                 continue
             if shuffle:
                 matched.append((position, sample))
@@ -222,6 +223,7 @@ class SelectedSamples:
                 if len(self.ids) < MAX_LOGGED_IDS:
                     self.ids.append(sample.id)
             matching += 1
+        self.dataset_size = position + 1
         self.matching = matching
         """Samples that pass the `sample_id` filter (before `limit`)."""
         if shuffle:
@@ -246,10 +248,11 @@ class SelectedSamples:
 
     def _note(self, sample: Sample) -> None:
         """What planning checks of a selected sample: media, metadata keys, choices."""
-        keys = set(sample.metadata or {})
+        present = sample.metadata.keys() if sample.metadata else _NO_KEYS
         if self.metadata_keys is None:
-            self.metadata_keys, self._first_id = keys, sample.id
-        else:
+            self.metadata_keys, self._first_id = set(present), sample.id
+        elif present != self.metadata_keys:  # the same keys as every sample before: nothing new
+            keys = set(present)
             for key in keys - self.metadata_keys - set(self.metadata_lacking):
                 self.metadata_lacking[key] = self._first_id  # every sample before lacked it
             for key in self.metadata_keys - keys:
