@@ -87,12 +87,21 @@ def is_credential_env_name(name: str) -> bool:
 
 _remembered: set[str] = set()
 """Credential values the run read (`remember`), masked whatever their length."""
+_remembered_version = 0
+"""Counts `remember` calls that added a value (a `Redactor` re-sorts its secrets then)."""
 
 
 def remember(value: str | None) -> None:
     """Mask `value` from now on wherever it stands alone, however short (a key the run read)."""
-    if value and value.strip().lower() not in _NOT_SECRET_VALUES and not value.isdigit():
+    global _remembered_version
+    if (
+        value
+        and value not in _remembered
+        and value.strip().lower() not in _NOT_SECRET_VALUES
+        and not value.isdigit()
+    ):
         _remembered.add(value)
+        _remembered_version += 1
 
 
 def secret_values(environ: Mapping[str, str] | None = None) -> list[str]:
@@ -178,15 +187,69 @@ to mask, so the pair patterns (most of a log sample's redaction cost) are skippe
 the lower-cased text: a case-insensitive alternation is an order of magnitude slower."""
 
 
+_KEY_SHAPE_STARTS = (
+    "sk-",
+    "AIza",
+    "AKIA",
+    "ASIA",
+    *(f"gh{letter}_" for letter in "pousr"),
+    "hf_",
+    *(f"{prefix}{sep}" for prefix in ("xai", "pplx", "gsk", "glpat") for sep in "-_"),
+    "xox",
+)
+"""Literal starts of `_KEY_SHAPES`: a text holding none of them has no key shape to mask."""
+_NAME_END_WORDS = tuple(
+    word
+    for word in _CREDENTIAL_WORDS
+    if not any(w != word and word.endswith(w) for w in _CREDENTIAL_WORDS)
+)
+"""The credential words no other one ends with (`apikey` ends with `key`, so a name ending in
+`apikey` ends in `key` too)."""
+_AFTER_NAME = re.compile(r"['\"]?\s*[:=]")
+
+
+def _has_credential_name_end(lower: str) -> bool:
+    """`_CREDENTIAL_NAME_END.search(lower)`, found with `str.find`: far faster on a log sample,
+    whose usage keys name tokens (`input_tokens`) but no credential."""
+    for word in _NAME_END_WORDS:
+        at = lower.find(word)
+        while at >= 0:
+            if _AFTER_NAME.match(lower, at + len(word)):
+                return True
+            at = lower.find(word, at + 1)
+    return False
+
+
 def redact_by_meaning(text: str) -> str:
-    """Values under credential names, URL credentials and known key shapes masked."""
-    text = redact_urls(text)
-    if _CREDENTIAL_NAME_END.search(text.lower()):
+    """Values under credential names, URL credentials and known key shapes masked.
+
+    Each pattern runs only on a text that holds what every one of its matches must hold (`@`
+    and `://` for URL userinfo, `=` for a query parameter, the word `bearer`/`basic`, a key
+    shape's literal start), found by `str` methods at C speed: the same result as running them
+    all, at a fraction of the cost on the usual text (a log sample: a few kB with no secret)."""
+    if "@" in text and "://" in text:
+        text = _USERINFO.sub(lambda m: f"{m.group(1)}{MASK}@", text)
+    if "=" in text:
+        text = _QUERY_PARAM.sub(
+            lambda m: (
+                f"{m.group(1)}{m.group(2)}={MASK}"
+                if _credential_url_param(m.group(2)) and m.group(3) and not _unresolved(m.group(3))
+                else m.group(0)
+            ),
+            text,
+        )
+    lower = text.lower()
+    if ("=" in text or ":" in text) and _has_credential_name_end(lower):
         text = _QUOTED_PAIR.sub(_mask_pair, text)
         text = _LINE_PAIR.sub(_mask_pair, text)
         text = _ASSIGNMENT.sub(_mask_pair, text)
-    text = _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", text)
-    return _KEY_SHAPES.sub(MASK, text)
+        lower = text.lower()
+    # IGNORECASE also folds a few non-ASCII letters (`ſ`, `ı`, `K`) onto ASCII ones.
+    if not text.isascii() or "bearer" in lower or "basic" in lower:
+        text = _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", text)
+    if any(start in text for start in _KEY_SHAPE_STARTS):
+        text = _KEY_SHAPES.sub(MASK, text)
+    return text
 
 
 def _alone(value: str) -> re.Pattern[str]:
@@ -200,10 +263,16 @@ class Redactor:
     def __init__(self, secrets: list[str] | None = None) -> None:
         self.secrets = secret_values() if secrets is None else secrets
         self._patterns: dict[str, re.Pattern[str]] = {}
+        self._sorted: list[str] = []
+        self._sorted_for: tuple[int, int, int] | None = None
+        """The secrets longest first, and what they were made from (re-made when it changes)."""
 
     def __call__(self, text: str) -> str:
-        values = sorted({*self.secrets, *_remembered}, key=len, reverse=True)
-        for secret in values:
+        made_for = (_remembered_version, id(self.secrets), len(self.secrets))
+        if self._sorted_for != made_for:
+            self._sorted = sorted({*self.secrets, *_remembered}, key=len, reverse=True)
+            self._sorted_for = made_for
+        for secret in self._sorted:
             if secret not in text:
                 continue
             if len(secret) >= _MIN_SECRET_LENGTH:

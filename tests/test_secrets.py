@@ -250,3 +250,24 @@ def test_only_the_sdk_arguments_that_are_credentials_are_refused() -> None:
             assert "looks like a secret" in str(error)
             refused.add(name)
     assert refused == CREDENTIALS & set(parameters)
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ('{"input_tokens":5,"output":"see https://ann:pw@example.com/x"}', "https://***@"),
+        ('{"u":"https://h/x?model=a&key=abc123"}', "&key=***"),
+        ('{"x-api-key":"k-123"}', '"x-api-key":"***"'),
+        ('{"c":"then password=hunter2 was used"}', "password=*** was"),
+        ("the header was bearer abcdefgh", "bearer ***"),
+        ("the header was Baſic dXNlcjpwYXNz", "Baſic ***"),  # IGNORECASE folds ſ onto s
+        ("a key sk-abcdefghijklmnop1234 in prose", "a key *** in prose"),
+        ("AKIAABCDEFGHIJKLMNOP alone", "*** alone"),
+    ],
+)
+def test_each_redaction_rule_masks_in_text_that_triggers_no_other(text: str, masked: str) -> None:
+    """`redact_by_meaning` runs a pattern only on text holding what its matches need: each
+    rule still masks on its own, whatever else the text holds."""
+    from engine._secrets import redact_by_meaning
+
+    assert masked in redact_by_meaning(text)

@@ -105,22 +105,6 @@ def _print_config(overrides: list[str]) -> int:
     return EXIT_OK
 
 
-def _plan_wanted(overrides: list[str]) -> bool:
-    """`plan=true` on the command line (`inspect-run plan …` adds it), else `plan: true` in the
-    config the sweep's jobs compose from (a sweep file, a preset)."""
-    for override in overrides:
-        key, _, value = override.lstrip("+").partition("=")
-        if key == "plan":
-            return value.strip().lower() in ("true", "yes", "on", "1")
-    from engine.config import ConfigError, compose_config, expand_sweep
-
-    try:
-        jobs = expand_sweep(overrides).jobs
-        return bool(jobs) and compose_config(jobs[0]).config.plan
-    except ConfigError:
-        return False  # the sweep reports every problem when it runs
-
-
 def _print_plan(estimates: Any, reused: list[str], as_json: bool) -> int:
     from engine.runner import render_json, render_text
 
@@ -137,17 +121,6 @@ def _plan_single(composed: Composed, as_json: bool) -> int:
     except ConfigError as error:
         return fail(error)
     return _print_plan(estimate_plans([("", plan)]), [], as_json)
-
-
-def _plan_sweep(overrides: list[str], as_json: bool) -> int:
-    from engine.config import ConfigError
-    from engine.sweeps import estimate_sweep
-
-    try:
-        estimates, reused = estimate_sweep(overrides)
-    except ConfigError as error:
-        return fail(_every_sweep_problem(error, overrides))
-    return _print_plan(estimates, reused, as_json)
 
 
 def _single(overrides: list[str], as_json: bool = False) -> int:
@@ -202,14 +175,14 @@ def _multirun(overrides: list[str], as_json: bool = False) -> int:
     from engine.logs import FolderBusy
     from engine.sweeps import run_sweep
 
-    if _plan_wanted(overrides):
-        return _plan_sweep(overrides, as_json)
     try:
         outcome = run_sweep(overrides)
     except ConfigError as error:
         return fail(_every_sweep_problem(error, overrides))
     except FolderBusy as error:
         return fail(error)
+    if outcome.estimates is not None:  # plan: true
+        return _print_plan(outcome.estimates, outcome.reused, as_json)
     print(outcome.comparison.to_text())
     print(f"\ncomparison.md, .csv, .json and every log: {outcome.folder}")
     for job in outcome.failed:

@@ -212,6 +212,69 @@ class EvalLogWriter:
         self._journal.write(self.redact(_dumps(line)) + "\n")
         self._journal.flush()
 
+    def copy_samples(
+        self, source: Path, skip: set[tuple[str, int]] | None = None
+    ) -> Iterator[dict[str, Any]] | None:
+        """The samples of the finished `.eval` log `source` appended as they are stored (still
+        compressed, not redacted again: they were when written), each yielded as its summary
+        once copied; a merge of shards neither decompresses nor recompresses a sample. None when
+        `source` is no finished `.eval` with an entry for each summary (then read the samples).
+        A sample listed twice is taken once, at its first place, with its last entry, as
+        `iter_log_samples` reads it. `skip`: (id as text, epoch) of samples not to copy."""
+        if source.suffix != ".eval":
+            return None
+        archive = zipfile.ZipFile(source)
+        try:
+            names = set(archive.namelist())
+            if HEADER_JSON not in names or SUMMARIES_JSON not in names:
+                archive.close()
+                return None
+            listed: dict[str, dict[str, Any]] = {}
+            for summary in json.loads(archive.read(SUMMARIES_JSON)):
+                listed[sample_entry_name(summary["id"], summary["epoch"])] = summary
+            if not names.issuperset(listed):
+                archive.close()
+                return None
+        except (zipfile.BadZipFile, ValueError, KeyError, TypeError):
+            archive.close()
+            return None
+        return self._copied(archive, listed, skip or set())
+
+    def _copied(
+        self,
+        archive: zipfile.ZipFile,
+        listed: dict[str, dict[str, Any]],
+        skip: set[tuple[str, int]],
+    ) -> Iterator[dict[str, Any]]:
+        assert self._zip is not None and self._part is not None and self._journal is not None
+        with archive, Path(str(archive.filename)).open("rb") as stored:
+            for name, summary in listed.items():
+                if (str(summary["id"]), int(summary.get("epoch", 1))) in skip:
+                    continue
+                info = archive.getinfo(name)
+                stored.seek(info.header_offset)
+                fields = _LOCAL_HEADER.unpack(stored.read(_LOCAL_HEADER.size))
+                if fields[0] != b"PK\x03\x04":
+                    raise zipfile.BadZipFile(f"{archive.filename}: no entry at {name}'s offset")
+                stored.seek(info.header_offset + _LOCAL_HEADER.size + fields[-2] + fields[-1])
+                data = stored.read(info.compress_size)
+                entry = zipfile.ZipInfo(name, info.date_time)
+                entry.compress_type = info.compress_type
+                entry.external_attr = info.external_attr
+                entry.CRC, entry.compress_size = info.CRC, info.compress_size
+                entry.file_size = info.file_size
+                entry.flag_bits = info.flag_bits & ~0x08  # sizes in the header, no descriptor
+                self._part.seek(self._zip.start_dir)
+                entry.header_offset = self._part.tell()
+                self._part.write(entry.FileHeader())
+                self._part.write(data)
+                self._zip.start_dir = self._part.tell()
+                self._part.flush()
+                line = {**summary, ENTRY: _entry_record(entry, self._part.tell())}
+                self._journal.write(self.redact(_dumps(line)) + "\n")
+                self._journal.flush()
+                yield summary
+
     def finish(
         self,
         status: str,

@@ -11,7 +11,13 @@ from engine.runner._display import (
 )
 from engine.runner._estimate import JobEstimate
 from engine.runner._execute import PreparedRun, default_run_dir, execute, prepare_run, run_composed
-from engine.runner._plan import EvalPlan, SelectedSamples, build_plan, identity_of
+from engine.runner._plan import (
+    EvalPlan,
+    SelectedSamples,
+    SharedSelections,
+    build_plan,
+    identity_of,
+)
 from engine.runner._plan_report import estimate_plans, render_json, render_text
 from engine.runner._rescore import score_command
 from engine.runner._run import (
@@ -34,6 +40,7 @@ __all__ = [
     "PreparedRun",
     "RichDisplay",
     "SelectedSamples",
+    "SharedSelections",
     "build_plan",
     "default_run_dir",
     "errors_exceed",

@@ -146,6 +146,7 @@ def hook_dirs(composed: Composed) -> list[Path]:
     return [d.parent / "tasks" for d in composed.config_dirs[:-1]] + [tasks_dir()]
 
 
+_NO_KEYS: frozenset[str] = frozenset()
 MAX_LOGGED_IDS = 10_000
 """The log header lists the selected sample ids up to this many (it is held for the whole run)."""
 
@@ -213,9 +214,9 @@ class SelectedSamples:
         matched: list[tuple[int, Sample]] = []
         matching = 0
         scan = source.checked() if isinstance(source, DatasetFile) else source
+        position = -1
         for position, sample in enumerate(scan):
-            self.dataset_size += 1
-            if not self._wanted(sample):
+            if self.wanted is not None and str(sample.id) not in self.wanted:
                 continue
             if shuffle:
                 matched.append((position, sample))
@@ -224,6 +225,7 @@ class SelectedSamples:
                 if len(self.ids) < MAX_LOGGED_IDS:
                     self.ids.append(sample.id)
             matching += 1
+        self.dataset_size = position + 1
         self.matching = matching
         """Samples that pass the `sample_id` filter (before `limit`)."""
         if shuffle:
@@ -248,10 +250,11 @@ class SelectedSamples:
 
     def _note(self, sample: Sample) -> None:
         """What planning checks of a selected sample: media, metadata keys, choices."""
-        keys = set(sample.metadata or {})
+        present = sample.metadata.keys() if sample.metadata else _NO_KEYS
         if self.metadata_keys is None:
-            self.metadata_keys, self._first_id = keys, sample.id
-        else:
+            self.metadata_keys, self._first_id = set(present), sample.id
+        elif present != self.metadata_keys:  # the same keys as every sample before: nothing new
+            keys = set(present)
             for key in keys - self.metadata_keys - set(self.metadata_lacking):
                 self.metadata_lacking[key] = self._first_id  # every sample before lacked it
             for key in self.metadata_keys - keys:
@@ -297,6 +300,62 @@ class SelectedSamples:
         if self.shard is None:
             return selected
         return itertools.islice(selected, self.shard.index, None, self.shard.count)
+
+
+class SharedSelections:
+    """The selected samples of a sweep's plans, made once per dataset and selection: jobs that
+    read the same dataset file with the same `sample_id`, `shuffle`, `seed`, `limit` and `shard`
+    share one read-and-check pass (a 3 tasks × 3 models sweep over one dataset reads it once, not
+    nine times). Each plan gets its own copy (its own shuffled items once iterated). An unseeded
+    shuffle draws a seed per job, so it is never shared; a dataset error is remembered too."""
+
+    def __init__(self) -> None:
+        self._made: dict[str, SelectedSamples | DatasetError] = {}
+
+    def select(self, composed: Composed, fetch: bool) -> SelectedSamples:
+        import copy
+        import json
+
+        config = composed.config
+        dataset = config.task.dataset
+        key = json.dumps(
+            [
+                dataset.model_dump(mode="json"),
+                [str(d) for d in dataset_search_dirs(composed)],
+                [str(d) for d in hook_dirs(composed)],
+                fetch,
+                config.sample_id,
+                config.shuffle,
+                config.seed,
+                config.limit,
+                config.shard,
+            ],
+            default=str,
+        )
+        made = self._made.get(key)
+        if made is None:
+            try:
+                made = select_samples(composed, fetch)
+            except DatasetError as error:
+                made = error
+            if not (isinstance(made, SelectedSamples) and made.drawn):
+                self._made[key] = made
+        if isinstance(made, DatasetError):
+            raise DatasetError(str(made))
+        shared = copy.copy(made)
+        shared.config, shared.items = config, None
+        return shared
+
+
+def select_samples(composed: Composed, fetch: bool = True) -> SelectedSamples:
+    """The samples a config selects, read and checked once (`DatasetError` if one is bad)."""
+    dataset = DatasetFile(
+        composed.config.task.dataset,
+        dataset_search_dirs(composed),
+        hook_dirs(composed),
+        fetch=fetch,
+    )
+    return SelectedSamples(dataset, composed.config)
 
 
 def unusable_outputs(config: RunConfig) -> list[tuple[str, str]]:
@@ -377,19 +436,31 @@ def role_player(
 
 
 def build_plan(
-    composed: Composed, hub: ModelHub | None = None, *, fetch: bool = True, connect: bool = True
+    composed: Composed,
+    hub: ModelHub | None = None,
+    *,
+    fetch: bool = True,
+    connect: bool = True,
+    selections: SharedSelections | None = None,
 ) -> EvalPlan:
     """Everything checked before any request; without `fetch`, Hub datasets are not downloaded.
 
     `hub`: share connection pools with other plans (an in-process sweep); else a new one.
     Without `connect` (for `validate`), models are checked by name only: no client is made and
     no API key is needed, and the plan has no models (it is not for running). A user's
-    components and mock-model reply functions load from the task directories (`hook_dirs`)."""
+    components and mock-model reply functions load from the task directories (`hook_dirs`).
+    `selections`: share the selected samples with other plans of a sweep (read once)."""
     with using_code_dirs(hook_dirs(composed)):
-        return _build_plan(composed, hub, fetch, connect)
+        return _build_plan(composed, hub, fetch, connect, selections)
 
 
-def _build_plan(composed: Composed, hub: ModelHub | None, fetch: bool, connect: bool) -> EvalPlan:
+def _build_plan(
+    composed: Composed,
+    hub: ModelHub | None,
+    fetch: bool,
+    connect: bool,
+    selections: SharedSelections | None = None,
+) -> EvalPlan:
     config = composed.config
     problems: list[Problem] = []
 
@@ -474,10 +545,11 @@ def _build_plan(composed: Composed, hub: ModelHub | None, fetch: bool, connect: 
 
     selected: SelectedSamples | None = None
     try:
-        dataset = DatasetFile(
-            config.task.dataset, dataset_search_dirs(composed), hook_dirs(composed), fetch=fetch
+        selected = (
+            selections.select(composed, fetch)
+            if selections is not None
+            else select_samples(composed, fetch)
         )
-        selected = SelectedSamples(dataset, config)
     except DatasetError as error:
         problem("task.dataset", error)
 

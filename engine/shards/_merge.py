@@ -16,6 +16,7 @@ from typing import Any
 from engine.errors import InspectRunError
 from engine.logs import (
     LOG_SUFFIXES,
+    LogSink,
     config_hash,
     eval_error,
     iter_log_samples,
@@ -264,13 +265,12 @@ def merge_logs(paths: Sequence[Path], out: Path | None = None) -> MergedLog:
     usage: dict[str, Any] = {}
     for log in logs:
         shard_usage: dict[str, Any] = {}
-        for sample in _samples(log.path):
+        for sample in _samples(log.path, writer, seen):
             key = (str(sample["id"]), int(sample.get("epoch", 1)))
             if key in seen:
                 continue
             seen.add(key)
             _sum_usage(shard_usage, sample.get("model_usage") or {})
-            writer.write_sample(sample)
             if sample.get("error"):
                 errors += 1
                 continue
@@ -340,8 +340,21 @@ def merge_logs(paths: Sequence[Path], out: Path | None = None) -> MergedLog:
     )
 
 
-def _samples(path: Path) -> Iterator[dict[str, Any]]:
-    yield from iter_log_samples(path)
+def _samples(path: Path, writer: LogSink, seen: set[tuple[str, int]]) -> Iterator[dict[str, Any]]:
+    """Each sample of a shard log not `seen` in an earlier shard, written to `writer`, then
+    yielded (a `.eval` into a `.eval`: copied compressed and yielded as its summary, which holds
+    what the merge reads: id, epoch, scores, usage, error)."""
+    from engine.logs import EvalLogWriter
+
+    if isinstance(writer, EvalLogWriter):
+        copied = writer.copy_samples(path, skip=seen)
+        if copied is not None:
+            yield from copied
+            return
+    for sample in iter_log_samples(path):
+        if (str(sample["id"]), int(sample.get("epoch", 1))) not in seen:
+            writer.write_sample(sample)
+        yield sample
 
 
 def merge_shard_sets(paths: list[Path]) -> list[Path]:

@@ -94,12 +94,13 @@ def run_workers(composed: Any, overrides: list[str]) -> tuple[int, MergedLog | N
         + role_connection_overrides(config, i, workers)
         for i in range(workers)
     ]
-    identities = [identity_of(compose_config(command)) for command in commands]
     processes = [
         subprocess.Popen([sys.executable, "-m", "engine.cli", *command], stdout=subprocess.DEVNULL)
         for command in commands
     ]
     try:
+        # While the workers start up: the run identity each worker's log will carry.
+        identities = [identity_of(compose_config(command)) for command in commands]
         codes = [process.wait() for process in processes]
     except BaseException:  # Ctrl-C or SIGTERM: every worker stops as on Ctrl-C (logs resumable)
         for process in processes:

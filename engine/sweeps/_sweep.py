@@ -24,7 +24,15 @@ from engine.config import (
 )
 from engine.logs import FolderLock, read_run_file, redact, unusable_folder
 from engine.models import ModelHub
-from engine.runner import Budget, EvalPlan, EvalResult, JobEstimate, build_plan, prepare_run
+from engine.runner import (
+    Budget,
+    EvalPlan,
+    EvalResult,
+    JobEstimate,
+    SharedSelections,
+    build_plan,
+    prepare_run,
+)
 from engine.sweeps._budget import budget_shares
 from engine.sweeps._jobs import (
     Job,
@@ -47,6 +55,10 @@ class SweepOutcome:
     """The jobs that ran now (reused ones are only in the comparison)."""
     failed: list[Job] = field(default_factory=list)
     """Jobs whose run did not end in success."""
+    estimates: list[JobEstimate] | None = None
+    """With `plan: true`: what each job would send and cost (nothing ran, no folder claimed)."""
+    reused: list[str] = field(default_factory=list)
+    """With `plan: true`: the labels of the jobs already complete in their folders."""
 
 
 def _say(text: str) -> None:
@@ -61,25 +73,31 @@ def plan_sweep(
     Plans share one model hub per connection/cache setting, so jobs share connection pools (jobs
     sent through batch APIs excepted: each keeps its own batcher and journal). With `owned`, the
     sweep folder is locked (held until `owned` closes) before its jobs are classified: a second
-    identical sweep gets `FolderBusy` instead of running the same jobs.
+    identical sweep gets `FolderBusy` instead of running the same jobs; not with `plan: true`
+    (nothing runs). The jobs of one dataset and selection share its read (`SharedSelections`).
     """
     sweep = expand_sweep(overrides)
+    if sweep.first.config.plan:
+        owned = None
     root = sweep_folder(sweep)
     why = unusable_folder(root)
     if why is not None:
         explicit = any(o.lstrip("+").startswith("hydra.sweep.dir=") for o in sweep.jobs[0])
         key = "hydra.sweep.dir" if explicit else "log_dir"
         raise ConfigError([Problem(key, f"cannot hold the sweep folder {root}: {why}")])
-    undo = _own(root, owned) if owned is not None else None
+    planning = sweep.first.config.plan  # a plan claims no folder
+    undo = _own(root, owned) if owned is not None and not planning else None
     jobs: list[Job] = []
     plans: dict[int, EvalPlan] = {}
     hubs: dict[str, ModelHub] = {}
+    selections = SharedSelections()
     problems: list[Problem] = []
     if sweep.launcher != "basic":
         problems += check_launcher(sweep.launcher, sweep.first.launcher)
-    for job_overrides in sweep.jobs:
+    for index, job_overrides in enumerate(sweep.jobs):
         try:
-            composed = compose_config(job_overrides)
+            # `expand_sweep` composed the first job already.
+            composed = sweep.first if index == 0 else compose_config(job_overrides)
             job = classify(composed, root, sweep.swept, job_overrides)
             if job.state != "reuse":
                 config = composed.config
@@ -88,7 +106,7 @@ def plan_sweep(
                 if config.batch.enabled:
                     key = f"batch:{len(jobs)}"
                 hub = hubs.setdefault(key, ModelHub(config.connection, config.cache, config.batch))
-                plans[len(jobs)] = build_plan(composed, hub)
+                plans[len(jobs)] = build_plan(composed, hub, selections=selections)
             jobs.append(job)
         except ConfigError as error:
             problems += sweep.job_problems(error, job_overrides)
@@ -164,20 +182,31 @@ def comparison_of(root: Path, jobs: list[Job], sweep: Sweep) -> Comparison:
 def estimate_sweep(overrides: Sequence[str]) -> tuple[list[JobEstimate], list[str]]:
     """`plan=true` on a sweep: every job planned as a run would be (`ConfigError` as a run would
     raise it) and estimated; nothing is sent and no folder is claimed. Also the reused jobs."""
+    return _estimated(*plan_sweep(overrides))
+
+
+def _estimated(
+    sweep: Sweep, root: Path, jobs: list[Job], plans: dict[int, EvalPlan]
+) -> tuple[list[JobEstimate], list[str]]:
     from engine.runner import estimate_plans
 
-    sweep, _, jobs, plans = plan_sweep(overrides)
     labelled = [(job_label(jobs[i].composed, sweep.swept), plan) for i, plan in plans.items()]
     reused = [job_label(job.composed, sweep.swept) for job in jobs if job.state == "reuse"]
     return estimate_plans(labelled), reused
 
 
 def run_sweep(overrides: Sequence[str], config_dirs: Sequence[str | Path] = ()) -> SweepOutcome:
-    """Validate (raising `ConfigError` before any request), run what is missing, compare."""
+    """Validate (raising `ConfigError` before any request), run what is missing, compare.
+
+    With `plan: true` (on the command line, in a sweep file or a preset) nothing runs: the
+    outcome holds each job's `estimates` (see `estimate_sweep`)."""
     from engine.sweeps._inprocess import run_in_process
 
     with extra_config_dirs(config_dirs), ExitStack() as owned:
         sweep, root, jobs, plans = plan_sweep(overrides, owned)
+        if sweep.first.config.plan:
+            estimates, reused = _estimated(sweep, root, jobs, plans)
+            return SweepOutcome(root, jobs, Comparison([]), estimates=estimates, reused=reused)
         _announce(root, jobs)
         for job in jobs:
             if job.state == "changed":

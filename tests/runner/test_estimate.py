@@ -67,6 +67,7 @@ def test_a_sweep_plan_matches_what_the_server_then_counts(
 ) -> None:
     plan = planned(capsys, *SWEEP)
     assert server.requests == []  # planning sent nothing, not even a model list
+    assert not Path("logs").exists()  # and claimed no folder
     jobs = {job["model"]: job for job in plan["jobs"]}
     assert sorted(jobs) == ["openai/a", "openai/b"]
     for job in jobs.values():
@@ -145,4 +146,4 @@ def test_plan_true_in_a_sweep_file_plans_the_sweep(
     assert cli(["+sweep=costs", "task=quiz", "display=none", "--json"]) == 0
     jobs = json.loads(capsys.readouterr().out)["jobs"]
     assert len(jobs) == 2
-    assert server.requests == []
+    assert server.requests == [] and not Path("logs").exists()

@@ -129,3 +129,31 @@ def test_merge_refuses_a_missing_duplicated_or_foreign_shard(
     assert "is not a shard log" in capsys.readouterr().err
     assert cli(["merge", str(tmp_path / "nowhere")]) == 2
     assert not list(tmp_path.rglob("merged-*"))
+
+
+def test_merged_eval_holds_the_shards_sample_entries_as_stored_and_inspect_reads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, quiz: OpenAIServer
+) -> None:
+    import zipfile
+
+    from inspect_ai.log import read_eval_log
+
+    run_shards(monkeypatch, "log_dir=shards")
+    shard_logs = logs_under(tmp_path / "shards")
+    assert cli(["merge", *map(str, shard_logs), "-o", str(tmp_path / "merged")]) == 0
+    (merged,) = logs_under(tmp_path / "merged")
+    stored = {}
+    for shard in shard_logs:
+        with zipfile.ZipFile(shard) as archive:
+            for info in archive.infolist():
+                if info.filename.startswith("samples/"):
+                    stored[info.filename] = (info.CRC, info.compress_size, archive.read(info))
+    with zipfile.ZipFile(merged) as archive:
+        assert archive.testzip() is None
+        entries = [i for i in archive.infolist() if i.filename.startswith("samples/")]
+        assert len(entries) == len(stored) == 50
+        for info in entries:
+            assert (info.CRC, info.compress_size, archive.read(info)) == stored[info.filename]
+    log = read_eval_log(str(merged))
+    assert log.status == "success" and log.samples is not None and len(log.samples) == 50
+    assert log.results is not None and log.results.total_samples == 50

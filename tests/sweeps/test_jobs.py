@@ -184,3 +184,41 @@ def test_the_command_line_replaces_a_sweep_files_axis_with_or_without_plus(
         sweep, _, jobs, _ = plan_sweep(["+sweep=red_blue", task, "model=none", pinned])
         assert sweep.swept == ["roles.blue_team"] and len(jobs) == 2
         assert all(job.composed.config.roles["red_team"].model == "openai/gpt-4o" for job in jobs)
+
+
+def counted_task(folder: Path, *names: str) -> None:
+    """Tasks over one dataset whose `record_to_sample` hook notes every record it reads."""
+    (folder / "conf" / "task").mkdir(parents=True)
+    (folder / "tasks").mkdir()
+    (folder / "tasks" / "counted.py").write_text(
+        "def record_to_sample(record):\n"
+        "    with open('reads.txt', 'a') as reads:\n"
+        "        reads.write(str(record['id']) + '\\n')\n"
+        "    return {'id': record['id'], 'input': record['q'], 'target': record['a']}\n"
+    )
+    (folder / "data.jsonl").write_text(
+        "".join(f'{{"id": "s{n}", "q": "Question {n}?", "a": "A"}}\n' for n in range(5))
+    )
+    for name in names:
+        (folder / "conf" / "task" / f"{name}.yaml").write_text(
+            f"name: {name}\ndataset: {{path: data.jsonl, record_to_sample: counted.py}}\n"
+            "scorers: [match]\n"
+        )
+
+
+def test_jobs_over_one_dataset_and_selection_read_it_once(environment: Path) -> None:
+    counted_task(environment, "t1", "t2")
+    _, _, jobs, plans = plan_sweep(["task=t1,t2", "model=openai/a,openai/b", "limit=4"])
+    assert len(jobs) == len(plans) == 4
+    reads = (environment / "reads.txt").read_text().split()
+    assert reads == [f"s{n}" for n in range(5)]  # one pass for the four jobs
+    assert len({id(plan.samples) for plan in plans.values()}) == 4  # each job its own copy
+    for plan in plans.values():
+        assert len(plan.samples) == 4 and plan.samples.ids == ["s0", "s1", "s2", "s3"]
+
+
+def test_jobs_with_another_selection_read_the_dataset_again(environment: Path) -> None:
+    counted_task(environment, "t1")
+    _, _, _, plans = plan_sweep(["task=t1", "model=openai/a", "limit=2,3", "shuffle=true,false"])
+    assert len((environment / "reads.txt").read_text().split()) == 4 * 5  # one pass a job
+    assert sorted(len(plan.samples) for plan in plans.values()) == [2, 2, 3, 3]
