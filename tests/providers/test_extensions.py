@@ -14,8 +14,8 @@ import pytest
 from inspect_ai.log import read_eval_log
 
 from engine.providers import ProviderConfigError, create_api, provider_names
-from tests.support.openai_server import OpenAIServer, Request
 from tests.support.cli import run_cli_process
+from tests.support.openai_server import OpenAIServer, Request
 from tests.test_cli import the_log
 
 EXTENSION = '''
