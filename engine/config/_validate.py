@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine._assets import conf_dir
 from engine.config._errors import ConfigError, Problem, suggest
@@ -26,6 +27,9 @@ from engine.config._searchpath import (
     search_dirs,
     user_config_dirs,
 )
+
+if TYPE_CHECKING:
+    from engine.config._compose import Composed
 
 _SCHEMA_OF_GROUP = {
     "task": "task",
@@ -115,11 +119,14 @@ def _removable(problem: Problem) -> bool:
     )
 
 
-def all_problems(overrides: Sequence[str], *, connect: bool = False) -> list[Problem]:
+def all_problems(
+    overrides: Sequence[str], *, connect: bool = False, composed: Composed | None = None
+) -> list[Problem]:
     """Every problem of composing and planning `overrides`, also those a first problem hides.
 
     A failed composition is tried again without the keys at fault, so the plan still
-    runs and finds, say, a misspelt solver in a task file whose other key is misspelt too."""
+    runs and finds, say, a misspelt solver in a task file whose other key is misspelt too.
+    `composed`: `overrides` already composed without problems (only the plan is left to check)."""
     from engine.config._compose import compose_config
     from engine.runner import build_plan
 
@@ -128,7 +135,8 @@ def all_problems(overrides: Sequence[str], *, connect: bool = False) -> list[Pro
     overrides = list(overrides)
     for _ in range(_REPAIRS + 1):
         try:
-            composed = compose_config(overrides, without=removed)
+            if composed is None:
+                composed = compose_config(overrides, without=removed)
         except ConfigError as error:
             gone = tuple(f"{key}." for key in removed)
             fresh = [
@@ -235,18 +243,21 @@ def validate_dirs(dirs: Sequence[str | Path]) -> Report:
 
             if find_group_file("sweep", name) in broken:
                 continue
+            composed_whole = True
             try:
                 sweep = expand_sweep([f"+sweep={name}"])
             except ConfigError as error:
+                composed_whole = False
                 report.add(error.problems, f"composing sweep={name}")
                 try:  # its jobs are still checked, without the keys at fault
                     removable = [p.key for p in error.problems if _removable(p)]
                     sweep = expand_sweep([f"+sweep={name}"], without=removable)
                 except ConfigError:
                     continue
-            for job in sweep.jobs:
+            for index, job in enumerate(sweep.jobs):
                 report.composed += 1
-                found = all_problems(job)
+                first = sweep.first if index == 0 and composed_whole else None
+                found = all_problems(job, composed=first)  # the first job is composed already
                 report.add(sweep.job_problems(ConfigError(found), job) if found else [])
     return report
 
