@@ -16,7 +16,7 @@ from inspect_ai.log import read_eval_log
 from engine.logs import LOG_SUFFIXES, read_log_header
 from tests.support.cli import INSPECT_RUN, run_cli
 from tests.support.files import found_in
-from tests.support.openai_server import OpenAIServer, Request, error, fixed
+from tests.support.openai_server import Gate, OpenAIServer, Request, error, fixed
 
 SECRET = "sk-test-NEVER-WRITE-ME-4242"
 
@@ -297,7 +297,8 @@ def test_python_api_runs_the_same_path(
 
 
 def test_a_killed_run_keeps_what_it_scored(tmp_path: Path) -> None:
-    with OpenAIServer(fixed("the basket"), latency=0.2) as server:
+    gate = Gate(fixed("the basket"), passes=40)  # half the run's 80 requests: it cannot finish
+    with OpenAIServer(gate) as server:
         env = {"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": server.base_url}
         process = subprocess.Popen(
             [
@@ -321,6 +322,7 @@ def test_a_killed_run_keeps_what_it_scored(tmp_path: Path) -> None:
             time.sleep(0.05)
         process.kill()
         process.wait()
+        gate.release()
     assert journal is not None
     records = [json.loads(line) for line in journal.read_text().splitlines()]
     assert len(records) >= 3
