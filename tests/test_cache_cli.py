@@ -1,12 +1,14 @@
-"""The response cache end to end: `inspect-run … cache=on` as a subprocess, and `inspect-run cache`."""
+"""The response cache end to end: `inspect-run … cache=on` (in process; two processes for the
+shared cache), and `inspect-run cache`."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
+import sqlite3
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -107,6 +109,12 @@ def test_a_second_run_sends_nothing_and_scores_the_same(
     assert all(r.body.get("temperature") == 0.5 for r in server.chat_requests()[-8:])
 
 
+def age_by_an_hour(cache_dir: Path) -> None:
+    """Move every stored entry an hour into the past, as if the cache had sat unused."""
+    with contextlib.closing(sqlite3.connect(cache_dir / "responses.sqlite")) as db, db:
+        db.execute("UPDATE responses SET created = created - 3600, expires = expires - 3600")
+
+
 def test_cache_list_prune_and_clear(tmp_path: Path, server: OpenAIServer, cache_dir: Path) -> None:
     options = {"tmp_path": tmp_path, "server": server, "cache_dir": cache_dir}
     run("first", **options)
@@ -134,7 +142,7 @@ def test_expired_entries_are_listed_then_pruned(
     options = {"tmp_path": tmp_path, "server": server, "cache_dir": cache_dir}
     run("short", "cache.expiry=1s", **options)
     run("long", "cache.expiry=never", "generation.temperature=0.2", **options)
-    time.sleep(1.2)
+    age_by_an_hour(cache_dir)  # the 1s entries are past their expiry; no sleeping
 
     listed = inspect_run("cache", "list", **options)
     (row,) = [line for line in listed.stdout.splitlines() if line.startswith("openai/")]

@@ -1,11 +1,11 @@
-"""`inspect-run` end to end as a subprocess, against local OpenAI-protocol servers."""
+"""`inspect-run` end to end (in process, and as a process where that is the point), against local
+OpenAI-protocol servers."""
 
 from __future__ import annotations
 
 import json
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,31 +14,11 @@ import pytest
 from inspect_ai.log import read_eval_log
 
 from engine.logs import LOG_SUFFIXES, read_log_header
+from tests.support.cli import INSPECT_RUN, run_cli
 from tests.support.files import found_in
-from tests.support.openai_server import OpenAIServer, Request, error, fixed
+from tests.support.openai_server import Gate, OpenAIServer, Request, error, fixed
 
-INSPECT_RUN = str(Path(sys.executable).parent / "inspect-run")
 SECRET = "sk-test-NEVER-WRITE-ME-4242"
-
-
-def run_cli(
-    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    environment = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.endswith(("_API_KEY", "_BASE_URL")) and k not in ("INSPECT_EVAL_MODEL", "HF_TOKEN")
-    }
-    environment.update(env or {})
-    return subprocess.run(
-        [INSPECT_RUN, *args],
-        cwd=cwd,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 def the_log(log_dir: Path) -> Path:
@@ -317,7 +297,8 @@ def test_python_api_runs_the_same_path(
 
 
 def test_a_killed_run_keeps_what_it_scored(tmp_path: Path) -> None:
-    with OpenAIServer(fixed("the basket"), latency=0.2) as server:
+    gate = Gate(fixed("the basket"), passes=40)  # half the run's 80 requests: it cannot finish
+    with OpenAIServer(gate) as server:
         env = {"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": server.base_url}
         process = subprocess.Popen(
             [
@@ -341,6 +322,7 @@ def test_a_killed_run_keeps_what_it_scored(tmp_path: Path) -> None:
             time.sleep(0.05)
         process.kill()
         process.wait()
+        gate.release()
     assert journal is not None
     records = [json.loads(line) for line in journal.read_text().splitlines()]
     assert len(records) >= 3

@@ -41,8 +41,9 @@ from tests.test_cli import run_cli
 DATASET_SIZE = 30
 LIMIT, EPOCHS = 15, 2
 TOTAL = LIMIT * EPOCHS
-RUN_TIMEOUT = 30.0
-"""Seconds any one eval may take before the test calls it hung (each takes well under 2 s)."""
+RUN_TIMEOUT = 300.0
+"""Seconds any one eval may take before the test calls it hung: a failure timeout, not a pace
+(each takes well under 2 s, but the suite must pass on a machine kept busy by other work)."""
 
 FAST = [
     "connection.backoff_base=0.01",
@@ -411,7 +412,6 @@ def test_cli_under_mixed_faults_exits_0_and_logs_every_sample(conf: Path, tmp_pa
                 "OPENAI_BASE_URL": server.base_url,
                 "INSPECT_RUN_CONFIG_PATH": str(conf),
             },
-            timeout=RUN_TIMEOUT + 30,
         )
     assert done.returncode == 0, done.stderr
     [log_path] = [

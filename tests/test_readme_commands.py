@@ -122,6 +122,7 @@ def dry_run(args: list[str]) -> None:
         build_plan(composed, fetch=False, connect=False)
 
 
+@pytest.mark.slow
 def test_every_readme_command_runs_against_local_servers(
     workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -17,6 +17,8 @@ import pytest
 
 from tests.support.processes import stop
 
+pytestmark = pytest.mark.slow  # builds a wheel and installs it into a fresh venv
+
 REPO = Path(__file__).resolve().parents[1]
 ASSETS = (
     "engine/_assets/conf/config.yaml",

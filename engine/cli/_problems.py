@@ -20,6 +20,7 @@ from pathlib import Path
 from engine._assets import conf_dir
 from engine.config import (
     CONFIG_PATH_VAR,
+    Composed,
     ConfigError,
     Problem,
     check_file,
@@ -45,11 +46,14 @@ def _removable(problem: Problem) -> bool:
     )
 
 
-def all_problems(overrides: Sequence[str], *, connect: bool = False) -> list[Problem]:
+def all_problems(
+    overrides: Sequence[str], *, connect: bool = False, composed: Composed | None = None
+) -> list[Problem]:
     """Every problem of composing and planning `overrides`, also those a first problem hides.
 
     A failed composition is tried again without the keys at fault, so the plan still
-    runs and finds, say, a misspelt solver in a task file whose other key is misspelt too."""
+    runs and finds, say, a misspelt solver in a task file whose other key is misspelt too.
+    `composed`: `overrides` already composed without problems (only the plan is left to check)."""
     from engine.config import compose_config
     from engine.runner import build_plan
 
@@ -58,7 +62,8 @@ def all_problems(overrides: Sequence[str], *, connect: bool = False) -> list[Pro
     overrides = list(overrides)
     for _ in range(_REPAIRS + 1):
         try:
-            composed = compose_config(overrides, without=removed)
+            if composed is None:
+                composed = compose_config(overrides, without=removed)
         except ConfigError as error:
             gone = tuple(f"{key}." for key in removed)
             fresh = [
@@ -191,18 +196,21 @@ def validate_dirs(dirs: Sequence[str | Path]) -> Report:
 
             if find_group_file("sweep", name) in broken:
                 continue
+            composed_whole = True
             try:
                 sweep = expand_sweep([f"+sweep={name}"])
             except ConfigError as error:
+                composed_whole = False
                 report.add(error.problems, f"composing sweep={name}")
                 try:  # its jobs are still checked, without the keys at fault
                     removable = [p.key for p in error.problems if _removable(p)]
                     sweep = expand_sweep([f"+sweep={name}"], without=removable)
                 except ConfigError:
                     continue
-            for job in sweep.jobs:
+            for index, job in enumerate(sweep.jobs):
                 report.composed += 1
-                found = all_problems(job)
+                first = sweep.first if index == 0 and composed_whole else None
+                found = all_problems(job, composed=first)  # the first job is composed already
                 report.add(sweep.job_problems(ConfigError(found), job) if found else [])
     return report
 

@@ -174,11 +174,15 @@ def test_a_resumed_request_in_two_journaled_batches_waits_for_the_later_one(
     # Resumed with nothing scored: both batches hold "b"; the expired one answers its poll first
     # and must not resend "b" (nor fail it): "b" waits for the later batch.
     reply = server._batch_reply
+    expired_answered = asyncio.Event()
 
     async def later_batch_answers_last(batch: ServedBatch) -> Any:
-        if batch.id == answered:
-            await asyncio.sleep(0.3)
-        return await reply(batch)
+        if batch.id == answered:  # a gate, not a pace: the expired batch answers first
+            await asyncio.wait_for(expired_answered.wait(), timeout=60)
+        answer = await reply(batch)
+        if batch.id == expired:
+            expired_answered.set()
+        return answer
 
     server._batch_reply = later_batch_answers_last  # type: ignore[method-assign]
     hub = ModelHub(FAST, batch=batching(size=2))

@@ -69,7 +69,7 @@ async def test_a_repeated_request_is_answered_from_the_cache(
     assert second.metadata == {"cache": "hit"}
     assert second.to_log()["metadata"] == {"cache": "hit"}
     assert second.usage == first.usage and second.model == first.model
-    assert second.time < 0.5
+    assert second.time != first.time  # a hit is timed as a lookup, not given the call's time
     assert (gpt.calls, gpt.cache_hits) == (1, 1)
     assert gpt.usage.total_tokens == 2 * first.usage.total_tokens  # a hit still costs its usage
 

@@ -280,14 +280,21 @@ async def test_retry_after_is_read_from_the_aws_error(server: BedrockServer) -> 
 async def test_worker_threads_carry_max_connections_requests_at_once(
     server: BedrockServer,
 ) -> None:
-    """boto3 blocks, so calls run in threads: as many at once as the pool allows, no more."""
+    """boto3 blocks, so calls run in threads: as many at once as the pool allows, no more.
+
+    The first requests are held until three are in flight (a gate, not a pace), then a moment
+    longer, so a pool that let a fourth through would be seen doing it."""
     in_flight = peak = 0
+    full = asyncio.Event()
 
     async def slow(request: Request) -> str:
         nonlocal in_flight, peak
         in_flight += 1
         peak = max(peak, in_flight)
-        await asyncio.sleep(0.3)
+        if in_flight == 3:
+            full.set()
+        await asyncio.wait_for(full.wait(), timeout=60)  # a failure timeout, not a pace
+        await asyncio.sleep(0.05)
         in_flight -= 1
         return "ok"
 

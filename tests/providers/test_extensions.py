@@ -14,8 +14,9 @@ import pytest
 from inspect_ai.log import read_eval_log
 
 from engine.providers import ProviderConfigError, create_api, provider_names
+from tests.support.cli import run_cli_process
 from tests.support.openai_server import OpenAIServer, Request
-from tests.test_cli import run_cli, the_log
+from tests.test_cli import the_log
 
 EXTENSION = '''
 """A third-party provider: OpenAI's wire protocol through the openai SDK, its own env vars."""
@@ -93,7 +94,7 @@ def test_an_installed_package_adds_a_provider(tmp_path: Path) -> None:
         "myprov = myprov_ext:MyProviderAPI\nmyfactory = myprov_ext:create",
     )
     with OpenAIServer(grade_or_answer) as server:
-        done = run_cli(
+        done = run_cli_process(
             "model=myprov/tiny-1",
             "model_args.greeting='Hi! '",
             "roles.grader=myfactory/judge-2",
@@ -141,7 +142,7 @@ def test_a_broken_extension_is_a_config_error_naming_the_package(tmp_path: Path)
     site.mkdir()
     install(site, "broken-ext", "broken_ext", BROKEN, "brokenprov = broken_ext:create")
 
-    done = run_cli(
+    done = run_cli_process(
         "model=brokenprov/x", "display=none", cwd=tmp_path, env={"PYTHONPATH": str(site)}
     )
 
@@ -159,7 +160,7 @@ def test_extensions_are_not_imported_for_built_in_providers(tmp_path: Path) -> N
     install(site, "broken-ext", "broken_ext", BROKEN, "brokenprov = broken_ext:create")
 
     with OpenAIServer(lambda request: "GRADE: C") as server:
-        done = run_cli(
+        done = run_cli_process(
             "model=openai/m",
             "limit=1",
             "display=none",
@@ -174,7 +175,7 @@ def test_extensions_are_not_imported_for_built_in_providers(tmp_path: Path) -> N
     assert not (site / "imported").exists()
 
     # A misspelt prefix reads the entry points' names (not their code) for the suggestion.
-    done = run_cli("model=brokenpov/x", cwd=tmp_path, env={"PYTHONPATH": str(site)})
+    done = run_cli_process("model=brokenpov/x", cwd=tmp_path, env={"PYTHONPATH": str(site)})
     assert done.returncode == 2
     assert "unknown provider 'brokenpov'" in done.stderr
     assert "did you mean 'brokenprov'?" in done.stderr

@@ -123,6 +123,7 @@ def _check_log(cwd: Path, result: subprocess.CompletedProcess[str]) -> object:
     return log
 
 
+@pytest.mark.slow
 def test_embedded_default_in_process(tmp_path: Path) -> None:
     """`inspect-run` with no model at all: SmolLM2 loaded in process, graded by itself."""
     result = _run(tmp_path, FAST, _env())
@@ -191,6 +192,7 @@ def llama_server(gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         stop(process)
 
 
+@pytest.mark.slow
 def test_through_llama_cpp_server(tmp_path: Path, llama_server: str) -> None:
     """LLAMA_CPP_PYTHON_BASE_URL set: the same model string talks to the server instead."""
     result = _run(tmp_path, [f"model={MODEL}", *FAST], _env(LLAMA_CPP_PYTHON_BASE_URL=llama_server))

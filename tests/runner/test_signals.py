@@ -5,12 +5,15 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
+import pytest
+
 from tests.runner.test_ownership import N, assert_complete, processes, project, start, the_log
 from tests.support.openai_server import Gate, OpenAIServer, Request, echo
 
 __all__ = ["processes", "project"]  # fixtures
 
 
+@pytest.mark.slow
 def test_sigterm_mid_run_ten_times_then_resume(project: Path) -> None:
     gates = [Gate(echo, passes=1)]
 

@@ -27,6 +27,7 @@ SCHEDULERS = [
 ]
 
 
+@pytest.mark.slow
 def test_three_shard_processes_killed_and_resumed_merge_into_the_unsharded_log(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -23,6 +23,7 @@ def table(folder: Path) -> list[dict[str, object]]:
     return [{k: v for k, v in row.items() if k not in RANDOM} for row in rows]
 
 
+@pytest.mark.slow
 def test_joblib_and_submitit_local_give_the_in_process_table(tmp_path: Path) -> None:
     write_quiz(tmp_path)
     sweep = ["-m", "task=quiz", f"model={MODELS}", "limit=12", "display=none"]

@@ -28,6 +28,8 @@ from tests.support.openai_server import Answer, Request, error
 from tests.support.processes import stop
 from tests.support.quiz import answer, quiz_env, quiz_servers, write_quiz
 
+pytestmark = pytest.mark.slow  # starts Ray clusters
+
 SECRET = "sk-ray-test-secret-4711"
 RANDOM = ("latency_p50", "latency_p95", "throughput", "log")
 """What differs between two runs of the same sweep: timings, and where the log is."""

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from inspect_ai.log import read_eval_log
 
+from tests.support.openai_server import Gate
 from tests.support.processes import stop
 from tests.support.quiz import MODELS, QUESTIONS, quiz_env, quiz_servers, write_quiz
 from tests.test_cli import INSPECT_RUN, run_cli
@@ -88,7 +89,9 @@ def succeeded(folder: Path) -> bool:
 def test_an_interrupted_sweep_reruns_only_what_is_missing(tmp_path: Path) -> None:
     write_quiz(tmp_path)
     args = [*SWEEP, "connection.max_connections=2"]
-    with quiz_servers(latency={"weak": 0.3}) as servers:
+    with quiz_servers() as servers:
+        gate = Gate(servers["weak"].responder, passes=10)  # the weak job never finishes this run
+        servers["weak"].responder = gate
         env = {**os.environ, **quiz_env(servers)}
         process = subprocess.Popen([INSPECT_RUN, *args], cwd=tmp_path, env=env)
         try:
@@ -109,6 +112,7 @@ def test_an_interrupted_sweep_reruns_only_what_is_missing(tmp_path: Path) -> Non
             process.wait(timeout=30)
         finally:
             stop(process)
+            gate.release()
         folder = the_sweep(tmp_path)
         scored_before = journal_lines(folder / "quiz" / "openai-api-slow-weak")
         assert 6 <= scored_before < QUESTIONS
