@@ -39,7 +39,7 @@ from engine.logs._resume import (
     run_identity,
     write_run_file,
 )
-from engine.logs._transcript import Transcript, current_transcript, recording
+from engine.logs._transcript import Transcript, current_transcript, event_time, recording
 from engine.logs._writer import LOG_VERSION, LogWriter, journal_path, utc_now
 
 __all__ = [
@@ -72,6 +72,7 @@ __all__ = [
     "eval_results",
     "eval_sample",
     "eval_stats",
+    "event_time",
     "find_resumable",
     "git_revision",
     "is_remote",

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from engine.config import BatchConfig, CacheConfig, ConnectionConfig, GenerationConfig
-from engine.logs._transcript import Transcript, current_transcript, event_time
+from engine.logs import Transcript, current_transcript, event_time
 from engine.messages import ChatMessage, ModelOutput, ModelUsage, system
 from engine.models._structured import RESPONSE_SCHEMA_KEY, validate_reply
 from engine.providers import (
