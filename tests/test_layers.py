@@ -42,21 +42,15 @@ LAYERS: list[set[str]] = [
     {"engine.solvers"},
     {"engine.scorers"},
     {"engine.runner"},
-    {"engine.compare"},
     {"engine.shards"},
+    {"engine.compare"},
     {"engine.gate"},
     {"engine.sweeps"},
     {"engine", "engine.components", "engine._listing", "engine.cli"},
 ]
 """Units, lowest first: a unit may import units of its own layer or below (without a cycle)."""
 
-UPWARD: set[tuple[str, str]] = {
-    # `report` appends the graders' reliability, which the gate package computes.
-    ("engine.compare", "engine.gate"),
-    # `report` and the comparison read a shard set as one run, merged by engine.shards (which
-    # finds logs with engine.compare): finding and merging logs belong together, below both.
-    ("engine.compare", "engine.shards"),
-}
+UPWARD: set[tuple[str, str]] = set()
 """Imports against the order of LAYERS, known and to be removed."""
 
 PRIVATE: set[tuple[str, str]] = set()

@@ -7,6 +7,7 @@ written (default: PATH/report.html for one folder, else ./report.html).
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from engine.cli._common import Parser, Subparsers
@@ -30,6 +31,35 @@ def register(subparsers: Subparsers) -> Parser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.compare import report_command
+    return report(args.paths, args.output)
 
-    return report_command(args.paths, args.output)
+
+def report(paths: list[Path], output: Path | None = None) -> int:
+    """The comparison of `paths` printed and written as one HTML page, with the graders'
+    reliability (from the gate package) as its appendix."""
+    from engine._secrets import redact
+    from engine.compare import UnreadableLog, compare_paths, render_html
+    from engine.gate import reliability, reliability_html
+
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        print(f"inspect-run: no such file or folder: {missing[0]}", file=sys.stderr)
+        return 2
+    try:
+        comparison = compare_paths(paths)
+    except UnreadableLog as error:
+        print(f"inspect-run: {error}", file=sys.stderr)
+        return 2
+    if not comparison.runs:
+        print(f"inspect-run: no eval logs under {', '.join(map(str, paths))}", file=sys.stderr)
+        return 2
+    if output is None:
+        one_folder = len(paths) == 1 and paths[0].is_dir()
+        output = paths[0] / "report.html" if one_folder else Path("report.html")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    graders = {f"{run.task} / {run.label}": reliability(run) for run in comparison.runs}
+    appendix = reliability_html({name: found for name, found in graders.items() if not found.empty})
+    output.write_text(redact(render_html(comparison, appendix=appendix)), encoding="utf-8")
+    print(redact(comparison.to_text()))
+    print(f"\nreport: {output}")
+    return 0

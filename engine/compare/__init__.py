@@ -2,14 +2,11 @@
 against the best model, and a self-contained HTML report of it."""
 
 from engine._prices import find_price, run_cost, usage_cost
-from engine.compare._command import report_command
 from engine.compare._html import render_html
 from engine.compare._load import (
     RunRecord,
     SampleKey,
     UnreadableLog,
-    eval_seconds,
-    find_log_files,
     find_logs,
     read_run,
 )
@@ -50,8 +47,6 @@ __all__ = [
     "cohen_kappa",
     "compare",
     "compare_paths",
-    "eval_seconds",
-    "find_log_files",
     "find_logs",
     "find_price",
     "fleiss_kappa",
@@ -70,7 +65,6 @@ __all__ = [
     "plain_stderr",
     "read_run",
     "render_html",
-    "report_command",
     "run_cost",
     "usage_cost",
     "wilson",

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import re
 import zipfile
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from engine.errors import InspectRunError
 from engine.logs import (
-    LOG_SUFFIXES,
-    RUN_FILE,
+    eval_seconds,
+    find_log_files,
     iter_log_samples,
     read_log_header,
-    read_run_file,
 )
 from engine.scorers import value_to_float
 
@@ -93,16 +90,6 @@ def _text(value: Any) -> str:
         parts = [_text(item.get("content", item.get("text", ""))) for item in value]
         return "\n".join(p for p in parts if p)
     return "" if value is None else str(value)
-
-
-def eval_seconds(stats: dict[str, Any]) -> float:
-    """The eval's own span (`started_at` → `completed_at` of a log's stats); 0 if unknown."""
-    try:
-        start = datetime.fromisoformat(stats["started_at"])
-        end = datetime.fromisoformat(stats["completed_at"])
-    except (KeyError, TypeError, ValueError):
-        return 0.0
-    return max(0.0, (end - start).total_seconds())
 
 
 def _votes(score: dict[str, Any]) -> list[tuple[str, str]]:
@@ -203,35 +190,9 @@ def _read_run(path: Path) -> RunRecord:
     return record
 
 
-LOG_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}[:-]\d{2}[:-]\d{2}.*\.(json|eval)$")
-"""Inspect's rule: an eval log's name starts with its timestamp (so comparison.json is not)."""
-
-
 def find_logs(paths: list[Path]) -> list[Path]:
     """Eval logs under `paths`, each whole set of shard logs of one job merged into one log (in
     a temporary folder; a merged log of that job found beside them is used instead)."""
     from engine.shards import merge_shard_sets
 
     return merge_shard_sets(find_log_files(paths))
-
-
-def find_log_files(paths: list[Path]) -> list[Path]:
-    """Eval logs under `paths`: in a run folder, the one its run file names; else every log not
-    under a hidden folder (`.replaced/`, `.hydra/`)."""
-    found: list[Path] = []
-    for path in paths:
-        if path.is_file():
-            found.append(path)
-            continue
-        candidates = (p for p in path.rglob("*") if p.suffix in LOG_SUFFIXES and p.is_file())
-        for candidate in sorted(candidates):
-            relative = candidate.relative_to(path).parts
-            if any(part.startswith(".") for part in relative) or not LOG_NAME.match(relative[-1]):
-                continue
-            record = (
-                read_run_file(candidate.parent) if (candidate.parent / RUN_FILE).exists() else None
-            )
-            if record is not None and record.get("log") != candidate.name:
-                continue
-            found.append(candidate)
-    return list(dict.fromkeys(found))

@@ -3,6 +3,7 @@ provenance and each sample's transcript."""
 
 from engine._secrets import MASK, Redactor, redact, secret_values
 from engine.logs._eval_zip import EvalLogWriter
+from engine.logs._find import LOG_NAME, eval_seconds, find_log_files
 from engine.logs._format import (
     LOG_SUFFIXES,
     LogFormat,
@@ -44,6 +45,7 @@ from engine.logs._writer import LOG_VERSION, LogWriter, journal_path, utc_now
 
 __all__ = [
     "LOCK_FILE",
+    "LOG_NAME",
     "LOG_SUFFIXES",
     "LOG_VERSION",
     "MASK",
@@ -71,8 +73,10 @@ __all__ = [
     "eval_reductions",
     "eval_results",
     "eval_sample",
+    "eval_seconds",
     "eval_stats",
     "event_time",
+    "find_log_files",
     "find_resumable",
     "git_revision",
     "is_remote",

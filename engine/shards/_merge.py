@@ -62,7 +62,7 @@ class MergedLog:
 
 def shard_logs(paths: Sequence[Path]) -> list[Path]:
     """The logs under `paths` (files as given; in a folder, each run folder's log)."""
-    from engine.compare import find_log_files
+    from engine.logs import find_log_files
 
     return find_log_files([Path(p) for p in paths])
 
@@ -231,7 +231,7 @@ def merge_logs(paths: Sequence[Path], out: Path | None = None) -> MergedLog:
     """Merge the shard logs under `paths` (files or folders) into `out` (default: a folder
     `merged-<job>` beside the first shard's run folder, named as Inspect names logs; its format
     is `out`'s suffix, else the shards'). `MergeError` naming what is wrong with the set."""
-    from engine.compare import eval_seconds
+    from engine.logs import eval_seconds
     from engine.runner import errors_exceed
     from engine.scorers import value_to_float
 
