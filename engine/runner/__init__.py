@@ -13,6 +13,7 @@ from engine.runner._estimate import JobEstimate
 from engine.runner._execute import PreparedRun, default_run_dir, execute, prepare_run, run_composed
 from engine.runner._plan import EvalPlan, SelectedSamples, build_plan, identity_of
 from engine.runner._plan_report import estimate_plans, render_json, render_text
+from engine.runner._problems import all_problems, repairable
 from engine.runner._rescore import score_command
 from engine.runner._run import (
     EvalResult,
@@ -34,6 +35,7 @@ __all__ = [
     "PreparedRun",
     "RichDisplay",
     "SelectedSamples",
+    "all_problems",
     "build_plan",
     "default_run_dir",
     "errors_exceed",
@@ -47,6 +49,7 @@ __all__ = [
     "reductions_record",
     "render_json",
     "render_text",
+    "repairable",
     "results_record",
     "results_table",
     "run_composed",
