@@ -103,11 +103,16 @@ def run(
 
     Raises `engine.config.ConfigError` (listing every problem) before any request is sent.
     """
-    from engine.config import compose_config, load_dotenv
-    from engine.runner import make_display, run_composed
+    from engine.config import ConfigError, compose_config, extra_config_dirs, load_dotenv
+    from engine.runner import all_problems, make_display, run_composed
 
     load_dotenv()
-    composed = compose_config([*overrides, f"display={display}"], config_dirs)
+    overrides = [*overrides, f"display={display}"]
+    try:
+        composed = compose_config(overrides, config_dirs)
+    except ConfigError:  # also what the first problems hide (a misspelt solver behind a key)
+        with extra_config_dirs(config_dirs):
+            raise ConfigError(all_problems(overrides)) from None
     return run_composed(composed, display=make_display(composed.config.display))
 
 
@@ -118,8 +123,13 @@ def sweep(
 ) -> SweepOutcome:
     """Run a sweep exactly as `inspect-run -m` does: every job validated first (raising
     `engine.config.ConfigError`), done jobs reused, the rest run, then compared."""
-    from engine.config import load_dotenv
-    from engine.sweeps import run_sweep
+    from engine.config import ConfigError, extra_config_dirs, load_dotenv
+    from engine.sweeps import every_sweep_problem, run_sweep
 
     load_dotenv()
-    return run_sweep([*overrides, f"display={display}"], config_dirs)
+    overrides = [*overrides, f"display={display}"]
+    try:
+        return run_sweep(overrides, config_dirs)
+    except ConfigError as error:  # also what the first problems hide, in every job
+        with extra_config_dirs(config_dirs):
+            raise every_sweep_problem(error, overrides) from None

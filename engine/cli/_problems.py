@@ -1,6 +1,4 @@
-"""Every problem of a config at once, for `validate` and for a run (`all_problems`).
-
-`inspect-run validate [DIR…]`: check a config repo's YAML against the JSON Schemas, then compose
+"""`inspect-run validate [DIR…]`: check a config repo's YAML against the JSON Schemas, then compose
 and plan every task, preset and sweep job, so a team's CI catches a bad config before any eval runs.
 
 Every problem of every file is reported in one pass, once, at `file:line`: a problem that several
@@ -31,88 +29,7 @@ from engine.config import (
     search_dirs,
     user_config_dirs,
 )
-
-_REPAIRS = 3
-"""How many times a failed composition is tried again without the keys at fault."""
-
-
-def _removable(problem: Problem) -> bool:
-    """A key a file set wrongly, which composing again without it can do without."""
-    return (
-        bool(problem.key)
-        and problem.source is not None
-        and not problem.source.startswith(("command line", "environment"))
-        and problem.message != "required but not set"
-    )
-
-
-def all_problems(
-    overrides: Sequence[str], *, connect: bool = False, composed: Composed | None = None
-) -> list[Problem]:
-    """Every problem of composing and planning `overrides`, also those a first problem hides.
-
-    A failed composition is tried again without the keys at fault, so the plan still
-    runs and finds, say, a misspelt solver in a task file whose other key is misspelt too.
-    `composed`: `overrides` already composed without problems (only the plan is left to check)."""
-    from engine.config import compose_config
-    from engine.runner import build_plan
-
-    problems: list[Problem] = []
-    removed: list[str] = []
-    overrides = list(overrides)
-    for _ in range(_REPAIRS + 1):
-        try:
-            if composed is None:
-                composed = compose_config(overrides, without=removed)
-        except ConfigError as error:
-            gone = tuple(f"{key}." for key in removed)
-            fresh = [
-                p
-                for p in error.problems
-                if p.key not in removed and not p.key.startswith(gone) and p not in problems
-            ]
-            problems += fresh
-            typed = {p.key for p in fresh if (p.source or "").startswith("command line")}
-            kept = [o for o in overrides if o.split("=")[0].lstrip("+~") not in typed]
-            repairs = [p.key for p in fresh if _removable(p)]
-            if not repairs and kept == overrides:
-                break
-            removed += repairs
-            overrides = kept
-            continue
-        try:
-            build_plan(composed, fetch=False, connect=connect)
-        except ConfigError as error:
-            problems += [p for p in error.problems if p not in problems]
-        break
-    return problems
-
-
-def sweep_problems(overrides: Sequence[str]) -> list[Problem]:
-    """Every problem of every job of a sweep (`-m`, `+sweep=NAME`), as `all_problems` finds them
-    for one run, labelled with the job (as `plan_sweep` labels them); the first job's composition
-    problems (which stop `expand_sweep`) once, unlabelled."""
-    from engine.config import expand_sweep
-
-    problems: list[Problem] = []
-    overrides = list(overrides)
-    try:
-        sweep = expand_sweep(overrides)
-    except ConfigError as error:  # the first job: look past its problems to find the others
-        problems += error.problems
-        typed = {p.key for p in error.problems if (p.source or "").startswith("command line")}
-        overrides = [o for o in overrides if o.split("=")[0].lstrip("+~") not in typed]
-        try:
-            sweep = expand_sweep(
-                overrides, without=[p.key for p in error.problems if _removable(p)]
-            )
-        except ConfigError:
-            return problems
-    first = list(problems)
-    for job in sweep.jobs:
-        found = [p for p in all_problems(job) if p not in first]
-        problems += sweep.job_problems(ConfigError(found), job) if found else []
-    return problems
+from engine.runner import all_problems, repairable
 
 
 @dataclass
@@ -203,7 +120,7 @@ def validate_dirs(dirs: Sequence[str | Path]) -> Report:
                 composed_whole = False
                 report.add(error.problems, f"composing sweep={name}")
                 try:  # its jobs are still checked, without the keys at fault
-                    removable = [p.key for p in error.problems if _removable(p)]
+                    removable = [p.key for p in error.problems if repairable(p)]
                     sweep = expand_sweep([f"+sweep={name}"], without=removable)
                 except ConfigError:
                     continue

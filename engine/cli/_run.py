@@ -23,7 +23,7 @@ from engine.cli._common import (
 from engine.cli._help import DESCRIPTION, USAGE, run_help
 
 if TYPE_CHECKING:
-    from engine.config import Composed, ConfigError
+    from engine.config import Composed
 
 
 def register(subparsers: Subparsers) -> Parser:
@@ -74,8 +74,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _compose(overrides: list[str]) -> Composed | int:
     """The validated config, or the exit status after printing every problem at once."""
-    from engine.cli._problems import all_problems
     from engine.config import ConfigError, compose_config
+    from engine.runner import all_problems
 
     try:
         return compose_config(overrides)
@@ -173,12 +173,12 @@ def _split(composed: Composed, overrides: list[str]) -> tuple[Composed, int | No
 def _multirun(overrides: list[str], as_json: bool = False) -> int:
     from engine.config import ConfigError
     from engine.logs import FolderBusy
-    from engine.sweeps import run_sweep
+    from engine.sweeps import every_sweep_problem, run_sweep
 
     try:
         outcome = run_sweep(overrides)
     except ConfigError as error:
-        return fail(_every_sweep_problem(error, overrides))
+        return fail(every_sweep_problem(error, overrides))
     except FolderBusy as error:
         return fail(error)
     if outcome.estimates is not None:  # plan: true
@@ -189,17 +189,6 @@ def _multirun(overrides: list[str], as_json: bool = False) -> int:
         print(f"  job did not succeed: {' '.join(job.overrides)} ({job.folder})", file=sys.stderr)
     code = EXIT_FAILED if outcome.failed else EXIT_OK
     return _gated(code, outcome.jobs[0].composed.config, [outcome.folder]) if outcome.jobs else code
-
-
-def _every_sweep_problem(error: ConfigError, overrides: list[str]) -> ConfigError:
-    """What a sweep refused, plus what its first problems hid (the other jobs' problems, a misspelt
-    solver behind a misspelt key): compose-time and plan-time problems at once."""
-    from engine.cli._problems import sweep_problems
-    from engine.config import ConfigError
-
-    problems = sweep_problems(overrides)
-    problems += [p for p in error.problems if p not in problems]
-    return ConfigError(problems)
 
 
 def _gated(code: int, config: Any, logs: list[Any]) -> int:

@@ -19,6 +19,7 @@ from engine.runner._plan import (
     identity_of,
 )
 from engine.runner._plan_report import estimate_plans, render_json, render_text
+from engine.runner._problems import all_problems, repairable
 from engine.runner._rescore import score_command
 from engine.runner._run import (
     EvalResult,
@@ -41,6 +42,7 @@ __all__ = [
     "RichDisplay",
     "SelectedSamples",
     "SharedSelections",
+    "all_problems",
     "build_plan",
     "default_run_dir",
     "errors_exceed",
@@ -54,6 +56,7 @@ __all__ = [
     "reductions_record",
     "render_json",
     "render_text",
+    "repairable",
     "results_record",
     "results_table",
     "run_composed",

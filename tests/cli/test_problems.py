@@ -1,5 +1,6 @@
 """A run prints every problem of its config at once, compose-time and plan-time together, and
-exits 2 before any request (`engine.cli._problems`; `validate` is tested in test_validate.py)."""
+exits 2 before any request (`engine.runner.all_problems`, `engine.sweeps.sweep_problems`; `validate`
+is tested in test_validate.py)."""
 
 from __future__ import annotations
 
@@ -82,4 +83,20 @@ def test_a_sweep_prints_the_first_jobs_typos_and_every_jobs_plan_problems(
     assert any(SOLVER_TYPO in line and "(job: task=capitals" in line for line in lines)
     assert any("conf/task/capitals.yaml:3" in line and NO_DATASET in line for line in lines)
     assert any("conf/task/good.yaml:2" in line and "(job: task=good" in line for line in lines)
+    assert server.requests == []
+
+
+def test_engine_run_and_sweep_raise_every_problem_at_once(server: OpenAIServer) -> None:
+    """The Python API composes as the CLI does, so it lists the same problems."""
+    import engine
+    from engine.config import ConfigError
+
+    with pytest.raises(ConfigError) as raised:
+        engine.run(["task=capitals", "model=openai/gpt-4o-mini"])
+    messages = [str(problem) for problem in raised.value.problems]
+    assert len(messages) == 3
+    assert any(KEY_TYPO in m for m in messages) and any(SOLVER_TYPO in m for m in messages)
+    with pytest.raises(ConfigError) as raised:
+        engine.sweep(["task=capitals,good", "model=openai/gpt-4o-mini"])
+    assert len(raised.value.problems) == 4  # the key typo once, then each job's plan problems
     assert server.requests == []
