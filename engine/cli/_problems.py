@@ -18,7 +18,6 @@ from pathlib import Path
 from engine._assets import conf_dir
 from engine.config import (
     CONFIG_PATH_VAR,
-    Composed,
     ConfigError,
     Problem,
     check_file,
