@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import os
 import sqlite3
 import subprocess
@@ -17,7 +18,7 @@ import pytest
 from inspect_ai.log import read_eval_log
 
 from tests.support.files import found_in
-from tests.support.openai_server import OpenAIServer, Request
+from tests.support.openai_server import Gate, OpenAIServer, Request
 from tests.support.processes import stop
 from tests.test_cli import INSPECT_RUN, run_cli, the_log
 
@@ -171,36 +172,55 @@ def test_clear_one_model(tmp_path: Path, server: OpenAIServer, cache_dir: Path) 
 def test_two_runs_at_once_share_the_cache(
     tmp_path: Path, server: OpenAIServer, cache_dir: Path
 ) -> None:
-    server.latency = 0.25  # each run has ≥ 1 s of requests in flight: long enough to overlap
-    options = {"tmp_path": tmp_path, "server": server, "cache_dir": cache_dir}
+    """Both runs have requests held by the server at once (each sends with its own key, so the
+    server tells them apart); then both finish, no request is sent more than once per run, and
+    what they stored is readable."""
+    gate = Gate(server.responder)
+    server.responder = gate
     environment = {  # as run_cli filters it
         k: v
         for k, v in os.environ.items()
         if not k.endswith(("_API_KEY", "_BASE_URL")) and k not in ("INSPECT_EVAL_MODEL", "HF_TOKEN")
     } | env_for(server, cache_dir)
-    processes = [
-        subprocess.Popen(
+    keys = [f"{FAKE_KEY}-{index}" for index in range(2)]
+
+    def start(index: int) -> subprocess.Popen[str]:
+        return subprocess.Popen(
             [INSPECT_RUN, *RUN, "limit=20", f"log_dir=parallel{index}"],
             cwd=tmp_path,
-            env=environment,
+            env=environment | {"OPENAI_API_KEY": keys[index]},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        for index in range(2)
-    ]
+
+    def sent_by(index: int) -> int:
+        return sum(r.headers["authorization"] == f"Bearer {keys[index]}" for r in server.requests)
+
+    processes = [start(0)]
     try:
-        outputs = [process.communicate(timeout=120) for process in processes]
+        gate.wait_arrived(1)  # the first run is held mid-way
+        processes.append(start(1))
+        while sent_by(1) == 0:  # until the second run's first request is held too
+            gate.wait_arrived(gate.arrived + 1)
+        assert sent_by(0) > 0 and sent_by(1) > 0  # both in flight at once
+        gate.release()
+        outputs = [process.communicate(timeout=300) for process in processes]
     finally:
+        gate.release()
         for process in processes:
             stop(process)
     for process, (_, stderr) in zip(processes, outputs, strict=True):
         assert process.returncode == 0, stderr
-    assert server.max_in_flight > 10  # more than one run's connection limit: they overlapped
-    assert len(server.chat_requests()) <= 80  # each of 40 requests at most once per process
-    assert (
-        run("after", "limit=20", samples=20, **options)[0] == 0
-    )  # everything both stored is readable
+    for index in range(2):
+        prompts = [
+            json.dumps(r.messages)
+            for r in server.chat_requests()
+            if r.headers["authorization"] == f"Bearer {keys[index]}"
+        ]
+        assert len(prompts) == len(set(prompts))  # each request at most once per run
+    options = {"tmp_path": tmp_path, "server": server, "cache_dir": cache_dir}
+    assert run("after", "limit=20", samples=20, **options)[0] == 0  # all both stored is readable
 
 
 def test_the_api_key_is_not_in_the_cache_file(
