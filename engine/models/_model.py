@@ -132,12 +132,20 @@ class Model:
             self._roles[role] = view
         return view
 
-    async def generate(
-        self, messages: Sequence[ChatMessage], config: GenerationConfig | None = None
-    ) -> ModelOutput:
+    def call_of(
+        self, messages: Sequence[ChatMessage], config: GenerationConfig | None
+    ) -> tuple[GenerationConfig, Sequence[ChatMessage]]:
+        """A call's settings (the model's, then the call's) and messages (with the settings'
+        system message first unless one is there): what is sent, or estimated."""
         settings = self.generation if config is None else self.generation.merged(config)
         if settings.system_message and not any(m.role == "system" for m in messages):
             messages = [system(settings.system_message), *messages]
+        return settings, messages
+
+    async def generate(
+        self, messages: Sequence[ChatMessage], config: GenerationConfig | None = None
+    ) -> ModelOutput:
+        settings, messages = self.call_of(messages, config)
         transcript = current_transcript()
         started = (event_time(), transcript.working_time if transcript is not None else 0.0)
         record = CallRecord()

@@ -24,7 +24,7 @@ from typing import Any
 
 from engine.config import GenerationConfig
 from engine.datasets import Sample
-from engine.messages import ChatMessage, Choice, ModelOutput, assistant, system
+from engine.messages import ChatMessage, Choice, ModelOutput, assistant
 from engine.models import Model
 from engine.providers import sample_epoch, sample_target
 from engine.runner._plan import EvalPlan
@@ -139,9 +139,7 @@ class _DryRun(Model):
     async def generate(
         self, messages: Sequence[ChatMessage], config: GenerationConfig | None = None
     ) -> ModelOutput:
-        settings = self.generation if config is None else self.generation.merged(config)
-        if settings.system_message and not any(m.role == "system" for m in messages):
-            messages = [system(settings.system_message), *messages]
+        settings, messages = self.call_of(messages, config)
         seen = self.recorder.seen.setdefault((self.name, self.role or "model"), _Seen())
         seen.requests += 1
         store = self.cache.store if self.cache is not None else None
