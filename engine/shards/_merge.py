@@ -19,6 +19,7 @@ from engine.logs import (
     LogSink,
     config_hash,
     eval_error,
+    eval_stats,
     iter_log_samples,
     log_writer,
     read_log_header,
@@ -305,15 +306,11 @@ def merge_logs(paths: Sequence[Path], out: Path | None = None) -> MergedLog:
     if cache_hits:
         results["metadata"] = {"cache_hits": cache_hits}
     times = [log.header.get("stats") or {} for log in logs]
-    stats = {
-        "started_at": min(
-            (t["started_at"] for t in times if t.get("started_at")), default=utc_now()
-        ),
-        "completed_at": max(
-            (t["completed_at"] for t in times if t.get("completed_at")), default=utc_now()
-        ),
-        "model_usage": usage,
-    }
+    stats = eval_stats(
+        min((t["started_at"] for t in times if t.get("started_at")), default=utc_now()),
+        max((t["completed_at"] for t in times if t.get("completed_at")), default=utc_now()),
+        usage,
+    )
     failure = None
     if status != "success":
         why = (
