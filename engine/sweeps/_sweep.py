@@ -85,8 +85,7 @@ def plan_sweep(
         explicit = any(o.lstrip("+").startswith("hydra.sweep.dir=") for o in sweep.jobs[0])
         key = "hydra.sweep.dir" if explicit else "log_dir"
         raise ConfigError([Problem(key, f"cannot hold the sweep folder {root}: {why}")])
-    planning = sweep.first.config.plan  # a plan claims no folder
-    undo = _own(root, owned) if owned is not None and not planning else None
+    undo = _own(root, owned) if owned is not None else None
     jobs: list[Job] = []
     plans: dict[int, EvalPlan] = {}
     hubs: dict[str, ModelHub] = {}
