@@ -6,6 +6,7 @@ Every problem is collected before anything runs: override keys are checked again
 
 from __future__ import annotations
 
+import copy
 import itertools
 import os
 from collections.abc import Callable, Sequence
@@ -31,6 +32,7 @@ from engine.config._errors import (
     suggest,
 )
 from engine.config._lines import is_global, yaml_error, yaml_line
+from engine.config._memo import Composition, remembered
 from engine.config._schema import RunConfig
 from engine.config._searchpath import (
     ENV_VAR,
@@ -348,29 +350,54 @@ class _HydraParts:
 def _hydra_compose(
     overrides: list[str],
 ) -> tuple[dict[str, Any], dict[str, str | None], _HydraParts]:
+    from hydra.core.global_hydra import GlobalHydra
+    from omegaconf import OmegaConf
+
+    if GlobalHydra.instance().is_initialized():  # inside a multirun job: Hydra is set up already
+        composition = _composition(overrides)
+    else:
+        composition = remembered(overrides, search_dirs(), lambda: _composition(overrides))
+    resolved: dict[str, Any] = (
+        OmegaConf.to_container(OmegaConf.create(composition.unresolved), resolve=True)  # type: ignore[assignment]
+        if _mentions_interpolation(composition.unresolved)
+        else copy.deepcopy(composition.unresolved)
+    )
+    parts = _HydraParts(composition.sweep_params, composition.launcher, composition.unresolved)
+    return resolved, composition.choices, parts
+
+
+def _mentions_interpolation(tree: Any) -> bool:
+    """Whether resolving `tree` could change it (OmegaConf only acts on strings holding `${`)."""
+    if isinstance(tree, dict):
+        return any(_mentions_interpolation(value) for value in tree.values())
+    if isinstance(tree, list):
+        return any(_mentions_interpolation(value) for value in tree)
+    return isinstance(tree, str) and "${" in tree
+
+
+def _composition(overrides: list[str]) -> Composition:
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
     from omegaconf import OmegaConf, open_dict
 
     from engine._assets import conf_dir
 
-    if GlobalHydra.instance().is_initialized():  # inside a multirun job: Hydra is set up already
+    if GlobalHydra.instance().is_initialized():
         cfg = compose("config", overrides=overrides, return_hydra_config=True)
     else:
         with initialize_config_dir(
             str(conf_dir().resolve()), version_base="1.3", job_name="inspect_run"
         ):
             cfg = compose("config", overrides=overrides, return_hydra_config=True)
-    choices = dict(cfg.hydra.runtime.choices)
+    choices = {
+        str(k): (None if v is None else str(v)) for k, v in cfg.hydra.runtime.choices.items()
+    }
     params = OmegaConf.select(cfg, "hydra.sweeper.params") or {}
     launcher: dict[str, Any] = OmegaConf.to_container(cfg.hydra.launcher, resolve=False)  # type: ignore[assignment]
-    parts = _HydraParts({str(k): str(v) for k, v in params.items()}, launcher, {})
     with open_dict(cfg):
         del cfg["hydra"]
-    parts.unresolved = OmegaConf.to_container(cfg, resolve=False)  # type: ignore[assignment]
-    resolved: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
-    named = {k: (None if v is None else str(v)) for k, v in choices.items()}
-    return resolved, named, parts
+    unresolved: dict[str, Any] = OmegaConf.to_container(cfg, resolve=False)  # type: ignore[assignment]
+    return Composition(unresolved, choices, {str(k): str(v) for k, v in params.items()}, launcher)
 
 
 def _translate_hydra_error(error: Exception) -> Problem:

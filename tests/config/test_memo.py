@@ -1,0 +1,115 @@
+"""A composition is reused while the config files are unchanged, and only then.
+
+Hydra's `compose` (a third-party function) is wrapped to count how often Hydra really composes.
+Files written by a test are seconds old at most, which the memo treats as possibly still changing
+("racy"); where a test needs files that count as settled, it moves the memo's clock forward.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import hydra
+import pytest
+
+import engine.config._memo as memo
+from engine.config import compose_config
+
+
+@pytest.fixture
+def hydra_composes(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[list[str]]]:
+    """The overrides of every composition Hydra performs from now on."""
+    calls: list[list[str]] = []
+    real = hydra.compose
+
+    def counting(*args: object, **kwargs: object) -> object:
+        calls.append(list(kwargs.get("overrides") or []))  # type: ignore[call-overload]
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(hydra, "compose", counting)
+    memo.forget()
+    yield calls
+    memo.forget()
+
+
+def _settled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every file on disk now counts as older than the racy window."""
+    later = time.time() + 3600
+    monkeypatch.setattr(memo.time, "time", lambda: later)
+
+
+def _task(folder: Path, body: str) -> None:
+    (folder / "conf" / "task").mkdir(parents=True, exist_ok=True)
+    (folder / "conf" / "task" / "mine.yaml").write_text(
+        f"name: mine\ndataset: {{path: d.jsonl}}\nscorers: [match]\n{body}"
+    )
+
+
+def test_the_same_composition_over_unchanged_files_is_composed_once(
+    hydra_composes: list[list[str]],
+) -> None:
+    first = compose_config(["task=arc_easy", "model=mockllm/model", "limit=3"])
+    again = compose_config(["task=arc_easy", "model=mockllm/model", "limit=3"])
+    other = compose_config(["task=arc_easy", "model=mockllm/model", "limit=4"])
+    assert len(hydra_composes) == 2  # the built-in files are old: the repeat is reused
+    assert again.config == first.config and again.resolved == first.resolved
+    assert other.config.limit == 4
+
+
+def test_a_result_changed_by_its_caller_leaves_the_next_one_alone(
+    hydra_composes: list[list[str]],
+) -> None:
+    first = compose_config(["task=arc_easy", "model=mockllm/model"])
+    first.resolved["limit"] = 99
+    first.resolved["task"]["name"] = "changed"
+    again = compose_config(["task=arc_easy", "model=mockllm/model"])
+    assert again.resolved["limit"] is None and again.resolved["task"]["name"] == "arc_easy"
+
+
+def test_a_file_changed_in_place_is_read_again(
+    hydra_composes: list[list[str]], clean_environment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _task(clean_environment, "epochs: 2\n")
+    _settled(monkeypatch)
+    assert compose_config(["task=mine", "model=mockllm/m"]).config.task.epochs == 2
+    assert compose_config(["task=mine", "model=mockllm/m"]).config.task.epochs == 2
+    assert len(hydra_composes) == 1
+    _task(clean_environment, "epochs: 3\n")  # same size, same inode
+    assert compose_config(["task=mine", "model=mockllm/m"]).config.task.epochs == 3
+    assert len(hydra_composes) == 2
+
+
+def test_files_written_moments_ago_are_never_trusted_to_be_unchanged(
+    hydra_composes: list[list[str]], clean_environment: Path
+) -> None:
+    """A rewrite within the file system's timestamp tick keeps size, inode and times: only the
+    racy rule protects it, so a fresh file is composed anew each time."""
+    for epochs in (2, 3, 4, 5):
+        _task(clean_environment, f"epochs: {epochs}\n")
+        assert compose_config(["task=mine", "model=mockllm/m"]).config.task.epochs == epochs
+    assert len(hydra_composes) == 4
+
+
+def test_a_new_file_that_shadows_a_built_in_one_is_seen(
+    hydra_composes: list[list[str]], clean_environment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _task(clean_environment, "")
+    _settled(monkeypatch)
+    assert compose_config(["task=arc_easy", "model=mockllm/m"]).config.task.name == "arc_easy"
+    mine = clean_environment / "conf" / "task" / "arc_easy.yaml"
+    mine.write_text("name: my_arc\ndataset: {path: d.jsonl}\nscorers: [match]\n")
+    assert compose_config(["task=arc_easy", "model=mockllm/m"]).config.task.name == "my_arc"
+
+
+def test_interpolations_are_resolved_anew_each_time(
+    hydra_composes: list[list[str]], clean_environment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _task(clean_environment, "description: ${oc.env:TEAM_NOTE}\n")
+    _settled(monkeypatch)
+    monkeypatch.setenv("TEAM_NOTE", "first")
+    assert compose_config(["task=mine", "model=mockllm/m"]).config.task.description == "first"
+    monkeypatch.setenv("TEAM_NOTE", "second")
+    assert compose_config(["task=mine", "model=mockllm/m"]).config.task.description == "second"
+    assert len(hydra_composes) == 1
