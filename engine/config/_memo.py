@@ -3,10 +3,10 @@
 Hydra re-reads, re-parses and re-merges every config file on each composition (~0.1 s even for a
 small tree), and a process often composes the same thing again: `validate` then the run, a sweep's
 problem check then its jobs, a library user's repeated `engine.run`, a test suite. A composition is
-reused only while every folder and `.yaml` file on the search path is unchanged: the key holds each
-one's inode, size, mtime and ctime (ctime changes with any write and cannot be set back). Like git's
-"racy clean" rule, a composition is not remembered when a file changed within the last two seconds,
-because file times are coarser than a fast second write (same size, same tick) would need.
+reused only while every folder and `.yaml` file on the search path is as it was: the key holds each
+file's inode, size, mtime and ctime (ctime changes with any write and cannot be set back). File
+times are coarser than a fast rewrite (same size, same tick), so, like git's "racy clean" rule, a
+file changed within the last two seconds is also keyed by a digest of its content.
 
 What is kept is the unresolved tree: interpolations (`${oc.env:…}`, `${now:…}`) are resolved anew
 each time, so an environment change is seen even when the files are not. Hydra's own packaged
@@ -17,6 +17,7 @@ configs and structured configs do not change within a process; compositions insi
 from __future__ import annotations
 
 import copy
+import hashlib
 import os
 import time
 from collections import OrderedDict
@@ -28,8 +29,9 @@ from typing import Any
 _SIZE = 128
 _RACY_SECONDS = 2.0
 
-FileState = tuple[str, int, int, int, int]
-"""(path relative to its search dir, inode, size, mtime_ns, ctime_ns)"""
+FileState = tuple[str, int, int, int, int, bytes | None]
+"""(path relative to its search dir, inode, size, mtime_ns, ctime_ns, digest of a recent file)
+or, for a folder, its relative path and zeros."""
 
 
 @dataclass(frozen=True)
@@ -52,29 +54,28 @@ def remembered(
     """`compose()`'s result for these overrides over `dirs`, reused while the files are unchanged.
 
     The result is the caller's own copy: changing it changes nothing remembered."""
-    states, newest = _search_path_state(dirs)
-    key = (tuple(overrides), states)
+    key = (tuple(overrides), _search_path_state(dirs))
     found = _remembered.get(key)
-    if found is None:
-        found = compose()
-        if newest < time.time() - _RACY_SECONDS:
-            _remembered[key] = found
-            while len(_remembered) > _SIZE:
-                _remembered.popitem(last=False)
-    else:
+    if found is not None:
         _remembered.move_to_end(key)
-    return copy.deepcopy(found)
+        return copy.deepcopy(found)
+    found = compose()
+    if key[1] == _search_path_state(dirs):  # not changed while Hydra was reading
+        _remembered[key] = copy.deepcopy(found)
+        while len(_remembered) > _SIZE:
+            _remembered.popitem(last=False)
+    return found
 
 
 def forget() -> None:
     _remembered.clear()
 
 
-def _search_path_state(dirs: Sequence[Path]) -> tuple[tuple[Any, ...], float]:
-    """Every search dir's folders and `.yaml` files with their identity and times; the newest
-    change time among them (seconds since the epoch)."""
+def _search_path_state(dirs: Sequence[Path]) -> tuple[Any, ...]:
+    """Every search dir's folders and `.yaml` files, each file with its identity and times (and
+    its content's digest when it changed within the racy window)."""
+    recent = time.time() - _RACY_SECONDS
     states: list[tuple[str, tuple[FileState, ...]]] = []
-    newest = 0.0
     for root in dirs:
         found: list[FileState] = []
         seen: set[str] = set()
@@ -85,17 +86,17 @@ def _search_path_state(dirs: Sequence[Path]) -> tuple[tuple[Any, ...], float]:
                 continue
             seen.add(real)
             subfolders.sort()
-            names = ["", *sorted(f for f in files if f.endswith((".yaml", ".yml")))]
-            for name in names:
-                path = os.path.join(folder, name) if name else folder
+            found.append((os.path.relpath(folder, root), 0, 0, 0, 0, None))
+            for name in sorted(f for f in files if f.endswith((".yaml", ".yml"))):
+                path = os.path.join(folder, name)
                 try:
                     stat = os.stat(path)
+                    digest = None
+                    if max(stat.st_mtime_ns, stat.st_ctime_ns) / 1e9 >= recent:
+                        digest = hashlib.blake2b(Path(path).read_bytes()).digest()
                 except OSError:
                     continue
-                relative = os.path.relpath(path, root)
-                found.append(
-                    (relative, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
-                )
-                newest = max(newest, stat.st_mtime_ns / 1e9, stat.st_ctime_ns / 1e9)
+                times = (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+                found.append((os.path.relpath(path, root), *times, digest))
         states.append((str(root), tuple(found)))
-    return tuple(states), newest
+    return tuple(states)

@@ -1,8 +1,8 @@
 """A composition is reused while the config files are unchanged, and only then.
 
 Hydra's `compose` (a third-party function) is wrapped to count how often Hydra really composes.
-Files written by a test are seconds old at most, which the memo treats as possibly still changing
-("racy"); where a test needs files that count as settled, it moves the memo's clock forward.
+Files written by a test are moments old, so the memo keys them by content (the racy window); a test
+that needs files keyed by their times alone moves the memo's clock forward.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def test_a_result_changed_by_its_caller_leaves_the_next_one_alone(
     assert again.resolved["limit"] is None and again.resolved["task"]["name"] == "arc_easy"
 
 
-def test_a_file_changed_in_place_is_read_again(
+def test_a_settled_file_is_keyed_by_its_times(
     hydra_composes: list[list[str]], clean_environment: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _task(clean_environment, "epochs: 2\n")
@@ -76,27 +76,30 @@ def test_a_file_changed_in_place_is_read_again(
     assert compose_config(["task=mine", "model=mockllm/m"]).config.task.epochs == 2
     assert compose_config(["task=mine", "model=mockllm/m"]).config.task.epochs == 2
     assert len(hydra_composes) == 1
-    _task(clean_environment, "epochs: 3\n")  # same size, same inode
-    assert compose_config(["task=mine", "model=mockllm/m"]).config.task.epochs == 3
+    _task(clean_environment, "epochs: 30\n")
+    assert compose_config(["task=mine", "model=mockllm/m"]).config.task.epochs == 30
     assert len(hydra_composes) == 2
 
 
-def test_files_written_moments_ago_are_never_trusted_to_be_unchanged(
+def test_a_file_rewritten_moments_ago_is_keyed_by_its_content(
     hydra_composes: list[list[str]], clean_environment: Path
 ) -> None:
-    """A rewrite within the file system's timestamp tick keeps size, inode and times: only the
-    racy rule protects it, so a fresh file is composed anew each time."""
-    for epochs in (2, 3, 4, 5):
+    """Recent files are keyed by their content too: where file times are coarse (a rewrite of the
+    same size within one tick keeps inode, size and times) only the content tells them apart."""
+    _task(clean_environment, "epochs: 2\n")
+    assert compose_config(["task=mine", "model=mockllm/m"]).config.task.epochs == 2
+    assert compose_config(["task=mine", "model=mockllm/m"]).config.task.epochs == 2
+    assert len(hydra_composes) == 1
+    for epochs in (3, 4, 5):  # same size, same inode
         _task(clean_environment, f"epochs: {epochs}\n")
         assert compose_config(["task=mine", "model=mockllm/m"]).config.task.epochs == epochs
     assert len(hydra_composes) == 4
 
 
 def test_a_new_file_that_shadows_a_built_in_one_is_seen(
-    hydra_composes: list[list[str]], clean_environment: Path, monkeypatch: pytest.MonkeyPatch
+    hydra_composes: list[list[str]], clean_environment: Path
 ) -> None:
     _task(clean_environment, "")
-    _settled(monkeypatch)
     assert compose_config(["task=arc_easy", "model=mockllm/m"]).config.task.name == "arc_easy"
     mine = clean_environment / "conf" / "task" / "arc_easy.yaml"
     mine.write_text("name: my_arc\ndataset: {path: d.jsonl}\nscorers: [match]\n")
@@ -107,7 +110,6 @@ def test_interpolations_are_resolved_anew_each_time(
     hydra_composes: list[list[str]], clean_environment: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _task(clean_environment, "description: ${oc.env:TEAM_NOTE}\n")
-    _settled(monkeypatch)
     monkeypatch.setenv("TEAM_NOTE", "first")
     assert compose_config(["task=mine", "model=mockllm/m"]).config.task.description == "first"
     monkeypatch.setenv("TEAM_NOTE", "second")
