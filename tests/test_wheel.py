@@ -17,7 +17,10 @@ import pytest
 
 from tests.support.processes import stop
 
-pytestmark = pytest.mark.slow  # builds a wheel and installs it into a fresh venv
+pytestmark = [  # builds a wheel and installs it into a fresh venv, once (module fixtures)
+    pytest.mark.slow,
+    pytest.mark.xdist_group("test_wheel"),
+]
 
 REPO = Path(__file__).resolve().parents[1]
 ASSETS = (

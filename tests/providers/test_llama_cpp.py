@@ -26,6 +26,9 @@ import pytest
 
 from tests.support.processes import stop
 
+# One worker runs this module: loads the embedded model once (module fixtures).
+pytestmark = pytest.mark.xdist_group("test_llama_cpp")
+
 MODEL = "llama-cpp-python/SmolLM2-135M-Instruct"
 FAST = ["limit=2", "generation.max_tokens=32", "display=plain"]
 SERVER_START_TIMEOUT = 120.0

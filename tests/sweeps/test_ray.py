@@ -28,7 +28,8 @@ from tests.support.openai_server import Answer, Request, error
 from tests.support.processes import stop
 from tests.support.quiz import answer, quiz_env, quiz_servers, write_quiz
 
-pytestmark = pytest.mark.slow  # starts Ray clusters
+# Starts Ray; one worker runs this module: one Ray cluster (module fixture).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("test_ray")]
 
 SECRET = "sk-ray-test-secret-4711"
 RANDOM = ("latency_p50", "latency_p95", "throughput", "log")

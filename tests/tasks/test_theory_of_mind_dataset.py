@@ -15,6 +15,9 @@ from typing import Any
 
 import pytest
 
+# One worker runs this module: reads the dataset once (module fixtures).
+pytestmark = pytest.mark.xdist_group("test_theory_of_mind_dataset")
+
 ROOT = Path(__file__).resolve().parents[2]
 TASK_DIR = ROOT / "tasks" / "theory_of_mind"
 GENERATOR = TASK_DIR / "generate.py"
