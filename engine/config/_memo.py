@@ -5,8 +5,9 @@ small tree), and a process often composes the same thing again: `validate` then 
 problem check then its jobs, a library user's repeated `engine.run`, a test suite. A composition is
 reused only while every folder and `.yaml` file on the search path is as it was: the key holds each
 file's inode, size, mtime and ctime (ctime changes with any write and cannot be set back). File
-times are coarser than a fast rewrite (same size, same tick), so, like git's "racy clean" rule, a
-file changed within the last two seconds is also keyed by a digest of its content.
+times are coarser than a fast rewrite (same size, same tick), so, like git's "racy clean" rule, the
+files that had changed within two seconds when a composition was remembered are also checked by
+a digest of their content each time it is reused.
 
 What is kept is the unresolved tree: interpolations (`${oc.env:…}`, `${now:…}`) are resolved anew
 each time, so an environment change is seen even when the files are not. Hydra's own packaged
@@ -29,9 +30,8 @@ from typing import Any
 _SIZE = 128
 _RACY_SECONDS = 2.0
 
-FileState = tuple[str, int, int, int, int, bytes | None]
-"""(path relative to its search dir, inode, size, mtime_ns, ctime_ns, digest of a recent file)
-or, for a folder, its relative path and zeros."""
+FileState = tuple[str, int, int, int, int]
+"""(path relative to its search dir, inode, size, mtime_ns, ctime_ns); a folder: its path, zeros."""
 
 
 @dataclass(frozen=True)
@@ -43,9 +43,18 @@ class Composition:
     choices: dict[str, str | None]
     sweep_params: dict[str, str]
     launcher: dict[str, Any]
+    groups: frozenset[str]
+    """The config groups at the top of Hydra's sources (a key among them is not a plain key)."""
 
 
-_remembered: OrderedDict[tuple[Any, ...], Composition] = OrderedDict()
+@dataclass(frozen=True)
+class _Entry:
+    composition: Composition
+    digests: dict[str, bytes | None]
+    """Content digests of the files that were recent (racy) when it was remembered."""
+
+
+_remembered: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
 
 
 def remembered(
@@ -54,14 +63,18 @@ def remembered(
     """`compose()`'s result for these overrides over `dirs`, reused while the files are unchanged.
 
     The result is the caller's own copy: changing it changes nothing remembered."""
-    key = (tuple(overrides), _search_path_state(dirs))
-    found = _remembered.get(key)
-    if found is not None:
+    states, recent = _search_path_state(dirs)
+    key = (tuple(overrides), states)
+    entry = _remembered.get(key)
+    if entry is not None and all(_digest(p) == d for p, d in entry.digests.items()):
         _remembered.move_to_end(key)
-        return copy.deepcopy(found)
+        return copy.deepcopy(entry.composition)
+    digests = {path: _digest(path) for path in recent}
     found = compose()
-    if key[1] == _search_path_state(dirs):  # not changed while Hydra was reading
-        _remembered[key] = copy.deepcopy(found)
+    after, _ = _search_path_state(dirs)
+    if after == states and all(_digest(p) == d for p, d in digests.items()):
+        # not changed while Hydra was reading
+        _remembered[key] = _Entry(copy.deepcopy(found), digests)
         while len(_remembered) > _SIZE:
             _remembered.popitem(last=False)
     return found
@@ -71,11 +84,19 @@ def forget() -> None:
     _remembered.clear()
 
 
-def _search_path_state(dirs: Sequence[Path]) -> tuple[Any, ...]:
-    """Every search dir's folders and `.yaml` files, each file with its identity and times (and
-    its content's digest when it changed within the racy window)."""
-    recent = time.time() - _RACY_SECONDS
+def _digest(path: str) -> bytes | None:
+    try:
+        return hashlib.blake2b(Path(path).read_bytes()).digest()
+    except OSError:
+        return None
+
+
+def _search_path_state(dirs: Sequence[Path]) -> tuple[tuple[Any, ...], list[str]]:
+    """Every search dir's folders and `.yaml` files with their identity and times; the files
+    changed within the racy window."""
+    since = time.time() - _RACY_SECONDS
     states: list[tuple[str, tuple[FileState, ...]]] = []
+    recent: list[str] = []
     for root in dirs:
         found: list[FileState] = []
         seen: set[str] = set()
@@ -86,17 +107,16 @@ def _search_path_state(dirs: Sequence[Path]) -> tuple[Any, ...]:
                 continue
             seen.add(real)
             subfolders.sort()
-            found.append((os.path.relpath(folder, root), 0, 0, 0, 0, None))
+            found.append((os.path.relpath(folder, root), 0, 0, 0, 0))
             for name in sorted(f for f in files if f.endswith((".yaml", ".yml"))):
                 path = os.path.join(folder, name)
                 try:
                     stat = os.stat(path)
-                    digest = None
-                    if max(stat.st_mtime_ns, stat.st_ctime_ns) / 1e9 >= recent:
-                        digest = hashlib.blake2b(Path(path).read_bytes()).digest()
                 except OSError:
                     continue
+                if max(stat.st_mtime_ns, stat.st_ctime_ns) / 1e9 >= since:
+                    recent.append(path)
                 times = (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
-                found.append((os.path.relpath(path, root), *times, digest))
+                found.append((os.path.relpath(path, root), *times))
         states.append((str(root), tuple(found)))
-    return tuple(states)
+    return tuple(states), recent
