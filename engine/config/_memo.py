@@ -1,4 +1,4 @@
-"""Remember Hydra compositions within a process, keyed by the overrides and the config files' state.
+"""Remember compositions within a process, keyed by the overrides and the config files' state.
 
 Hydra re-reads, re-parses and re-merges every config file on each composition (~0.1 s even for a
 small tree), and a process often composes the same thing again: `validate` then the run, a sweep's
@@ -9,10 +9,8 @@ times are coarser than a fast rewrite (same size, same tick), so, like git's "ra
 files that had changed within two seconds when a composition was remembered are also checked by
 a digest of their content each time it is reused.
 
-What is kept is the unresolved tree: interpolations (`${oc.env:…}`, `${now:…}`) are resolved anew
-each time, so an environment change is seen even when the files are not. Hydra's own packaged
-configs and structured configs do not change within a process; compositions inside a Hydra job
-(where Hydra is already set up by the launcher) are not remembered.
+Hydra's own packaged configs and structured configs do not change within a process, so only the
+search dirs are watched.
 """
 
 from __future__ import annotations
@@ -25,8 +23,9 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+T = TypeVar("T")
 _SIZE = 128
 _RACY_SECONDS = 2.0
 
@@ -35,21 +34,8 @@ FileState = tuple[str, int, int, int, int]
 
 
 @dataclass(frozen=True)
-class Composition:
-    """What one Hydra composition yields, before interpolations are resolved."""
-
-    unresolved: dict[str, Any]
-    """The config with `${…}` references as written, the `hydra` node removed."""
-    choices: dict[str, str | None]
-    sweep_params: dict[str, str]
-    launcher: dict[str, Any]
-    groups: frozenset[str]
-    """The config groups at the top of Hydra's sources (a key among them is not a plain key)."""
-
-
-@dataclass(frozen=True)
 class _Entry:
-    composition: Composition
+    value: Any
     digests: dict[str, bytes | None]
     """Content digests of the files that were recent (racy) when it was remembered."""
 
@@ -57,9 +43,7 @@ class _Entry:
 _remembered: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
 
 
-def remembered(
-    overrides: Sequence[str], dirs: Sequence[Path], compose: Callable[[], Composition]
-) -> Composition:
+def remembered(overrides: Sequence[str], dirs: Sequence[Path], compose: Callable[[], T]) -> T:
     """`compose()`'s result for these overrides over `dirs`, reused while the files are unchanged.
 
     The result is the caller's own copy: changing it changes nothing remembered."""
@@ -68,7 +52,7 @@ def remembered(
     entry = _remembered.get(key)
     if entry is not None and all(_digest(p) == d for p, d in entry.digests.items()):
         _remembered.move_to_end(key)
-        return copy.deepcopy(entry.composition)
+        return copy.deepcopy(entry.value)
     digests = {path: _digest(path) for path in recent}
     found = compose()
     after, _ = _search_path_state(dirs)

@@ -1,0 +1,177 @@
+"""Hydra's composition of the config groups, remembered within a process (see `_memo`).
+
+What is kept is the unresolved tree: interpolations (`${oc.env:…}`, `${now:…}`) are resolved anew
+each time, so an environment change is seen even when the files are not. Hydra composes the config
+groups, then sets the other overrides' keys in order (`ConfigLoaderImpl._apply_overrides_to_config`);
+we do the same in two steps, so jobs that differ only in plain keys (`model=a,b,c`, `limit=…`)
+share one remembered composition of their groups (a 3 × 3 sweep's plan composes three times).
+Compositions inside a Hydra job (where the launcher set Hydra up) are neither remembered nor
+derived.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.config._memo import remembered
+from engine.config._searchpath import search_dirs
+
+
+@dataclass(frozen=True)
+class Composition:
+    """What one Hydra composition yields, before interpolations are resolved."""
+
+    unresolved: dict[str, Any]
+    """The config with `${…}` references as written, the `hydra` node removed."""
+    choices: dict[str, str | None]
+    sweep_params: dict[str, str]
+    launcher: dict[str, Any]
+    groups: frozenset[str]
+    """The config groups at the top of Hydra's sources (a key among them is not a plain key)."""
+
+
+@dataclass
+class HydraParts:
+    sweep_params: dict[str, str]
+    launcher: dict[str, Any]
+    unresolved: dict[str, Any]
+    """The config with `${…}` references as written (what Hydra saves)."""
+
+
+def hydra_compose(
+    overrides: list[str],
+) -> tuple[dict[str, Any], dict[str, str | None], HydraParts]:
+    """The resolved config, the group choices and what else Hydra's composition holds."""
+    from hydra.core.global_hydra import GlobalHydra
+    from omegaconf import OmegaConf
+
+    if GlobalHydra.instance().is_initialized():  # inside a multirun job: Hydra is set up already
+        composition = _composition(overrides)
+    else:
+        composition = _remembered_composition(overrides)
+    resolved: dict[str, Any] = (
+        OmegaConf.to_container(OmegaConf.create(composition.unresolved), resolve=True)  # type: ignore[assignment]
+        if _mentions_interpolation(composition.unresolved)
+        else copy.deepcopy(composition.unresolved)
+    )
+    parts = HydraParts(composition.sweep_params, composition.launcher, composition.unresolved)
+    return resolved, composition.choices, parts
+
+
+def _remembered_composition(overrides: list[str]) -> Composition:
+    """Derived from the remembered composition of the groups where Hydra's would be the same."""
+    dirs = search_dirs()
+    groups, values = _split_values(overrides, dirs)
+    if values:
+        base = remembered(groups, dirs, lambda: _composition(groups))
+        derived = _with_values(base, [_parsed(text) for text in values])
+        if derived is not None:
+            return derived
+    return remembered(overrides, dirs, lambda: _composition(overrides))
+
+
+def _split_values(overrides: list[str], dirs: Sequence[Path]) -> tuple[list[str], list[str]]:
+    """(group choices and Hydra's own settings, the overrides that set a config key). Whether a
+    key names a group in a source other than `dirs` is checked against the composition later."""
+    groups: list[str] = []
+    values: list[str] = []
+    for text in overrides:
+        override = _parsed(text)
+        key = str(override.key_or_group)
+        plain = (
+            override.package is None
+            and not override.is_sweep_override()
+            and not key.startswith("hydra")
+            and "/" not in key
+            and not any((folder / key).is_dir() for folder in dirs)
+            and not isinstance(override.value(), dict)
+        )
+        (values if plain else groups).append(text)
+    return groups, values
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(text: str) -> Any:
+    """One override as Hydra parses it (Hydra only reads the result)."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    return OverridesParser.create().parse_override(text)
+
+
+def _with_values(base: Composition, values: list[Any]) -> Composition | None:
+    """`base` with `values` applied by Hydra's own code; None where Hydra's full composition could
+    differ (a key that names a config group, sweep settings that might refer to a key) or fail
+    (then composing in full gives Hydra's own error)."""
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+    from hydra.errors import HydraException
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    if base.sweep_params or any(str(o.key_or_group) in base.groups for o in values):
+        return None
+    cfg = OmegaConf.create(base.unresolved)
+    OmegaConf.set_struct(cfg, True)
+    try:
+        ConfigLoaderImpl._apply_overrides_to_config(values, cfg)
+    except (HydraException, OmegaConfBaseException):
+        return None
+    unresolved: dict[str, Any] = OmegaConf.to_container(cfg, resolve=False)  # type: ignore[assignment]
+    return Composition(unresolved, base.choices, base.sweep_params, base.launcher, base.groups)
+
+
+def _mentions_interpolation(tree: Any) -> bool:
+    """Whether resolving `tree` could change it (OmegaConf only acts on strings holding `${`)."""
+    if isinstance(tree, dict):
+        return any(_mentions_interpolation(value) for value in tree.values())
+    if isinstance(tree, list):
+        return any(_mentions_interpolation(value) for value in tree)
+    return isinstance(tree, str) and "${" in tree
+
+
+def _composition(overrides: list[str]) -> Composition:
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from omegaconf import OmegaConf, open_dict
+
+    from engine._assets import conf_dir
+
+    if GlobalHydra.instance().is_initialized():
+        cfg = compose("config", overrides=overrides, return_hydra_config=True)
+        groups: frozenset[str] = frozenset()  # not remembered: no derived compositions
+    else:
+        with initialize_config_dir(
+            str(conf_dir().resolve()), version_base="1.3", job_name="inspect_run"
+        ):
+            cfg = compose("config", overrides=overrides, return_hydra_config=True)
+            groups = _top_level_groups()
+    choices = {
+        str(k): (None if v is None else str(v)) for k, v in cfg.hydra.runtime.choices.items()
+    }
+    params = OmegaConf.select(cfg, "hydra.sweeper.params") or {}
+    launcher: dict[str, Any] = OmegaConf.to_container(cfg.hydra.launcher, resolve=False)  # type: ignore[assignment]
+    with open_dict(cfg):
+        del cfg["hydra"]
+    unresolved: dict[str, Any] = OmegaConf.to_container(cfg, resolve=False)  # type: ignore[assignment]
+    params_text = {str(k): str(v) for k, v in params.items()}
+    return Composition(unresolved, choices, params_text, launcher, groups)
+
+
+def _top_level_groups() -> frozenset[str]:
+    """The config groups at the top of every source Hydra composes from (ours, Hydra's, other
+    packages' search-path plugins, structured configs)."""
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.object_type import ObjectType
+
+    hydra = GlobalHydra.instance().hydra
+    assert hydra is not None
+    return frozenset(
+        name
+        for source in hydra.config_loader.repository.get_sources()  # type: ignore[attr-defined]
+        if source.available()
+        for name in source.list("", results_filter=ObjectType.GROUP)
+    )
