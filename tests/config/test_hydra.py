@@ -37,6 +37,8 @@ def _derived(overrides: list[str]) -> object:
         ["task=arc_easy", "no_such_key=3"],
         ["task=arc_easy", "~no_such_key"],
         ["task=arc_easy", "+limit=3"],
+        ["task=arc_easy", "+tags=[x]", "++limit=5", "~seed=null", "~shuffle=true"],
+        ["task=arc_easy", "++task.dataset={path: other.jsonl}", "~task.epochs"],
         ["task=arc_easy", "generation.temperature=0.5", "roles.grader=openai/g"],
         ["task=arc_easy", "sample_id=[1,'2']", "metadata={team: x}"],
         ["task=arc_easy", "limit=2", "hydra.job.chdir=true", "batch=on"],
