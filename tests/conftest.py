@@ -1,6 +1,21 @@
-"""Shared pytest setup: async tests run on asyncio (anyio's pytest plugin)."""
+"""Shared pytest setup: async tests run on asyncio (anyio's pytest plugin), and every process the
+suite starts reuses compiled bytecode."""
+
+import os
+import sys
 
 import pytest
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Bytecode is cached as on a user's machine or in CI. A machine that sets
+    PYTHONDONTWRITEBYTECODE would otherwise make every `inspect-run` child, xdist worker, launcher
+    and Ray worker compile the editable `engine/` again. The cache goes into gitignored
+    `__pycache__` folders beside the sources: a PYTHONPYCACHEPREFIX folder would also hide the
+    installed packages' bytecode, and compiling those again costs more than it saves. Runs in
+    the controller before xdist starts its workers, so every process inherits it."""
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    sys.dont_write_bytecode = False
 
 
 @pytest.fixture

@@ -122,12 +122,35 @@ def dry_run(args: list[str]) -> None:
         build_plan(composed, fetch=False, connect=False)
 
 
-@pytest.mark.slow
-def test_every_readme_command_runs_against_local_servers(
-    workdir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def reads_earlier_output(command: str) -> bool:
+    """The command reads what an earlier one wrote: the newest log, a sweep's folder."""
+    return "…" in command or command.startswith("inspect-run report ")
+
+
+def halves() -> tuple[list[str], list[str]]:
+    """Every command (the design card's first) in README order, in two halves of about equal
+    length; the second never starts with a command that reads the first half's output."""
     commands = [DESIGN_CARD_COMMAND, *readme_commands()]
-    ran, planned, failures = [], [], []
+    split = len(commands) // 2
+    while split < len(commands) and reads_earlier_output(commands[split]):
+        split += 1
+    return commands[:split], commands[split:]
+
+
+def test_the_commands_run_against_local_servers_include_the_card_and_a_report() -> None:
+    """What the two halves below run, between them: the design card's command, the report of the
+    README's sweep, at least 12 real runs and some that are only planned."""
+    first, second = halves()
+    ran = [command for command in first + second if not DRY.search(command)]
+    assert DESIGN_CARD_COMMAND in ran
+    assert "inspect-run report logs/sweep-providers" in ran
+    assert len(ran) >= 12 and len(ran) < len(first + second), ran
+    assert first and second
+
+
+def run_commands(commands: list[str], workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run each command in order (planning the `DRY` ones): every failure is reported at once."""
+    failures = []
     with (
         OpenAIServer(fixed(REPLY)) as openai,
         AnthropicServer(anthropic_fixed(REPLY)) as anthropic,
@@ -154,19 +177,34 @@ def test_every_readme_command_runs_against_local_servers(
             try:
                 if DRY.search(text):
                     dry_run(args)
-                    planned.append(command)
                     continue
                 if args and args[0] not in ("report", "validate", "list", "cache", "schemas"):
                     args += ["display=none"]
                     if not any(a.startswith("limit=") for a in args):
                         args.append("limit=2")
                 code = cli(args)
-                ran.append(command)
                 if code != 0:
                     failures.append(f"{command}: exit {code}")
             except Exception as error:  # every command's failure is reported, not only the first
                 failures.append(f"{command}: {type(error).__name__}: {error}")
     assert not failures, "\n".join(failures)
-    assert DESIGN_CARD_COMMAND in ran
-    assert "inspect-run report logs/sweep-providers" in ran
-    assert len(ran) >= 12 and planned, (ran, planned)
+
+
+# Two classes: xdist's `--dist loadscope` keeps a class's tests on one worker, so the halves can
+# run side by side.
+
+
+@pytest.mark.slow
+class TestTheFirstHalfOfTheCommands:
+    def test_every_command_runs_against_local_servers(
+        self, workdir: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        run_commands(halves()[0], workdir, monkeypatch)
+
+
+@pytest.mark.slow
+class TestTheSecondHalfOfTheCommands:
+    def test_every_command_runs_against_local_servers(
+        self, workdir: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        run_commands(halves()[1], workdir, monkeypatch)

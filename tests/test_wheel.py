@@ -1,7 +1,13 @@
 """The wheel works outside the checkout: build it, install it with its real dependencies into a clean
 venv, and run the installed `inspect-run` from another directory — help, validate and a real eval
 against a local OpenAI-compatible server. This proves `conf/`, `tasks/` and `schemas/` ship inside
-the wheel (pyproject's force-include maps them to `engine/_assets/`) and that no module is missing.
+the wheel (pyproject's force-include maps them to `engine/_assets/`), that no module is missing,
+and that the dependencies the wheel declares are enough to run it.
+
+The venv is the standard library's (no system site-packages, no pip in it); uv resolves the
+wheel's declared dependencies from the package index and installs them into it, as `pip install`
+would, in a few seconds of CPU instead of pip's half a minute (uv compiles no bytecode; the
+installed command writes its own as it runs, like any first run after `pip install --no-compile`).
 """
 
 from __future__ import annotations
@@ -71,10 +77,13 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A clean venv (no system site-packages) with the wheel and its dependencies; its bin dir."""
+    from uv import find_uv_bin
+
     venv = tmp_path_factory.mktemp("venv")
-    _run([sys.executable, "-m", "venv", "--clear", str(venv)], venv, 300)
+    _run([sys.executable, "-m", "venv", "--clear", "--without-pip", str(venv)], venv, 300)
     bin_dir = venv / "bin"
-    _run([str(bin_dir / "python"), "-m", "pip", "install", "--quiet", str(wheel)], venv, 900)
+    install = [find_uv_bin(), "pip", "install", "--quiet", "--python", str(bin_dir / "python")]
+    _run([*install, str(wheel)], venv, 900)
     return bin_dir
 
 

@@ -41,7 +41,12 @@ ENV = ["FAST_BASE_URL", "FAST_API_KEY", "MID_BASE_URL", "MID_API_KEY"]
 
 @pytest.fixture(scope="module")
 def ray_head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """`ray start --head --block` on 127.0.0.1 with 2 CPUs; its address and its temp dir.
+    """`ray start --head --block` on 127.0.0.1 with 1 CPU; its address and its temp dir.
+
+    Ray starts one worker process per CPU for every driver that connects (each `cli` call is a new
+    Ray job), so one CPU halves the processes the module starts; a job's tasks then take turns on
+    one worker, which Ray reuses as it would on a busy cluster. Neither the autoscaler's monitor
+    nor the log monitor (which copies workers' output to the driver) has anything to do here.
 
     Ray swaps 127.0.0.1 for the machine's routable address unless told that this is not a cluster
     of several machines (`RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`), for the head and for this driver.
@@ -59,7 +64,9 @@ def ray_head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pa
         "--block",
         "--node-ip-address=127.0.0.1",
         "--port=0",
-        "--num-cpus=2",
+        "--num-cpus=1",
+        "--include-log-monitor=false",
+        "--no-monitor",
         "--include-dashboard=false",
         "--disable-usage-stats",
         "--object-store-memory=100000000",
@@ -243,7 +250,7 @@ def test_a_local_ray_started_for_the_job_listens_on_the_loopback_only(
     """`address=local` (the default): a Ray of this machine, started and stopped by the call."""
     monkeypatch.setenv("RAY_AUTH_MODE", "disabled")  # no token file in ~/.ray from a test
     ray_temp = tmp_path_factory.mktemp("ray")  # short: Ray's socket paths must fit in 107 bytes
-    init = {"num_cpus": 2, "include_dashboard": False, "_temp_dir": str(ray_temp)}
+    init = {"num_cpus": 1, "include_dashboard": False, "_temp_dir": str(ray_temp)}  # 1 worker
     settings = RayTasks(env=["FAST_BASE_URL", "FAST_API_KEY"], init=init)
     job = ["task=quiz", "model=openai-api/fast/best", "display=none"]
     folders = [tmp_path / "logs" / "part-0", tmp_path / "logs" / "part-1"]
