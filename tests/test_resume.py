@@ -15,7 +15,13 @@ import pytest
 from inspect_ai.log import read_eval_log
 
 from engine.logs import LOG_SUFFIXES, read_log_header
-from tests.support.openai_server import Gate, OpenAIServer, Request, error, refuse_about_half
+from tests.support.openai_server import (
+    Gate,
+    OpenAIServer,
+    Request,
+    error,
+    refuse_every_other_prompt,
+)
 from tests.support.processes import stop
 from tests.test_cli import INSPECT_RUN, run_cli
 
@@ -53,7 +59,7 @@ def interrupt_midway(cwd: Path, server: OpenAIServer, gate: Gate, how: signal.Si
             time.sleep(0.02)
         assert journal_lines(cwd) >= 6 and process.poll() is None, "the run never got midway"
         process.send_signal(how)
-        process.wait(timeout=60)
+        process.wait(timeout=300)  # a failure timeout: the run writes its log first
     finally:
         stop(process)
         gate.release()
@@ -208,7 +214,7 @@ def test_an_unseeded_shuffle_resumes_with_the_samples_it_drew(
     monkeypatch.setenv("OPENAI_API_KEY", "k")
     args = ["model=openai/m", "limit=8", "shuffle=true", "connection.max_connections=2"]
 
-    with OpenAIServer(refuse_about_half) as server:
+    with OpenAIServer(refuse_every_other_prompt()) as server:
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
         first = run_composed(compose_config(args), display=Display())
     assert first.status == "error" and 0 < first.errors < 8

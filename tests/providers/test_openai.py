@@ -806,7 +806,7 @@ def test_server_script_runs_standalone() -> None:
         assert anyio.run(ask) == "A"
     finally:
         process.terminate()
-        assert process.wait(timeout=10) == 0
+        assert process.wait(timeout=300) == 0
 
 
 def test_request_helpers() -> None:

@@ -142,6 +142,22 @@ def refuse_about_half(request: Request) -> Answer:
     return error(400, "refused") if zlib.crc32(prompt.encode()) % 2 else "the basket"
 
 
+def refuse_every_other_prompt() -> Responder:
+    """Grades every grader prompt C; refuses (400) every second distinct prompt in the order they
+    arrive (the same way when one comes again) and answers the rest: about half of any set of
+    samples fails, whichever they are (`refuse_about_half` depends on which a run draws)."""
+    refused: dict[str, bool] = {}
+
+    def respond(request: Request) -> Answer:
+        prompt = _content_text(request.messages[-1].get("content"))
+        if "[Expert]:" in prompt:
+            return "GRADE: C"
+        refuse = refused.setdefault(prompt, len(refused) % 2 == 1)
+        return error(400, "refused") if refuse else "the basket"
+
+    return respond
+
+
 def sequence(script: Iterable[Answer | Responder]) -> Responder:
     """One scripted item per call, in order; the last one repeats once the script runs out.
 
