@@ -50,6 +50,8 @@ HOOK_FIELDS = DatasetFields(choices="choices", images="images")
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _ROLES: frozenset[str] = frozenset(get_args(Role))
 _JSON_LIST_KEYS = ("samples", "data")
+_UNITS: dict[Format, str] = {"jsonl": "line", "json": "record", "csv": "line", "parquet": "row"}
+"""What a record's number counts in each format, as error messages name it (`line 3`)."""
 
 
 class DatasetError(InspectRunError, ValueError):
@@ -120,11 +122,13 @@ class DatasetFile:
         resizing = self._maker(maker.fields, True) if resize_at else maker
         for path in self.paths:
             fmt = dataset_format(self.config, path)
-            for where, record in _records(path, fmt, self.config):
+            unit = _UNITS[fmt]
+            for number, record in _records(path, fmt, self.config):
                 index += 1
                 if type(record) is not dict and not isinstance(record, dict):
                     raise DatasetError(
-                        f"{path}, {where}: a record must be an object, got {type(record).__name__}"
+                        f"{path}, {unit} {number}: a record must be an object, got "
+                        f"{type(record).__name__}"
                     )
                 chosen = resizing if resize_at and position in resize_at else maker
                 try:
@@ -134,11 +138,11 @@ class DatasetFile:
                         else self._from_hook(record, index, chosen)
                     )
                 except (DatasetError, ImageError) as error:
-                    raise DatasetError(f"{self._name(path)}, {where}: {error}") from None
+                    raise DatasetError(f"{self._name(path)}, {unit} {number}: {error}") from None
                 if sample is not None:
                     if shuffle:
                         sample = shuffle_choices(sample, self.config.seed)
-                    sample.id = ids.check(sample.id, path, where)
+                    sample.id = ids.check(sample.id, path, unit, number)
                     position += 1
                     yield sample
 
@@ -184,22 +188,24 @@ class _UniqueIds:
 
     def __init__(self, mode: Literal["error", "suffix"]) -> None:
         self.mode = mode
-        self.seen: dict[str, tuple[Path, str]] = {}
-        """Each id (as text) → where it was first seen (file, record)."""
+        self.seen: dict[str, tuple[Path, str, int]] = {}
+        """Each id (as text) → where it was first seen (file, unit, number: see `_place`)."""
         self.repeats: dict[str, int] = {}
         self.made: set[str] = set()
         """Ids made by `suffix`: a sample whose own id equals one is an error, not renamed."""
 
-    def check(self, sample_id: str | int | None, path: Path, where: str) -> str | int | None:
+    def check(
+        self, sample_id: str | int | None, path: Path, unit: str, number: int
+    ) -> str | int | None:
         text = sample_id if type(sample_id) is str else str(sample_id)
         if text not in self.seen:  # a new id (the rest is for repeats)
-            self.seen[text] = (path, where)
+            self.seen[text] = (path, unit, number)
             return sample_id
         if text in self.seen and self.mode == "suffix" and text not in self.made:
             count = self.repeats[text] = self.repeats.get(text, 1) + 1
             sample_id = text = f"{text}#{count}"
             self.made.add(text)
-        here = (path, where)
+        here = (path, unit, number)
         first = self.seen.setdefault(text, here)
         if first is not here:
             fix = "" if self.mode == "suffix" else "; or set dataset.duplicate_ids: suffix"
@@ -210,9 +216,9 @@ class _UniqueIds:
         return sample_id
 
 
-def _place(path: Path, where: str) -> str:
+def _place(path: Path, unit: str, number: int) -> str:
     """A record's place as a user finds it: `FILE:LINE`, else `FILE, record N`."""
-    return f"{path}:{where[5:]}" if where.startswith("line ") else f"{path}, {where}"
+    return f"{path}:{number}" if unit == "line" else f"{path}, {unit} {number}"
 
 
 def read_samples(config: DatasetConfig, search_dirs: Sequence[Path]) -> list[Sample]:
@@ -358,6 +364,8 @@ class SampleMaker:
         self.target = fields.target or None
         self.id = fields.id or None
         self.choices = fields.choices or None
+        self.images = fields.images
+        self.metadata = fields.metadata
         self.extra = [name for name in (fields.cluster, fields.human_grade) if name is not None]
         """Fields that join the metadata under their own names (see `_with_fields`)."""
 
@@ -374,7 +382,7 @@ class SampleMaker:
             if type(value) is str
             else vetted_media(_input(value, name), self.base_dir, self.allowed, self.input_where)
         )
-        if self.fields.images is not None:
+        if self.images is not None:
             sample_input = self._images(record, sample_input)
         target: str | list[str] = ""
         if (key := self.target) is not None:
@@ -394,7 +402,7 @@ class SampleMaker:
             if self.choices is not None
             else None
         )
-        names = self.fields.metadata
+        names = self.metadata
         if names is not None:
             metadata: dict[str, Any] | None = {n: record[n] for n in names if n in record}
         else:
@@ -408,7 +416,7 @@ class SampleMaker:
     def _images(
         self, record: dict[str, Any], sample_input: str | list[ChatMessage]
     ) -> str | list[ChatMessage]:
-        images_field = self.fields.images
+        images_field = self.images
         assert images_field is not None
         try:
             images = image_parts(
@@ -475,7 +483,8 @@ def _with_images(
     return [*messages, ChatMessage("user", list(images), "input")]
 
 
-def _records(path: Path, fmt: Format, config: DatasetConfig) -> Iterator[tuple[str, Any]]:
+def _records(path: Path, fmt: Format, config: DatasetConfig) -> Iterator[tuple[int, Any]]:
+    """Each record with its number (`_UNITS` says what it counts)."""
     try:
         if fmt == "jsonl":
             yield from _jsonl_records(path, config.encoding)
@@ -492,7 +501,7 @@ def _records(path: Path, fmt: Format, config: DatasetConfig) -> Iterator[tuple[s
         ) from None
 
 
-def _jsonl_records(path: Path, encoding: str) -> Iterator[tuple[str, Any]]:
+def _jsonl_records(path: Path, encoding: str) -> Iterator[tuple[int, Any]]:
     """Each line parsed by pydantic's JSON parser (about twice as fast as `json`); a line it
     refuses is parsed again by `json`, which decides (it also takes lone surrogates) and words
     the error, so what is accepted and every message are `json`'s."""
@@ -500,19 +509,19 @@ def _jsonl_records(path: Path, encoding: str) -> Iterator[tuple[str, Any]]:
 
     with path.open(encoding=encoding) as lines:
         for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
             try:
                 record = from_json(line)
             except ValueError:
+                if not line.strip():  # a blank line (never valid JSON) is skipped
+                    continue
                 try:
                     record = json.loads(line)
                 except json.JSONDecodeError as error:
                     raise DatasetError(f"{path}, line {number}: invalid JSON: {error}") from None
-            yield f"line {number}", record
+            yield number, record
 
 
-def _json_records(path: Path, encoding: str) -> Iterator[tuple[str, Any]]:
+def _json_records(path: Path, encoding: str) -> Iterator[tuple[int, Any]]:
     try:
         data = json.loads(path.read_text(encoding=encoding))
     except json.JSONDecodeError as error:
@@ -527,11 +536,10 @@ def _json_records(path: Path, encoding: str) -> Iterator[tuple[str, Any]]:
             f"{path}: a JSON dataset is a list of records or an object with a list under "
             f"{' or '.join(repr(key) for key in _JSON_LIST_KEYS)}"
         )
-    for number, record in enumerate(data, start=1):
-        yield f"record {number}", record
+    yield from enumerate(data, start=1)
 
 
-def _csv_records(path: Path, config: DatasetConfig) -> Iterator[tuple[str, Any]]:
+def _csv_records(path: Path, config: DatasetConfig) -> Iterator[tuple[int, Any]]:
     with path.open(encoding=config.encoding, newline="") as file:
         reader = (
             csv.DictReader(file, dialect=config.dialect, delimiter=config.delimiter)
@@ -539,10 +547,10 @@ def _csv_records(path: Path, config: DatasetConfig) -> Iterator[tuple[str, Any]]
             else csv.DictReader(file, dialect=config.dialect)
         )
         for row in reader:
-            yield f"line {reader.line_num}", row
+            yield reader.line_num, row
 
 
-def _parquet_records(path: Path) -> Iterator[tuple[str, Any]]:
+def _parquet_records(path: Path) -> Iterator[tuple[int, Any]]:
     """Rows in batches (Parquet is columnar; a batch at a time keeps memory flat)."""
     try:
         import pyarrow.parquet as pq
@@ -556,7 +564,7 @@ def _parquet_records(path: Path) -> Iterator[tuple[str, Any]]:
         for batch in rows.iter_batches(batch_size=256):
             for row in batch.to_pylist():
                 number += 1
-                yield f"row {number}", row
+                yield number, row
     except (OSError, ValueError) as error:  # pyarrow's ArrowInvalid is a ValueError
         raise DatasetError(f"{path}: not a readable Parquet file: {error}") from None
 
