@@ -6,6 +6,7 @@ together as a `ConfigError` (unknown provider, missing key, bad solver argument,
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import random
 from collections.abc import Iterable, Iterator
@@ -89,8 +90,6 @@ def identity_of(composed: Composed) -> str:
     """The run identity: the resolved config minus what does not change results, plus the
     dataset file's content (an edited dataset at the same path must not reuse old logs). A Hub
     dataset is identified by its config (repository, subset, revision), never downloaded here."""
-    import hashlib
-
     from engine.datasets import resolve_path
     from engine.logs import run_identity
 
@@ -99,18 +98,52 @@ def identity_of(composed: Composed) -> str:
     try:
         if local is None:
             raise DatasetError("a Hub dataset")
-        path = resolve_path(local, dataset_search_dirs(composed))
-        hashed = hashlib.sha256()
-        with path.open("rb") as data:
-            for block in iter(lambda: data.read(1 << 20), b""):
-                hashed.update(block)
-        digest = hashed.hexdigest()
+        digest = file_digest(resolve_path(local, dataset_search_dirs(composed)))
     except (DatasetError, OSError):
         pass  # planning reports a missing dataset
     code = code_digest(composed)
     if code is not None:
         digest = f"{digest}+code:{code}"
     return run_identity(composed.resolved, digest)
+
+
+_shared_digests: dict[tuple[Path, int, int], str] | None = None
+"""Dataset digests made inside `sharing_digests` (None outside it: every call hashes)."""
+
+
+@contextlib.contextmanager
+def sharing_digests() -> Iterator[None]:
+    """Within this block, a dataset file is hashed once (by path, size and modification time):
+    the jobs of a sweep over one dataset are classified together, and hashing it per job is
+    needless. Outside it, each `identity_of` reads the file, so an edit is never missed."""
+    global _shared_digests
+    outer = _shared_digests
+    _shared_digests = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _shared_digests = outer
+
+
+def file_digest(path: Path) -> str:
+    """The SHA-256 of a file's content (shared inside `sharing_digests`)."""
+    import hashlib
+
+    key = None
+    if _shared_digests is not None:
+        state = path.stat()
+        key = (path.resolve(), state.st_size, state.st_mtime_ns)
+        found = _shared_digests.get(key)
+        if found is not None:
+            return found
+    hashed = hashlib.sha256()
+    with path.open("rb") as data:
+        for block in iter(lambda: data.read(1 << 20), b""):
+            hashed.update(block)
+    digest = hashed.hexdigest()
+    if key is not None and _shared_digests is not None:
+        _shared_digests[key] = digest
+    return digest
 
 
 def code_digest(composed: Composed) -> str | None:
