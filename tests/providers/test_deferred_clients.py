@@ -68,6 +68,12 @@ def test_a_sweep_plan_imports_no_provider_sdk(task_dir: Path) -> None:
     assert loaded_after(task_dir, words) == (0, set())
 
 
+def test_a_plan_in_batches_imports_no_provider_sdk(task_dir: Path) -> None:
+    """The batch adapters are made (the plan says which requests are batched), their SDKs not."""
+    words = ["plan", "-m", "task=sums", "model=openai/a,anthropic/b,google/c", "batch=on"]
+    assert loaded_after(task_dir, words) == (0, set())
+
+
 def test_a_single_plan_and_plan_true_import_no_provider_sdk(task_dir: Path) -> None:
     words = ["plan", "task=sums", "model=openai/a", "roles.grader=google/g"]
     assert loaded_after(task_dir, words) == (0, set())
