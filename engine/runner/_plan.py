@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import random
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -248,15 +249,20 @@ class SelectedSamples:
         matching = 0
         scan = source.checked() if isinstance(source, DatasetFile) else source
         position = -1
+        kept, ids, note = self.wanted, self.ids, self._note
+        # Without a shuffle, the matching samples at these places are selected: `limit`'s
+        # range, then every Nth of it from the shard's index.
+        step, first = (1, 0) if self.shard is None else (self.shard.count, self.shard.index)
+        chosen = range(self.start + first, sys.maxsize if self.stop is None else self.stop, step)
         for position, sample in enumerate(scan):
-            if self.wanted is not None and str(sample.id) not in self.wanted:
+            if kept is not None and str(sample.id) not in kept:
                 continue
             if shuffle:
                 matched.append((position, sample))
-            elif self._in_range(matching) and self._in_shard(matching - self.start):
-                self._note(sample)
-                if len(self.ids) < MAX_LOGGED_IDS:
-                    self.ids.append(sample.id)
+            elif matching in chosen:
+                note(sample)
+                if len(ids) < MAX_LOGGED_IDS:
+                    ids.append(sample.id)
             matching += 1
         self.dataset_size = position + 1
         self.matching = matching
@@ -304,12 +310,6 @@ class SelectedSamples:
             self.input_chars += len(message.text)
             for modality in message.modalities - {"text"}:
                 self.media.setdefault(modality, sample.id)
-
-    def _in_range(self, position: int) -> bool:
-        return self.start <= position and (self.stop is None or position < self.stop)
-
-    def _in_shard(self, offset: int) -> bool:
-        return self.shard is None or offset % self.shard.count == self.shard.index
 
     def _wanted(self, sample: Sample) -> bool:
         return self.wanted is None or str(sample.id) in self.wanted
