@@ -50,6 +50,8 @@ HOOK_FIELDS = DatasetFields(choices="choices", images="images")
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _ROLES: frozenset[str] = frozenset(get_args(Role))
 _JSON_LIST_KEYS = ("samples", "data")
+_UNITS: dict[Format, str] = {"jsonl": "line", "json": "record", "csv": "line", "parquet": "row"}
+"""What a record's number counts in each format, as error messages name it (`line 3`)."""
 
 
 class DatasetError(InspectRunError, ValueError):
@@ -115,52 +117,51 @@ class DatasetFile:
     def _samples(self, resize_images: bool, resize_at: set[int] | None = None) -> Iterator[Sample]:
         index = position = 0
         ids = _UniqueIds(self.config.duplicate_ids)
+        shuffle = self.config.shuffle_choices
+        maker = self._maker(self.fields if self.hook is None else HOOK_FIELDS, resize_images)
+        resizing = self._maker(maker.fields, True) if resize_at else maker
         for path in self.paths:
             fmt = dataset_format(self.config, path)
-            for where, record in _records(path, fmt, self.config):
+            unit = _UNITS[fmt]
+            for number, record in _records(path, fmt, self.config):
                 index += 1
-                resize = resize_images or (resize_at is not None and position in resize_at)
-                sample = self._sample(path, where, record, index, resize)
+                if type(record) is not dict and not isinstance(record, dict):
+                    raise DatasetError(
+                        f"{path}, {unit} {number}: a record must be an object, got "
+                        f"{type(record).__name__}"
+                    )
+                chosen = resizing if resize_at and position in resize_at else maker
+                try:
+                    sample = (
+                        chosen(record, index)
+                        if self.hook is None
+                        else self._from_hook(record, index, chosen)
+                    )
+                except (DatasetError, ImageError) as error:
+                    raise DatasetError(f"{self._name(path)}, {unit} {number}: {error}") from None
                 if sample is not None:
-                    sample.id = ids.check(sample.id, path, where)
+                    if shuffle:
+                        sample = shuffle_choices(sample, self.config.seed)
+                    sample.id = ids.check(sample.id, path, unit, number)
                     position += 1
                     yield sample
 
-    def _sample(
-        self, path: Path, where: str, record: Any, index: int, resize_images: bool
-    ) -> Sample | None:
-        if not isinstance(record, dict):
-            raise DatasetError(
-                f"{path}, {where}: a record must be an object, got {type(record).__name__}"
-            )
-        max_size = self.config.image_max_size
-        try:
-            if self.hook is None:
-                sample = record_to_sample(
-                    record,
-                    self.fields,
-                    index,
-                    self.base_dir,
-                    max_size,
-                    resize_images=resize_images,
-                    allowed=self.allowed,
-                )
-            else:
-                made = self._from_hook(record, index, resize_images)
-                if made is None:
-                    return None
-                sample = made
-        except (DatasetError, ImageError) as error:
-            raise DatasetError(f"{self._name(path)}, {where}: {error}") from None
-        if self.config.shuffle_choices:
-            sample = shuffle_choices(sample, self.config.seed)
-        return sample
+    def _maker(self, fields: DatasetFields, resize_images: bool) -> SampleMaker:
+        """The mapping of `fields` for this dataset (its folder, roots and image size)."""
+        return SampleMaker(
+            fields,
+            self.base_dir,
+            self.config.image_max_size,
+            resize_images=resize_images,
+            allowed=self.allowed,
+        )
 
     def _name(self, path: Path) -> str:
         """The dataset file as a user knows it (a Hub file: the dataset, then the cached file)."""
         return f"{self.config.location} ({path.name})" if self.config.hub is not None else str(path)
 
-    def _from_hook(self, record: dict[str, Any], index: int, resize_images: bool) -> Sample | None:
+    def _from_hook(self, record: dict[str, Any], index: int, maker: SampleMaker) -> Sample | None:
+        """The hook's sample (a dict it returns is mapped by `maker`, on `HOOK_FIELDS`)."""
         assert self.hook is not None
         try:
             made = self.hook(record)
@@ -175,15 +176,7 @@ class DatasetFile:
                 )
             return made
         if isinstance(made, dict):
-            return record_to_sample(
-                made,
-                HOOK_FIELDS,
-                index,
-                self.base_dir,
-                self.config.image_max_size,
-                resize_images=resize_images,
-                allowed=self.allowed,
-            )
+            return maker(made, index)
         raise DatasetError(
             f"record_to_sample must return a Sample, a dict or None, got {type(made).__name__}"
         )
@@ -195,19 +188,24 @@ class _UniqueIds:
 
     def __init__(self, mode: Literal["error", "suffix"]) -> None:
         self.mode = mode
-        self.seen: dict[str, tuple[Path, str]] = {}
-        """Each id (as text) → where it was first seen (file, record)."""
+        self.seen: dict[str, tuple[Path, str, int]] = {}
+        """Each id (as text) → where it was first seen (file, unit, number: see `_place`)."""
         self.repeats: dict[str, int] = {}
         self.made: set[str] = set()
         """Ids made by `suffix`: a sample whose own id equals one is an error, not renamed."""
 
-    def check(self, sample_id: str | int | None, path: Path, where: str) -> str | int | None:
-        text = str(sample_id)
+    def check(
+        self, sample_id: str | int | None, path: Path, unit: str, number: int
+    ) -> str | int | None:
+        text = sample_id if type(sample_id) is str else str(sample_id)
+        if text not in self.seen:  # a new id (the rest is for repeats)
+            self.seen[text] = (path, unit, number)
+            return sample_id
         if text in self.seen and self.mode == "suffix" and text not in self.made:
             count = self.repeats[text] = self.repeats.get(text, 1) + 1
             sample_id = text = f"{text}#{count}"
             self.made.add(text)
-        here = (path, where)
+        here = (path, unit, number)
         first = self.seen.setdefault(text, here)
         if first is not here:
             fix = "" if self.mode == "suffix" else "; or set dataset.duplicate_ids: suffix"
@@ -218,9 +216,9 @@ class _UniqueIds:
         return sample_id
 
 
-def _place(path: Path, where: str) -> str:
+def _place(path: Path, unit: str, number: int) -> str:
     """A record's place as a user finds it: `FILE:LINE`, else `FILE, record N`."""
-    return f"{path}:{where[5:]}" if where.startswith("line ") else f"{path}, {where}"
+    return f"{path}:{number}" if unit == "line" else f"{path}, {unit} {number}"
 
 
 def read_samples(config: DatasetConfig, search_dirs: Sequence[Path]) -> list[Sample]:
@@ -332,38 +330,105 @@ def record_to_sample(
 
     Local files it names are found in `base_dir` (or `allowed`), by the one rule for local
     files; without `base_dir`, none is read. `resize_images=False` only checks the images (see
-    `DatasetFile.checked`)."""
-    found, value = _field(record, fields.input)
-    if not found:
-        present = ", ".join(map(str, record)) or "no fields"
-        raise DatasetError(f"missing input field '{fields.input}' (record has: {present})")
-    sample_input = vetted_media(
-        _input(value, fields.input), base_dir, allowed, f"input field '{fields.input}'"
+    `DatasetFile.checked`). A dataset makes its `SampleMaker` once and calls it per record."""
+    maker = SampleMaker(
+        fields, base_dir, image_max_size, resize_images=resize_images, allowed=allowed
     )
-    if fields.images is not None:
+    return maker(record, index)
+
+
+_MISSING: Any = object()
+
+
+class SampleMaker:
+    """`record_to_sample` with the field mapping resolved once for a whole dataset: the field
+    names, the texts of its errors and which parts it has are worked out here, so a record of
+    plain values (text input, a text or number target, an id) costs a few dictionary lookups."""
+
+    def __init__(
+        self,
+        fields: DatasetFields,
+        base_dir: Path | None = None,
+        image_max_size: int = 1024,
+        *,
+        resize_images: bool = True,
+        allowed: Sequence[Path] = (),
+    ) -> None:
+        self.fields = fields
+        self.base_dir = base_dir
+        self.image_max_size = image_max_size
+        self.resize_images = resize_images
+        self.allowed = allowed
+        self.input = fields.input
+        self.input_where = f"input field '{fields.input}'"
+        self.target = fields.target or None
+        self.id = fields.id or None
+        self.choices = fields.choices or None
+        self.images = fields.images
+        self.metadata = fields.metadata
+        self.extra = [name for name in (fields.cluster, fields.human_grade) if name is not None]
+        """Fields that join the metadata under their own names (see `_with_fields`)."""
+
+    def __call__(self, record: dict[str, Any], index: int) -> Sample:
+        name = self.input
+        value = record.get(name, _MISSING)
+        if value is _MISSING:
+            found, value = _field(record, name)
+            if not found:
+                present = ", ".join(map(str, record)) or "no fields"
+                raise DatasetError(f"missing input field '{name}' (record has: {present})")
+        sample_input: str | list[ChatMessage] = (
+            value
+            if type(value) is str
+            else vetted_media(_input(value, name), self.base_dir, self.allowed, self.input_where)
+        )
+        if self.images is not None:
+            sample_input = self._images(record, sample_input)
+        target: str | list[str] = ""
+        if (key := self.target) is not None:
+            value = record.get(key, _MISSING)
+            if value is _MISSING:
+                value = _field(record, key)[1]
+            target = value if type(value) is str else _target(value)
+        sample_id = None
+        if (key := self.id) is not None:
+            sample_id = record.get(key, _MISSING)
+            if sample_id is _MISSING:
+                sample_id = _field(record, key)[1]
+        if type(sample_id) is not int and (type(sample_id) is not str or sample_id == ""):
+            sample_id = _id(sample_id, index)
+        choices = (
+            _choices(_field(record, self.choices)[1], self.choices)
+            if self.choices is not None
+            else None
+        )
+        names = self.metadata
+        if names is not None:
+            metadata: dict[str, Any] | None = {n: record[n] for n in names if n in record}
+        else:
+            metadata = record.get("metadata")
+            if metadata is not None and type(metadata) is not dict:
+                metadata = _metadata(record, None)
+        if self.extra:
+            metadata = _with_fields(metadata, record, self.extra)
+        return Sample(sample_input, target, sample_id, choices, metadata)
+
+    def _images(
+        self, record: dict[str, Any], sample_input: str | list[ChatMessage]
+    ) -> str | list[ChatMessage]:
+        images_field = self.images
+        assert images_field is not None
         try:
             images = image_parts(
-                _field(record, fields.images)[1],
-                base_dir,
-                image_max_size,
-                resize=resize_images,
-                allowed=allowed,
+                _field(record, images_field)[1],
+                self.base_dir,
+                self.image_max_size,
+                resize=self.resize_images,
+                allowed=self.allowed,
             )
         except ImageError as error:
-            raise ImageError(f"{error} (images field '{fields.images}')") from None
-        if images:
-            sample_input = _with_images(sample_input, images)
-    return Sample(
-        input=sample_input,
-        target=_target(_field(record, fields.target)[1]) if fields.target else "",
-        id=_id(_field(record, fields.id)[1] if fields.id else None, index),
-        choices=_choices(_field(record, fields.choices)[1], fields.choices)
-        if fields.choices
-        else None,
-        metadata=_with_fields(
-            _metadata(record, fields.metadata), record, [fields.cluster, fields.human_grade]
-        ),
-    )
+            raise ImageError(f"{error} (images field '{images_field}')") from None
+        return _with_images(sample_input, images) if images else sample_input
 
 
 def shuffle_choices(sample: Sample, seed: int | None) -> Sample:
@@ -418,7 +483,8 @@ def _with_images(
     return [*messages, ChatMessage("user", list(images), "input")]
 
 
-def _records(path: Path, fmt: Format, config: DatasetConfig) -> Iterator[tuple[str, Any]]:
+def _records(path: Path, fmt: Format, config: DatasetConfig) -> Iterator[tuple[int, Any]]:
+    """Each record with its number (`_UNITS` says what it counts)."""
     try:
         if fmt == "jsonl":
             yield from _jsonl_records(path, config.encoding)
@@ -435,7 +501,7 @@ def _records(path: Path, fmt: Format, config: DatasetConfig) -> Iterator[tuple[s
         ) from None
 
 
-def _jsonl_records(path: Path, encoding: str) -> Iterator[tuple[str, Any]]:
+def _jsonl_records(path: Path, encoding: str) -> Iterator[tuple[int, Any]]:
     """Each line parsed by pydantic's JSON parser (about twice as fast as `json`); a line it
     refuses is parsed again by `json`, which decides (it also takes lone surrogates) and words
     the error, so what is accepted and every message are `json`'s."""
@@ -443,19 +509,19 @@ def _jsonl_records(path: Path, encoding: str) -> Iterator[tuple[str, Any]]:
 
     with path.open(encoding=encoding) as lines:
         for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
             try:
                 record = from_json(line)
             except ValueError:
+                if not line.strip():  # a blank line (never valid JSON) is skipped
+                    continue
                 try:
                     record = json.loads(line)
                 except json.JSONDecodeError as error:
                     raise DatasetError(f"{path}, line {number}: invalid JSON: {error}") from None
-            yield f"line {number}", record
+            yield number, record
 
 
-def _json_records(path: Path, encoding: str) -> Iterator[tuple[str, Any]]:
+def _json_records(path: Path, encoding: str) -> Iterator[tuple[int, Any]]:
     try:
         data = json.loads(path.read_text(encoding=encoding))
     except json.JSONDecodeError as error:
@@ -470,11 +536,10 @@ def _json_records(path: Path, encoding: str) -> Iterator[tuple[str, Any]]:
             f"{path}: a JSON dataset is a list of records or an object with a list under "
             f"{' or '.join(repr(key) for key in _JSON_LIST_KEYS)}"
         )
-    for number, record in enumerate(data, start=1):
-        yield f"record {number}", record
+    yield from enumerate(data, start=1)
 
 
-def _csv_records(path: Path, config: DatasetConfig) -> Iterator[tuple[str, Any]]:
+def _csv_records(path: Path, config: DatasetConfig) -> Iterator[tuple[int, Any]]:
     with path.open(encoding=config.encoding, newline="") as file:
         reader = (
             csv.DictReader(file, dialect=config.dialect, delimiter=config.delimiter)
@@ -482,10 +547,10 @@ def _csv_records(path: Path, config: DatasetConfig) -> Iterator[tuple[str, Any]]
             else csv.DictReader(file, dialect=config.dialect)
         )
         for row in reader:
-            yield f"line {reader.line_num}", row
+            yield reader.line_num, row
 
 
-def _parquet_records(path: Path) -> Iterator[tuple[str, Any]]:
+def _parquet_records(path: Path) -> Iterator[tuple[int, Any]]:
     """Rows in batches (Parquet is columnar; a batch at a time keeps memory flat)."""
     try:
         import pyarrow.parquet as pq
@@ -499,7 +564,7 @@ def _parquet_records(path: Path) -> Iterator[tuple[str, Any]]:
         for batch in rows.iter_batches(batch_size=256):
             for row in batch.to_pylist():
                 number += 1
-                yield f"row {number}", row
+                yield number, row
     except (OSError, ValueError) as error:  # pyarrow's ArrowInvalid is a ValueError
         raise DatasetError(f"{path}: not a readable Parquet file: {error}") from None
 
@@ -579,7 +644,7 @@ def _metadata(record: dict[str, Any], names: list[str] | None) -> dict[str, Any]
 
 
 def _with_fields(
-    metadata: dict[str, Any] | None, record: dict[str, Any], names: list[str | None]
+    metadata: dict[str, Any] | None, record: dict[str, Any], names: Sequence[str | None]
 ) -> dict[str, Any] | None:
     """The cluster and human-grade fields join the metadata under their own names (the log keeps
     them, so a comparison or a gate reads them back)."""

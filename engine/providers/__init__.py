@@ -21,6 +21,7 @@ from engine.messages import (
 from engine.providers._api import (
     BatchAdapter,
     BatchState,
+    Deferred,
     LineError,
     LineResult,
     ModelAPI,
@@ -77,6 +78,7 @@ __all__ = [
     "ContentReasoning",
     "ContentText",
     "ContentVideo",
+    "Deferred",
     "ErrorKind",
     "GenerateError",
     "InProcessAPI",

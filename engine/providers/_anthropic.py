@@ -43,7 +43,7 @@ from engine.messages import (
     is_url,
     media_bytes,
 )
-from engine.providers._api import BatchAdapter, ModelAPI
+from engine.providers._api import BatchAdapter, Deferred, ModelAPI
 from engine.providers._errors import (
     Classified,
     MalformedResponseError,
@@ -212,7 +212,8 @@ class AnthropicAPI(ModelAPI):
         return AnthropicBatch(self)
 
     async def aclose(self) -> None:
-        await self.client.close()
+        if self.made_client is not None:
+            await self.made_client.close()
 
 
 def json_output_format(schema: dict[str, Any]) -> dict[str, Any]:
@@ -355,9 +356,9 @@ def _usage(usage: Any) -> ModelUsage:
 
 
 def create(name: str, model_args: dict[str, Any], base_url: str | None) -> ModelAPI:
-    """`anthropic/MODEL`, `anthropic/bedrock/…`, `anthropic/vertex/…`: the factory `NATIVE` names."""
-    import anthropic
+    """`anthropic/MODEL`, `anthropic/bedrock/…`, `anthropic/vertex/…`: the factory `NATIVE` names.
 
+    The `AsyncAnthropic` client is made on first use (`Deferred`): a plan imports no SDK."""
     if "/" in name:  # a cloud platform: anthropic/bedrock/…, anthropic/vertex/…
         return anthropic_platform(name, model_args, base_url)
     model = f"anthropic/{name}"
@@ -368,18 +369,27 @@ def create(name: str, model_args: dict[str, Any], base_url: str | None) -> Model
     # Ours, not the SDK's:
     cache_control = prompt_cache_control(args.pop("cache_prompt", False))
     stream = stream_setting(args.pop("stream", "auto"), model)
-    check_model_args(anthropic.AsyncAnthropic.__init__, args, model, managed)
-    # The SDK's aiohttp transport, as for OpenAI (httpx2's pool costs CPU per idle connection).
-    client = anthropic.AsyncAnthropic(
-        **args,
-        api_key=key,
-        base_url=url,
-        max_retries=0,
-        http_client=anthropic.DefaultAioHttpClient(),
-    )
+    if args:
+        import anthropic
+
+        check_model_args(anthropic.AsyncAnthropic.__init__, args, model, managed)
+
+    def make() -> Any:
+        import anthropic
+
+        # The SDK's aiohttp transport, as for OpenAI (httpx2's pool costs CPU per idle
+        # connection).
+        return anthropic.AsyncAnthropic(
+            **args,
+            api_key=key,
+            base_url=url,
+            max_retries=0,
+            http_client=anthropic.DefaultAioHttpClient(),
+        )
+
     return AnthropicAPI(
         name,
-        client,
+        Deferred(make),
         base_url=url,
         account=account_of(key),
         cache_control=cache_control,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,8 +19,22 @@ from engine.messages import ChatMessage, Modality, ModelOutput
 from engine.providers._errors import Classified
 
 
+@dataclass(frozen=True, slots=True)
+class Deferred:
+    """An SDK client not made yet: `make` builds it (importing the SDK) when a request needs it.
+
+    A provider's factory checks everything a config can get wrong (keys, URLs, `model_args`)
+    without it, so a plan, which sends nothing, never imports an SDK (`import openai` costs more
+    than a second of CPU); a run makes its clients before its clock starts (`ModelAPI.connect`).
+    """
+
+    make: Callable[[], Any]
+
+
 class ModelAPI(ABC):
-    """A provider's client for one model. It sends one attempt; the pool retries."""
+    """A provider's client for one model. It sends one attempt; the pool retries.
+
+    `client` is the SDK's client; a provider may set it to a `Deferred`, made on first use."""
 
     provider: str
     model_name: str
@@ -31,6 +45,29 @@ class ModelAPI(ABC):
     """What a message may carry for this provider; a task needing more fails before the run."""
     max_connections: int | None = None
     """A hard cap the provider imposes (an in-process model serves one request at a time)."""
+
+    _sdk_client: Any = None
+
+    @property
+    def client(self) -> Any:
+        """The SDK client, made on first use when it was set `Deferred`."""
+        if isinstance(self._sdk_client, Deferred):
+            self._sdk_client = self._sdk_client.make()
+        return self._sdk_client
+
+    @client.setter
+    def client(self, value: Any) -> None:
+        self._sdk_client = value
+
+    @property
+    def made_client(self) -> Any:
+        """The SDK client if it was made, else None (nothing to close)."""
+        return None if isinstance(self._sdk_client, Deferred) else self._sdk_client
+
+    def connect(self) -> None:
+        """Make the SDK client now: a run calls this before it starts, so the SDK's import is
+        not paid inside the first request (a plan never calls it)."""
+        _ = self.client
 
     @abstractmethod
     async def generate(

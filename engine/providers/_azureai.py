@@ -19,7 +19,7 @@ from typing import Any
 
 from engine.config import GenerationConfig
 from engine.messages import ChatMessage, ModelOutput
-from engine.providers._api import ModelAPI
+from engine.providers._api import Deferred, ModelAPI
 from engine.providers._errors import MissingCredentialError, ProviderConfigError
 from engine.providers._openai import OpenAIChatAPI, parse_chat_completion
 from engine.providers._sdk import post_json
@@ -77,28 +77,36 @@ class AzureAIChatAPI(OpenAIChatAPI):
 def azureai_client(
     model: str, model_args: dict[str, Any], *, api_key: str, base_url: str, api_version: str
 ) -> Any:
-    """An `openai.AsyncOpenAI` that authenticates with `api-key` and sends `api-version`."""
-    import openai
+    """An `openai.AsyncOpenAI` that authenticates with `api-key` and sends `api-version`, made
+    on first use (`Deferred`; `model_args` are checked now)."""
+    if model_args:
+        import openai
 
-    class AzureAIClient(openai.AsyncOpenAI):
-        """The key in `api-key` (as `AsyncAzureOpenAI` sends it), never as a bearer token."""
+        managed = {"api_key", "max_retries", "base_url", "http_client", "default_query"}
+        check_model_args(openai.AsyncOpenAI.__init__, model_args, model, managed)
 
-        def _auth_headers(self, security: Any) -> dict[str, str]:
-            return {"api-key": api_key}
+    def make() -> Any:
+        import openai
 
-        def _validate_headers(self, headers: Any, custom_headers: Any) -> None:
-            return None
+        class AzureAIClient(openai.AsyncOpenAI):
+            """The key in `api-key` (as `AsyncAzureOpenAI` sends it), never as a bearer token."""
 
-    managed = {"api_key", "max_retries", "base_url", "http_client", "default_query"}
-    check_model_args(openai.AsyncOpenAI.__init__, model_args, model, managed)
-    return AzureAIClient(
-        **model_args,
-        api_key=api_key,
-        base_url=base_url,
-        default_query={"api-version": api_version},
-        max_retries=0,
-        http_client=openai.DefaultAioHttpClient(),
-    )
+            def _auth_headers(self, security: Any) -> dict[str, str]:
+                return {"api-key": api_key}
+
+            def _validate_headers(self, headers: Any, custom_headers: Any) -> None:
+                return None
+
+        return AzureAIClient(
+            **model_args,
+            api_key=api_key,
+            base_url=base_url,
+            default_query={"api-version": api_version},
+            max_retries=0,
+            http_client=openai.DefaultAioHttpClient(),
+        )
+
+    return Deferred(make)
 
 
 def entra_client(

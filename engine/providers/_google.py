@@ -31,7 +31,7 @@ from engine.messages import (
     media_bytes,
     mime_type,
 )
-from engine.providers._api import BatchAdapter, ModelAPI
+from engine.providers._api import BatchAdapter, Deferred, ModelAPI
 from engine.providers._errors import (
     Classified,
     ErrorKind,
@@ -105,8 +105,6 @@ class GoogleAPI(ModelAPI):
         credentials_hint: str = "check GOOGLE_API_KEY / GEMINI_API_KEY and its permissions",
         batch: bool = True,
     ) -> None:
-        from google.genai import types
-
         self.provider = "google"
         self.model_name = model_name
         self.request_model = request_model or model_name
@@ -122,7 +120,13 @@ class GoogleAPI(ModelAPI):
         """`types.SafetySetting`s sent with every request (`model_args.safety_settings`)."""
         self.stream = stream
         """`model_args.stream`: true, false, or None (`auto`: only long generations stream)."""
-        self._types = types
+
+    @property
+    def _types(self) -> Any:
+        """`google.genai.types`, imported when a request is built (a plan builds none)."""
+        from google.genai import types
+
+        return types
 
     def _parts(self, message: ChatMessage) -> list[Any]:
         """Text, and media inline (bytes) or by URI; reasoning is the model's own, not resent."""
@@ -297,7 +301,8 @@ class GoogleAPI(ModelAPI):
         return GoogleBatch(self)
 
     async def aclose(self) -> None:
-        await self.client.aio.aclose()
+        if self.made_client is not None:
+            await self.made_client.aio.aclose()
 
 
 def safety_settings(value: Any, model: str) -> list[Any]:
@@ -447,10 +452,8 @@ def _usage(metadata: Any) -> ModelUsage:
 
 
 def create(name: str, model_args: dict[str, Any], base_url: str | None) -> ModelAPI:
-    """`google/MODEL` (and `google/vertex/…`): the factory `NATIVE` names."""
-    from google import genai
-    from google.genai import types
-
+    """`google/MODEL` (and `google/vertex/…`): the factory `NATIVE` names. On the Gemini API the
+    client is made on first use (`Deferred`): a plan imports no SDK."""
     platform, sep, rest = name.partition("/")
     if (env("GOOGLE_GENAI_USE_VERTEXAI") or "").lower() == "true" and platform != "vertex":
         platform, sep, rest = "vertex", "/", name  # as Inspect: the flag means Vertex AI
@@ -485,14 +488,27 @@ def create(name: str, model_args: dict[str, Any], base_url: str | None) -> Model
         )
     # The client's other arguments are SDK objects (credentials, debug_config) YAML cannot hold.
     refuse_unknown_args(model_args, {"safety_settings", "api_version", "stream"}, model)
-    # No SDK retries (the pool retries); attempts=1 also stops its hidden reconnect-after-sleep.
-    http_options = types.HttpOptions(
-        base_url=url, api_version=api_version, retry_options=types.HttpRetryOptions(attempts=1)
-    )
-    client = genai.Client(**args, vertexai=False, api_key=key, http_options=http_options)
+
+    def http_options() -> Any:
+        from google.genai import types
+
+        # No SDK retries (the pool retries); attempts=1 also stops its hidden
+        # reconnect-after-sleep.
+        return types.HttpOptions(
+            base_url=url, api_version=api_version, retry_options=types.HttpRetryOptions(attempts=1)
+        )
+
+    if api_version is not None:
+        http_options()  # the SDK judges a given `api_version` now, before any request
+
+    def make() -> Any:
+        from google import genai
+
+        return genai.Client(**args, vertexai=False, api_key=key, http_options=http_options())
+
     return GoogleAPI(
         name,
-        client,
+        Deferred(make),
         base_url=url,
         account=account_of(key),
         safety_settings=safety,

@@ -5,16 +5,14 @@ Its `display_name` is the batch's tag, so a batch whose create answer was lost i
 
 Requests are what `GoogleAPI.build_config` makes, tagged with `metadata.key` = the custom id;
 responses are read by `parse_response`. Batch mode is a `v1beta` feature of the Gemini API, so
-these calls use `v1beta` whatever version the client's other calls use. (Imported only when a
-Google model runs in batch mode, so the SDK import here costs nothing otherwise.)
+these calls use `v1beta` whatever version the client's other calls use. The SDK's types are
+imported by the calls that send (a plan with `batch=on` makes the adapter and sends nothing).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
-
-from google.genai import types
 
 from engine.config import GenerationConfig
 from engine.messages import ChatMessage
@@ -47,6 +45,8 @@ class GoogleBatch(BatchAdapter):
         return Prepared.of((contents, settings), shape)
 
     def _options(self, timeout: float | None) -> Any:
+        from google.genai import types
+
         http: dict[str, Any] = {"api_version": API_VERSION}
         if timeout is not None:
             http["timeout"] = max(1, int(timeout * 1000))  # milliseconds
@@ -55,6 +55,8 @@ class GoogleBatch(BatchAdapter):
     async def create(
         self, requests: Sequence[tuple[str, Any]], tag: str, timeout: float | None
     ) -> str:
+        from google.genai import types
+
         inlined = [
             types.InlinedRequest(contents=contents, config=settings, metadata={"key": custom_id})
             for custom_id, (contents, settings) in requests
@@ -73,6 +75,8 @@ class GoogleBatch(BatchAdapter):
     async def find(self, tag: str, since: float, timeout: float | None) -> str | None:
         """Through `client.aio.batches.list`, by display name (the list's order is not
         documented, so every page is read)."""
+        from google.genai import types
+
         config = types.ListBatchJobsConfig(page_size=100, http_options=self._options(timeout))
         async for job in await self.api.client.aio.batches.list(config=config):
             if job.display_name == tag and job.name:
@@ -80,6 +84,8 @@ class GoogleBatch(BatchAdapter):
         return None
 
     async def status(self, batch_id: str, timeout: float | None) -> BatchState:
+        from google.genai import types
+
         job = await self.api.client.aio.batches.get(
             name=batch_id, config=types.GetBatchJobConfig(http_options=self._options(timeout))
         )

@@ -31,7 +31,7 @@ from engine.messages import (
     data_uri,
     media_bytes,
 )
-from engine.providers._api import BatchAdapter, ModelAPI
+from engine.providers._api import BatchAdapter, Deferred, ModelAPI
 from engine.providers._errors import (
     Classified,
     MalformedResponseError,
@@ -156,7 +156,8 @@ class OpenAIChatAPI(ModelAPI):
         return OpenAIBatch(self)
 
     async def aclose(self) -> None:
-        await self.client.close()
+        if self.made_client is not None:
+            await self.made_client.close()
 
 
 def response_format(
@@ -265,16 +266,28 @@ OPENAI_MODALITIES: frozenset[Modality] = frozenset({"text", "image", "audio"})
 """Chat completions take images and (on audio models) `input_audio`; no video."""
 
 
-def openai_client(cls: Any, model: str, model_args: dict[str, Any], **settings: Any) -> Any:
-    """Build an SDK client with our retry and transport choices and the user's `model_args`."""
-    managed = {"api_key", "max_retries", "base_url", "azure_endpoint", "http_client"}
-    check_model_args(cls.__init__, model_args, model, managed)
-    import openai
+def openai_client(cls: str, model: str, model_args: dict[str, Any], **settings: Any) -> Deferred:
+    """An SDK client (`openai.<cls>`) with our retry and transport choices and the user's
+    `model_args`, made on first use; `model_args` are checked now (importing the SDK only when
+    there are some to check against its signature)."""
+    if model_args:
+        import openai
 
-    # The SDK's own aiohttp transport rather than its httpx2 default: httpx2's pool probes every
-    # idle connection on each request, so CPU per call grows with max_connections (see bench/).
-    http_client = openai.DefaultAioHttpClient()
-    return cls(**settings, **model_args, max_retries=0, http_client=http_client)
+        managed = {"api_key", "max_retries", "base_url", "azure_endpoint", "http_client"}
+        check_model_args(getattr(openai, cls).__init__, model_args, model, managed)
+
+    def make() -> Any:
+        import openai
+
+        # The SDK's own aiohttp transport rather than its httpx2 default: httpx2's pool probes
+        # every idle connection on each request, so CPU per call grows with max_connections
+        # (see bench/).
+        http_client = openai.DefaultAioHttpClient()
+        return getattr(openai, cls)(
+            **settings, **model_args, max_retries=0, http_client=http_client
+        )
+
+    return Deferred(make)
 
 
 def compatible_api(
@@ -284,8 +297,6 @@ def compatible_api(
     model_args: dict[str, Any],
     base_url: str | None,
 ) -> ModelAPI:
-    import openai
-
     model = f"{provider}/{name}"
     url = base_url or env(service.base_url_env) or service.default_base_url
     if url is None:
@@ -295,7 +306,7 @@ def compatible_api(
     url = expand_url(url, model)
     key = require_env(service.key_env, model) if service.key_required else env(service.key_env)
     client = openai_client(
-        openai.AsyncOpenAI, model, model_args, api_key=key or "not-needed", base_url=url
+        "AsyncOpenAI", model, model_args, api_key=key or "not-needed", base_url=url
     )
     return OpenAIChatAPI(
         provider,
@@ -312,7 +323,6 @@ def compatible_api(
 
 def create(name: str, model_args: dict[str, Any], base_url: str | None) -> ModelAPI:
     """`openai/MODEL` (and `openai/azure/DEPLOYMENT`): the factory `NATIVE` names."""
-    import openai
 
     if name.startswith("azure/"):
         deployment = name.removeprefix("azure/")
@@ -322,7 +332,7 @@ def create(name: str, model_args: dict[str, Any], base_url: str | None) -> Model
         args = dict(model_args)
         args.setdefault("api_version", env("AZUREAI_OPENAI_API_VERSION") or "2025-03-01-preview")
         client = openai_client(
-            openai.AsyncAzureOpenAI, model, args, api_key=key, azure_endpoint=endpoint
+            "AsyncAzureOpenAI", model, args, api_key=key, azure_endpoint=endpoint
         )
         return OpenAIChatAPI(
             "openai",
@@ -337,7 +347,7 @@ def create(name: str, model_args: dict[str, Any], base_url: str | None) -> Model
     model = f"openai/{name}"
     key = require_env("OPENAI_API_KEY", model)
     url = base_url or env("OPENAI_BASE_URL") or "https://api.openai.com/v1"
-    client = openai_client(openai.AsyncOpenAI, model, model_args, api_key=key, base_url=url)
+    client = openai_client("AsyncOpenAI", model, model_args, api_key=key, base_url=url)
     return OpenAIChatAPI(
         "openai",
         name,

@@ -12,8 +12,6 @@ import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
-import httpx2
-
 from engine.config import GenerationConfig
 from engine.providers._api import ModelAPI
 from engine.providers._errors import (
@@ -49,6 +47,8 @@ async def post_json(
 ) -> Any:
     """POST `body` to `path` with the per-attempt timeout and headers (`_options`); the parsed
     reply."""
+    import httpx2  # the SDKs' HTTP library, imported with them, not by a plan
+
     options = _options(config, timeout, headers)
     response = await client.post(path, body=body, cast_to=httpx2.Response, options=options)
     try:
@@ -66,6 +66,8 @@ async def post_stream(
     An HTTP error status still raises the SDK's own error (it reads the body first); the
     response is closed however the caller stops.
     """
+    import httpx2
+
     options = _options(config, timeout)
     response = await client.post(
         path, body=body, cast_to=httpx2.Response, options=options, stream=True

@@ -17,6 +17,7 @@ from engine.runner._plan import (
     SharedSelections,
     build_plan,
     identity_of,
+    sharing_digests,
 )
 from engine.runner._plan_report import estimate_plans, render_json, render_text
 from engine.runner._problems import all_problems, repairable
@@ -63,4 +64,5 @@ __all__ = [
     "run_plan",
     "safe_name",
     "score_command",
+    "sharing_digests",
 ]

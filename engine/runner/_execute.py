@@ -93,6 +93,8 @@ def prepare_run(plan: EvalPlan, run_dir: Path | None = None) -> PreparedRun:
     with one, only an interrupted run in that folder is. Finding and claiming the folder happen
     under `log_dir`'s claim lock, so two identical commands never both start the same run.
     """
+    for model in plan.models():
+        model.api.connect()  # the SDK clients, made before the event loop as at planning
     composed = plan.composed
     config = composed.config
     identity = identity_of(composed)

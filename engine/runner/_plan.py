@@ -6,8 +6,10 @@ together as a `ConfigError` (unknown provider, missing key, bad solver argument,
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import random
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,8 +91,6 @@ def identity_of(composed: Composed) -> str:
     """The run identity: the resolved config minus what does not change results, plus the
     dataset file's content (an edited dataset at the same path must not reuse old logs). A Hub
     dataset is identified by its config (repository, subset, revision), never downloaded here."""
-    import hashlib
-
     from engine.datasets import resolve_path
     from engine.logs import run_identity
 
@@ -99,18 +99,52 @@ def identity_of(composed: Composed) -> str:
     try:
         if local is None:
             raise DatasetError("a Hub dataset")
-        path = resolve_path(local, dataset_search_dirs(composed))
-        hashed = hashlib.sha256()
-        with path.open("rb") as data:
-            for block in iter(lambda: data.read(1 << 20), b""):
-                hashed.update(block)
-        digest = hashed.hexdigest()
+        digest = file_digest(resolve_path(local, dataset_search_dirs(composed)))
     except (DatasetError, OSError):
         pass  # planning reports a missing dataset
     code = code_digest(composed)
     if code is not None:
         digest = f"{digest}+code:{code}"
     return run_identity(composed.resolved, digest)
+
+
+_shared_digests: dict[tuple[Path, int, int], str] | None = None
+"""Dataset digests made inside `sharing_digests` (None outside it: every call hashes)."""
+
+
+@contextlib.contextmanager
+def sharing_digests() -> Iterator[None]:
+    """Within this block, a dataset file is hashed once (by path, size and modification time):
+    the jobs of a sweep over one dataset are classified together, and hashing it per job is
+    needless. Outside it, each `identity_of` reads the file, so an edit is never missed."""
+    global _shared_digests
+    outer = _shared_digests
+    _shared_digests = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _shared_digests = outer
+
+
+def file_digest(path: Path) -> str:
+    """The SHA-256 of a file's content (shared inside `sharing_digests`)."""
+    import hashlib
+
+    key = None
+    if _shared_digests is not None:
+        state = path.stat()
+        key = (path.resolve(), state.st_size, state.st_mtime_ns)
+        found = _shared_digests.get(key)
+        if found is not None:
+            return found
+    hashed = hashlib.sha256()
+    with path.open("rb") as data:
+        for block in iter(lambda: data.read(1 << 20), b""):
+            hashed.update(block)
+    digest = hashed.hexdigest()
+    if key is not None and _shared_digests is not None:
+        _shared_digests[key] = digest
+    return digest
 
 
 def code_digest(composed: Composed) -> str | None:
@@ -215,15 +249,20 @@ class SelectedSamples:
         matching = 0
         scan = source.checked() if isinstance(source, DatasetFile) else source
         position = -1
+        kept, ids, note = self.wanted, self.ids, self._note
+        # Without a shuffle, the matching samples at these places are selected: `limit`'s
+        # range, then every Nth of it from the shard's index.
+        step, first = (1, 0) if self.shard is None else (self.shard.count, self.shard.index)
+        chosen = range(self.start + first, sys.maxsize if self.stop is None else self.stop, step)
         for position, sample in enumerate(scan):
-            if self.wanted is not None and str(sample.id) not in self.wanted:
+            if kept is not None and str(sample.id) not in kept:
                 continue
             if shuffle:
                 matched.append((position, sample))
-            elif self._in_range(matching) and self._in_shard(matching - self.start):
-                self._note(sample)
-                if len(self.ids) < MAX_LOGGED_IDS:
-                    self.ids.append(sample.id)
+            elif matching in chosen:
+                note(sample)
+                if len(ids) < MAX_LOGGED_IDS:
+                    ids.append(sample.id)
             matching += 1
         self.dataset_size = position + 1
         self.matching = matching
@@ -271,12 +310,6 @@ class SelectedSamples:
             self.input_chars += len(message.text)
             for modality in message.modalities - {"text"}:
                 self.media.setdefault(modality, sample.id)
-
-    def _in_range(self, position: int) -> bool:
-        return self.start <= position and (self.stop is None or position < self.stop)
-
-    def _in_shard(self, offset: int) -> bool:
-        return self.shard is None or offset % self.shard.count == self.shard.index
 
     def _wanted(self, sample: Sample) -> bool:
         return self.wanted is None or str(sample.id) in self.wanted

@@ -354,6 +354,8 @@ async def run_plan(
 
     `budget`: no sample starts once it would pass the budget's cap (shared by a sweep's jobs)."""
     config = plan.config
+    for model in plan.models():
+        model.api.connect()  # made by `prepare_run` already; else now, before the clock starts
     created = utc_now()
     run_id = uuid.uuid4().hex[:12]
     log_name = resume_log or log_name or new_log_name(plan, created)

@@ -32,6 +32,7 @@ from engine.runner import (
     SharedSelections,
     build_plan,
     prepare_run,
+    sharing_digests,
 )
 from engine.sweeps._budget import budget_shares
 from engine.sweeps._jobs import (
@@ -66,6 +67,14 @@ def _say(text: str) -> None:
 
 
 def plan_sweep(
+    overrides: Sequence[str], owned: ExitStack | None = None
+) -> tuple[Sweep, Path, list[Job], dict[int, EvalPlan]]:
+    """`_plan_sweep`, its jobs hashing each dataset file once (`sharing_digests`)."""
+    with sharing_digests():
+        return _plan_sweep(overrides, owned)
+
+
+def _plan_sweep(
     overrides: Sequence[str], owned: ExitStack | None = None
 ) -> tuple[Sweep, Path, list[Job], dict[int, EvalPlan]]:
     """Every job composed, classified and (unless reused) planned; all problems raised at once.
