@@ -120,9 +120,10 @@ def cli(args: Sequence[str]) -> int:
 
 
 def _as_ctrl_c(signum: int, frame: object) -> None:
-    """SIGTERM does whatever Ctrl-C does at that moment: while an eval runs, the event loop's own
-    SIGINT handler cancels it cleanly (the log is written `cancelled`); elsewhere it raises
-    KeyboardInterrupt. Either way the command ends with EXIT_INTERRUPTED and no traceback."""
+    """SIGTERM outside an eval's event loop does what Ctrl-C does there: raise KeyboardInterrupt.
+    While an eval runs, the loop receives SIGTERM itself and cancels the eval cleanly (the log is
+    written `cancelled`; `engine.runner.run_interruptible`). Either way the command ends with
+    EXIT_INTERRUPTED and no traceback."""
     import signal
 
     handler = signal.getsignal(signal.SIGINT)

@@ -11,6 +11,7 @@ from engine.runner._display import (
 )
 from engine.runner._estimate import JobEstimate
 from engine.runner._execute import PreparedRun, default_run_dir, execute, prepare_run, run_composed
+from engine.runner._interrupt import run_interruptible
 from engine.runner._plan import (
     EvalPlan,
     SelectedSamples,
@@ -61,6 +62,7 @@ __all__ = [
     "results_record",
     "results_table",
     "run_composed",
+    "run_interruptible",
     "run_plan",
     "safe_name",
     "score_command",

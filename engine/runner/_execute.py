@@ -23,6 +23,7 @@ from engine.logs import (
 )
 from engine.runner._budget import Budget
 from engine.runner._display import Display, make_display
+from engine.runner._interrupt import run_interruptible
 from engine.runner._plan import EvalPlan, build_plan, identity_of
 from engine.runner._run import EvalResult, new_log_name, run_plan, safe_name
 
@@ -177,6 +178,6 @@ def run_composed(
     prepared = prepare_run(build_plan(composed), run_dir)
     try:
         display = display or make_display(composed.config.display)
-        return anyio.run(_run_and_close, prepared, display)
+        return run_interruptible(_run_and_close, prepared, display)
     finally:
         prepared.release()

@@ -15,6 +15,7 @@ from engine.runner._estimate import (
     JobEstimate,
     estimate_job,
 )
+from engine.runner._interrupt import run_interruptible
 from engine.runner._plan import EvalPlan
 
 
@@ -29,7 +30,7 @@ def estimate_plans(plans: Sequence[tuple[str, EvalPlan]]) -> list[JobEstimate]:
                 for hub in {id(p.hub): p.hub for _, p in plans}.values():
                     await hub.aclose()
 
-    return anyio.run(run)
+    return run_interruptible(run)
 
 
 def _money(cost: float | None) -> str:

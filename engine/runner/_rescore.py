@@ -373,10 +373,9 @@ def _now() -> str:
 
 
 def score_command(args: Sequence[str]) -> int:
-    import anyio
-
     from engine.config import ConfigError
     from engine.logs import redact
+    from engine.runner._interrupt import run_interruptible
 
     logs, scorer_names, overrides = _parse_args(args)
     missing = [path for path in logs if not path.is_file()]
@@ -388,7 +387,7 @@ def score_command(args: Sequence[str]) -> int:
     for source in logs:
         started = time.monotonic()
         try:
-            done = anyio.run(rescore, source, scorer_names, overrides)
+            done = run_interruptible(rescore, source, scorer_names, overrides)
         except ConfigError as error:
             print(redact(f"inspect-run: {source}: {error}"), file=sys.stderr)
             return 2

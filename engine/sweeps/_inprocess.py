@@ -21,6 +21,7 @@ from engine.runner import (
     execute,
     make_display,
     new_progress,
+    run_interruptible,
 )
 
 
@@ -61,4 +62,4 @@ def run_in_process(
         return []
     with ExitStack() as stack:
         displays = _displays(display, len(prepared), stack)
-        return anyio.run(_run_all, prepared, displays)
+        return run_interruptible(_run_all, prepared, displays)

@@ -43,7 +43,10 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def start(cwd: Path, server: OpenAIServer, *extra: str) -> subprocess.Popen[str]:
+def start(
+    cwd: Path, server: OpenAIServer, *extra: str, sigint_ignored: bool = False
+) -> subprocess.Popen[str]:
+    """The run as a process; `sigint_ignored`: as a script's `inspect-run … &` starts it."""
     env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL"))} | {
         "OPENAI_API_KEY": "k",
         "OPENAI_BASE_URL": server.base_url,
@@ -55,6 +58,9 @@ def start(cwd: Path, server: OpenAIServer, *extra: str) -> subprocess.Popen[str]
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+        if sigint_ignored
+        else None,
     )
 
 

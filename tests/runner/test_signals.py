@@ -43,3 +43,21 @@ def test_sigterm_mid_run_ten_times_then_resume(project: Path) -> None:
         _, err = done.communicate()
         assert done.returncode == 0, err
         assert_complete(project, server)
+
+
+def test_sigterm_stops_a_run_started_with_sigint_ignored_as_ctrl_c_would(project: Path) -> None:
+    """A script's `inspect-run … &` starts with SIGINT ignored, so asyncio installs no Ctrl-C
+    handler of its own; SIGTERM must still cancel the run cleanly, not raise in some task."""
+    gate = Gate(echo, passes=1)
+    with OpenAIServer(gate) as server:
+        process = start(project, server, sigint_ignored=True)
+        try:
+            gate.wait_arrived(2)  # one answered, one held: mid-run, a request in flight
+        finally:
+            process.send_signal(signal.SIGTERM)
+            _, err = process.communicate()
+        gate.release()
+    assert process.returncode == 130, err
+    assert "Traceback" not in err and "Error" not in err, err
+    assert "interrupted; scored samples are in the log" in err
+    assert the_log(project)["status"] == "cancelled"
