@@ -2,6 +2,7 @@
 suite starts reuses compiled bytecode."""
 
 import os
+import signal
 import sys
 
 import pytest
@@ -16,6 +17,16 @@ def pytest_configure(config: pytest.Config) -> None:
     the controller before xdist starts its workers, so every process inherits it."""
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     sys.dont_write_bytecode = False
+    _children_take_ctrl_c()
+
+
+def _children_take_ctrl_c() -> None:
+    """Processes the suite starts get SIGINT's default action, as from a terminal. A shell starts
+    a background job (`pytest … &` in a script, `nohup`) with SIGINT ignored, which every child
+    would inherit, and the tests that press Ctrl-C on a run would wait for it forever. Runs in
+    the controller and in every xdist worker (each loads this file)."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture
