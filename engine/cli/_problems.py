@@ -28,7 +28,7 @@ from engine.config import (
     search_dirs,
     user_config_dirs,
 )
-from engine.runner import all_problems, repairable
+from engine.runner import all_problems
 
 
 @dataclass
@@ -65,7 +65,8 @@ def _has_line(source: str | None) -> bool:
 
 def validate_dirs(dirs: Sequence[str | Path]) -> Report:
     """Check the built-ins plus `dirs` (and ./conf, INSPECT_RUN_CONFIG_PATH)."""
-    from engine.config import compose_config, expand_sweep, missing_config_path
+    from engine.config import compose_config, find_group_file, missing_config_path
+    from engine.sweeps import check_sweep
 
     report = Report()
     missing = [Path(d) for d in dirs if not Path(d).is_dir()]
@@ -90,8 +91,6 @@ def validate_dirs(dirs: Sequence[str | Path]) -> Report:
                         broken.add(path)  # not YAML, or not a mapping: composing it says no more
 
         def plan(group: str, option: str, overrides: list[str]) -> None:
-            from engine.config import find_group_file
-
             if find_group_file(group, option) in broken:
                 return
             report.composed += 1
@@ -108,26 +107,13 @@ def validate_dirs(dirs: Sequence[str | Path]) -> Report:
             except ConfigError as error:
                 report.add(error.problems, f"composing gate={name}")
         for name in group_options("sweep"):
-            from engine.config import find_group_file
-
             if find_group_file("sweep", name) in broken:
                 continue
-            composed_whole = True
-            try:
-                sweep = expand_sweep([f"+sweep={name}"])
-            except ConfigError as error:
-                composed_whole = False
-                report.add(error.problems, f"composing sweep={name}")
-                try:  # its jobs are still checked, without the keys at fault
-                    removable = [p.key for p in error.problems if repairable(p)]
-                    sweep = expand_sweep([f"+sweep={name}"], without=removable)
-                except ConfigError:
-                    continue
-            for index, job in enumerate(sweep.jobs):
-                report.composed += 1
-                first = sweep.first if index == 0 and composed_whole else None
-                found = all_problems(job, composed=first)  # the first job is composed already
-                report.add(sweep.job_problems(ConfigError(found), job) if found else [])
+            checked = check_sweep([f"+sweep={name}"])
+            report.add(checked.composing, f"composing sweep={name}")
+            report.composed += len(checked.jobs)
+            for job in checked.jobs:
+                report.add(job)
     return report
 
 

@@ -30,7 +30,7 @@ from engine.config._errors import (
     problems_from_validation,
     suggest,
 )
-from engine.config._hydra import hydra_compose
+from engine.config._hydra import hydra_compose, parsed_override
 from engine.config._lines import is_global, yaml_error, yaml_line
 from engine.config._schema import RunConfig
 from engine.config._searchpath import (
@@ -205,14 +205,12 @@ def _credential_problem(key: str, what: str, locate: Callable[[str], str | None]
 
 
 def _parse(overrides: Sequence[str]) -> tuple[list[Any], list[Problem]]:
-    from hydra.core.override_parser.overrides_parser import OverridesParser
     from hydra.errors import HydraException
 
-    parser = OverridesParser.create()
     parsed, problems = [], []
     for text in overrides:
         try:
-            parsed += parser.parse_overrides([text])
+            parsed.append(parsed_override(text))
         except HydraException as error:
             problems.append(
                 Problem(text.split("=")[0], f"cannot parse override: {error}", "command line")

@@ -69,7 +69,7 @@ def _remembered_composition(overrides: list[str]) -> Composition:
     groups, values = _split_values(overrides, dirs)
     if values:
         base = remembered(groups, dirs, lambda: _composition(groups))
-        derived = _with_values(base, [_parsed(text) for text in values])
+        derived = _with_values(base, [parsed_override(text) for text in values])
         if derived is not None:
             return derived
     return remembered(overrides, dirs, lambda: _composition(overrides))
@@ -81,7 +81,7 @@ def _split_values(overrides: list[str], dirs: Sequence[Path]) -> tuple[list[str]
     groups: list[str] = []
     values: list[str] = []
     for text in overrides:
-        override = _parsed(text)
+        override = parsed_override(text)
         key = str(override.key_or_group)
         plain = (
             override.package is None
@@ -96,11 +96,12 @@ def _split_values(overrides: list[str], dirs: Sequence[Path]) -> tuple[list[str]
 
 
 @functools.lru_cache(maxsize=1024)
-def _parsed(text: str) -> Any:
-    """One override as Hydra parses it (Hydra only reads the result)."""
+def parsed_override(text: str) -> Any:
+    """One command-line override as Hydra parses it; raises Hydra's own error (which names the
+    override and the grammar) when it cannot."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
 
-    return OverridesParser.create().parse_override(text)
+    return OverridesParser.create().parse_overrides([text])[0]
 
 
 def _with_values(base: Composition, values: list[Any]) -> Composition | None:
