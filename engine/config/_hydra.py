@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Sequence
+import posixpath
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,11 +69,74 @@ def _remembered_composition(overrides: list[str]) -> Composition:
     dirs = search_dirs()
     groups, values = _split_values(overrides, dirs)
     if values:
-        base = remembered(groups, dirs, lambda: _composition(groups))
+        base = remembered(groups, dirs, lambda: _composition(groups), _reads(dirs))
         derived = _with_values(base, [parsed_override(text) for text in values])
         if derived is not None:
             return derived
-    return remembered(overrides, dirs, lambda: _composition(overrides))
+    return remembered(overrides, dirs, lambda: _composition(overrides), _reads(dirs))
+
+
+def _reads(dirs: Sequence[Path]) -> Callable[[Composition], set[str] | None]:
+    return lambda composition: files_read(composition.choices, dirs)
+
+
+def files_read(choices: dict[str, str | None], dirs: Sequence[Path]) -> set[str] | None:
+    """The config files (relative to a search dir) a composition with these group `choices` read:
+    the primary config, each chosen option, and the configs their defaults lists name in their own
+    group or by absolute path (`- arc_challenge`, `- /generation/default`). None where a defaults
+    list holds what this reading does not follow (an interpolation, a file that is not YAML)."""
+    chosen = {group: option for group, option in choices.items() if option is not None}
+    if any(option.startswith("[") for option in chosen.values()):  # several options of a group
+        return None
+    files = {"config.yaml"} | {f"{group}/{option}.yaml" for group, option in chosen.items()}
+    pending = sorted(files)
+    while pending:
+        relative = pending.pop()
+        provider = next((d / relative for d in dirs if (d / relative).is_file()), None)
+        if provider is None:  # Hydra's own packaged configs, or an option that is not there
+            continue
+        named = _configs_named(provider)
+        if named is None:
+            return None
+        for name in named:
+            path = (
+                name[1:]
+                if name.startswith("/")
+                else posixpath.join(posixpath.dirname(relative), name)
+            )
+            path = posixpath.normpath(path) + ".yaml"
+            if path not in files:
+                files.add(path)
+                pending.append(path)
+    return files
+
+
+def _configs_named(path: Path) -> list[str] | None:
+    """The configs (not group choices: those are in the composition's choices) that a file's
+    defaults list names; None where it cannot be read or holds something else."""
+    import yaml
+
+    try:
+        content = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    defaults = content.get("defaults", []) if isinstance(content, dict) else []
+    if not isinstance(defaults, list):
+        return None
+    named: list[str] = []
+    for entry in defaults:
+        if isinstance(entry, dict):
+            if any("${" in str(value) for value in entry.values()):
+                return None
+            continue  # a group choice
+        if not isinstance(entry, str) or "${" in entry or entry.endswith(".yaml"):
+            return None
+        name = entry.split("@", 1)[0].strip()
+        if name.startswith("optional ") or name.startswith("override "):
+            return None
+        if name != "_self_":
+            named.append(name)
+    return named
 
 
 def _split_values(overrides: list[str], dirs: Sequence[Path]) -> tuple[list[str], list[str]]:

@@ -97,3 +97,50 @@ def test_interpolations_are_resolved_anew_each_time(
     monkeypatch.setenv("TEAM_NOTE", "second")
     assert compose_config(["task=mine", "model=mockllm/m"]).config.task.description == "second"
     assert len(hydra_composes) == 1
+
+
+def test_a_new_config_dir_that_holds_nothing_a_composition_read_reuses_it(
+    hydra_composes: list[list[str]], clean_environment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each of a team's config repos (here: one per test) adds its own task; the built-in tasks'
+    compositions do not read it, so they are composed once."""
+    arc = compose_config(["task=arc", "model=mockllm/m"]).resolved
+    for repo in ("one", "two"):
+        _task(clean_environment / repo, "")
+        monkeypatch.setenv("INSPECT_RUN_CONFIG_PATH", str(clean_environment / repo / "conf"))
+        assert compose_config(["task=arc", "model=mockllm/m"]).resolved == arc
+        assert compose_config(["task=mine", "model=mockllm/m"]).config.task.name == "mine"
+    assert hydra_composes == [["task=arc"], ["task=mine"], ["task=mine"]]
+
+
+def test_a_file_a_defaults_list_names_is_watched_in_every_config_dir(
+    hydra_composes: list[list[str]], clean_environment: Path
+) -> None:
+    """`task/arc.yaml` extends `arc_challenge` through its defaults list: a user's
+    `task/arc_challenge.yaml` shadows the one it read, and `generation/default.yaml` the primary
+    config's choice."""
+    assert compose_config(["task=arc", "model=mockllm/m"]).config.task.name == "arc"
+    conf = clean_environment / "conf"
+    (conf / "task").mkdir(parents=True)
+    (conf / "task" / "arc_challenge.yaml").write_text(
+        "name: mine\ndataset: {path: d.jsonl}\nscorers: [match]\nepochs: 7\n"
+    )
+    assert compose_config(["task=arc", "model=mockllm/m"]).config.task.epochs == 7
+    (conf / "generation").mkdir()
+    (conf / "generation" / "default.yaml").write_text("temperature: 0.25\n")
+    assert compose_config(["task=arc", "model=mockllm/m"]).config.generation.temperature == 0.25
+    assert len(hydra_composes) == 3
+
+
+def test_a_defaults_list_it_cannot_follow_makes_every_file_count(
+    hydra_composes: list[list[str]], clean_environment: Path
+) -> None:
+    """A defaults entry this reading does not follow (a file named with its extension) could be
+    any file: then a new file anywhere on the search path means composing again."""
+    _task(clean_environment, "")
+    task = clean_environment / "conf" / "task" / "mine.yaml"
+    task.write_text("defaults:\n  - arc_challenge.yaml\n  - _self_\nname: mine\n")
+    assert compose_config(["task=mine", "model=mockllm/m"]).config.task.name == "mine"
+    (clean_environment / "conf" / "task" / "other.yaml").write_text("name: other\n")
+    assert compose_config(["task=mine", "model=mockllm/m"]).config.task.name == "mine"
+    assert len(hydra_composes) == 2
