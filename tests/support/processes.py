@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
+from pathlib import Path
 
 
 def stop(process: subprocess.Popen[str] | subprocess.Popen[bytes], timeout: float = 15) -> None:
@@ -15,3 +19,19 @@ def stop(process: subprocess.Popen[str] | subprocess.Popen[bytes], timeout: floa
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=timeout)
+
+
+def stop_session(
+    leader: subprocess.Popen[str] | subprocess.Popen[bytes], timeout: float = 15
+) -> None:
+    """`stop` a process started with `start_new_session=True`, then kill whatever else is left in
+    its session: the processes it started that outlived it (a Ray head's idle workers)."""
+    stop(leader, timeout)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # it ended meanwhile
+        if int(fields[3]) == leader.pid:  # state, ppid, pgrp, session
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(stat.parent.name), signal.SIGKILL)

@@ -25,7 +25,7 @@ from engine.logs import read_log, read_run_file
 from engine.sweeps import plan_sweep
 from engine.sweeps._ray import LOOPBACK_ONLY, RayTasks, run_parts_on_ray
 from tests.support.openai_server import Answer, Request, error
-from tests.support.processes import stop
+from tests.support.processes import stop_session
 from tests.support.quiz import answer, quiz_env, quiz_servers, write_quiz
 
 # Starts Ray; one worker runs this module: one Ray cluster (module fixture).
@@ -93,7 +93,7 @@ def ray_head(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pa
         threading.Thread(target=head.stdout.read, daemon=True).start()  # keep the pipe drained
         yield address, temp
     finally:
-        stop(head, timeout=60)  # --block: stopping it stops the processes it started
+        stop_session(head, timeout=60)  # and the idle workers that outlive it
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
