@@ -117,7 +117,8 @@ def _configs_named(path: Path) -> list[str] | None:
     import yaml
 
     try:
-        content = yaml.safe_load(path.read_text(encoding="utf-8"))
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's: ~10x faster
+        content = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return None
     defaults = content.get("defaults", []) if isinstance(content, dict) else []
