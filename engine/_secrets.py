@@ -198,6 +198,8 @@ _KEY_SHAPE_STARTS = (
     "xox",
 )
 """Literal starts of `_KEY_SHAPES`: a text holding none of them has no key shape to mask."""
+_KEY_SHAPE_START = re.compile("|".join(re.escape(start) for start in _KEY_SHAPE_STARTS))
+"""Any of `_KEY_SHAPE_STARTS`, in one pass over the text (not one `in` per start)."""
 _NAME_END_WORDS = tuple(
     word
     for word in _CREDENTIAL_WORDS
@@ -208,15 +210,32 @@ _NAME_END_WORDS = tuple(
 _AFTER_NAME = re.compile(r"['\"]?\s*[:=]")
 
 
+def _gated(words: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """`words` grouped under the shortest of them each one contains (`cookies` under `cookie`,
+    `authorization` under `auth`): a text without the gate holds none of its group."""
+    groups: dict[str, list[str]] = {}
+    for word in words:
+        gate = min((other for other in words if other in word), key=len)
+        groups.setdefault(gate, []).append(word)
+    return tuple((gate, tuple(group)) for gate, group in groups.items())
+
+
+_NAME_END_GATES = _gated(_NAME_END_WORDS)
+
+
 def _has_credential_name_end(lower: str) -> bool:
     """`_CREDENTIAL_NAME_END.search(lower)`, found with `str.find`: far faster on a log sample,
-    whose usage keys name tokens (`input_tokens`) but no credential."""
-    for word in _NAME_END_WORDS:
-        at = lower.find(word)
-        while at >= 0:
-            if _AFTER_NAME.match(lower, at + len(word)):
-                return True
-            at = lower.find(word, at + 1)
+    whose usage keys name tokens (`input_tokens`) but no credential. A group's words are looked
+    for only where its gate is in the text (fewer passes over it)."""
+    for gate, words in _NAME_END_GATES:
+        if gate not in lower:
+            continue
+        for word in words:
+            at = lower.find(word)
+            while at >= 0:
+                if _AFTER_NAME.match(lower, at + len(word)):
+                    return True
+                at = lower.find(word, at + 1)
     return False
 
 
@@ -247,9 +266,8 @@ def redact_by_meaning(text: str) -> str:
     # IGNORECASE also folds a few non-ASCII letters (`ſ`, `ı`, `K`) onto ASCII ones.
     if not text.isascii() or "bearer" in lower or "basic" in lower:
         text = _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", text)
-    for start in _KEY_SHAPE_STARTS:  # a loop, not any(genexpr): twice a sample, ~20 starts
-        if start in text:
-            return _KEY_SHAPES.sub(MASK, text)
+    if _KEY_SHAPE_START.search(text):
+        text = _KEY_SHAPES.sub(MASK, text)
     return text
 
 
