@@ -198,8 +198,21 @@ _KEY_SHAPE_STARTS = (
     "xox",
 )
 """Literal starts of `_KEY_SHAPES`: a text holding none of them has no key shape to mask."""
-_KEY_SHAPE_START = re.compile("|".join(re.escape(start) for start in _KEY_SHAPE_STARTS))
-"""Any of `_KEY_SHAPE_STARTS`, in one pass over the text (not one `in` per start)."""
+
+
+def _any_of(literals: tuple[str, ...]) -> re.Pattern[str]:
+    """Any of `literals` in one pass over a text (not one `in` per literal), the alternatives
+    grouped by their first character (`A(?:Iza|KIA|SIA)|g(?:h…`): `re` then tries one branch,
+    not all, at each position."""
+    first: dict[str, list[str]] = {}
+    for literal in sorted(set(literals)):
+        first.setdefault(literal[0], []).append(re.escape(literal[1:]))
+    return re.compile(
+        "|".join(f"{re.escape(char)}(?:{'|'.join(rests)})" for char, rests in first.items())
+    )
+
+
+_KEY_SHAPE_START = _any_of(_KEY_SHAPE_STARTS)
 _NAME_END_WORDS = tuple(
     word
     for word in _CREDENTIAL_WORDS
