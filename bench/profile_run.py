@@ -3,11 +3,16 @@
     .venv/bin/python bench/profile_run.py                          # N=2000, 0 ms, 100 connections
     .venv/bin/python bench/profile_run.py --samples 10000 --latency 0.05 --connections 500
     .venv/bin/python bench/profile_run.py --out /tmp/prof.out --top 40
+    .venv/bin/python bench/profile_run.py --real 3                 # + the engine's real ms/sample
 
 Same dataset, task config, server and command line as `bench/run.py`, but `engine.cli.cli(...)`
 runs inside this process under cProfile (so it needs the venv's Python). Prints the top functions
 by cumulative and by own time, then own time grouped by package (the time of C functions is
-charged to the package that called them; waiting in epoll is shown on its own).
+charged to the package that called them; waiting in epoll is shown on its own), then the engine's
+own share. cProfile inflates pure-Python code most, so the seconds are not real ones: `--real K`
+also runs the eval K times without the profiler (N samples and 1 sample, as `bench/run.py` does)
+and prints the engine's share × the real marginal CPU per sample, issue 18's "CPU ms per sample
+spent in the engine's own code".
 """
 
 from __future__ import annotations
@@ -29,7 +34,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import FULL, REPO, Bench, check_log  # a sibling script (bench/ is not a package)
+from run import (
+    FULL,
+    REPO,
+    Bench,
+    check_log,
+    find_inspect_run,
+)  # a sibling script (bench/ is not a package)
 
 Func = tuple[str, int, str]
 
@@ -88,6 +99,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--out", default="/tmp/prof.out", help="where to save the raw profile")
     parser.add_argument("--packages", type=int, default=30, help="rows of the package breakdown")
+    parser.add_argument(
+        "--real",
+        type=int,
+        default=0,
+        metavar="K",
+        help="also run the eval K times without the profiler (as bench/run.py does) for the real "
+        "CPU per sample, and print the engine's share of it",
+    )
     args = parser.parse_args(argv)
 
     workdir = Path(tempfile.mkdtemp(prefix="inspect-run-profile-"))
@@ -142,9 +161,43 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\n## top {args.top} by {order}")
         print(buffer.getvalue().split("\n", 4)[-1].rstrip())
     print(f"\n## own time by package (total {total:.2f} s profiled)")
-    for group, seconds in by_package(stats)[: args.packages]:
+    groups = by_package(stats)
+    for group, seconds in groups[: args.packages]:
         print(f"  {seconds:7.3f} s  {100 * seconds / total:5.1f}%  {group}")
+    engine = sum(seconds for group, seconds in groups if group.startswith("engine/"))
+    share = engine / total
+    print(
+        f"\n## the engine's own code (engine/*, C calls charged to their callers)\n"
+        f"  {engine:.3f} s of {total:.2f} s profiled ({100 * share:.1f}%): "
+        f"{1000 * engine / args.samples:.3f} ms per sample under the profiler"
+    )
+    if args.real:
+        marginal = real_cpu_per_sample(args.samples, args.latency, args.connections, args.real)
+        print(
+            f"  real CPU per sample without the profiler (marginal, best of {args.real}): "
+            f"{marginal:.3f} ms → engine's own ≈ {share * marginal:.3f} ms per sample "
+            "(its share of the profile × the real CPU)"
+        )
     return 0
+
+
+def real_cpu_per_sample(samples: int, latency: float, connections: int, repeat: int) -> float:
+    """(CPU(N samples) − CPU(1 sample)) / (N − 1) in ms, of `inspect-run` processes as
+    `bench/run.py` runs them, the best of `repeat` pairs: what the profiled shares apply to."""
+    workdir = Path(tempfile.mkdtemp(prefix="inspect-run-profile-"))
+    bench = Bench(find_inspect_run(), workdir, FULL, timeout=600, keep_logs=False)
+    best = float("inf")
+    try:
+        bench.run_eval("warm-up (bytecode cache)", 1, latency, connections)
+        for index in range(repeat):
+            one = bench.run_eval(f"1 sample #{index + 1}", 1, latency, connections)
+            many = bench.run_eval(f"N={samples} #{index + 1}", samples, latency, connections)
+            if one.ok and many.ok:
+                best = min(best, 1000 * (many.cpu - one.cpu) / (samples - 1))
+    finally:
+        bench.shutdown()
+        shutil.rmtree(workdir, ignore_errors=True)
+    return best
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ ROOT = Path(engine.__file__).parent
 
 LAYERS: list[set[str]] = [
     {
+        "engine._gc",
         "engine._secrets",
         "engine._assets",
         "engine._prices",

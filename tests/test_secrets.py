@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
 from tests.support.files import found_in
 from tests.support.openai_server import OpenAIServer, Request, error
 from tests.test_cli import run_cli
@@ -271,3 +274,41 @@ def test_each_redaction_rule_masks_in_text_that_triggers_no_other(text: str, mas
     from engine._secrets import redact_by_meaning
 
     assert masked in redact_by_meaning(text)
+
+
+FRAGMENTS = [
+    *("sk-", "AIza", "AKIA", "ASIA", "ghp_", "gho_", "hf_", "xai-", "pplx_", "gsk-", "glpat_"),
+    *("xoxb-", "cookies", "cookie", "authorization", "auth", "credentials", "token", "passwd"),
+    *("api_key", "Bearer ", "basic ", "https://", "u:p@h", "?key=", "&", "=", ":", '"', "'"),
+    *(" ", "\n", "abcdefghij", "ABCDEFGHIJ", "0123456789", "_tokens", "${oc.env:K}"),
+]
+
+
+@given(st.lists(st.sampled_from(FRAGMENTS), max_size=12).map("".join))
+@example("cookies=abcdefghij")
+@example('{"credentials": "abcdefghij"}')
+@example("authorization=abcdefghij")
+@example("token ghp_" + "abcdefghij" * 4)
+@example("xoxb-abcdefghij glpat_" + "abcdefghij" * 3)
+@example("AIza" + "abcdefghij" * 4 + " ASIAABCDEFGHIJ012345")
+@settings(max_examples=400, deadline=None)
+def test_the_quick_checks_skip_only_rules_that_could_not_match(text: str) -> None:
+    """`redact_by_meaning` skips a rule when cheap checks (one pass for every key-shape start,
+    credential words looked for under their gate word) say it cannot match: the result is the
+    one every rule run unconditionally gives."""
+    from engine import _secrets as s
+
+    expected = s._USERINFO.sub(lambda m: f"{m.group(1)}{s.MASK}@", text)
+    expected = s._QUERY_PARAM.sub(
+        lambda m: (
+            f"{m.group(1)}{m.group(2)}={s.MASK}"
+            if s._credential_url_param(m.group(2)) and m.group(3) and not s._unresolved(m.group(3))
+            else m.group(0)
+        ),
+        expected,
+    )
+    for pattern in (s._QUOTED_PAIR, s._LINE_PAIR, s._ASSIGNMENT):
+        expected = pattern.sub(s._mask_pair, expected)
+    expected = s._BEARER.sub(lambda m: f"{m.group(1)} {s.MASK}", expected)
+    expected = s._KEY_SHAPES.sub(s.MASK, expected)
+    assert s.redact_by_meaning(text) == expected

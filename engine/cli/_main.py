@@ -137,6 +137,9 @@ def main(args: Sequence[str] | None = None) -> None:
     """The console script: `cli(sys.argv[1:])`, then exit with its status."""
     import signal
 
+    from engine._gc import freeze_after_startup
+
+    freeze_after_startup()  # this process ends with the command
     # A CI job killed at its time limit gets SIGTERM: stop exactly as on Ctrl-C.
     signal.signal(signal.SIGTERM, _as_ctrl_c)
     try:

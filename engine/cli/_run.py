@@ -124,11 +124,14 @@ def _plan_single(composed: Composed, as_json: bool) -> int:
 
 
 def _single(overrides: list[str], as_json: bool = False) -> int:
-    from engine.config import ConfigError
-    from engine.logs import FolderBusy, RemoteLogError
-    from engine.runner import results_table, run_composed
+    from engine._gc import startup
 
-    composed = _compose(overrides)
+    with startup():  # imports and composition, the collector paused (see engine._gc)
+        from engine.config import ConfigError
+        from engine.logs import FolderBusy, RemoteLogError
+        from engine.runner import results_table, run_composed
+
+        composed = _compose(overrides)
     if isinstance(composed, int):
         return composed
     if composed.config.plan:

@@ -64,33 +64,28 @@ class Transcript:
         return max(0.0, self.elapsed - self.waited)
 
     def add(self, kind: str, **fields: Any) -> dict[str, Any]:
-        """Append an event of type `kind` (Inspect's `event` discriminator) and return it."""
-        event: dict[str, Any] = {
-            "uuid": _event_id(),
-            "span_id": _span.get(),
-            "timestamp": event_time(),
-            "working_start": round(self.working_time, 6),
-            "event": kind,
-        }
-        event.update((key, value) for key, value in fields.items() if value is not None)
-        if event["span_id"] is None:
-            del event["span_id"]
+        """Append an event of type `kind` (Inspect's `event` discriminator) and return it.
+
+        About 13 events a sample: written out inline (no helper calls, no generator), since
+        this is among the engine's hottest code."""
+        event: dict[str, Any] = {"uuid": f"{random.getrandbits(88):022x}"}
+        span_id = _span.get()
+        if span_id is not None:
+            event["span_id"] = span_id
+        event["timestamp"] = datetime.now(timezone.utc).isoformat()
+        working = time.monotonic() - self._started - self.waited
+        event["working_start"] = round(working if working > 0.0 else 0.0, 6)
+        event["event"] = kind
+        for key, value in fields.items():
+            if value is not None:
+                event[key] = value
         self.events.append(event)
         return event
 
-    @contextmanager
-    def span(self, name: str, kind: str) -> Iterator[str]:
+    def span(self, name: str, kind: str) -> _Span:
         """`span_begin` … `span_end` around a step (Inspect's types: init, solvers, solver,
-        scorers, scorer); events inside carry its id."""
-        span_id = _event_id()
-        parent = _span.get()
-        token = _span.set(span_id)
-        self.add("span_begin", id=span_id, parent_id=parent, type=kind, name=name)
-        try:
-            yield span_id
-        finally:
-            self.add("span_end", id=span_id)
-            _span.reset(token)
+        scorers, scorer); events inside carry its id (`with transcript.span(…) as span_id`)."""
+        return _Span(self, name, kind)
 
     def error(self, message: str, traceback: str) -> None:
         self.add("error", error=eval_error(message, traceback))
@@ -107,6 +102,30 @@ class Transcript:
                 if isinstance(value, int):
                     total[name] = total.get(name, 0) + value
         return totals
+
+
+class _Span:
+    """`Transcript.span`'s context manager (a class: cheaper than a generator's, ~10 a sample)."""
+
+    __slots__ = ("_kind", "_name", "_token", "_transcript", "span_id")
+
+    def __init__(self, transcript: Transcript, name: str, kind: str) -> None:
+        self._transcript = transcript
+        self._name = name
+        self._kind = kind
+
+    def __enter__(self) -> str:
+        self.span_id = span_id = _event_id()
+        parent = _span.get()
+        self._token = _span.set(span_id)
+        self._transcript.add(
+            "span_begin", id=span_id, parent_id=parent, type=self._kind, name=self._name
+        )
+        return span_id
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._transcript.add("span_end", id=self.span_id)
+        _span.reset(self._token)
 
 
 @contextmanager

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import anyio
 
+from engine._gc import startup
 from engine.config import Composed, ConfigError, Problem
 from engine.logs import (
     RESUMABLE,
@@ -175,7 +176,8 @@ def run_composed(
     composed: Composed, run_dir: Path | None = None, display: Display | None = None
 ) -> EvalResult:
     """Plan (raising `ConfigError` before any request) and run one task × model."""
-    prepared = prepare_run(build_plan(composed), run_dir)
+    with startup():  # the SDK's import and clients, the collector paused (see engine._gc)
+        prepared = prepare_run(build_plan(composed), run_dir)
     try:
         display = display or make_display(composed.config.display)
         return run_interruptible(_run_and_close, prepared, display)
