@@ -17,8 +17,9 @@ def pytest_configure(config: pytest.Config) -> None:
     the controller before xdist starts its workers, so every process inherits it."""
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     sys.dont_write_bytecode = False
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the engine sets it for its local
-    # models (engine.providers._local), also for the llama.cpp server the tests start
+    # The local models' OpenMP threads (llama.cpp in process and its server, torch) spin while
+    # they wait; beside the other worker's tests that took 3 times the CPU (README, Providers).
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     _children_take_ctrl_c()
 
 

@@ -25,7 +25,7 @@ from engine.config import GenerationConfig
 from engine.messages import ChatMessage, Choice, ModelOutput, ModelUsage, assistant
 from engine.providers._api import ModelAPI
 from engine.providers._errors import ProviderConfigError
-from engine.providers._local import DEFAULT_MAX_TOKENS, InProcessAPI, openmp_waits_passively
+from engine.providers._local import DEFAULT_MAX_TOKENS, InProcessAPI
 from engine.providers._settings import check_model_args
 
 __all__ = ["HuggingFaceAPI", "locate_model"]
@@ -83,7 +83,6 @@ class HuggingFaceAPI(InProcessAPI):
         self.trust_remote_code = bool(model_args.get("trust_remote_code", False))
         self.path = locate_model(name, model_args.get("path"), self.revision)
         self.base_url = f"file://{self.path}"
-        openmp_waits_passively()
         import torch
         from transformers import AutoConfig
 

@@ -17,7 +17,7 @@ from engine.config import GenerationConfig
 from engine.messages import ChatMessage, ModelOutput
 from engine.providers._api import ModelAPI
 from engine.providers._errors import ProviderConfigError
-from engine.providers._local import DEFAULT_MAX_TOKENS, InProcessAPI, openmp_waits_passively
+from engine.providers._local import DEFAULT_MAX_TOKENS, InProcessAPI
 from engine.providers._openai import compatible_api, parse_chat_completion, response_format
 from engine.providers._services import COMPATIBLE_SERVICES
 from engine.providers._settings import check_model_args, env
@@ -66,7 +66,6 @@ class LlamaCppAPI(InProcessAPI):
         self.model_name = name
         self.path = locate_model(name)
         self.base_url = f"file://{self.path}"
-        openmp_waits_passively()
         from llama_cpp import Llama
 
         check_model_args(Llama.__init__, model_args, f"llama-cpp-python/{name}", {"model_path"})

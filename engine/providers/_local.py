@@ -4,7 +4,6 @@ samples and the display."""
 
 from __future__ import annotations
 
-import os
 from abc import abstractmethod
 from collections.abc import Sequence
 from typing import Any
@@ -16,20 +15,10 @@ from engine.messages import ChatMessage, ModelOutput
 from engine.providers._api import ModelAPI
 from engine.providers._errors import Classified, ErrorKind
 
-__all__ = ["DEFAULT_MAX_TOKENS", "InProcessAPI", "openmp_waits_passively"]
+__all__ = ["DEFAULT_MAX_TOKENS", "InProcessAPI"]
 
 DEFAULT_MAX_TOKENS = 256
 """Unbounded generation from a small local model can run to the end of its context."""
-
-
-def openmp_waits_passively() -> None:
-    """OpenMP threads (llama.cpp's, torch's) wait for work by spinning unless told otherwise. On a
-    machine other processes share (a CI runner, a test suite, `workers=K`) the spinning takes the
-    cores the work needs: on this project's 2-core machine under load, a 2-thread llama.cpp prompt
-    took 3 times the CPU and the wall time it took with passive waits. So `OMP_WAIT_POLICY` is
-    `PASSIVE` unless the user set it. Call before the library is first imported: OpenMP reads it
-    once, when it loads."""
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 class InProcessAPI(ModelAPI):

@@ -244,16 +244,3 @@ async def test_structured_output_in_process_is_grammar_constrained(gguf: Path) -
 
     assert json.loads(output.completion)["place"] in ("basket", "box")
     assert output.metadata == {"response_schema": {"name": "place", "valid": True}}
-
-
-def test_openmp_waits_passively_unless_the_user_chose(monkeypatch: pytest.MonkeyPatch) -> None:
-    """llama.cpp's OpenMP threads spin while they wait unless told not to; on a shared machine
-    that takes the cores the work needs (engine.providers._local.openmp_waits_passively)."""
-    from engine.providers._llama_cpp import LlamaCppAPI
-
-    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
-    LlamaCppAPI("SmolLM2-135M-Instruct", {})
-    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
-    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
-    LlamaCppAPI("SmolLM2-135M-Instruct", {})
-    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
