@@ -8,7 +8,7 @@ Same dataset, task config, server and command line as `bench/run.py --only big` 
 100 connections, generate → match), but `engine.cli.cli(...)` runs inside this process, so the
 phases can be marked: after start-up (imports), after planning (the dataset's check pass), at
 10 %, 50 % and 90 % of the samples, before the closing records (results, reductions), before the
-log's `finish`, after it. At each mark it prints VmRSS and VmHWM (the peak so far, from
+log's `finish`, after it (and when the first sample is written). At each mark it prints VmRSS and VmHWM (the peak so far, from
 /proc/self/status) and, with `--trace`, tracemalloc's live and peak bytes since the previous mark
 and the largest allocation sites (grouped by line) at the mark and at the end. A sampler thread
 records which phase the RSS peak fell in. Needs the venv's Python (it imports `engine`).
@@ -116,11 +116,12 @@ def install_marks(phases: Phases, samples: int, snapshots: bool) -> None:
     _wrap(execute, "build_plan", None, lambda: phases.mark("planned (dataset checked)"))
     written = [0]
     marks = {max(1, samples * p // 100): f"{p} % of samples written" for p in (10, 50, 90)}
+    marks.setdefault(1, "first sample written")
 
     def count() -> None:
         written[0] += 1
         if written[0] in marks:
-            phases.mark(marks[written[0]], snapshot=snapshots and "90" in marks[written[0]])
+            phases.mark(marks[written[0]], snapshot=snapshots and "90 %" in marks[written[0]])
 
     for writer in (eval_zip.EvalLogWriter, json_writer.LogWriter):
         _wrap(writer, "write_sample", None, count)

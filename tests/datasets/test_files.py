@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -298,3 +299,38 @@ def test_a_suffixed_id_that_meets_a_real_one_is_still_an_error(tmp_path: Path) -
     path = write_jsonl(tmp_path / "data.jsonl", records)
     with pytest.raises(DatasetError, match=rf"'x1#2': {path}:2 and {path}:3"):
         read(path, duplicate_ids="suffix")
+
+
+def test_passes_after_a_whole_one_hold_nothing_per_sample_and_name_alike(tmp_path: Path) -> None:
+    """The first whole pass (planning) checks that ids are unique, which keeps every id it read;
+    the passes that run the samples (one per epoch) then keep nothing per sample, however large
+    the dataset, and `duplicate_ids: suffix` names the repeats as the first pass did."""
+    import gc
+    import itertools
+
+    from engine.datasets import DatasetFile
+
+    ids = [f"s{n}" for n in range(3000)]
+    ids[2500] = ids[7]  # a repeat: renamed on every pass
+    records = [{"id": sample_id, "input": "q", "target": "t"} for sample_id in ids]
+    write_jsonl(tmp_path / "data.jsonl", records)
+    dataset = DatasetFile(DatasetConfig(path="data.jsonl", duplicate_ids="suffix"), [tmp_path])
+
+    def objects_held_while_reading(samples: Iterator[Sample], count: int) -> int:
+        for _ in itertools.islice(samples, count):
+            pass
+        gc.collect()
+        return len(gc.get_objects())
+
+    first = iter(dataset)
+    start = objects_held_while_reading(first, 100)
+    assert objects_held_while_reading(first, 2800) - start > 2000  # what the check keeps
+    assert [s.id for s in first][-1] == "s2999"
+    again = iter(dataset)
+    start = objects_held_while_reading(again, 100)
+    assert objects_held_while_reading(again, 2800) - start < 100
+    assert [s.id for s in again][-1] == "s2999"
+    named = [s.id for s in dataset]
+    assert named[2500] == "s7#2" and named == [
+        s.id for s in read(tmp_path / "data.jsonl", duplicate_ids="suffix")
+    ]
