@@ -307,30 +307,30 @@ def test_passes_after_a_whole_one_hold_nothing_per_sample_and_name_alike(tmp_pat
     the dataset, and `duplicate_ids: suffix` names the repeats as the first pass did."""
     import gc
     import itertools
+    import sys
 
     from engine.datasets import DatasetFile
 
-    ids = [f"s{n}" for n in range(3000)]
+    ids = [f"s{n}" for n in range(5000)]
     ids[2500] = ids[7]  # a repeat: renamed on every pass
     records = [{"id": sample_id, "input": "q", "target": "t"} for sample_id in ids]
     write_jsonl(tmp_path / "data.jsonl", records)
     dataset = DatasetFile(DatasetConfig(path="data.jsonl", duplicate_ids="suffix"), [tmp_path])
 
-    def objects_held_while_reading(samples: Iterator[Sample], count: int) -> int:
+    def blocks_held_while_reading(samples: Iterator[Sample], count: int) -> int:
         for _ in itertools.islice(samples, count):
             pass
         gc.collect()
-        return len(gc.get_objects())
+        return sys.getallocatedblocks()
 
     first = iter(dataset)
-    start = objects_held_while_reading(first, 100)
-    assert objects_held_while_reading(first, 2800) - start > 2000  # what the check keeps
-    assert [s.id for s in first][-1] == "s2999"
+    start = blocks_held_while_reading(first, 100)
+    assert blocks_held_while_reading(first, 4800) - start > 4000  # what the check keeps
+    assert [s.id for s in first][-1] == "s4999"
     again = iter(dataset)
-    start = objects_held_while_reading(again, 100)
-    assert objects_held_while_reading(again, 2800) - start < 100
-    assert [s.id for s in again][-1] == "s2999"
+    start = blocks_held_while_reading(again, 100)
+    assert blocks_held_while_reading(again, 4800) - start < 1000
+    assert [s.id for s in again][-1] == "s4999"
     named = [s.id for s in dataset]
-    assert named[2500] == "s7#2" and named == [
-        s.id for s in read(tmp_path / "data.jsonl", duplicate_ids="suffix")
-    ]
+    assert named[2500] == "s7#2"
+    assert named == [s.id for s in read(tmp_path / "data.jsonl", duplicate_ids="suffix")]
