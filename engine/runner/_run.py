@@ -368,6 +368,7 @@ async def run_plan(
     for name, values in recovered.scores.items():
         for sample_id, epoch, value in values:
             tally.add_earlier(name, sample_id, epoch, value_to_float(value))
+    recovered.scores = {}  # in the tally now
     work = _work(plan, tally, recovered.done)
     job_usage = {model.name: ModelUsage() for model in plan.models()}
     """Summed per sample: a model shared with other evals (in a sweep) counts theirs too."""
@@ -499,14 +500,17 @@ def _work(
     plan: EvalPlan, tally: ScoreTally, done: set[tuple[str, int]]
 ) -> Iterator[tuple[int, Sample, int]]:
     """(place, sample, epoch) of each sample and epoch to run, epoch by epoch; the first epoch
-    places every sample in `tally` (those scored by an interrupted run too). Only the samples
-    being run are held: the dataset is read as they are taken."""
+    places every sample in `tally`, and an interrupted run's values (`done`) go into place as
+    they are passed. Only the samples being run are held: the dataset is read as they are
+    taken."""
     for epoch in range(1, plan.config.epochs + 1):
         for place, sample in enumerate(plan.samples):
             sample_id = str(sample.id)
             if epoch == 1:
                 tally.place(sample_id)
-            if (sample_id, epoch) not in done:
+            if (sample_id, epoch) in done:
+                tally.take_earlier(place, sample_id, epoch)
+            else:
                 yield place, sample, epoch
 
 

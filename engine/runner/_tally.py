@@ -46,7 +46,8 @@ class _PackedTexts:
 
 class ScoreTally:
     """Per scorer, each sample's values by epoch (in epoch order, whatever order they finished
-    in), with the values an interrupted run scored (`add_earlier`)."""
+    in), with the values an interrupted run scored (`add_earlier`, moved into place by
+    `take_earlier` when the run reaches their sample)."""
 
     def __init__(self, scorer_names: Iterable[str], epochs: int) -> None:
         self.epochs = epochs
@@ -85,34 +86,32 @@ class ScoreTally:
         if name in self._earlier:
             self._earlier[name][(sample_id, epoch)] = value
 
+    def take_earlier(self, place: int, sample_id: str, epoch: int) -> None:
+        """The interrupted run's values of the sample at `place` in `epoch`, moved into place."""
+        slot = place * self.epochs + epoch - 1
+        for name, earlier in self._earlier.items():
+            value = earlier.pop((sample_id, epoch), None)
+            if value is not None:
+                self._values[name][slot] = value
+                self._scored[name][slot] = 1
+
     def scores(self) -> dict[str, SampleValues]:
         """Per scorer, each scored sample's values, for the metrics and reductions."""
         return {name: _ScorerValues(self, name) for name in self._values}
 
     def per_sample(self, name: str) -> Iterator[tuple[str, list[float]]]:
         """(sample id, its values by epoch) of each sample with a value: the placed samples in
-        order, then those only an interrupted run scored that this one did not reach."""
+        order, then those only an interrupted run scored that this one did not reach (it
+        stopped early)."""
         values, scored, epochs = self._values[name], self._scored[name], self.epochs
-        earlier = self._earlier[name]
-        reached = set()
         for place in range(len(self._ids)):
-            sample_id = self._ids[place]
             first = place * epochs
-            found = []
-            for epoch in range(1, epochs + 1):
-                before = earlier.get((sample_id, epoch)) if earlier else None
-                if before is not None:
-                    reached.add(sample_id)
-                if scored[first + epoch - 1]:
-                    found.append(values[first + epoch - 1])
-                elif before is not None:
-                    found.append(before)
+            found = [values[slot] for slot in range(first, first + epochs) if scored[slot]]
             if found:
-                yield sample_id, found
+                yield self._ids[place], found
         left: dict[str, list[tuple[int, float]]] = {}
-        for (sample_id, epoch), value in earlier.items():
-            if sample_id not in reached:
-                left.setdefault(sample_id, []).append((epoch, value))
+        for (sample_id, epoch), value in self._earlier[name].items():
+            left.setdefault(sample_id, []).append((epoch, value))
         for sample_id, by_epoch in left.items():
             yield sample_id, [value for _, value in sorted(by_epoch)]
 

@@ -28,6 +28,7 @@ def test_an_interrupted_runs_values_join_their_samples() -> None:
     tally.add_earlier("match", "z", 1, 0.5)
     tally.add_earlier("other", "a", 1, 1.0)  # a scorer the task no longer has
     place = tally.place("a")
+    tally.take_earlier(place, "a", 1)  # the run passes the sample it had scored
     tally.add(place, 2, {"match": 1.0})
     assert list(tally.scores()["match"].items()) == [("a", [0.0, 1.0]), ("z", [0.5, 1.0])]
 
