@@ -6,13 +6,14 @@
 
 Same dataset, task config, server and command line as `bench/run.py --only big` (0 ms latency,
 100 connections, generate → match), but `engine.cli.cli(...)` runs inside this process, so the
-phases can be marked: after start-up (imports), after planning (the dataset's check pass), at
-10 %, 50 % and 90 % of the samples, before the closing records (results, reductions), before the
-log's `finish`, after it (and when the first sample is written). At each mark it prints VmRSS and VmHWM (the peak so far, from
-/proc/self/status) and, with `--trace`, tracemalloc's live and peak bytes since the previous mark
-and the largest allocation sites (grouped by line) at the mark and at the end. A sampler thread
-records which phase the RSS peak fell in. Needs the venv's Python (it imports `engine`).
-Tracing costs time and some memory of its own: read RSS figures from a run without `--trace`.
+phases can be marked: planned (the dataset's check pass done), the first sample written, 10 %,
+50 % and 90 % of the samples written, all written (before the closing records: results,
+reductions), closing records made (before the log's `finish`), log finished, cli returned. At
+each mark it prints VmRSS and VmHWM (the peak so far, from /proc/self/status) and, with
+`--trace`, tracemalloc's live and peak bytes since the previous mark and the largest allocation
+sites (grouped by line) at 90 %, before `finish` and at the end. A sampler thread records the
+highest RSS of each phase, so the phase of the peak is named. Needs the venv's Python (it
+imports `engine`). Tracing costs time and memory of its own: read RSS from a run without it.
 """
 
 from __future__ import annotations
@@ -43,14 +44,16 @@ def _status_mb(field: str) -> float:
 
 
 class Phases:
-    """Marks phases; a thread samples VmRSS to tell in which phase the peak fell."""
+    """Marks phases; a thread samples VmRSS to tell in which phase the peak fell. A phase is
+    named by the mark that ends it."""
 
     def __init__(self, trace: bool, top: int) -> None:
         self.trace = trace
         self.top = top
-        self.phase = "start-up"
+        self.highest = 0.0
+        """The highest VmRSS sampled since the last mark."""
         self.peak_rss = 0.0
-        self.peak_phase = self.phase
+        self.peak_phase = ""
         self.per_phase: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
@@ -61,14 +64,15 @@ class Phases:
             self._note(_status_mb("VmRSS"))
 
     def _note(self, rss: float) -> None:
-        phase = self.phase
-        self.per_phase[phase] = max(self.per_phase.get(phase, 0.0), rss)
-        if rss > self.peak_rss:
-            self.peak_rss, self.peak_phase = rss, phase
+        self.highest = max(self.highest, rss)
 
     def mark(self, name: str, snapshot: bool = False) -> None:
         rss, hwm = _status_mb("VmRSS"), _status_mb("VmHWM")
         self._note(rss)
+        self.per_phase[name] = self.highest
+        if self.highest > self.peak_rss:
+            self.peak_rss, self.peak_phase = self.highest, name
+        self.highest = 0.0
         line = f"{name:<34} VmRSS {rss:7.1f} MB  VmHWM {hwm:7.1f} MB"
         if self.trace:
             current, peak = tracemalloc.get_traced_memory()
@@ -77,7 +81,6 @@ class Phases:
         print(line, flush=True)
         if self.trace and snapshot:
             self.show(tracemalloc.take_snapshot(), name)
-        self.phase = name
 
     def show(self, snapshot: tracemalloc.Snapshot, title: str) -> None:
         snapshot = snapshot.filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
@@ -181,10 +184,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         phases.stop()
         problem, _ = check_log(log_dir, args.samples, "*/*")
         print(f"exit {code}; log: {problem or 'ok'}; wall {wall:.1f} s")
-        print(f"peak RSS {phases.peak_rss:.1f} MB, in phase {phases.peak_phase!r}")
-        print("highest RSS sampled per phase (the phase that began at that mark):")
+        print(f"peak RSS {phases.peak_rss:.1f} MB, in the phase up to {phases.peak_phase!r}")
+        print("highest RSS sampled in each phase (named by the mark that ends it):")
         for phase, rss in phases.per_phase.items():
-            print(f"  {rss:7.1f} MB  {phase}")
+            print(f"  {rss:7.1f} MB  up to {phase}")
     finally:
         bench.shutdown()
         shutil.rmtree(workdir, ignore_errors=True)
