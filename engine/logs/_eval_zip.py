@@ -131,7 +131,7 @@ class _JournaledEntries:
     """The zip's file list at `finish`: the entries written since `start`, then every sample's,
     made from the journal one at a time while the central directory is written, then the ones
     `finish` adds. `zipfile` only appends to its file list, iterates it and takes its length;
-    a list of 100,000 `ZipInfo` would be about 40 MB, held until the log is closed."""
+    a list of 100,000 `ZipInfo` would be about 50 MB, held until the log is closed."""
 
     def __init__(self, head: list[zipfile.ZipInfo], journal: Path) -> None:
         self.head = head
