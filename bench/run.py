@@ -247,20 +247,34 @@ class Sizes:
     throughput_samples: int
     memory_samples: int
     big_samples: int
+    big_series: tuple[int, ...] = ()
+    """Smaller N run before `big_samples` by `--only big`: peak RSS must not grow with N."""
 
 
 FULL = Sizes(
-    reps=5, cpu_samples=2000, throughput_samples=2000, memory_samples=10000, big_samples=100_000
+    reps=5,
+    cpu_samples=2000,
+    throughput_samples=2000,
+    memory_samples=10000,
+    big_samples=100_000,
+    big_series=(10_000, 20_000),
 )
 QUICK = Sizes(
-    reps=3, cpu_samples=300, throughput_samples=500, memory_samples=2000, big_samples=20_000
+    reps=3,
+    cpu_samples=300,
+    throughput_samples=500,
+    memory_samples=2000,
+    big_samples=20_000,
+    big_series=(2_000,),
 )
 
 CPU_CONNECTIONS = 100
 ONE_SAMPLE_CONNECTIONS = 10
 THROUGHPUT_LATENCY, THROUGHPUT_CONNECTIONS = 0.1, 100
 MEMORY_LATENCY, MEMORY_CONNECTIONS = 0.05, 500
-BIG_LATENCY, BIG_CONNECTIONS, BIG_TARGET_MB = 0.0, 100, 300
+BIG_LATENCY, BIG_CONNECTIONS, BIG_TARGET_MB = 0.0, 100, 150
+BIG_GROWTH_TARGET_MB = 20
+"""Peak RSS at the largest N minus at the smallest: flat in N."""
 
 
 @dataclass
@@ -506,15 +520,18 @@ class Bench:
         )
 
     def figure_big(self) -> None:
-        """A large eval at full speed: does memory stay flat as N grows (streamed dataset, journal,
-        running tallies) and does CPU per sample hold?"""
-        samples = self.sizes.big_samples
+        """Large evals at full speed, N rising (10k, 20k, 100k): does peak memory stay flat in N
+        (streamed dataset, journal, compact tallies) and does CPU per sample hold?"""
         latency, connections = BIG_LATENCY, BIG_CONNECTIONS
+        series = sorted({*self.sizes.big_series, self.sizes.big_samples})
         _section(
-            f"peak memory, N={samples}, {latency * 1000:.0f} ms latency, {connections} connections",
+            f"peak memory by N ({', '.join(map(str, series))}), {latency * 1000:.0f} ms latency, "
+            f"{connections} connections",
             1,
         )
-        run = self.run_eval(f"big N={samples}", samples, latency, connections)
+        runs = [self.run_eval(f"big N={n}", n, latency, connections) for n in series]
+        run = runs[-1]
+        samples = run.samples
         value = run.max_rss_mb if run.ok else None
         if run.ok:
             print(
@@ -522,6 +539,10 @@ class Bench:
                 f"CPU {run.cpu_ms_per_sample:.2f} ms/sample, {run.samples_per_s:.0f} samples/s",
                 flush=True,
             )
+        ok = [r for r in runs if r.ok]
+        if ok:
+            by_n = ", ".join(f"N={r.samples}: {r.max_rss_mb:.1f} MB" for r in ok)
+            print(f"  → peak RSS by N: {by_n}", flush=True)
         note = run.error or ""
         if run.ok:
             note = (
@@ -540,6 +561,26 @@ class Bench:
                 note,
             )
         )
+        if len(runs) > 1:
+            first = runs[0]
+            growth = run.max_rss_mb - first.max_rss_mb if run.ok and first.ok else None
+            per_10k = (
+                f"{10_000 * growth / (run.samples - first.samples):.2f} MB per 10k samples"
+                if growth is not None
+                else _first_error(runs)
+            )
+            self._add(
+                Figure(
+                    f"peak RSS growth, N={first.samples} → {run.samples}",
+                    growth,
+                    "MB",
+                    BIG_GROWTH_TARGET_MB,
+                    False,
+                    "-",
+                    "-",
+                    per_10k,
+                )
+            )
 
     def figure_workers(self) -> None:
         """Issue 18: one process beside `workers=2` (two shard processes, connections divided,
@@ -649,7 +690,7 @@ def _first_error(runs: list[Run]) -> str:
 def print_summary(figures: list[Figure], quick: bool) -> None:
     headers = ("figure", "measured", "target", "Inspect AI 0.3.285", "lm-eval 0.4.13", "verdict")
     rows = [(f.name, f.measured(), f.wanted(), f.inspect_ai, f.lm_eval, f.verdict) for f in figures]
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
     title = "summary (quick run: smaller N than the targets assume)" if quick else "summary"
     print(f"\n## {title}")
     for line in (headers, tuple("-" * w for w in widths), *rows):
@@ -672,7 +713,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", choices=FIGURES, action="append", help="run only this figure")
     parser.add_argument("--reps", type=int, help="repetitions for help and one-sample (3-5)")
     parser.add_argument("--inspect-run", dest="executable", help="the inspect-run executable")
-    parser.add_argument("--timeout", type=float, default=600, help="seconds per run before kill")
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds per run before kill")
     parser.add_argument("--keep", action="store_true", help="keep the temporary dir and logs")
     return parser.parse_args(argv)
 

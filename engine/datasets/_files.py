@@ -98,6 +98,10 @@ class DatasetFile:
             raise DatasetError(str(error)) from None
         for path in self.paths:
             dataset_format(config, path)  # an unknown format fails now, not mid-run
+        self._repeated: frozenset[str] | None = None
+        """Set once a whole pass found every id unique (after renaming): the ids (as text) that
+        `duplicate_ids: suffix` renames. Later passes track only those, so iterating the
+        dataset (once per epoch, while the samples run) holds nothing per sample."""
 
     def __iter__(self) -> Iterator[Sample]:
         return self._samples(resize_images=True)
@@ -116,7 +120,7 @@ class DatasetFile:
 
     def _samples(self, resize_images: bool, resize_at: set[int] | None = None) -> Iterator[Sample]:
         index = position = 0
-        ids = _UniqueIds(self.config.duplicate_ids)
+        ids = _UniqueIds(self.config.duplicate_ids, self._repeated)
         shuffle = self.config.shuffle_choices
         maker = self._maker(self.fields if self.hook is None else HOOK_FIELDS, resize_images)
         resizing = self._maker(maker.fields, True) if resize_at else maker
@@ -145,6 +149,8 @@ class DatasetFile:
                     sample.id = ids.check(sample.id, path, unit, number)
                     position += 1
                     yield sample
+        if self._repeated is None:
+            self._repeated = frozenset(ids.repeats)
 
     def _maker(self, fields: DatasetFields, resize_images: bool) -> SampleMaker:
         """The mapping of `fields` for this dataset (its folder, roots and image size)."""
@@ -186,8 +192,13 @@ class _UniqueIds:
     """Sample ids are unique as text (a resumed run and the log key on it): a repeat is an error
     naming both places, or with `duplicate_ids: suffix` becomes `id#2`, `id#3`, … in file order."""
 
-    def __init__(self, mode: Literal["error", "suffix"]) -> None:
+    def __init__(
+        self, mode: Literal["error", "suffix"], repeated: frozenset[str] | None = None
+    ) -> None:
+        """`repeated`: known from an earlier whole pass (see `DatasetFile`); only these ids are
+        tracked, the others are known to be unique."""
         self.mode = mode
+        self.repeated = repeated
         self.seen: dict[str, tuple[Path, str, int]] = {}
         """Each id (as text) → where it was first seen (file, unit, number: see `_place`)."""
         self.repeats: dict[str, int] = {}
@@ -198,6 +209,8 @@ class _UniqueIds:
         self, sample_id: str | int | None, path: Path, unit: str, number: int
     ) -> str | int | None:
         text = sample_id if type(sample_id) is str else str(sample_id)
+        if self.repeated is not None and text not in self.repeated:
+            return sample_id
         if text not in self.seen:  # a new id (the rest is for repeats)
             self.seen[text] = (path, unit, number)
             return sample_id

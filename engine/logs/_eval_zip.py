@@ -33,7 +33,7 @@ from typing import IO, Any
 from engine._secrets import Redactor
 from engine.logs._resume import Recovered, recover_journal
 from engine.logs._summary import sample_summary
-from engine.logs._writer import LOG_VERSION, journal_path
+from engine.logs._writer import LOG_VERSION, batched_text, journal_path, reductions_json
 
 __all__ = [
     "HEADER_JSON",
@@ -113,13 +113,42 @@ def read_part_sample(source: IO[bytes], record: dict[str, Any]) -> bytes:
     return zlib.decompress(source.read(record["csize"]), -15)
 
 
-def _journal_records(journal: Path) -> Iterator[dict[str, Any]]:
+def _journal_lines(journal: Path) -> Iterator[str]:
+    """The journal's whole lines (a torn last line from a kill is no record)."""
     if not journal.exists():
         return
     with journal.open(encoding="utf-8") as lines:
         for line in lines:
             if line.endswith("\n"):
-                yield json.loads(line)
+                yield line
+
+
+def _journal_records(journal: Path) -> Iterator[dict[str, Any]]:
+    return map(json.loads, _journal_lines(journal))
+
+
+class _JournaledEntries:
+    """The zip's file list at `finish`: the entries written since `start`, then every sample's,
+    made from the journal one at a time while the central directory is written, then the ones
+    `finish` adds. `zipfile` only appends to its file list, iterates it and takes its length;
+    a list of 100,000 `ZipInfo` would be about 50 MB, held until the log is closed."""
+
+    def __init__(self, head: list[zipfile.ZipInfo], journal: Path) -> None:
+        self.head = head
+        self.journal = journal
+        self.samples = sum(1 for _ in _journal_lines(journal))
+        self.tail: list[zipfile.ZipInfo] = []
+
+    def append(self, info: zipfile.ZipInfo) -> None:
+        self.tail.append(info)
+
+    def __len__(self) -> int:
+        return len(self.head) + self.samples + len(self.tail)
+
+    def __iter__(self) -> Iterator[zipfile.ZipInfo]:
+        yield from self.head
+        yield from (_entry_info(record[ENTRY]) for record in _journal_records(self.journal))
+        yield from self.tail
 
 
 def _entries_intact(source: Path, journal: Path) -> int | None:
@@ -287,8 +316,8 @@ class EvalLogWriter:
             self._journal.close()
             self._journal = None
         assert self._zip is not None and self._part is not None
-        for record in _journal_records(self.journal_path):
-            self._zip.filelist.append(_entry_info(record[ENTRY]))
+        entries = _JournaledEntries(self._zip.filelist, self.journal_path)
+        self._zip.filelist = entries  # type: ignore[assignment]
         with self._zip.open(_zip_info(SUMMARIES_JSON), "w") as out:
             out.write(b"[")
             for index, record in enumerate(_journal_records(self.journal_path)):
@@ -296,7 +325,9 @@ class EvalLogWriter:
                 out.write((b"," if index else b"") + _dumps(record).encode())
             out.write(b"]")
         if reductions is not None:
-            self._zip.writestr(_zip_info(REDUCTIONS_JSON), _dumps(reductions))
+            with self._zip.open(_zip_info(REDUCTIONS_JSON), "w") as out:
+                for text in batched_text(reductions_json(reductions)):
+                    out.write(text.encode())
         log: dict[str, Any] = {"version": LOG_VERSION, "status": status, **self.header}
         if results is not None:
             log["results"] = results

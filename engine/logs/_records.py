@@ -8,7 +8,7 @@ Key order is part of the format here: the records are written in this order, byt
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -251,15 +251,16 @@ def eval_results(
 
 
 def eval_reductions(
-    reductions: Sequence[tuple[str, str, Sequence[tuple[Any, float]]]],
+    reductions: Iterable[tuple[str, str, Iterable[tuple[Any, float]]]],
 ) -> list[dict[str, Any]]:
     """Inspect's `EvalSampleReductions`: per (scorer, reducer), each sample's reduced value as
-    `(sample id, value)`."""
+    `(sample id, value)`. Each record's `samples` is made as it is read, once: a log writer
+    streams it (`reductions_json`), so a reduction of 100,000 samples is never held as dicts."""
     return [
         {
             "scorer": scorer,
             "reducer": reducer,
-            "samples": [{"value": value, "sample_id": sample_id} for sample_id, value in samples],
+            "samples": ({"value": value, "sample_id": sample_id} for sample_id, value in samples),
         }
         for scorer, reducer, samples in reductions
     ]

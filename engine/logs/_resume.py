@@ -92,8 +92,8 @@ class Recovered:
     usage of everything it ran. Only keys and values are held, not whole sample records."""
 
     done: set[tuple[str, int]] = field(default_factory=set)
-    scores: dict[str, list[tuple[str, Any]]] = field(default_factory=dict)
-    """Per scorer: (sample id, score value) of each scored sample and epoch."""
+    scores: dict[str, list[tuple[str, int, Any]]] = field(default_factory=dict)
+    """Per scorer: (sample id, epoch, score value) of each scored sample and epoch."""
     usage: dict[str, dict[str, int]] = field(default_factory=dict)
     dropped: int = 0
     """Samples that had failed: they run again."""
@@ -126,7 +126,7 @@ def recover_journal(journal: Path, selected: set[str] | None = None) -> Recovere
                 continue
             recovered.done.add(key)
             for name, score in (record.get("scores") or {}).items():
-                recovered.scores.setdefault(name, []).append((key[0], score.get("value")))
+                recovered.scores.setdefault(name, []).append((*key, score.get("value")))
             kept.write(line)
     os.replace(temporary, journal)
     return recovered

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -29,6 +29,39 @@ def utc_now() -> str:
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def reductions_json(reductions: Iterable[Mapping[str, Any]]) -> Iterator[str]:
+    """The log's `reductions` as JSON text in pieces, the same text `_dumps` makes of the whole
+    list; each record's `samples` is read as a stream (see `eval_reductions`)."""
+    yield "["
+    for index, record in enumerate(reductions):
+        yield "," if index else ""
+        for place, (key, value) in enumerate(record.items()):
+            yield ("," if place else "{") + _dumps(key) + ":"
+            if key != "samples":
+                yield _dumps(value)
+                continue
+            yield "["
+            for number, sample in enumerate(value):
+                yield ("," if number else "") + _dumps(sample)
+            yield "]"
+        yield "}" if record else "{}"
+    yield "]"
+
+
+def batched_text(pieces: Iterable[str], size: int = 1 << 16) -> Iterator[str]:
+    """`pieces` joined into runs of about `size` characters: fewer, larger writes."""
+    run: list[str] = []
+    length = 0
+    for piece in pieces:
+        run.append(piece)
+        length += len(piece)
+        if length >= size:
+            yield "".join(run)
+            run, length = [], 0
+    if run:
+        yield "".join(run)
 
 
 def journal_path(log_path: Path) -> Path:
@@ -97,10 +130,16 @@ class LogWriter:
                     yield line[:-1]
 
     def _write_log(self, log: dict[str, Any], samples: Iterator[str]) -> None:
-        """Write `log` with a `samples` array streamed from `samples`, then swap it in atomically."""
+        """Write `log` with a `samples` array streamed from `samples`, then swap it in atomically.
+        Its `reductions` (the last key, when there) are streamed too."""
         temporary = self.path.with_name(f".{self.path.name}.tmp")
+        reductions = log.pop("reductions", None)
         with temporary.open("w", encoding="utf-8") as out:
             out.write(self.redact(_dumps(log))[:-1])
+            if reductions is not None:
+                out.write(',"reductions":')
+                for text in batched_text(reductions_json(reductions)):
+                    out.write(self.redact(text))
             out.write(',"samples":[')
             for index, line in enumerate(samples):
                 if index:

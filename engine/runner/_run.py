@@ -53,6 +53,7 @@ from engine.providers import (
 from engine.runner._budget import Budget, JobBudget
 from engine.runner._display import Display
 from engine.runner._plan import EvalPlan
+from engine.runner._tally import SampleValues, ScoreTally
 from engine.scorers import Metric, Reducer, Score, reduce_epochs, value_to_float
 from engine.solvers import TaskState, current_state
 
@@ -223,16 +224,6 @@ def _error_record(error: BaseException) -> dict[str, str]:
     )
 
 
-class _Tally:
-    """Running totals for metrics and the display, kept as plain numbers (not sample records)."""
-
-    def __init__(self, scorer_names: list[str]) -> None:
-        self.values: dict[str, dict[str, list[float]]] = {name: {} for name in scorer_names}
-        """Per scorer, each sample's values (one per epoch), reduced across epochs at the end."""
-        self.errors = 0
-        self.error_reasons: list[str] = []
-
-
 async def _attempt(
     plan: EvalPlan, sample: Sample, epoch: int, scorer_names: list[str]
 ) -> tuple[TaskState, dict[str, Score], Exception | None, Transcript]:
@@ -372,18 +363,13 @@ async def run_plan(
         remote.push(run_dir)
 
     total = len(plan.samples) * config.epochs
-    work: Iterator[tuple[Sample, int]] = (
-        (sample, epoch)
-        for epoch in range(1, config.epochs + 1)
-        for sample in plan.samples
-        if (str(sample.id), epoch) not in recovered.done
-    )
     scorer_names = [component.name for component, _ in plan.scorers]
-    tally = _Tally(scorer_names)
+    tally = ScoreTally(scorer_names, config.epochs)
     for name, values in recovered.scores.items():
-        if name in tally.values:
-            for sample_id, value in values:
-                tally.values[name].setdefault(sample_id, []).append(value_to_float(value))
+        for sample_id, epoch, value in values:
+            tally.add_earlier(name, sample_id, epoch, value_to_float(value))
+    recovered.scores = {}  # in the tally now
+    work = _work(plan, tally, recovered.done)
     job_usage = {model.name: ModelUsage() for model in plan.models()}
     """Summed per sample: a model shared with other evals (in a sweep) counts theirs too."""
     job_hits: dict[str, int] = {}
@@ -402,7 +388,7 @@ async def run_plan(
     """Cancelled when the run must stop early (every request refused: `AuthRefused`)."""
     stopped: list[str] = []
 
-    async def run_one(sample: Sample, epoch: int) -> None:
+    async def run_one(place: int, sample: Sample, epoch: int) -> None:
         usage: dict[str, ModelUsage] = {}
         hits: dict[str, int] = {}
         token = sample_usage.set(usage)
@@ -431,8 +417,7 @@ async def run_plan(
         for name, count in hits.items():
             job_hits[name] = job_hits.get(name, 0) + count
         if error is None:
-            for name, value in scores.items():
-                tally.values[name].setdefault(str(sample.id), []).append(value.as_float())
+            tally.add(place, epoch, {name: value.as_float() for name, value in scores.items()})
         record = _sample_record(
             plan, sample, epoch, (state, scores, error, transcript), usage, retries, timing
         )
@@ -447,10 +432,10 @@ async def run_plan(
 
     async def worker() -> None:
         if job_budget is None:
-            for sample, epoch in work:  # workers share one iterator: each item runs once
-                await run_one(sample, epoch)
+            for place, sample, epoch in work:  # workers share one iterator: each runs once
+                await run_one(place, sample, epoch)
             return
-        for sample, epoch in work:
+        for place, sample, epoch in work:
             cost, tokens = job_budget.expected()
             left = total - len(recovered.done) - job_budget.done
             if not job_budget.budget.admit(cost, tokens, left):
@@ -459,7 +444,7 @@ async def run_plan(
                     display.message(f"inspect-run: {job_budget.budget.reason}")
                 return
             try:
-                await run_one(sample, epoch)
+                await run_one(place, sample, epoch)
             finally:
                 job_budget.budget.release(cost, tokens)
 
@@ -511,9 +496,27 @@ async def run_plan(
     )
 
 
+def _work(
+    plan: EvalPlan, tally: ScoreTally, done: set[tuple[str, int]]
+) -> Iterator[tuple[int, Sample, int]]:
+    """(place, sample, epoch) of each sample and epoch to run, epoch by epoch; the first epoch
+    places every sample in `tally`, and an interrupted run's values (`done`) go into place as
+    they are passed. Only the samples being run are held: the dataset is read as they are
+    taken."""
+    for epoch in range(1, plan.config.epochs + 1):
+        for place, sample in enumerate(plan.samples):
+            sample_id = str(sample.id)
+            if epoch == 1:
+                tally.place(sample_id)
+            if (sample_id, epoch) in done:
+                tally.take_earlier(place, sample_id, epoch)
+            else:
+                yield place, sample, epoch
+
+
 def _closing_records(
     plan: EvalPlan,
-    tally: _Tally,
+    tally: ScoreTally,
     total: int,
     status: str,
     stopped: list[str],
@@ -524,9 +527,10 @@ def _closing_records(
     hits."""
     created, usage_total, cache_hits = spent
     named = [(c.name, c.args) for c, _ in plan.scorers]
+    values = tally.scores()
     results = results_record(
         named,
-        tally.values,
+        values,
         plan.reducers,
         plan.metrics,
         total,
@@ -543,7 +547,7 @@ def _closing_records(
             else f"{tally.errors} of {total} samples failed "
             f"(fail_on_error={plan.config.fail_on_error})"
         )
-    reductions = reductions_record([name for name, _ in named], tally.values, plan.reducers)
+    reductions = reductions_record([name for name, _ in named], values, plan.reducers)
     return results, stats, failure, reductions
 
 
@@ -586,7 +590,7 @@ async def _job_budget(plan: EvalPlan, budget: Budget, earlier: dict[str, Any]) -
 
 def results_record(
     scorers: Sequence[tuple[str, dict[str, Any]]],
-    values: Mapping[str, Mapping[str, list[float]]],
+    values: Mapping[str, SampleValues],
     reducers: Sequence[tuple[str, Reducer]],
     metrics: Sequence[tuple[str, Metric]],
     total: int,
@@ -598,10 +602,10 @@ def results_record(
     to one value first, then the metrics run over the samples."""
     scores = []
     for name, args in scorers:
-        per_sample = list(values.get(name, {}).values())
-        scored = sum(len(epochs) for epochs in per_sample)
+        per_sample = values.get(name, {})
+        scored = sum(len(epochs) for epochs in per_sample.values())
         for reducer, reduce in reducers:
-            reduced = reduce_epochs(reduce, per_sample)
+            reduced = reduce_epochs(reduce, per_sample.values())
             scores.append(
                 ScoreSummary(
                     name=name if len(reducers) == 1 else f"{name}_{reducer}",
@@ -620,24 +624,24 @@ def results_record(
 
 def reductions_record(
     scorers: Sequence[str],
-    values: Mapping[str, Mapping[str, list[float]]],
+    values: Mapping[str, SampleValues],
     reducers: Sequence[tuple[str, Reducer]],
 ) -> list[dict[str, Any]]:
     """Inspect's `reductions`: each sample's score after its epochs are reduced, per scorer and
     reducer (viewers show these for multi-epoch runs). A sample the reducer leaves unscored
-    (fewer epochs than its K) is left out."""
+    (fewer epochs than its K) is left out. Each record's samples are reduced as the log writer
+    reads them (see `eval_reductions`)."""
     return eval_reductions(
         [
-            (
-                name,
-                reducer,
-                [
-                    (sample_id, reduced[0])
-                    for sample_id, epochs in values.get(name, {}).items()
-                    if (reduced := reduce_epochs(reduce, [epochs]))
-                ],
-            )
+            (name, reducer, _reduced(values.get(name, {}), reduce))
             for name in scorers
             for reducer, reduce in reducers
         ]
     )
+
+
+def _reduced(values: SampleValues, reduce: Reducer) -> Iterator[tuple[Any, float]]:
+    for sample_id, epochs in values.items():
+        reduced = reduce_epochs(reduce, [epochs])
+        if reduced:
+            yield sample_id, reduced[0]

@@ -15,7 +15,7 @@ import math
 import re
 import statistics
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from engine.registry import ComponentSpec, Registry, RegistryError
@@ -127,7 +127,9 @@ def check_reducers(specs: list[ComponentSpec], epochs: int) -> list[tuple[str, R
     return planned
 
 
-def reduce_epochs(reducer: Reducer | ComponentSpec, per_sample: list[list[float]]) -> list[float]:
+def reduce_epochs(
+    reducer: Reducer | ComponentSpec, per_sample: Iterable[list[float]]
+) -> list[float]:
     """One value per sample, from that sample's values across epochs; a sample the reducer leaves
     unscored (NaN: fewer scored epochs than its K) is left out, as Inspect leaves it out of the
     metrics."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -298,3 +299,43 @@ def test_a_suffixed_id_that_meets_a_real_one_is_still_an_error(tmp_path: Path) -
     path = write_jsonl(tmp_path / "data.jsonl", records)
     with pytest.raises(DatasetError, match=rf"'x1#2': {path}:2 and {path}:3"):
         read(path, duplicate_ids="suffix")
+
+
+def test_passes_after_a_whole_one_hold_nothing_per_sample_and_name_alike(tmp_path: Path) -> None:
+    """The first whole pass (planning) checks that ids are unique, which keeps every id it read;
+    the passes that run the samples (one per epoch) then keep nothing per sample, however large
+    the dataset, and `duplicate_ids: suffix` names the repeats as the first pass did."""
+    import gc
+    import itertools
+    import sys
+
+    from engine.datasets import DatasetFile
+
+    ids = [f"s{n}" for n in range(20_000)]
+    ids[15_000] = ids[7]  # a repeat: renamed on every pass
+    records = [{"id": sample_id, "input": "q", "target": "t"} for sample_id in ids]
+    write_jsonl(tmp_path / "data.jsonl", records)
+    dataset = DatasetFile(DatasetConfig(path="data.jsonl", duplicate_ids="suffix"), [tmp_path])
+
+    def blocks_held_while_reading(samples: Iterator[Sample], count: int) -> int:
+        for _ in itertools.islice(samples, count):
+            pass
+        gc.collect()
+        return sys.getallocatedblocks()
+
+    def growth(samples: Iterator[Sample]) -> int:
+        """Blocks held after 9,000 more samples, the lesser of two tries (other threads of the
+        test process allocate too)."""
+        start = blocks_held_while_reading(samples, 1000)
+        middle = blocks_held_while_reading(samples, 9000)
+        return min(middle - start, blocks_held_while_reading(samples, 9000) - middle)
+
+    first = iter(dataset)
+    assert growth(first) > 8000  # what the check keeps: at least a block per sample
+    assert [s.id for s in first][-1] == "s19999"
+    again = iter(dataset)
+    assert growth(again) < 1000
+    assert [s.id for s in again][-1] == "s19999"
+    named = [s.id for s in dataset]
+    assert named[15_000] == "s7#2"
+    assert named == [s.id for s in read(tmp_path / "data.jsonl", duplicate_ids="suffix")]

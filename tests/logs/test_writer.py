@@ -3,8 +3,9 @@ from pathlib import Path
 
 from inspect_ai.log import read_eval_log
 
-from engine.logs import LogWriter, config_hash
+from engine.logs import LogWriter, config_hash, eval_reductions
 from engine.logs._provenance import _strip_credentials, git_revision
+from engine.logs._writer import batched_text, reductions_json
 
 HEADER = {
     "eval": {
@@ -55,6 +56,46 @@ def test_a_torn_last_journal_line_is_not_a_sample(tmp_path: Path) -> None:
     data = json.loads(writer.path.read_text())
     assert data["status"] == "cancelled"
     assert [s["id"] for s in data["samples"]] == [1]
+
+
+REDUCED = [("match", "mean", [("q1", 1.0), ("ü-2", 0.5), (3, 0.0)]), ("f1", "max", [])]
+
+
+def test_reductions_are_streamed_as_the_json_of_the_whole_list() -> None:
+    """Each record's samples are read once, as written: the text is what `json.dumps` makes of
+    the list of dicts, so the log is the same as when they were all held."""
+    whole = [
+        {
+            "scorer": scorer,
+            "reducer": reducer,
+            "samples": [{"value": v, "sample_id": i} for i, v in s],
+        }
+        for scorer, reducer, s in REDUCED
+    ]
+    expected = json.dumps(whole, ensure_ascii=False, separators=(",", ":"))
+    assert "".join(reductions_json(eval_reductions(REDUCED))) == expected
+    assert "".join(reductions_json([])) == "[]"
+    pieces = ["x" * 40_000, "y", "z" * 30_000, "w"]
+    assert [len(t) for t in batched_text(pieces, size=40_000)] == [40_000, 30_001 + 1]
+
+
+def test_a_json_log_writes_the_streamed_reductions_before_its_samples(tmp_path: Path) -> None:
+    writer = LogWriter(tmp_path / "log.json", HEADER)
+    writer.start()
+    writer.write_sample(sample(1))
+    writer.finish("success", None, {}, reductions=eval_reductions(REDUCED))
+    text = writer.path.read_text(encoding="utf-8")
+    assert '"reductions":[{"scorer":"match"' in text and text.index("reductions") < text.index(
+        '"samples":[{"id":1'
+    )
+    log = read_eval_log(str(writer.path))
+    assert log.reductions is not None
+    assert [(s.sample_id, s.value) for s in log.reductions[0].samples] == [
+        ("q1", 1.0),
+        ("ü-2", 0.5),
+        (3, 0.0),
+    ]
+    assert log.reductions[1].reducer == "max" and log.reductions[1].samples == []
 
 
 def test_config_hash_is_stable_and_order_free() -> None:
