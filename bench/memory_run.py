@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
 import shutil
 import sys
 import tempfile
@@ -150,24 +149,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="inspect-run-memory-"))
     bench = Bench("", workdir, FULL, timeout=3600, keep_logs=False)
     try:
-        server = bench.server(args.latency)
-        log_dir = workdir / "logs"
-        os.environ.pop("INSPECT_EVAL_MODEL", None)
-        os.environ |= {
-            "INSPECT_RUN_CONFIG_PATH": str(bench.config_dir(args.samples)),
-            "BENCH_BASE_URL": server.base_url,
-            "BENCH_API_KEY": "dummy",
-        }
         cli_args = [
-            "task=bench",
-            "model=openai-api/bench/bench",
-            f"limit={args.samples}",
-            f"connection.max_connections={args.connections}",
-            "display=none",
-            f"log_dir={log_dir}",
+            *bench.in_process(args.samples, args.connections, args.latency),
             f"log_format={args.format}",
         ]
-        os.chdir(workdir)
+        log_dir = workdir / "logs"
         print(f"inspect-run {' '.join(cli_args)} (in process)", flush=True)
         if args.trace:
             tracemalloc.start(1)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
-import os
 import pstats
 import resource
 import shutil
@@ -112,23 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="inspect-run-profile-"))
     bench = Bench("", workdir, FULL, timeout=600, keep_logs=False)
     try:
-        server = bench.server(args.latency)
+        cli_args = bench.in_process(args.samples, args.connections, args.latency)
         log_dir = workdir / "logs"
-        os.environ.pop("INSPECT_EVAL_MODEL", None)
-        os.environ |= {
-            "INSPECT_RUN_CONFIG_PATH": str(bench.config_dir(args.samples)),
-            "BENCH_BASE_URL": server.base_url,
-            "BENCH_API_KEY": "dummy",
-        }
-        cli_args = [
-            "task=bench",
-            "model=openai-api/bench/bench",
-            f"limit={args.samples}",
-            f"connection.max_connections={args.connections}",
-            "display=none",
-            f"log_dir={log_dir}",
-        ]
-        os.chdir(workdir)
         print(f"profiling: inspect-run {' '.join(cli_args)}", flush=True)
         profiler = cProfile.Profile()
         cpu_before = resource.getrusage(resource.RUSAGE_SELF)

@@ -298,6 +298,27 @@ class Bench:
             self.servers[latency] = Server(latency, log)
         return self.servers[latency]
 
+    def in_process(self, samples: int, connections: int, latency: float) -> list[str]:
+        """Make this process what a bench child would be (its server, config dir, working
+        directory and environment) and return the child's arguments, for an eval run here under
+        a profiler or tracemalloc. Its log goes to `workdir/logs`."""
+        server = self.server(latency)
+        os.environ.pop("INSPECT_EVAL_MODEL", None)
+        os.environ |= {
+            "INSPECT_RUN_CONFIG_PATH": str(self.config_dir(samples)),
+            "BENCH_BASE_URL": server.base_url,
+            "BENCH_API_KEY": "dummy",
+        }
+        os.chdir(self.workdir)
+        return [
+            "task=bench",
+            "model=openai-api/bench/bench",
+            f"limit={samples}",
+            f"connection.max_connections={connections}",
+            "display=none",
+            f"log_dir={self.workdir / 'logs'}",
+        ]
+
     def config_dir(self, samples: int) -> Path:
         """A user config dir whose `task/bench.yaml` points at a dataset of exactly N samples."""
         if samples not in self.config_dirs:
