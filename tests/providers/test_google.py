@@ -439,9 +439,10 @@ async def test_dropped_connection_is_retried_without_sdk_sleep(server: GeminiSer
 
 @pytest.mark.anyio
 async def test_slow_answer_beyond_attempt_timeout_is_retried(server: GeminiServer) -> None:
-    server.responder = sequence([Reply(text="late", delay=2.0), "ok"])
+    # Never in time; the limit stays far above what "ok" takes on a busy machine.
+    server.responder = sequence([Reply(text="late", delay=3600), "ok"])
 
-    output, _ = await generate(connection=FAST.model_copy(update={"attempt_timeout": 0.3}))
+    output, _ = await generate(connection=FAST.model_copy(update={"attempt_timeout": 2.0}))
 
     assert output.completion == "ok"
     assert len(server.requests) == 2
