@@ -41,10 +41,3 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Slow tests first: the workers take tests in this order (`--dist loadgroup`), so the long
     ones run beside the many short ones instead of making a tail after them."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
-
-
-def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """One worker per core, plus one: many tests spend part of their time waiting for a process
-    they started or a server, and the extra worker keeps the cores busy meanwhile (2 cores:
-    242-244 s with 3 workers, 251-259 s with 2)."""
-    return (os.cpu_count() or 1) + 1
