@@ -88,7 +88,9 @@ def files_read(choices: dict[str, str | None], dirs: Sequence[Path]) -> set[str]
     chosen = {group: option for group, option in choices.items() if option is not None}
     if any(option.startswith("[") for option in chosen.values()):  # several options of a group
         return None
-    files = {"config.yaml"} | {f"{group}/{option}.yaml" for group, option in chosen.items()}
+    files = {"config.yaml"} | {  # a key may name the package too: `group@package`
+        f"{group.split('@', 1)[0]}/{option}.yaml" for group, option in chosen.items()
+    }
     pending = sorted(files)
     while pending:
         relative = pending.pop()

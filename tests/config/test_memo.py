@@ -144,3 +144,21 @@ def test_a_defaults_list_it_cannot_follow_makes_every_file_count(
     (clean_environment / "conf" / "task" / "other.yaml").write_text("name: other\n")
     assert compose_config(["task=mine", "model=mockllm/m"]).config.task.name == "mine"
     assert len(hydra_composes) == 2
+
+
+def test_an_option_chosen_into_another_package_is_watched(
+    hydra_composes: list[list[str]], clean_environment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hydra names such a choice `group@package` (here `extra@_global_.metadata`): its file is still
+    `extra/one.yaml`."""
+    _task(clean_environment, "")
+    conf = clean_environment / "conf"
+    task = conf / "task" / "mine.yaml"
+    task.write_text("defaults:\n  - /extra@_global_.metadata: one\n  - _self_\n" + task.read_text())
+    (conf / "extra").mkdir()
+    (conf / "extra" / "one.yaml").write_text("x: 1\n")
+    _settled(monkeypatch)
+    assert compose_config(["task=mine", "model=mockllm/m"]).resolved["metadata"] == {"x": 1}
+    (conf / "extra" / "one.yaml").write_text("x: 22\n")
+    assert compose_config(["task=mine", "model=mockllm/m"]).resolved["metadata"] == {"x": 22}
+    assert len(hydra_composes) == 2
