@@ -78,8 +78,7 @@ class ScoreTally:
         slot = place * self.epochs + epoch - 1
         for name, value in scores.items():
             if name in self._values:
-                self._values[name][slot] = value
-                self._scored[name][slot] = 1
+                self._set(name, slot, value)
 
     def add_earlier(self, name: str, sample_id: str, epoch: int, value: float) -> None:
         """A value an interrupted run of this log scored (its sample is not run again)."""
@@ -92,8 +91,11 @@ class ScoreTally:
         for name, earlier in self._earlier.items():
             value = earlier.pop((sample_id, epoch), None)
             if value is not None:
-                self._values[name][slot] = value
-                self._scored[name][slot] = 1
+                self._set(name, slot, value)
+
+    def _set(self, name: str, slot: int, value: float) -> None:
+        self._values[name][slot] = value
+        self._scored[name][slot] = 1
 
     def scores(self) -> dict[str, SampleValues]:
         """Per scorer, each scored sample's values, for the metrics and reductions."""
