@@ -129,7 +129,7 @@ class DatasetFile:
             unit = _UNITS[fmt]
             for number, record in _records(path, fmt, self.config):
                 index += 1
-                if type(record) is not dict and not isinstance(record, dict):
+                if not isinstance(record, dict):
                     raise DatasetError(
                         f"{path}, {unit} {number}: a record must be an object, got "
                         f"{type(record).__name__}"
@@ -214,7 +214,7 @@ class _UniqueIds:
         if text not in self.seen:  # a new id (the rest is for repeats)
             self.seen[text] = (path, unit, number)
             return sample_id
-        if text in self.seen and self.mode == "suffix" and text not in self.made:
+        if self.mode == "suffix" and text not in self.made:
             count = self.repeats[text] = self.repeats.get(text, 1) + 1
             sample_id = text = f"{text}#{count}"
             self.made.add(text)
@@ -350,9 +350,6 @@ def record_to_sample(
     return maker(record, index)
 
 
-_MISSING: Any = object()
-
-
 class SampleMaker:
     """`record_to_sample` with the field mapping resolved once for a whole dataset: the field
     names, the texts of its errors and which parts it has are worked out here, so a record of
@@ -384,12 +381,10 @@ class SampleMaker:
 
     def __call__(self, record: dict[str, Any], index: int) -> Sample:
         name = self.input
-        value = record.get(name, _MISSING)
-        if value is _MISSING:
-            found, value = _field(record, name)
-            if not found:
-                present = ", ".join(map(str, record)) or "no fields"
-                raise DatasetError(f"missing input field '{name}' (record has: {present})")
+        found, value = _field(record, name)
+        if not found:
+            present = ", ".join(map(str, record)) or "no fields"
+            raise DatasetError(f"missing input field '{name}' (record has: {present})")
         sample_input: str | list[ChatMessage] = (
             value
             if type(value) is str
@@ -398,16 +393,10 @@ class SampleMaker:
         if self.images is not None:
             sample_input = self._images(record, sample_input)
         target: str | list[str] = ""
-        if (key := self.target) is not None:
-            value = record.get(key, _MISSING)
-            if value is _MISSING:
-                value = _field(record, key)[1]
+        if self.target is not None:
+            value = _field(record, self.target)[1]
             target = value if type(value) is str else _target(value)
-        sample_id = None
-        if (key := self.id) is not None:
-            sample_id = record.get(key, _MISSING)
-            if sample_id is _MISSING:
-                sample_id = _field(record, key)[1]
+        sample_id = _field(record, self.id)[1] if self.id is not None else None
         if type(sample_id) is not int and (type(sample_id) is not str or sample_id == ""):
             sample_id = _id(sample_id, index)
         choices = (
@@ -415,13 +404,7 @@ class SampleMaker:
             if self.choices is not None
             else None
         )
-        names = self.metadata
-        if names is not None:
-            metadata: dict[str, Any] | None = {n: record[n] for n in names if n in record}
-        else:
-            metadata = record.get("metadata")
-            if metadata is not None and type(metadata) is not dict:
-                metadata = _metadata(record, None)
+        metadata = _metadata(record, self.metadata)
         if self.extra:
             metadata = _with_fields(metadata, record, self.extra)
         return Sample(sample_input, target, sample_id, choices, metadata)
