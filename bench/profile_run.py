@@ -172,7 +172,7 @@ def real_cpu_per_sample(samples: int, latency: float, connections: int, repeat: 
     bench = Bench(find_inspect_run(), workdir, FULL, timeout=600, keep_logs=False)
     best = float("inf")
     try:
-        bench.run_eval("warm-up (bytecode cache)", 1, latency, connections)
+        bench.warm_up()
         for index in range(repeat):
             one = bench.run_eval(f"1 sample #{index + 1}", 1, latency, connections)
             many = bench.run_eval(f"N={samples} #{index + 1}", samples, latency, connections)

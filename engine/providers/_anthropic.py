@@ -389,7 +389,7 @@ def create(name: str, model_args: dict[str, Any], base_url: str | None) -> Model
 
     return AnthropicAPI(
         name,
-        Deferred(make),
+        Deferred(make, ("anthropic",)),
         base_url=url,
         account=account_of(key),
         cache_control=cache_control,

@@ -29,6 +29,9 @@ class Deferred:
     """
 
     make: Callable[[], Any]
+    imports: tuple[str, ...] = ()
+    """The SDK modules `make` imports: a parent that forks `workers=K` imports them once, before
+    the fork, so no worker pays for them."""
 
 
 class ModelAPI(ABC):
@@ -63,6 +66,10 @@ class ModelAPI(ABC):
     def made_client(self) -> Any:
         """The SDK client if it was made, else None (nothing to close)."""
         return None if isinstance(self._sdk_client, Deferred) else self._sdk_client
+
+    def sdk_modules(self) -> tuple[str, ...]:
+        """The modules making the client would import (none once it is made)."""
+        return self._sdk_client.imports if isinstance(self._sdk_client, Deferred) else ()
 
     def connect(self) -> None:
         """Make the SDK client now: a run calls this before it starts, so the SDK's import is

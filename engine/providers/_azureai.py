@@ -106,7 +106,7 @@ def azureai_client(
             http_client=openai.DefaultAioHttpClient(),
         )
 
-    return Deferred(make)
+    return Deferred(make, ("openai",))
 
 
 def entra_client(

@@ -508,7 +508,7 @@ def create(name: str, model_args: dict[str, Any], base_url: str | None) -> Model
 
     return GoogleAPI(
         name,
-        Deferred(make),
+        Deferred(make, ("google.genai",)),
         base_url=url,
         account=account_of(key),
         safety_settings=safety,

@@ -287,7 +287,7 @@ def openai_client(cls: str, model: str, model_args: dict[str, Any], **settings: 
             **settings, **model_args, max_retries=0, http_client=http_client
         )
 
-    return Deferred(make)
+    return Deferred(make, ("openai",))
 
 
 def compatible_api(

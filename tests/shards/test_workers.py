@@ -3,6 +3,7 @@ configured `max_connections` in total."""
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from engine.logs import read_log, read_log_header
 from engine.shards._workers import divide
 from tests.shards.helpers import content, logs_under
 from tests.support.openai_server import Gate, OpenAIServer, Request
+from tests.support.processes import children_of
 from tests.support.quiz import QUESTIONS, answer, write_quiz
 
 ARGS = ["task=quiz", "model=openai/best", "display=none", "connection.max_connections=5"]
@@ -56,6 +58,9 @@ def test_two_workers_merge_into_one_log_and_keep_the_connection_total(
         try:
             gate.wait_arrived(5)  # both workers hold all their connections: 3 + 2
             assert counter.peak == 5
+            # This process runs threads (the server's, the parent's): no fork, fresh interpreters.
+            commands = children_of(os.getpid()).values()
+            assert sum(command[1:3] == ["-m", "engine.cli"] for command in commands) == 2
         finally:
             gate.release()
             parent.join(timeout=300)
@@ -78,6 +83,33 @@ def test_two_workers_merge_into_one_log_and_keep_the_connection_total(
     assert got["status"] == "success"
     config = read_log(merged[0])["eval"]["metadata"]["inspect_run"]["config"]
     assert (config["workers"], config["connection"]["max_connections"]) == (2, 5)
+
+
+def test_workers_are_forks_of_the_command_not_fresh_interpreters(tmp_path: Path) -> None:
+    """The command has imported the run path and the SDK and composed the job once: its workers
+    are forks of it (their command line is its own), not `python -m engine.cli`, which would each
+    pay that start-up again."""
+    import subprocess
+
+    from tests.support.processes import stop
+    from tests.test_cli import INSPECT_RUN
+
+    write_quiz(tmp_path)
+    gate = Gate(answer)
+    with OpenAIServer(gate) as server:
+        env = {"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": server.base_url}
+        parent = subprocess.Popen(
+            [INSPECT_RUN, *ARGS, "workers=2"], cwd=tmp_path, env={**os.environ, **env}
+        )
+        try:
+            gate.wait_arrived(5)  # both workers are running
+            own = Path(f"/proc/{parent.pid}/cmdline").read_bytes().decode().split("\0")[:-1]
+            assert own[-len(ARGS) - 1 :] == [*ARGS, "workers=2"]
+            assert list(children_of(parent.pid).values()) == [own, own]
+        finally:
+            gate.release()
+            assert parent.wait(timeout=300) == 0
+            stop(parent)
 
 
 def test_workers_need_a_connection_each(

@@ -21,6 +21,20 @@ def stop(process: subprocess.Popen[str] | subprocess.Popen[bytes], timeout: floa
         process.wait(timeout=timeout)
 
 
+def children_of(pid: int) -> dict[int, list[str]]:
+    """The live child processes of `pid`, each with its command line."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+            if int(fields[1]) == pid:  # state, ppid
+                command = (stat.parent / "cmdline").read_bytes()
+                found[int(stat.parent.name)] = command.decode().split("\0")[:-1]
+        except OSError:
+            continue  # it ended meanwhile
+    return found
+
+
 def stop_session(
     leader: subprocess.Popen[str] | subprocess.Popen[bytes], timeout: float = 15
 ) -> None:
