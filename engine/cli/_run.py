@@ -166,7 +166,9 @@ def _split(composed: Composed, overrides: list[str]) -> tuple[Composed, int | No
         composed = compose_config(overrides)
     if composed.config.workers == 1 or composed.config.shard is not None:
         return composed, None  # one process (with `shard`: one of the workers)
-    code, merged = run_workers(composed, overrides)
+    from engine.cli._main import main
+
+    code, merged = run_workers(composed, overrides, main)
     if merged is None:
         return composed, code
     print(describe(merged))

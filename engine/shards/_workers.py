@@ -16,6 +16,7 @@ import importlib
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -61,17 +62,17 @@ class Worker(Protocol):
 
 
 class _ForkedWorker:
-    """A worker forked from this process: `engine.cli.main(command)` in the child, its stdout
-    discarded as a spawned worker's is."""
+    """A worker forked from this process: `entry(command)` in the child (the console script's
+    `main`), its stdout discarded as a spawned worker's is."""
 
-    def __init__(self, command: list[str]) -> None:
+    def __init__(self, command: list[str], entry: Callable[[list[str]], object]) -> None:
         import multiprocessing
 
         for stream in (sys.stdout, sys.stderr):  # else the child would write them out again
             if stream is not None:
                 stream.flush()
         self._process = multiprocessing.get_context("fork").Process(
-            target=_forked_main, args=(command,), name="inspect-run worker"
+            target=_forked_main, args=(entry, command), name="inspect-run worker"
         )
         self._process.start()
 
@@ -86,11 +87,9 @@ class _ForkedWorker:
         self._process.terminate()
 
 
-def _forked_main(command: list[str]) -> None:
-    from engine.cli import main
-
+def _forked_main(entry: Callable[[list[str]], object], command: list[str]) -> None:
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
-    main(command)
+    entry(command)
 
 
 def can_fork() -> bool:
@@ -105,9 +104,10 @@ def can_fork() -> bool:
         return False
 
 
-def start_worker(command: list[str], fork: bool) -> Worker:
-    if fork:
-        return _ForkedWorker(command)
+def start_worker(command: list[str], fork: Callable[[list[str]], object] | None) -> Worker:
+    """Worker `command`: forked to run `fork(command)`, else a fresh `python -m engine.cli`."""
+    if fork is not None:
+        return _ForkedWorker(command, fork)
     return subprocess.Popen(
         [sys.executable, "-m", "engine.cli", *command], stdout=subprocess.DEVNULL
     )
@@ -124,8 +124,11 @@ def newest_run(log_dir: Path, identity: str) -> Path | None:
     return None
 
 
-def run_workers(composed: Any, overrides: list[str]) -> tuple[int, MergedLog | None]:
-    """Run the K workers, wait for all, merge their logs: (exit status, merged log).
+def run_workers(
+    composed: Any, overrides: list[str], entry: Callable[[list[str]], object]
+) -> tuple[int, MergedLog | None]:
+    """Run the K workers, wait for all, merge their logs: (exit status, merged log). `entry`:
+    the console script's `main`, which a forked worker runs with its command line.
 
     A `ConfigError` (before any process starts) when the job cannot be split this way."""
     from engine.config import ConfigError, Problem, compose_config
@@ -164,8 +167,8 @@ def run_workers(composed: Any, overrides: list[str]) -> tuple[int, MergedLog | N
         + role_connection_overrides(config, i, workers)
         for i in range(workers)
     ]
-    fork = can_fork()
-    if fork:  # imported once here, not in each worker
+    fork = entry if can_fork() else None
+    if fork is not None:  # imported once here, not in each worker
         for module in {name for model in plan.models() for name in model.api.sdk_modules()}:
             importlib.import_module(module)
     # The run identity each worker's log will carry (a forked worker finds its composition
