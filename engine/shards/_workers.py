@@ -167,10 +167,10 @@ def run_workers(
         + role_connection_overrides(config, i, workers)
         for i in range(workers)
     ]
-    fork = entry if can_fork() else None
-    if fork is not None:  # imported once here, not in each worker
+    if can_fork():  # imported once here, not in each worker
         for module in {name for model in plan.models() for name in model.api.sdk_modules()}:
             importlib.import_module(module)
+    fork = entry if can_fork() else None  # asked again: an import may have started a thread
     # The run identity each worker's log will carry (a forked worker finds its composition
     # remembered).
     identities = [identity_of(compose_config(command)) for command in commands]
