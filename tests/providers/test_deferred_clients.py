@@ -112,3 +112,36 @@ def test_unknown_model_args_fail_before_the_client_is_made(
         ModelHub(ConnectionConfig()).get(
             "anthropic/b", GenerationConfig(), model_args={"default_header": {}}
         )
+
+
+def test_a_deferred_client_names_the_sdk_making_it_imports(tmp_path: Path) -> None:
+    """`workers=K` imports `sdk_modules()` once before it forks its workers: once they are
+    imported, making the client imports no provider SDK of its own (and a made client names
+    none). In a fresh interpreter, which has imported none yet."""
+    code = (
+        "import importlib, sys\n"
+        "from engine.config import ConnectionConfig, GenerationConfig\n"
+        "from engine.models import ModelHub\n"
+        "hub = ModelHub(ConnectionConfig())\n"
+        f"for name in {MODELS!r}.split(','):\n"
+        "    api = hub.get(name, GenerationConfig()).api\n"
+        "    named = api.sdk_modules()\n"
+        "    for module in named:\n"
+        "        importlib.import_module(module)\n"
+        "    before = set(sys.modules)\n"
+        "    api.connect()\n"
+        f"    new = [m for m in {SDKS[:3]!r} if m in sys.modules and m not in before]\n"
+        "    print(name, ','.join(named) or '-', ','.join(new) or '-', len(api.sdk_modules()))\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **ENV}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:-1] == [
+        "openai/a openai - 0",
+        "anthropic/b anthropic - 0",
+        "google/c google.genai - 0",
+        "azureai/d openai - 0",
+        "groq/e openai - 0",
+    ]

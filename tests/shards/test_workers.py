@@ -104,12 +104,17 @@ def test_workers_are_forks_of_the_command_not_fresh_interpreters(tmp_path: Path)
         try:
             gate.wait_arrived(5)  # both workers are running
             own = Path(f"/proc/{parent.pid}/cmdline").read_bytes().decode().split("\0")[:-1]
-            assert own[-len(ARGS) - 1 :] == [*ARGS, "workers=2"]
-            assert list(children_of(parent.pid).values()) == [own, own]
+            workers = list(children_of(parent.pid).values())
+            gate.release()
+            code = parent.wait(timeout=300)
         finally:
             gate.release()
-            assert parent.wait(timeout=300) == 0
             stop(parent)
+    assert own[-len(ARGS) - 1 :] == [*ARGS, "workers=2"]
+    assert workers == [own, own]
+    assert code == 0
+    (merged,) = [p for p in logs_under(tmp_path / "logs") if p.parent.name.startswith("merged-")]
+    assert len(content(merged)["samples"]) == QUESTIONS
 
 
 def test_workers_need_a_connection_each(
