@@ -33,7 +33,7 @@ from typing import IO, Any
 from engine._secrets import Redactor
 from engine.logs._resume import Recovered, recover_journal
 from engine.logs._summary import sample_summary
-from engine.logs._writer import LOG_VERSION, batched_text, journal_path, reductions_json
+from engine.logs._writer import LOG_VERSION, _dumps, batched_text, journal_path, reductions_json
 
 __all__ = [
     "HEADER_JSON",
@@ -61,10 +61,6 @@ def part_path(log_path: Path) -> Path:
 
 def sample_entry_name(sample_id: Any, epoch: int) -> str:
     return f"samples/{sample_id}_epoch_{epoch}.json"
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 def _zip_info(name: str) -> zipfile.ZipInfo:

@@ -20,7 +20,7 @@ from typing import Any
 
 from engine.logs._records import eval_error
 
-__all__ = ["Transcript", "current_transcript", "event_time", "recording"]
+__all__ = ["Transcript", "current_transcript", "event_time", "iso_utc", "recording"]
 
 _current: ContextVar[Transcript | None] = ContextVar("transcript", default=None)
 _span: ContextVar[str | None] = ContextVar("transcript_span", default=None)
@@ -31,9 +31,28 @@ def current_transcript() -> Transcript | None:
     return _current.get()
 
 
+_second: tuple[int, str] = (0, "")
+"""The last whole second `iso_utc` formatted, and its text up to the seconds."""
+
+
+def iso_utc(now: float) -> str:
+    """`datetime.fromtimestamp(now, timezone.utc).isoformat()`, the date and time of day formatted
+    once a second: a sample's ~15 timestamps cost half as much."""
+    global _second
+    second, micro = divmod(round(now * 1_000_000), 1_000_000)
+    cached = _second
+    if cached[0] != second:
+        cached = (
+            second,
+            datetime.fromtimestamp(second, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
+        )
+        _second = cached
+    return f"{cached[1]}.{micro:06d}+00:00" if micro else f"{cached[1]}+00:00"
+
+
 def event_time() -> str:
-    """An event timestamp: UTC, ISO 8601 (Inspect's form)."""
-    return datetime.now(timezone.utc).isoformat()
+    """Now, UTC, ISO 8601 (Inspect's form): an event's timestamp, a log's times."""
+    return iso_utc(time.time())
 
 
 def _event_id() -> str:

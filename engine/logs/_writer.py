@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from engine._secrets import Redactor
+from engine.logs._transcript import event_time
 
 if TYPE_CHECKING:
     from engine.logs._resume import Recovered
@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 LOG_VERSION = 2
 
 
-def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat()
+utc_now = event_time
+"""Now, UTC, as Inspect writes a log's times."""
 
 
 def _dumps(value: Any) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from inspect_ai.event import ModelEvent, SampleInitEvent, ScoreEvent, SpanBeginEvent
 from inspect_ai.log import read_eval_log
 
@@ -109,3 +111,22 @@ def test_a_failed_call_leaves_a_model_event_with_its_error_and_an_error_event(
     call = next(e for e in sample.events if isinstance(e, ModelEvent))
     assert call.error is not None and "bad prompt" in call.error
     assert sample.error is not None and "bad prompt" in sample.error.message
+
+
+@given(
+    st.integers(min_value=0, max_value=4_102_444_799),  # to the end of 2099
+    st.integers(min_value=0, max_value=999_999),
+)
+@example(1_767_225_599, 999_999)  # the last microsecond of a year
+@example(1_767_225_600, 0)  # a whole second: no fraction, as `isoformat` writes it
+@settings(max_examples=300, deadline=None)
+def test_event_times_are_what_isoformat_writes(second: int, micro: int) -> None:
+    """Events' timestamps format the date and time of day once a second; the text is exactly
+    `datetime.isoformat`'s, a whole second and a new day or year included."""
+    from datetime import datetime, timezone
+
+    from engine.logs._transcript import iso_utc
+
+    now = second + micro / 1_000_000
+    assert iso_utc(now) == datetime.fromtimestamp(now, timezone.utc).isoformat()
+    assert iso_utc(second - 0.5) == datetime.fromtimestamp(second - 0.5, timezone.utc).isoformat()
