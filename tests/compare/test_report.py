@@ -16,8 +16,9 @@ from engine.compare._table import Row
 from tests.support.quiz import MODELS, quiz_env, quiz_servers, write_quiz
 from tests.test_cli import run_cli
 
-# One worker runs this module: renders the report in Chromium once (module fixtures).
-pytestmark = pytest.mark.xdist_group("test_report")
+# One worker runs this module: renders the report in Chromium once (module fixtures); slow, so
+# it starts early instead of making a tail.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("test_report")]
 
 FLAGS = [
     "--headless",

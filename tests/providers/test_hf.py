@@ -18,8 +18,9 @@ from engine.providers import ProviderConfigError, create_api
 from tests.support.cli import run_cli_process
 from tests.test_cli import the_log
 
-# One worker runs this module: loads the model once (module fixtures).
-pytestmark = pytest.mark.xdist_group("test_hf")
+# One worker runs this module: loads the model once (module fixtures); slow, so it starts
+# early instead of making a tail (about 13 s in all).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("test_hf")]
 
 CHAT_TEMPLATE = (
     "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}</s>{% endfor %}"
