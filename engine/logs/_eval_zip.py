@@ -63,6 +63,20 @@ def sample_entry_name(sample_id: Any, epoch: int) -> str:
     return f"samples/{sample_id}_epoch_{epoch}.json"
 
 
+_LOOKAHEAD = 262
+"""zlib's MIN_LOOKAHEAD: a window reaches `window - 262` bytes back."""
+
+
+def _deflate(data: bytes) -> bytes:
+    """What `zipfile` writes for `data` (raw deflate, default level), byte for byte, with a window
+    no larger than `data` needs: setting up a 32 kB window's state costs more than compressing a
+    sample of a few kB. The window still spans all of `data` and deflate's lookahead, so no match
+    is lost (`tests/logs/test_eval_zip.py` holds it to zipfile's bytes)."""
+    bits = min(15, max(9, (len(data) + _LOOKAHEAD - 1).bit_length()))
+    compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -bits)
+    return compressor.compress(data) + compressor.flush()
+
+
 def _zip_info(name: str) -> zipfile.ZipInfo:
     from datetime import datetime
 
@@ -224,18 +238,32 @@ class EvalLogWriter:
         os.replace(temporary, self.path)
 
     def write_sample(self, sample: dict[str, Any]) -> None:
-        """Append one scored sample to the part file, then its line to the journal (flushed)."""
-        assert self._zip is not None and self._part is not None and self._journal is not None
-        info = _zip_info(sample_entry_name(sample["id"], sample["epoch"]))
-        self._zip.writestr(info, self.redact(_dumps(sample)))
-        self._part.flush()
-        # Not held until the end (100,000 samples would be 30 MB): `finish` lists the entries
-        # for the central directory from the journal, which has them all.
-        self._zip.filelist.pop()
-        del self._zip.NameToInfo[info.filename]
-        line = {**sample_summary(sample), ENTRY: _entry_record(info, self._part.tell())}
+        """Append one scored sample to the part file, then its line to the journal (flushed).
+
+        The entry is not listed in the `ZipFile` (100,000 of them would be 30 MB held to the
+        end): `finish` lists the entries for the central directory from the journal."""
+        assert self._journal is not None
+        text = self.redact(_dumps(sample)).encode()
+        entry = _zip_info(sample_entry_name(sample["id"], sample["epoch"]))
+        entry.CRC, entry.file_size = zlib.crc32(text), len(text)
+        data = _deflate(text)
+        entry.compress_size = len(data)
+        end = self._append(entry, data)
+        line = {**sample_summary(sample), ENTRY: _entry_record(entry, end)}
         self._journal.write(self.redact(_dumps(line)) + "\n")
         self._journal.flush()
+
+    def _append(self, entry: zipfile.ZipInfo, data: bytes) -> int:
+        """Write `entry`'s local header (its sizes and CRC set) and its compressed `data` where
+        the central directory would start, flushed; where it ends."""
+        assert self._zip is not None and self._part is not None
+        self._part.seek(self._zip.start_dir)
+        entry.header_offset = self._part.tell()
+        self._part.write(entry.FileHeader())
+        self._part.write(data)
+        self._zip.start_dir = self._part.tell()
+        self._part.flush()
+        return self._zip.start_dir
 
     def copy_samples(
         self, source: Path, skip: set[tuple[str, int]] | None = None
@@ -289,13 +317,8 @@ class EvalLogWriter:
                 entry.CRC, entry.compress_size = info.CRC, info.compress_size
                 entry.file_size = info.file_size
                 entry.flag_bits = info.flag_bits & ~0x08  # sizes in the header, no descriptor
-                self._part.seek(self._zip.start_dir)
-                entry.header_offset = self._part.tell()
-                self._part.write(entry.FileHeader())
-                self._part.write(data)
-                self._zip.start_dir = self._part.tell()
-                self._part.flush()
-                line = {**summary, ENTRY: _entry_record(entry, self._part.tell())}
+                end = self._append(entry, data)
+                line = {**summary, ENTRY: _entry_record(entry, end)}
                 self._journal.write(self.redact(_dumps(line)) + "\n")
                 self._journal.flush()
                 yield summary

@@ -4,8 +4,11 @@ run that stopped anywhere picks up what it had (inspect_ai reads every stage).""
 from __future__ import annotations
 
 import zipfile
+import zlib
 from pathlib import Path
 
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from inspect_ai.log import (
     read_eval_log,
     read_eval_log_sample_summaries,
@@ -162,3 +165,33 @@ def test_finishing_holds_no_zip_entry_per_sample(tmp_path: Path) -> None:
     ]
     summaries = read_eval_log_sample_summaries(str(writer.path))
     assert [s.id for s in summaries] == list(range(1500))
+
+
+def test_entries_of_every_size_read_back_whole_with_their_crc(tmp_path: Path) -> None:
+    """Sample entries are deflated with a window sized to the entry: from a few bytes to well
+    past the largest window (32 kB), zipfile checks every CRC and inspect_ai reads each back."""
+    import random
+
+    writer = EvalLogWriter(log_path(tmp_path), HEADER)
+    writer.start()
+    rng = random.Random(5)
+    words = ["apple", "kiwi", "fig", "plum"]  # drawn at random: text that compresses, not to nil
+    inputs = [" ".join(rng.choice(words) for _ in range(n)) for n in (0, 60, 1_000, 8_000, 60_000)]
+    for index, text in enumerate(inputs):
+        writer.write_sample({**sample(index), "input": text})
+    writer.finish("success", RESULTS, {}, reductions=[])
+    with zipfile.ZipFile(writer.path) as archive:
+        assert archive.testzip() is None  # every entry inflates to its recorded CRC
+    log = read_eval_log(str(writer.path))
+    assert [s.input for s in log.samples or []] == inputs
+    assert max(len(text) for text in inputs) > 32_768 * 8
+
+
+@given(st.binary(max_size=70_000) | st.text(max_size=20_000).map(str.encode))
+@example(b"apple kiwi fig plum " * 400)  # 8,000 bytes: a window of 8 kB would be too small
+@settings(max_examples=150, deadline=None)
+def test_a_sample_entry_is_deflated_to_the_bytes_zipfile_writes(data: bytes) -> None:
+    from engine.logs._eval_zip import _deflate
+
+    compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)  # zipfile's
+    assert _deflate(data) == compressor.compress(data) + compressor.flush()
