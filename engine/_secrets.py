@@ -223,17 +223,20 @@ _NAME_END_WORDS = tuple(
 _AFTER_NAME = re.compile(r"['\"]?\s*[:=]")
 
 
-def _gated(words: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """`words` grouped under the shortest of them each one contains (`cookies` under `cookie`,
-    `authorization` under `auth`): a text without the gate holds none of its group."""
+def _gated(
+    words: tuple[str, ...], stems: tuple[str, ...] = ()
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """`words` grouped under the shortest of them or of `stems` each one contains (`cookies`
+    under `cookie`, `authorization` under `auth`, `passwd` under the stem `pass`): a text
+    without the gate holds none of its group. Each gate is one pass over a text."""
     groups: dict[str, list[str]] = {}
     for word in words:
-        gate = min((other for other in words if other in word), key=len)
+        gate = min((other for other in (*words, *stems) if other in word), key=len)
         groups.setdefault(gate, []).append(word)
     return tuple((gate, tuple(group)) for gate, group in groups.items())
 
 
-_NAME_END_GATES = _gated(_NAME_END_WORDS)
+_NAME_END_GATES = _gated(_NAME_END_WORDS, stems=("pass",))
 
 
 def _has_credential_name_end(lower: str) -> bool:

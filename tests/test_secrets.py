@@ -279,6 +279,7 @@ def test_each_redaction_rule_masks_in_text_that_triggers_no_other(text: str, mas
 FRAGMENTS = [
     *("sk-", "AIza", "AKIA", "ASIA", "ghp_", "gho_", "hf_", "xai-", "pplx_", "gsk-", "glpat_"),
     *("xoxb-", "cookies", "cookie", "authorization", "auth", "credentials", "token", "passwd"),
+    *("password", "passphrase", "pass", "secret", "key"),
     *("api_key", "Bearer ", "basic ", "https://", "u:p@h", "?key=", "&", "=", ":", '"', "'"),
     *(" ", "\n", "abcdefghij", "ABCDEFGHIJ", "0123456789", "_tokens", "${oc.env:K}"),
 ]
@@ -286,6 +287,7 @@ FRAGMENTS = [
 
 @given(st.lists(st.sampled_from(FRAGMENTS), max_size=12).map("".join))
 @example("cookies=abcdefghij")
+@example("pass passphrase: abcdefghij")  # the stem gate `pass`, then the word
 @example('{"credentials": "abcdefghij"}')
 @example("authorization=abcdefghij")
 @example("token ghp_" + "abcdefghij" * 4)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import struct
+import time
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -78,9 +79,7 @@ def _deflate(data: bytes) -> bytes:
 
 
 def _zip_info(name: str) -> zipfile.ZipInfo:
-    from datetime import datetime
-
-    info = zipfile.ZipInfo(name, datetime.now().timetuple()[:6])
+    info = zipfile.ZipInfo(name, time.localtime()[:6])
     info.compress_type = _COMPRESSION
     info.external_attr = 0o644 << 16
     return info
