@@ -14,7 +14,7 @@ from engine.logs import read_log, read_log_header
 from engine.shards._workers import divide
 from tests.shards.helpers import content, logs_under
 from tests.support.openai_server import Gate, OpenAIServer, Request
-from tests.support.processes import children_of
+from tests.support.processes import children_of, command_line
 from tests.support.quiz import QUESTIONS, answer, write_quiz
 
 ARGS = ["task=quiz", "model=openai/best", "display=none", "connection.max_connections=5"]
@@ -103,7 +103,7 @@ def test_workers_are_forks_of_the_command_not_fresh_interpreters(tmp_path: Path)
         )
         try:
             gate.wait_arrived(5)  # both workers are running
-            own = Path(f"/proc/{parent.pid}/cmdline").read_bytes().decode().split("\0")[:-1]
+            own = command_line(parent.pid)
             workers = list(children_of(parent.pid).values())
             gate.release()
             code = parent.wait(timeout=300)

@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -21,17 +22,28 @@ def stop(process: subprocess.Popen[str] | subprocess.Popen[bytes], timeout: floa
         process.wait(timeout=timeout)
 
 
+def _processes() -> Iterator[tuple[int, list[str]]]:
+    """Each live process: its pid and the fields of its `/proc/PID/stat` after the command name
+    (state, ppid, pgrp, session, …)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            yield int(stat.parent.name), stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # it ended meanwhile
+
+
+def command_line(pid: int) -> list[str]:
+    """A process's command line, as its arguments."""
+    return (Path("/proc") / str(pid) / "cmdline").read_bytes().decode().split("\0")[:-1]
+
+
 def children_of(pid: int) -> dict[int, list[str]]:
     """The live child processes of `pid`, each with its command line."""
     found = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rpartition(")")[2].split()
-            if int(fields[1]) == pid:  # state, ppid
-                command = (stat.parent / "cmdline").read_bytes()
-                found[int(stat.parent.name)] = command.decode().split("\0")[:-1]
-        except OSError:
-            continue  # it ended meanwhile
+    for child, fields in _processes():
+        if int(fields[1]) == pid:
+            with contextlib.suppress(OSError):  # it ended meanwhile
+                found[child] = command_line(child)
     return found
 
 
@@ -41,11 +53,7 @@ def stop_session(
     """`stop` a process started with `start_new_session=True`, then kill whatever else is left in
     its session: the processes it started that outlived it (a Ray head's idle workers)."""
     stop(leader, timeout)
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rpartition(")")[2].split()
-        except OSError:
-            continue  # it ended meanwhile
-        if int(fields[3]) == leader.pid:  # state, ppid, pgrp, session
+    for pid, fields in _processes():
+        if int(fields[3]) == leader.pid:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(int(stat.parent.name), signal.SIGKILL)
+                os.kill(pid, signal.SIGKILL)
