@@ -49,7 +49,13 @@ from engine.providers._errors import (
     MalformedResponseError,
     ProviderConfigError,
 )
-from engine.providers._sdk import classify_sdk_error, error_message, post_json, post_stream
+from engine.providers._sdk import (
+    aiohttp_client,
+    classify_sdk_error,
+    error_message,
+    post_json,
+    post_stream,
+)
 from engine.providers._settings import (
     GOOGLE_AUTH_HINT,
     account_of,
@@ -377,14 +383,8 @@ def create(name: str, model_args: dict[str, Any], base_url: str | None) -> Model
     def make() -> Any:
         import anthropic
 
-        # The SDK's aiohttp transport, as for OpenAI (httpx2's pool costs CPU per idle
-        # connection).
         return anthropic.AsyncAnthropic(
-            **args,
-            api_key=key,
-            base_url=url,
-            max_retries=0,
-            http_client=anthropic.DefaultAioHttpClient(),
+            **args, api_key=key, base_url=url, max_retries=0, http_client=aiohttp_client(anthropic)
         )
 
     return AnthropicAPI(
@@ -429,7 +429,7 @@ def _anthropic_bedrock(name: str, model_args: dict[str, Any], base_url: str | No
     args = {**model_args, "aws_region": aws_region(model_args, model)}
     url = base_url or env("ANTHROPIC_BEDROCK_BASE_URL") or env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME")
     client = anthropic.AsyncAnthropicBedrock(
-        **args, base_url=url, max_retries=0, http_client=anthropic.DefaultAioHttpClient()
+        **args, base_url=url, max_retries=0, http_client=aiohttp_client(anthropic)
     )
     hints = {
         401: "check the AWS credentials",
@@ -466,7 +466,7 @@ def _anthropic_vertex(name: str, model_args: dict[str, Any], base_url: str | Non
     )
     # The SDK loads application-default credentials itself, on the first request, in a thread.
     client = anthropic.AsyncAnthropicVertex(
-        **args, base_url=base_url, max_retries=0, http_client=anthropic.DefaultAioHttpClient()
+        **args, base_url=base_url, max_retries=0, http_client=aiohttp_client(anthropic)
     )
     hints = {401: GOOGLE_AUTH_HINT, 403: GOOGLE_AUTH_HINT, 404: "check the model and region"}
     return AnthropicAPI(

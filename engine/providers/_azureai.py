@@ -22,7 +22,7 @@ from engine.messages import ChatMessage, ModelOutput
 from engine.providers._api import Deferred, ModelAPI
 from engine.providers._errors import MissingCredentialError, ProviderConfigError
 from engine.providers._openai import OpenAIChatAPI, parse_chat_completion
-from engine.providers._sdk import post_json
+from engine.providers._sdk import aiohttp_client, post_json
 from engine.providers._settings import account_of, check_model_args, env
 
 __all__ = ["ENTRA_SCOPE", "AzureAIChatAPI", "azureai_client", "entra_client"]
@@ -103,7 +103,7 @@ def azureai_client(
             base_url=base_url,
             default_query={"api-version": api_version},
             max_retries=0,
-            http_client=openai.DefaultAioHttpClient(),
+            http_client=aiohttp_client(openai),
         )
 
     return Deferred(make, ("openai",))
@@ -132,7 +132,7 @@ def entra_client(
         base_url=base_url,
         default_query={"api-version": api_version},
         max_retries=0,
-        http_client=openai.DefaultAioHttpClient(),
+        http_client=aiohttp_client(openai),
     )
     return client, credential
 

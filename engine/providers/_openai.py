@@ -37,7 +37,7 @@ from engine.providers._errors import (
     MalformedResponseError,
     ProviderConfigError,
 )
-from engine.providers._sdk import classify_sdk_error, post_json
+from engine.providers._sdk import aiohttp_client, classify_sdk_error, post_json
 from engine.providers._services import CompatibleService, StructuredOutput
 from engine.providers._settings import account_of, check_model_args, env, expand_url, require_env
 
@@ -279,12 +279,8 @@ def openai_client(cls: str, model: str, model_args: dict[str, Any], **settings: 
     def make() -> Any:
         import openai
 
-        # The SDK's own aiohttp transport rather than its httpx2 default: httpx2's pool probes
-        # every idle connection on each request, so CPU per call grows with max_connections
-        # (see bench/).
-        http_client = openai.DefaultAioHttpClient()
         return getattr(openai, cls)(
-            **settings, **model_args, max_retries=0, http_client=http_client
+            **settings, **model_args, max_retries=0, http_client=aiohttp_client(openai)
         )
 
     return Deferred(make, ("openai",))

@@ -1,5 +1,5 @@
-"""What the Stainless-generated SDKs (openai, anthropic) share: `client.post` for raw JSON, and
-one error hierarchy to classify.
+"""What the Stainless-generated SDKs (openai, anthropic) share: `client.post` for raw JSON, one
+HTTP transport, and one error hierarchy to classify.
 
 Going through `client.post(..., cast_to=httpx2.Response)` keeps the SDK's auth, base URL, headers
 and error types, and skips its per-call request transform and pydantic response models, which cost
@@ -8,9 +8,12 @@ more CPU than the HTTP exchange itself.
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from engine.config import GenerationConfig
 from engine.providers._api import ModelAPI
@@ -22,6 +25,31 @@ from engine.providers._errors import (
     classify_status,
     parse_retry_after,
 )
+
+if TYPE_CHECKING:
+    import ssl
+
+
+def aiohttp_client(sdk: ModuleType) -> Any:
+    """The SDK's own aiohttp transport (`sdk.DefaultAioHttpClient`) rather than its httpx2 default:
+    httpx2's pool probes every idle connection on each request, so CPU per call grows with
+    max_connections (see bench/). Its TLS context is the process's one (`tls_context`)."""
+    return sdk.DefaultAioHttpClient(verify=tls_context())
+
+
+def tls_context() -> ssl.SSLContext:
+    """The TLS context the SDKs' transport would build (httpx2's: the system's CA store, or
+    `SSL_CERT_FILE` / `SSL_CERT_DIR`), built once per process for those settings: loading the CA
+    store costs ~20 ms of CPU, and a sweep, a grader beside the model or a library caller makes
+    a client per model per run."""
+    return _tls_context(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+@functools.lru_cache(maxsize=4)
+def _tls_context(cert_file: str | None, cert_dir: str | None) -> ssl.SSLContext:
+    import httpx2
+
+    return httpx2.create_ssl_context(trust_env=True)  # reads the variables the key names
 
 
 def _options(
