@@ -14,6 +14,7 @@ import pytest
 from engine.config import ConfigError
 from engine.sweeps import plan_sweep
 from engine.sweeps._launchers import RayLauncherSettings
+from tests.support.cli import run_cli as run_cli_in_process
 from tests.support.cli import run_cli_process as run_cli
 from tests.support.quiz import MODELS, quiz_env, quiz_servers, write_quiz
 
@@ -34,7 +35,8 @@ def test_joblib_and_submitit_local_give_the_in_process_table(tmp_path: Path) -> 
     launchers["submitit"] = ["hydra/launcher=local_submitit"]
     with quiz_servers() as servers:
         for name, extra in launchers.items():
-            done = run_cli(
+            run = run_cli_in_process if name == "in_process" else run_cli
+            done = run(
                 *sweep, *extra, f"hydra.sweep.dir=logs/{name}", cwd=tmp_path, env=quiz_env(servers)
             )
             assert done.returncode == 0, f"{name}: {done.stderr}"
