@@ -1,25 +1,18 @@
 """A composition is reused while the config files are unchanged, and only then.
 
 `hydra_composes` (conftest) counts how often Hydra really composes.
-Files written by a test are moments old, so the memo keys them by content (the racy window); a test
-that needs files keyed by their times alone moves the memo's clock forward.
 """
 
 from __future__ import annotations
 
-import time
+import os
+import shutil
 from pathlib import Path
 
+import hydra
 import pytest
 
-import engine.config._memo as memo
 from engine.config import compose_config
-
-
-def _settled(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every file on disk now counts as older than the racy window."""
-    later = time.time() + 3600
-    monkeypatch.setattr(memo.time, "time", lambda: later)
 
 
 def _task(folder: Path, body: str) -> None:
@@ -50,11 +43,10 @@ def test_a_result_changed_by_its_caller_leaves_the_next_one_alone(
     assert again.resolved["limit"] is None and again.resolved["task"]["name"] == "arc_easy"
 
 
-def test_a_settled_file_is_keyed_by_its_times(
-    hydra_composes: list[list[str]], clean_environment: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_file_rewritten_with_other_content_is_composed_again(
+    hydra_composes: list[list[str]], clean_environment: Path
 ) -> None:
     _task(clean_environment, "epochs: 2\n")
-    _settled(monkeypatch)
     assert compose_config(["task=mine", "model=mockllm/m"]).config.task.epochs == 2
     assert compose_config(["task=mine", "model=mockllm/m"]).config.task.epochs == 2
     assert len(hydra_composes) == 1
@@ -63,11 +55,63 @@ def test_a_settled_file_is_keyed_by_its_times(
     assert len(hydra_composes) == 2
 
 
+def test_a_rewrite_that_keeps_size_inode_and_times_is_seen(
+    hydra_composes: list[list[str]], clean_environment: Path
+) -> None:
+    """File times are coarser than a fast rewrite: here the times are even set back, so only the
+    content tells the versions apart."""
+    _task(clean_environment, "epochs: 2\n")
+    task = clean_environment / "conf" / "task" / "mine.yaml"
+    times = task.stat().st_atime_ns, task.stat().st_mtime_ns
+    assert compose_config(["task=mine", "model=mockllm/m"]).config.task.epochs == 2
+    for epochs in (3, 4, 5):  # same size, same inode, same times
+        _task(clean_environment, f"epochs: {epochs}\n")
+        os.utime(task, ns=times)
+        assert compose_config(["task=mine", "model=mockllm/m"]).config.task.epochs == epochs
+    assert len(hydra_composes) == 4
+
+
+def test_the_same_files_in_another_folder_are_composed_once(
+    hydra_composes: list[list[str]], clean_environment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A copy of a config repo (a fresh checkout, a CI workspace) holds the same content in new
+    files: what was composed from the first holds for the second."""
+    _task(clean_environment / "first", "epochs: 2\n")
+    shutil.copytree(clean_environment / "first", clean_environment / "second")
+    for repo in ("first", "second"):
+        monkeypatch.chdir(clean_environment / repo)
+        assert compose_config(["task=mine", "model=mockllm/m"]).config.task.epochs == 2
+    assert hydra_composes == [["task=mine"]]
+    _task(clean_environment / "second", "epochs: 5\n")
+    assert compose_config(["task=mine", "model=mockllm/m"]).config.task.epochs == 5
+    assert len(hydra_composes) == 2
+
+
+def test_a_file_changed_while_hydra_composes_is_not_remembered(
+    hydra_composes: list[list[str]], clean_environment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hydra read the old content; what it composed must not be kept for the new one."""
+    _task(clean_environment, "epochs: 2\n")
+    counting = hydra.compose
+
+    def rewriting(*args: object, **kwargs: object) -> object:
+        composed = counting(*args, **kwargs)  # type: ignore[operator]
+        if len(hydra_composes) == 1:
+            _task(clean_environment, "epochs: 9\n")
+        return composed
+
+    monkeypatch.setattr(hydra, "compose", rewriting)
+    assert compose_config(["task=mine", "model=mockllm/m"]).config.task.epochs == 2
+    assert compose_config(["task=mine", "model=mockllm/m"]).config.task.epochs == 9
+    assert compose_config(["task=mine", "model=mockllm/m"]).config.task.epochs == 9
+    assert len(hydra_composes) == 2
+
+
 def test_a_file_rewritten_moments_ago_is_keyed_by_its_content(
     hydra_composes: list[list[str]], clean_environment: Path
 ) -> None:
-    """Recent files are keyed by their content too: where file times are coarse (a rewrite of the
-    same size within one tick keeps inode, size and times) only the content tells them apart."""
+    """A rewrite of the same size within one tick keeps inode, size and times: only the content
+    tells them apart."""
     _task(clean_environment, "epochs: 2\n")
     assert compose_config(["task=mine", "model=mockllm/m"]).config.task.epochs == 2
     assert compose_config(["task=mine", "model=mockllm/m"]).config.task.epochs == 2
@@ -106,7 +150,7 @@ def test_a_new_config_dir_that_holds_nothing_a_composition_read_reuses_it(
     compositions do not read it, so they are composed once."""
     arc = compose_config(["task=arc", "model=mockllm/m"]).resolved
     for repo in ("one", "two"):
-        _task(clean_environment / repo, "")
+        _task(clean_environment / repo, f"description: {repo}\n")
         monkeypatch.setenv("INSPECT_RUN_CONFIG_PATH", str(clean_environment / repo / "conf"))
         assert compose_config(["task=arc", "model=mockllm/m"]).resolved == arc
         assert compose_config(["task=mine", "model=mockllm/m"]).config.task.name == "mine"
@@ -157,7 +201,6 @@ def test_an_option_chosen_into_another_package_is_watched(
     task.write_text("defaults:\n  - /extra@_global_.metadata: one\n  - _self_\n" + task.read_text())
     (conf / "extra").mkdir()
     (conf / "extra" / "one.yaml").write_text("x: 1\n")
-    _settled(monkeypatch)
     assert compose_config(["task=mine", "model=mockllm/m"]).resolved["metadata"] == {"x": 1}
     (conf / "extra" / "one.yaml").write_text("x: 22\n")
     assert compose_config(["task=mine", "model=mockllm/m"]).resolved["metadata"] == {"x": 22}
