@@ -132,7 +132,7 @@ def run_workers(
 
     A `ConfigError` (before any process starts) when the job cannot be split this way."""
     from engine.config import ConfigError, Problem, compose_config
-    from engine.logs import is_remote
+    from engine.logs import is_remote, redact
     from engine.runner import identity_of
 
     config = composed.config
@@ -161,6 +161,8 @@ def run_workers(
     from engine.runner import build_plan
 
     plan = build_plan(composed, fetch=False)  # a bad config fails here, not K times
+    for note in [*composed.notes, *plan.warnings]:  # said once for the job, not by each worker
+        print(redact(note), file=sys.stderr)
     shares = divide(config.connection.max_connections, workers)
     commands = [
         worker_overrides(overrides, i, workers, shares[i])

@@ -128,6 +128,32 @@ def test_workers_need_a_connection_each(
     assert "needs connection.max_connections >= 3" in capsys.readouterr().err
 
 
+def test_the_jobs_notes_are_said_once_not_by_each_worker(tmp_path: Path) -> None:
+    """Where the model came from and what the provider ignores are the job's notes: the command
+    says them once; its workers add only what is their own."""
+    import subprocess
+
+    from tests.test_cli import INSPECT_RUN
+
+    write_quiz(tmp_path)
+    args = [a for a in ARGS if not a.startswith("model=")]
+    args += ["workers=2", "generation.top_k=5"]  # native OpenAI has no top_k
+    with OpenAIServer(answer) as server:
+        env = {"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": server.base_url}
+        env["INSPECT_EVAL_MODEL"] = "openai/best"
+        done = subprocess.run(
+            [INSPECT_RUN, *args],
+            cwd=tmp_path,
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("model openai/best from INSPECT_EVAL_MODEL") == 1, done.stderr
+    assert done.stderr.count("top_k") == 1, done.stderr
+
+
 def test_sigterm_stops_every_worker_and_the_same_command_resumes_them(tmp_path: Path) -> None:
     import os
     import signal
