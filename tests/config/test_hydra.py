@@ -70,3 +70,21 @@ def test_a_three_by_three_sweep_plan_composes_each_task_once(
     code = cli(["plan", "-m", "task=t1,t2,t3", "model=openai/a,openai/b,openai/c", "--json"])
     assert code == 0
     assert sorted(map(tuple, hydra_composes)) == [("task=t1",), ("task=t2",), ("task=t3",)]
+
+
+def test_a_composition_shares_hydras_config_store_instead_of_copying_it() -> None:
+    """Hydra copies its repository on every composition; the `ConfigStore` singleton in it is
+    shared, and what is registered in it later is still composed."""
+    import copy
+
+    from hydra.core.config_store import ConfigStore
+
+    store = ConfigStore.instance()
+    _composition(["task=arc_easy"])
+    assert copy.deepcopy(store) is store
+    store.store(group="generation", name="from_the_store", node={"temperature": 0.75})
+    try:
+        composed = _composition(["task=arc_easy", "generation=from_the_store"])
+        assert composed.unresolved["generation"]["temperature"] == 0.75
+    finally:
+        del store.repo["generation"]["from_the_store.yaml"]
