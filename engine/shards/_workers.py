@@ -132,8 +132,8 @@ def run_workers(
 
     A `ConfigError` (before any process starts) when the job cannot be split this way."""
     from engine.config import ConfigError, Problem, compose_config
-    from engine.logs import is_remote, redact
-    from engine.runner import identity_of
+    from engine.logs import is_remote
+    from engine.runner import Display, identity_of
 
     config = composed.config
     workers = config.workers
@@ -162,7 +162,7 @@ def run_workers(
 
     plan = build_plan(composed, fetch=False)  # a bad config fails here, not K times
     for note in [*composed.notes, *plan.warnings]:  # said once for the job, not by each worker
-        print(redact(note), file=sys.stderr)
+        Display().message(note)
     shares = divide(config.connection.max_connections, workers)
     commands = [
         worker_overrides(overrides, i, workers, shares[i])
