@@ -131,9 +131,7 @@ def test_workers_need_a_connection_each(
 def test_the_jobs_notes_are_said_once_not_by_each_worker(tmp_path: Path) -> None:
     """Where the model came from and what the provider ignores are the job's notes: the command
     says them once; its workers add only what is their own."""
-    import subprocess
-
-    from tests.test_cli import INSPECT_RUN
+    from tests.support.cli import run_cli_process
 
     write_quiz(tmp_path)
     args = [a for a in ARGS if not a.startswith("model=")]
@@ -141,14 +139,7 @@ def test_the_jobs_notes_are_said_once_not_by_each_worker(tmp_path: Path) -> None
     with OpenAIServer(answer) as server:
         env = {"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": server.base_url}
         env["INSPECT_EVAL_MODEL"] = "openai/best"
-        done = subprocess.run(
-            [INSPECT_RUN, *args],
-            cwd=tmp_path,
-            env={**os.environ, **env},
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        done = run_cli_process(*args, cwd=tmp_path, env=env, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stderr.count("model openai/best from INSPECT_EVAL_MODEL") == 1, done.stderr
     assert done.stderr.count("top_k") == 1, done.stderr
