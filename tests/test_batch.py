@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import time
 from collections import Counter
 from pathlib import Path
@@ -13,9 +11,10 @@ from inspect_ai.log import read_eval_log
 
 from engine.compare import read_run
 from tests.support.batch_servers import AnthropicBatchServer, OpenAIBatchServer
+from tests.support.cli import start_cli
 from tests.support.openai_server import Request, fixed
 from tests.support.processes import stop
-from tests.test_cli import INSPECT_RUN, run_cli, the_log
+from tests.test_cli import run_cli, the_log
 
 # max_size=size: batches of exactly `size` (unset, a batch takes up to the provider's limit, as Inspect)
 FAST_BATCHES = [
@@ -103,7 +102,7 @@ def test_a_killed_batch_run_reattaches_to_its_batches_instead_of_paying_twice(
             "ANTHROPIC_API_KEY": "sk-ant-test",
             "ANTHROPIC_BASE_URL": grader_server.base_url,
         }
-        process = subprocess.Popen([INSPECT_RUN, *args], cwd=tmp_path, env={**os.environ, **env})
+        process = start_cli(*args, cwd=tmp_path, env=env)
         try:
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and journaled_batches(tmp_path) < 4:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
-import os
 import sqlite3
 import subprocess
 import threading
@@ -17,10 +16,12 @@ from typing import Any
 import pytest
 from inspect_ai.log import read_eval_log
 
+from tests.support.cli import start_cli
 from tests.support.files import found_in
 from tests.support.openai_server import Gate, OpenAIServer, Request
 from tests.support.processes import stop
-from tests.test_cli import INSPECT_RUN, run_cli, the_log
+from tests.support.zygote import ForkedProcess
+from tests.test_cli import run_cli, the_log
 
 FAKE_KEY = "sk-proj-FAKE-CACHE-KEY-DO-NOT-STORE-0123456789"
 RUN = ("task=theory_of_mind", "model=openai/gpt-4o-mini", "limit=4", "cache=on", "display=none")
@@ -177,16 +178,14 @@ def test_two_runs_at_once_share_the_cache(
     what they stored is readable."""
     gate = Gate(server.responder)
     server.responder = gate
-    environment = {  # as run_cli filters it
-        k: v
-        for k, v in os.environ.items()
-        if not k.endswith(("_API_KEY", "_BASE_URL")) and k not in ("INSPECT_EVAL_MODEL", "HF_TOKEN")
-    } | env_for(server, cache_dir)
+    environment = env_for(server, cache_dir)
     keys = [f"{FAKE_KEY}-{index}" for index in range(2)]
 
-    def start(index: int) -> subprocess.Popen[str]:
-        return subprocess.Popen(
-            [INSPECT_RUN, *RUN, "limit=20", f"log_dir=parallel{index}"],
+    def start(index: int) -> ForkedProcess:
+        return start_cli(
+            *RUN,
+            "limit=20",
+            f"log_dir=parallel{index}",
             cwd=tmp_path,
             env=environment | {"OPENAI_API_KEY": keys[index]},
             stdout=subprocess.PIPE,

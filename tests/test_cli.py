@@ -4,7 +4,6 @@ OpenAI-protocol servers."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -14,7 +13,7 @@ import pytest
 from inspect_ai.log import read_eval_log
 
 from engine.logs import LOG_SUFFIXES, read_log_header
-from tests.support.cli import INSPECT_RUN, run_cli
+from tests.support.cli import run_cli, start_cli
 from tests.support.files import found_in
 from tests.support.openai_server import Gate, OpenAIServer, Request, error, fixed
 
@@ -61,9 +60,7 @@ def test_help_is_fast_and_lists_groups(tmp_path: Path) -> None:
 
 def test_a_closed_pipe_stops_quietly(tmp_path: Path) -> None:
     """`inspect-run list | head -1`: the reader leaves early; no traceback."""
-    process = subprocess.Popen(
-        [INSPECT_RUN, "list"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
+    process = start_cli("list", cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert process.stdout is not None and process.stderr is not None
     process.stdout.close()  # before the child has written a byte
     errors = process.stderr.read().decode()
@@ -300,17 +297,14 @@ def test_a_killed_run_keeps_what_it_scored(tmp_path: Path) -> None:
     gate = Gate(fixed("the basket"), passes=40)  # half the run's 80 requests: it cannot finish
     with OpenAIServer(gate) as server:
         env = {"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": server.base_url}
-        process = subprocess.Popen(
-            [
-                INSPECT_RUN,
-                "model=openai/m",
-                "roles.grader=openai/m",
-                "limit=40",
-                "connection.max_connections=2",
-                "display=none",
-            ],
+        process = start_cli(
+            "model=openai/m",
+            "roles.grader=openai/m",
+            "limit=40",
+            "connection.max_connections=2",
+            "display=none",
             cwd=tmp_path,
-            env={**os.environ, **env},
+            env=env,
         )
         journal = None
         deadline = time.monotonic() + 60

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
 import time
 import zipfile
 from collections import Counter
@@ -15,6 +13,7 @@ import pytest
 from inspect_ai.log import read_eval_log
 
 from engine.logs import LOG_SUFFIXES, read_log_header
+from tests.support.cli import run_cli, start_cli
 from tests.support.openai_server import (
     Gate,
     OpenAIServer,
@@ -23,7 +22,6 @@ from tests.support.openai_server import (
     refuse_every_other_prompt,
 )
 from tests.support.processes import stop
-from tests.test_cli import INSPECT_RUN, run_cli
 
 ARGS = ["model=openai/m", "limit=30", "connection.max_connections=3", "display=none"]
 
@@ -51,8 +49,8 @@ def interrupt_midway(cwd: Path, server: OpenAIServer, gate: Gate, how: signal.Si
     """Signal the run once 6 samples are journaled. The server answers only the first 20 requests
     (at least 8 samples' answer and grade) and holds the rest, so however slow or fast the machine,
     the run is still going when the signal arrives; the gate opens afterwards for the resume."""
-    env = {**os.environ, "OPENAI_API_KEY": "k", "OPENAI_BASE_URL": server.base_url}
-    process = subprocess.Popen([INSPECT_RUN, *ARGS], cwd=cwd, env=env)
+    env = {"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": server.base_url}
+    process = start_cli(*ARGS, cwd=cwd, env=env)
     try:
         deadline = time.monotonic() + 120  # a failure timeout, not a pace
         while journal_lines(cwd) < 6 and process.poll() is None and time.monotonic() < deadline:
@@ -249,7 +247,7 @@ def test_kill_9_mid_run_then_the_same_command_gives_exactly_n_samples(
     gate = Gate(answer, passes=8)
     with OpenAIServer(gate) as server:
         env = {"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": server.base_url}
-        process = subprocess.Popen([INSPECT_RUN, *args], cwd=tmp_path, env={**os.environ, **env})
+        process = start_cli(*args, cwd=tmp_path, env=env)
         try:
             gate.wait_arrived(9)  # the 9th request is held: samples 1-4 are scored
             process.kill()

@@ -7,7 +7,6 @@ request at the server's gate, a journal line, a process ending), never on a slee
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import time
@@ -18,9 +17,10 @@ from pathlib import Path
 import pytest
 
 from engine.logs import read_log
+from tests.support.cli import start_cli
 from tests.support.openai_server import Gate, OpenAIServer, echo
 from tests.support.processes import stop
-from tests.test_cli import INSPECT_RUN
+from tests.support.zygote import ForkedProcess
 
 N = 12
 ARGS = ["task=echo", "model=openai/m", "connection.max_connections=2", "display=none"]
@@ -45,34 +45,29 @@ def project(tmp_path: Path) -> Path:
 
 def start(
     cwd: Path, server: OpenAIServer, *extra: str, sigint_ignored: bool = False
-) -> subprocess.Popen[str]:
+) -> ForkedProcess:
     """The run as a process; `sigint_ignored`: as a script's `inspect-run … &` starts it."""
-    env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL"))} | {
-        "OPENAI_API_KEY": "k",
-        "OPENAI_BASE_URL": server.base_url,
-    }
-    return subprocess.Popen(
-        [INSPECT_RUN, *ARGS, *extra],
+    return start_cli(
+        *ARGS,
+        *extra,
         cwd=cwd,
-        env=env,
+        env={"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": server.base_url},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
-        if sigint_ignored
-        else None,
+        sigint_ignored=sigint_ignored,
     )
 
 
 @pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[str]]]:
-    started: list[subprocess.Popen[str]] = []
+def processes() -> Iterator[list[ForkedProcess]]:
+    started: list[ForkedProcess] = []
     yield started
     for process in started:
         stop(process)
 
 
-def first_to_end(*running: subprocess.Popen[str]) -> subprocess.Popen[str]:
+def first_to_end(*running: ForkedProcess) -> ForkedProcess:
     """The process that ends first (an event, polled; no upper bound is asserted)."""
     while True:
         for process in running:
@@ -103,7 +98,7 @@ def assert_complete(cwd: Path, server: OpenAIServer) -> None:
     assert all(s["scores"]["includes"]["value"] == "C" for s in log["samples"])
 
 
-def race(first: subprocess.Popen[str], second: subprocess.Popen[str]) -> subprocess.Popen[str]:
+def race(first: ForkedProcess, second: ForkedProcess) -> ForkedProcess:
     """The loser exits 75 naming the winner (pid and command); returns the winner."""
     loser = first_to_end(first, second)
     winner = second if loser is first else first
@@ -117,7 +112,7 @@ def race(first: subprocess.Popen[str], second: subprocess.Popen[str]) -> subproc
 
 @pytest.mark.parametrize("stagger", [True, False], ids=["staggered", "at-once"])
 def test_a_second_identical_command_exits_75_naming_the_owner_and_sends_nothing(
-    project: Path, processes: list[subprocess.Popen[str]], stagger: bool
+    project: Path, processes: list[ForkedProcess], stagger: bool
 ) -> None:
     gate = Gate(echo, passes=3)
     with OpenAIServer(gate) as server:
@@ -138,7 +133,7 @@ def test_a_second_identical_command_exits_75_naming_the_owner_and_sends_nothing(
 
 
 def test_both_resuming_one_interrupted_run_send_each_missing_request_once(
-    project: Path, processes: list[subprocess.Popen[str]]
+    project: Path, processes: list[ForkedProcess]
 ) -> None:
     gate = Gate(echo, passes=4)
     with OpenAIServer(gate) as server:

@@ -4,8 +4,6 @@ an unsharded run of the same config, and no scored sample was asked again."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections import Counter
 from pathlib import Path
 
@@ -14,10 +12,11 @@ import pytest
 from engine.cli import cli
 from engine.logs import read_log, read_log_header
 from tests.shards.helpers import content, logs_under
+from tests.support.cli import start_cli
 from tests.support.openai_server import Gate, OpenAIServer
 from tests.support.processes import stop
 from tests.support.quiz import QUESTIONS, answer, write_quiz
-from tests.test_cli import INSPECT_RUN, run_cli
+from tests.test_cli import run_cli
 
 ARGS = ["task=quiz", "model=openai/best", "display=none", "connection.max_connections=1"]
 SCHEDULERS = [
@@ -37,9 +36,7 @@ def test_three_shard_processes_killed_and_resumed_merge_into_the_unsharded_log(
     with OpenAIServer(gate) as server:
         env = {"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": server.base_url}
         processes = [
-            subprocess.Popen(
-                [INSPECT_RUN, *ARGS, *extra], cwd=tmp_path, env={**os.environ, **env, **scheduler}
-            )
+            start_cli(*ARGS, *extra, cwd=tmp_path, env={**env, **scheduler})
             for scheduler, extra in SCHEDULERS
         ]
         try:

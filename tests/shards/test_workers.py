@@ -91,8 +91,8 @@ def test_workers_are_forks_of_the_command_not_fresh_interpreters(tmp_path: Path)
     pay that start-up again."""
     import subprocess
 
+    from tests.support.cli import INSPECT_RUN
     from tests.support.processes import stop
-    from tests.test_cli import INSPECT_RUN
 
     write_quiz(tmp_path)
     gate = Gate(answer)
@@ -131,7 +131,7 @@ def test_workers_need_a_connection_each(
 def test_the_jobs_notes_are_said_once_not_by_each_worker(tmp_path: Path) -> None:
     """Where the model came from and what the provider ignores are the job's notes: the command
     says them once; its workers add only what is their own."""
-    from tests.support.cli import run_cli_process
+    from tests.support.cli import run_cli_forked
 
     write_quiz(tmp_path)
     args = [a for a in ARGS if not a.startswith("model=")]
@@ -139,28 +139,24 @@ def test_the_jobs_notes_are_said_once_not_by_each_worker(tmp_path: Path) -> None
     with OpenAIServer(answer) as server:
         env = {"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": server.base_url}
         env["INSPECT_EVAL_MODEL"] = "openai/best"
-        done = run_cli_process(*args, cwd=tmp_path, env=env, timeout=300)
+        done = run_cli_forked(*args, cwd=tmp_path, env=env, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stderr.count("model openai/best from INSPECT_EVAL_MODEL") == 1, done.stderr
     assert done.stderr.count("top_k") == 1, done.stderr
 
 
 def test_sigterm_stops_every_worker_and_the_same_command_resumes_them(tmp_path: Path) -> None:
-    import os
     import signal
-    import subprocess
 
+    from tests.support.cli import run_cli, start_cli
     from tests.support.processes import stop
-    from tests.test_cli import INSPECT_RUN, run_cli
 
     write_quiz(tmp_path)
     args = [*ARGS, "workers=2"]
     gate = Gate(answer, passes=10)
     with OpenAIServer(gate) as server:
         env = {"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": server.base_url}
-        parent = subprocess.Popen(
-            [INSPECT_RUN, *args], cwd=tmp_path, env={**os.environ, **env}, start_new_session=True
-        )
+        parent = start_cli(*args, cwd=tmp_path, env=env, start_new_session=True)
         try:
             gate.wait_arrived(15)  # 10 answered, 5 held: both workers are mid-run
             parent.send_signal(signal.SIGTERM)  # to the parent alone, as a CI runner does

@@ -1,9 +1,12 @@
-"""Run `inspect-run ARGS` for a test: in this process through `engine.cli.cli` (fast), or as a
-subprocess of the installed console script when the test is about processes (signals, kills,
-two processes at once, what a child process prints).
+"""Run `inspect-run ARGS` for a test, in one of three ways:
+- `run_cli`: in this process through `engine.cli.cli` (fast; most tests);
+- `start_cli` / `run_cli_forked`: as a process of its own, forked from one that has imported the
+  engine (`tests.support.zygote`), for tests about processes (signals, kills, two at once);
+- `run_cli_process`: as a subprocess of the installed console script, for tests about a fresh
+  interpreter (what it imports, `PYTHONPATH`, the command line).
 
-Both return a `subprocess.CompletedProcess` and see the same environment: this process's, without
-the provider keys, base URLs and default model a developer may have set, plus `env`.
+All see the same environment: this process's, without the provider keys, base URLs and default
+model a developer may have set, plus `env`.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+
+from tests.support.zygote import ForkedProcess
 
 INSPECT_RUN = str(Path(sys.executable).parent / "inspect-run")
 
@@ -86,3 +91,45 @@ def run_cli_process(
         timeout=timeout,
         check=False,
     )
+
+
+def start_cli(
+    *args: str,
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+    stdout: int | None = None,
+    stderr: int | None = None,
+    text: bool = False,
+    sigint_ignored: bool = False,
+    start_new_session: bool = False,
+) -> ForkedProcess:
+    """`inspect-run ARGS` as a running process, forked from one that has imported the engine
+    (`tests.support.zygote`), with `subprocess.Popen`'s meaning of the stream arguments.
+    `sigint_ignored`: started as a script's `inspect-run … &` is."""
+    return ForkedProcess(
+        list(args),
+        cwd=cwd,
+        env=cli_environment(env),
+        stdout=stdout,
+        stderr=stderr,
+        text=text,
+        sigint_ignored=sigint_ignored,
+        start_new_session=start_new_session,
+    )
+
+
+def run_cli_forked(
+    *args: str, cwd: Path, env: Mapping[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """`inspect-run ARGS` run to its end as a forked process (`start_cli`), for tests whose
+    command must be a process of its own but need no fresh interpreter (`timeout`: a failure
+    timeout)."""
+    process = start_cli(
+        *args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    return subprocess.CompletedProcess(process.args, process.wait(), stdout, stderr)

@@ -1,8 +1,9 @@
 """Hydra launchers: joblib and submitit's local executor really run the sweep and give the same
 table as the in-process sweep; the Slurm and Ray configs compose and are checked.
 
-Sweeps with a launcher run as processes: joblib keeps its worker processes for the next call, so
-in process a later test's jobs would run in workers holding an earlier test's environment."""
+Sweeps with a launcher run as processes of their own (forked, `tests.support.zygote`): joblib
+keeps its worker processes for the next call, so in process a later test's jobs would run in
+workers holding an earlier test's environment."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from engine.config import ConfigError
 from engine.sweeps import plan_sweep
 from engine.sweeps._launchers import RayLauncherSettings
 from tests.support.cli import run_cli as run_cli_in_process
-from tests.support.cli import run_cli_process as run_cli
+from tests.support.cli import run_cli_forked as run_cli
 from tests.support.quiz import MODELS, quiz_env, quiz_servers, write_quiz
 
 RANDOM = ("latency_p50", "latency_p95", "throughput", "log")

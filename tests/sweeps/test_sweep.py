@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
 import time
 from pathlib import Path
 
 from inspect_ai.log import read_eval_log
 
+from tests.support.cli import start_cli
 from tests.support.openai_server import Gate
 from tests.support.processes import stop
 from tests.support.quiz import MODELS, QUESTIONS, quiz_env, quiz_servers, write_quiz
-from tests.test_cli import INSPECT_RUN, run_cli
+from tests.test_cli import run_cli
 
 SWEEP = ["-m", "task=quiz", f"model={MODELS}", "display=none"]
 
@@ -92,8 +91,8 @@ def test_an_interrupted_sweep_reruns_only_what_is_missing(tmp_path: Path) -> Non
     with quiz_servers() as servers:
         gate = Gate(servers["weak"].responder, passes=10)  # the weak job never finishes this run
         servers["weak"].responder = gate
-        env = {**os.environ, **quiz_env(servers)}
-        process = subprocess.Popen([INSPECT_RUN, *args], cwd=tmp_path, env=env)
+        env = quiz_env(servers)
+        process = start_cli(*args, cwd=tmp_path, env=env)
         try:
             deadline = time.monotonic() + 90
             while time.monotonic() < deadline:
