@@ -205,7 +205,10 @@ class ForkedProcess:
         }
         try:
             socket.send_fds(self._connection, [json.dumps(request).encode()], sent)
-            self.pid = int(self._connection.recv(64))
+            pid = self._connection.recv(64)
+            if not pid:
+                raise RuntimeError(f"the zygote ended before starting {self.args}")
+            self.pid = int(pid)
         finally:
             for fd in sent:
                 os.close(fd)
