@@ -18,6 +18,7 @@ import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from tests.support.zygote import ForkedProcess
 
@@ -94,28 +95,12 @@ def run_cli_process(
 
 
 def start_cli(
-    *args: str,
-    cwd: Path,
-    env: Mapping[str, str] | None = None,
-    stdout: int | None = None,
-    stderr: int | None = None,
-    text: bool = False,
-    sigint_ignored: bool = False,
-    start_new_session: bool = False,
+    *args: str, cwd: Path, env: Mapping[str, str] | None = None, **options: Any
 ) -> ForkedProcess:
     """`inspect-run ARGS` as a running process, forked from one that has imported the engine
-    (`tests.support.zygote`), with `subprocess.Popen`'s meaning of the stream arguments.
-    `sigint_ignored`: started as a script's `inspect-run … &` is."""
-    return ForkedProcess(
-        list(args),
-        cwd=cwd,
-        env=cli_environment(env),
-        stdout=stdout,
-        stderr=stderr,
-        text=text,
-        sigint_ignored=sigint_ignored,
-        start_new_session=start_new_session,
-    )
+    (`tests.support.zygote`). `options`: `ForkedProcess`'s (`stdout`, `stderr` and `text` as for
+    `subprocess.Popen`; `sigint_ignored`, `start_new_session`)."""
+    return ForkedProcess(list(args), cwd=cwd, env=cli_environment(env), **options)
 
 
 def run_cli_forked(

@@ -167,7 +167,8 @@ def _stop_zygote() -> None:
 
 
 class ForkedProcess:
-    """`inspect-run ARGS` forked from the zygote: the part of `subprocess.Popen` tests use."""
+    """`inspect-run ARGS` forked from the zygote: the part of `subprocess.Popen` tests use.
+    `sigint_ignored`: started as a script's `inspect-run … &` is (SIGINT ignored)."""
 
     def __init__(
         self,
