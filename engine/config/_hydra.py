@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import functools
 import posixpath
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,14 +66,21 @@ def hydra_compose(
 
 
 def _remembered_composition(overrides: list[str]) -> Composition:
-    """Derived from the remembered composition of the groups where Hydra's would be the same."""
+    """Derived from the remembered composition of the groups where Hydra's would be the same:
+    the plain keys set on it, and an overlay (`preset=…`) merged on top of it."""
     dirs = search_dirs()
     groups, values = _split_values(overrides, dirs)
-    if values:
-        base = remembered(groups, dirs, lambda: _composition(groups), _reads(dirs))
-        derived = _with_values(base, [parsed_override(text) for text in values])
-        if derived is not None:
-            return derived
+    below, overlay = _overlay(groups, dirs)
+    if values or overlay is not None:
+        base: Composition | None = remembered(
+            below, dirs, lambda: _composition(below), _reads(dirs)
+        )
+        if base is not None and overlay is not None:
+            base = _with_overlay(base, *overlay, dirs)
+        if base is not None:
+            derived = _with_values(base, [parsed_override(text) for text in values])
+            if derived is not None:
+                return derived
     return remembered(overrides, dirs, lambda: _composition(overrides), _reads(dirs))
 
 
@@ -215,6 +223,117 @@ def _set_keys(cfg: Any, overrides: list[Any]) -> bool:
         else:
             OmegaConf.update(cfg, key, value, merge=True, force_add=override.is_force_add())
     return True
+
+
+def _overlay(groups: list[str], dirs: Sequence[Path]) -> tuple[list[str], tuple[str, str] | None]:
+    """(the group overrides but the one that picks an overlay, that overlay's group and option)
+    where exactly one picks one: an option of a group the primary config lists after its own
+    keys (`preset=smollm2`, which a run with no model adds); else (`groups`, None)."""
+    order = _defaults_order(_provider("config.yaml", dirs)) if groups else None
+    if order is None or "_self_" not in order:
+        return groups, None
+    overlays = set(order[order.index("_self_") + 1 :])
+    picked = [text for text in groups if str(parsed_override(text).key_or_group) in overlays]
+    if len(picked) != 1:
+        return groups, None
+    override = parsed_override(picked[0])
+    option = override.value()
+    plain = not (override.is_add() or override.is_delete() or override.is_force_add())
+    if not plain or override.package is not None or not isinstance(option, str):
+        return groups, None
+    return [text for text in groups if text != picked[0]], (str(override.key_or_group), option)
+
+
+def _with_overlay(
+    base: Composition, group: str, option: str, dirs: Sequence[Path]
+) -> Composition | None:
+    """`base` (composed without `group`) with `group=option` merged on top, as Hydra merges it
+    when the option is a `@package _global_` file without a defaults list or a structured config
+    of the same name, and no group after it in the primary config's defaults list is picked;
+    None where Hydra's composition could differ."""
+    from hydra.core.config_store import ConfigStore
+    from omegaconf import DictConfig, OmegaConf
+
+    order = _defaults_order(_provider("config.yaml", dirs))
+    if base.sweep_params or order is None or group not in order or group not in base.choices:
+        return None
+    if base.choices[group] is not None or any(
+        base.choices.get(later) is not None for later in order[order.index(group) + 1 :]
+    ):
+        return None
+    if f"{option}.yaml" in ConfigStore.instance().repo.get(group, {}):
+        return None  # Hydra would merge that schema in too
+    path = _provider(f"{group}/{option}.yaml", dirs)
+    try:
+        text = path.read_text(encoding="utf-8") if path is not None else ""
+    except (OSError, UnicodeDecodeError):
+        return None
+    if _package_of(text) != "_global_":
+        return None
+    content = OmegaConf.create(text)  # as Hydra loads a file (OmegaConf's YAML loader)
+    if not isinstance(content, DictConfig) or "defaults" in content:
+        return None
+    merged = OmegaConf.merge(OmegaConf.create(base.unresolved), content)
+    unresolved: dict[str, Any] = OmegaConf.to_container(merged, resolve=False)  # type: ignore[assignment]
+    choices = {**base.choices, group: option}
+    return Composition(unresolved, choices, base.sweep_params, base.launcher, base.groups)
+
+
+def _provider(relative: str, dirs: Sequence[Path]) -> Path | None:
+    """The file Hydra reads for `relative`: the first search dir's."""
+    return next((d / relative for d in dirs if (d / relative).is_file()), None)
+
+
+def _package_of(text: str) -> str | None:
+    """The `# @package` of a config file's header, read as Hydra reads it (the `# @…` lines
+    before anything else)."""
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        if not re.match(r"#\s*@", line):
+            return None
+        directive = line.lstrip("#").split()
+        if len(directive) == 2 and directive[0] == "@package":
+            return directive[1]
+    return None
+
+
+def _defaults_order(path: Path | None) -> list[str] | None:
+    """The groups and names in a config's defaults list, in order (`_self_` among them); None
+    where it cannot be read as plain entries."""
+    if path is None:
+        return None
+    try:
+        return _defaults_order_of(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+@functools.lru_cache(maxsize=16)
+def _defaults_order_of(text: str) -> list[str] | None:
+    import yaml
+
+    try:
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        content = yaml.load(text, Loader=loader)
+    except yaml.YAMLError:
+        return None
+    defaults = content.get("defaults", []) if isinstance(content, dict) else []
+    if not isinstance(defaults, list):
+        return None
+    order: list[str] = []
+    for entry in defaults:
+        if isinstance(entry, dict) and len(entry) == 1:
+            key = str(next(iter(entry)))
+            if key.startswith("override "):
+                continue  # changes an earlier choice (Hydra's own groups), adds no place
+            order.append(key.removeprefix("optional ").split("@", 1)[0].strip())
+        elif isinstance(entry, str):
+            order.append(entry.split("@", 1)[0].strip())
+        else:
+            return None
+    return order
 
 
 def _mentions_interpolation(tree: Any) -> bool:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from engine.cli import cli
+from engine.config import compose_config
 from engine.config._hydra import _composition, _remembered_composition
 
 
@@ -55,6 +56,66 @@ def test_a_folder_named_like_a_key_makes_it_a_group_as_in_hydra(clean_environmen
     (clean_environment / "conf" / "limit" / "small.yaml").write_text("# @package _global_\n")
     for overrides in (["task=arc_easy", "limit=3"], ["task=arc_easy", "limit=small"]):
         assert _derived(overrides) == _full(overrides)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["task=theory_of_mind", "preset=smollm2", "limit=5"],  # a run with no model
+        ["task=arc_easy", "generation.max_tokens=32", "preset=smollm2"],  # the command line wins
+        ["preset=smollm2"],
+        ["task=arc_easy", "preset=gpt-4o-mini", "model=openai/other"],
+        ["task=arc_easy", "preset=smollm2", "gate=ci"],  # two overlays: Hydra composes
+        ["task=arc_easy", "preset=[smollm2]"],
+        ["task=arc_easy", "preset=nothing_here"],
+        ["task=arc_easy", "+preset=smollm2"],
+    ],
+)
+def test_an_overlay_merged_on_the_composed_groups_gives_hydras_own_composition(
+    overrides: list[str], hydra_composes: list[list[str]]
+) -> None:
+    derived, full = _derived(overrides), _full(overrides)
+    assert derived == full
+    if not isinstance(full, type):  # the choices in Hydra's order, as the run's files keep them
+        assert list(derived.choices.items()) == list(full.choices.items())  # type: ignore[attr-defined]
+
+
+OVERLAYS = {
+    "shadowing": "# @package _global_\nmodel: openai/mine\ngeneration: {seed: 3}\n",
+    "not global": "model: openai/mine\n",  # Hydra puts it under `preset`
+    "a defaults list": "# @package _global_\ndefaults: [/generation/default]\nmodel: openai/m\n",
+    "a comment first": "# mine\n# @package _global_\nmodel: openai/mine\n",
+}
+
+
+@pytest.mark.parametrize("text", OVERLAYS.values(), ids=OVERLAYS.keys())
+def test_a_users_own_preset_merges_as_hydra_merges_it(
+    text: str, clean_environment: Path, hydra_composes: list[list[str]]
+) -> None:
+    (clean_environment / "conf" / "preset").mkdir(parents=True)
+    (clean_environment / "conf" / "preset" / "smollm2.yaml").write_text(text)
+    (clean_environment / "conf" / "local").mkdir()
+    (clean_environment / "conf" / "local" / "mine.yaml").write_text(
+        "# @package _global_\ngeneration: {seed: 9}\n"
+    )
+    for overrides in (
+        ["task=arc_easy", "preset=smollm2", "limit=5"],
+        ["task=arc_easy", "preset=smollm2", "local=mine"],  # `local` comes after the preset
+        ["task=arc_easy", "local=mine"],
+    ):
+        assert _derived(overrides) == _full(overrides)
+
+
+def test_a_run_with_no_model_composes_once(
+    clean_environment: Path, hydra_composes: list[list[str]]
+) -> None:
+    """The embedded default's preset is merged on the composition that found no model, not
+    composed again."""
+    composed = compose_config(["task=arc_easy", "generation.max_tokens=32"])
+    assert composed.config.model == "llama-cpp-python/SmolLM2-135M-Instruct"
+    assert composed.choices["preset"] == "smollm2"
+    assert composed.config.generation.max_tokens == 32 and composed.config.generation.seed == 0
+    assert hydra_composes == [["task=arc_easy"]]
 
 
 def test_a_three_by_three_sweep_plan_composes_each_task_once(
