@@ -102,7 +102,7 @@ def files_read(choices: dict[str, str | None], dirs: Sequence[Path]) -> set[str]
     pending = sorted(files)
     while pending:
         relative = pending.pop()
-        provider = next((d / relative for d in dirs if (d / relative).is_file()), None)
+        provider = _provider(relative, dirs)
         if provider is None:  # Hydra's own packaged configs, or an option that is not there
             continue
         named = _configs_named(provider)
@@ -257,9 +257,8 @@ def _with_overlay(
     order = _defaults_order(_provider("config.yaml", dirs))
     if base.sweep_params or order is None or group not in order or group not in base.choices:
         return None
-    if base.choices[group] is not None or any(
-        base.choices.get(later) is not None for later in order[order.index(group) + 1 :]
-    ):
+    later = order[order.index(group) + 1 :]  # each must be a group left empty (not a config)
+    if base.choices[group] is not None or any(base.choices.get(g, "") is not None for g in later):
         return None
     if f"{option}.yaml" in ConfigStore.instance().repo.get(group, {}):
         return None  # Hydra would merge that schema in too

@@ -106,6 +106,24 @@ def test_a_users_own_preset_merges_as_hydra_merges_it(
         assert _derived(overrides) == _full(overrides)
 
 
+def test_a_config_the_primary_config_lists_after_the_preset_still_wins_over_it(
+    clean_environment: Path, hydra_composes: list[list[str]]
+) -> None:
+    from engine._assets import conf_dir
+
+    primary = (conf_dir() / "config.yaml").read_text()
+    assert "  - preset: null\n" in primary
+    (clean_environment / "conf").mkdir()
+    (clean_environment / "conf" / "config.yaml").write_text(
+        primary.replace("  - preset: null\n", "  - preset: null\n  - later\n")
+    )
+    (clean_environment / "conf" / "later.yaml").write_text("generation: {seed: 5}\n")
+    overrides = ["task=arc_easy", "preset=smollm2"]
+    derived = _derived(overrides)
+    assert derived == _full(overrides)
+    assert derived.unresolved["generation"]["seed"] == 5  # type: ignore[attr-defined]
+
+
 def test_a_run_with_no_model_composes_once(
     clean_environment: Path, hydra_composes: list[list[str]]
 ) -> None:
