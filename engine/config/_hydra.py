@@ -234,7 +234,10 @@ def _overlay(groups: list[str], dirs: Sequence[Path]) -> tuple[list[str], tuple[
         return groups, None
     overlays = set(order[order.index("_self_") + 1 :])
     picked = [text for text in groups if str(parsed_override(text).key_or_group) in overlays]
-    if len(picked) != 1:
+    appended = any(  # `+group=…`: a defaults entry after the overlay's
+        parsed_override(text).is_add() or parsed_override(text).is_force_add() for text in groups
+    )
+    if len(picked) != 1 or appended:
         return groups, None
     override = parsed_override(picked[0])
     option = override.value()

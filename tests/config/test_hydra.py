@@ -124,6 +124,19 @@ def test_a_config_the_primary_config_lists_after_the_preset_still_wins_over_it(
     assert derived.unresolved["generation"]["seed"] == 5  # type: ignore[attr-defined]
 
 
+def test_a_group_the_command_line_appends_still_wins_over_the_preset(
+    clean_environment: Path, hydra_composes: list[list[str]]
+) -> None:
+    (clean_environment / "conf" / "experiment").mkdir(parents=True)
+    (clean_environment / "conf" / "experiment" / "short.yaml").write_text(
+        "# @package _global_\ngeneration: {max_tokens: 7}\n"
+    )
+    overrides = ["task=arc_easy", "+experiment=short", "preset=smollm2"]
+    derived = _derived(overrides)
+    assert derived == _full(overrides)
+    assert derived.unresolved["generation"]["max_tokens"] == 7  # type: ignore[attr-defined]
+
+
 def test_a_run_with_no_model_composes_once(
     clean_environment: Path, hydra_composes: list[list[str]]
 ) -> None:
