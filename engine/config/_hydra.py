@@ -124,15 +124,11 @@ def files_read(choices: dict[str, str | None], dirs: Sequence[Path]) -> set[str]
 def _configs_named(path: Path) -> list[str] | None:
     """The configs (not group choices: those are in the composition's choices) that a file's
     defaults list names; None where it cannot be read or holds something else."""
-    import yaml
-
     try:
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's: ~10x faster
-        content = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        defaults = _defaults_list(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
         return None
-    defaults = content.get("defaults", []) if isinstance(content, dict) else []
-    if not isinstance(defaults, list):
+    if defaults is None:
         return None
     named: list[str] = []
     for entry in defaults:
@@ -148,6 +144,20 @@ def _configs_named(path: Path) -> list[str] | None:
         if name != "_self_":
             named.append(name)
     return named
+
+
+def _defaults_list(text: str) -> list[Any] | None:
+    """A config file's defaults list (empty where it has none); None where its YAML cannot be
+    read or the list is not a list."""
+    import yaml
+
+    try:
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's: ~10x faster
+        content = yaml.load(text, Loader=loader)
+    except yaml.YAMLError:
+        return None
+    defaults = content.get("defaults", []) if isinstance(content, dict) else []
+    return defaults if isinstance(defaults, list) else None
 
 
 def _split_values(overrides: list[str], dirs: Sequence[Path]) -> tuple[list[str], list[str]]:
@@ -314,15 +324,8 @@ def _defaults_order(path: Path | None) -> list[str] | None:
 
 @functools.lru_cache(maxsize=16)
 def _defaults_order_of(text: str) -> list[str] | None:
-    import yaml
-
-    try:
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        content = yaml.load(text, Loader=loader)
-    except yaml.YAMLError:
-        return None
-    defaults = content.get("defaults", []) if isinstance(content, dict) else []
-    if not isinstance(defaults, list):
+    defaults = _defaults_list(text)
+    if defaults is None:
         return None
     order: list[str] = []
     for entry in defaults:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -106,6 +107,13 @@ def test_a_users_own_preset_merges_as_hydra_merges_it(
         assert _derived(overrides) == _full(overrides)
 
 
+def _as_hydra_composes(overrides: list[str]) -> dict[str, Any]:
+    """The derived composition's config, once it is shown to be Hydra's own."""
+    derived = _derived(overrides)
+    assert derived == _full(overrides)
+    return derived.unresolved  # type: ignore[attr-defined, no-any-return]
+
+
 def test_a_config_the_primary_config_lists_after_the_preset_still_wins_over_it(
     clean_environment: Path, hydra_composes: list[list[str]]
 ) -> None:
@@ -118,10 +126,7 @@ def test_a_config_the_primary_config_lists_after_the_preset_still_wins_over_it(
         primary.replace("  - preset: null\n", "  - preset: null\n  - later\n")
     )
     (clean_environment / "conf" / "later.yaml").write_text("generation: {seed: 5}\n")
-    overrides = ["task=arc_easy", "preset=smollm2"]
-    derived = _derived(overrides)
-    assert derived == _full(overrides)
-    assert derived.unresolved["generation"]["seed"] == 5  # type: ignore[attr-defined]
+    assert _as_hydra_composes(["task=arc_easy", "preset=smollm2"])["generation"]["seed"] == 5
 
 
 def test_a_group_the_command_line_appends_still_wins_over_the_preset(
@@ -131,10 +136,8 @@ def test_a_group_the_command_line_appends_still_wins_over_the_preset(
     (clean_environment / "conf" / "experiment" / "short.yaml").write_text(
         "# @package _global_\ngeneration: {max_tokens: 7}\n"
     )
-    overrides = ["task=arc_easy", "+experiment=short", "preset=smollm2"]
-    derived = _derived(overrides)
-    assert derived == _full(overrides)
-    assert derived.unresolved["generation"]["max_tokens"] == 7  # type: ignore[attr-defined]
+    composed = _as_hydra_composes(["task=arc_easy", "+experiment=short", "preset=smollm2"])
+    assert composed["generation"]["max_tokens"] == 7
 
 
 def test_a_run_with_no_model_composes_once(
