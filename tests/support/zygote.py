@@ -21,6 +21,7 @@ import contextlib
 import json
 import os
 import selectors
+import shutil
 import signal
 import socket
 import subprocess
@@ -130,40 +131,50 @@ def _zygote_main() -> None:
 
 # ── the test's side ──────────────────────────────────────────────────────────────────────────────
 
-_zygote: tuple[subprocess.Popen[bytes], str, int] | None = None
+_zygote: tuple[subprocess.Popen[bytes], Path, int] | None = None
+"""The zygote, its folder (its socket and what it printed) and the process that started it."""
 
 
 def _socket_path() -> str:
     """The zygote's socket, started on first use; it ends when this process does."""
     global _zygote
     if _zygote is None:
-        path = str(Path(tempfile.mkdtemp(prefix="inspect-run-zygote-")) / "socket")
-        with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as listener:
-            listener.bind(path)
+        folder = Path(tempfile.mkdtemp(prefix="inspect-run-zygote-"))
+        with (
+            socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as listener,
+            (folder / "zygote.log").open("wb") as log,
+        ):
+            listener.bind(str(folder / "socket"))
             listener.listen(64)  # a command may ask before the zygote has imported: it waits
             process = subprocess.Popen(
                 [sys.executable, __file__, str(listener.fileno())],
                 stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
                 pass_fds=[listener.fileno()],
                 env=_ENVIRONMENT,
                 cwd="/",
             )
-        _zygote = (process, path, os.getpid())
+        _zygote = (process, folder, os.getpid())
         atexit.register(_stop_zygote)
     if _zygote[0].poll() is not None:
-        raise RuntimeError(f"the zygote exited with {_zygote[0].returncode} (its stderr is above)")
-    return _zygote[1]
+        raise RuntimeError(f"the zygote exited with {_zygote[0].returncode}: {_zygote_log()}")
+    return str(_zygote[1] / "socket")
+
+
+def _zygote_log() -> str:
+    """The end of what the zygote printed (an import error, a traceback)."""
+    assert _zygote is not None
+    return (_zygote[1] / "zygote.log").read_text(errors="replace")[-2000:] or "(nothing)"
 
 
 def _stop_zygote() -> None:
     if _zygote is not None and _zygote[2] == os.getpid():  # not in a fork of this process
-        process, path, _ = _zygote
+        process, folder, _ = _zygote
         assert process.stdin is not None
         process.stdin.close()
         process.wait()
-        Path(path).unlink(missing_ok=True)
-        Path(path).parent.rmdir()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 class ForkedProcess:
@@ -208,7 +219,7 @@ class ForkedProcess:
             socket.send_fds(self._connection, [json.dumps(request).encode()], sent)
             pid = self._connection.recv(64)
             if not pid:
-                raise RuntimeError(f"the zygote ended before starting {self.args}")
+                raise RuntimeError(f"the zygote ended before starting {self.args}: {_zygote_log()}")
             self.pid = int(pid)
         finally:
             for fd in sent:
