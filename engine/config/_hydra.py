@@ -76,7 +76,7 @@ def _remembered_composition(overrides: list[str]) -> Composition:
             below, dirs, lambda: _composition(below), _reads(dirs)
         )
         if base is not None and overlay is not None:
-            base = _with_overlay(base, *overlay, dirs)
+            base = _with_overlay(base, overlay, dirs)
         if base is not None:
             derived = _with_values(base, [parsed_override(text) for text in values])
             if derived is not None:
@@ -235,10 +235,20 @@ def _set_keys(cfg: Any, overrides: list[Any]) -> bool:
     return True
 
 
-def _overlay(groups: list[str], dirs: Sequence[Path]) -> tuple[list[str], tuple[str, str] | None]:
-    """(the group overrides but the one that picks an overlay, that overlay's group and option)
-    where exactly one picks one: an option of a group the primary config lists after its own
-    keys (`preset=smollm2`, which a run with no model adds); else (`groups`, None)."""
+@dataclass(frozen=True)
+class _Overlay:
+    """One option of a group the primary config lists after its own keys (`preset=smollm2`)."""
+
+    group: str
+    option: str
+    later: list[str]
+    """What the primary config's defaults list holds after the group."""
+
+
+def _overlay(groups: list[str], dirs: Sequence[Path]) -> tuple[list[str], _Overlay | None]:
+    """(the group overrides but the one that picks an overlay, that overlay) where exactly one
+    picks one and none appends a group (`preset=smollm2`, which a run with no model adds); else
+    (`groups`, None)."""
     order = _defaults_order(_provider("config.yaml", dirs)) if groups else None
     if order is None or "_self_" not in order:
         return groups, None
@@ -250,28 +260,25 @@ def _overlay(groups: list[str], dirs: Sequence[Path]) -> tuple[list[str], tuple[
     if len(picked) != 1 or appended:
         return groups, None
     override = parsed_override(picked[0])
-    option = override.value()
-    plain = not (override.is_add() or override.is_delete() or override.is_force_add())
-    if not plain or override.package is not None or not isinstance(option, str):
+    group, option = str(override.key_or_group), override.value()
+    if override.is_delete() or override.package is not None or not isinstance(option, str):
         return groups, None
-    return [text for text in groups if text != picked[0]], (str(override.key_or_group), option)
+    overlay = _Overlay(group, option, order[order.index(group) + 1 :])
+    return [text for text in groups if text != picked[0]], overlay
 
 
-def _with_overlay(
-    base: Composition, group: str, option: str, dirs: Sequence[Path]
-) -> Composition | None:
-    """`base` (composed without `group`) with `group=option` merged on top, as Hydra merges it
-    when the option is a `@package _global_` file without a defaults list or a structured config
-    of the same name, and no group after it in the primary config's defaults list is picked;
-    None where Hydra's composition could differ."""
+def _with_overlay(base: Composition, overlay: _Overlay, dirs: Sequence[Path]) -> Composition | None:
+    """`base` (composed without the overlay's group) with its option merged on top, as Hydra
+    merges it when the option is a `@package _global_` file without a defaults list or a
+    structured config of the same name, and what the primary config lists after the group is
+    groups left empty; None where Hydra's composition could differ."""
     from hydra.core.config_store import ConfigStore
     from omegaconf import DictConfig, OmegaConf
 
-    order = _defaults_order(_provider("config.yaml", dirs))
-    if base.sweep_params or order is None or group not in order or group not in base.choices:
+    group, option = overlay.group, overlay.option
+    if base.sweep_params or group not in base.choices or base.choices[group] is not None:
         return None
-    later = order[order.index(group) + 1 :]  # each must be a group left empty (not a config)
-    if base.choices[group] is not None or any(base.choices.get(g, "") is not None for g in later):
+    if any(base.choices.get(name, "") is not None for name in overlay.later):  # not a config
         return None
     if f"{option}.yaml" in ConfigStore.instance().repo.get(group, {}):
         return None  # Hydra would merge that schema in too
