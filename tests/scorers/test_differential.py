@@ -10,17 +10,16 @@ Counts of cases per scorer are printed at the end of the session (see `conftest.
 from __future__ import annotations
 
 import math
+import random
 import re
 import string
 from collections import Counter
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from inspect_ai import scorer as inspect_scorers
 from inspect_ai.model import ModelName, ModelOutput
 from inspect_ai.scorer import Target
@@ -46,12 +45,34 @@ CASES: Counter[str] = Counter()
 FIRED: Counter[str] = Counter()
 """Cases explained by each documented difference."""
 
-EXAMPLES = settings(
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-)
+T = TypeVar("T")
+
+
+class Draw:
+    """The grammars' seeded choices: each test compares the same cases on every run, and a failure
+    names its whole case. (Hypothesis drew these before, at five times the test's own cost per
+    case, for a shrinking that cases of a few choices from fixed lists do not need.)"""
+
+    def __init__(self, seed: str) -> None:
+        self._random = random.Random(seed)
+
+    def pick(self, options: Sequence[T]) -> T:
+        return self._random.choice(options)
+
+    def coin(self) -> bool:
+        return self._random.random() < 0.5
+
+    def integer(self, low: int, high: int) -> int:
+        """Now and then an end of the range or a small value, as those are where parsers slip."""
+        roll = self._random.random()
+        if roll < 0.1:
+            return self.pick([low, high])
+        if roll < 0.3:
+            return self._random.randint(low, min(high, low + 12))
+        return self._random.randint(low, high)
+
+    def some(self, options: Sequence[T], low: int, high: int) -> list[T]:
+        return [self.pick(options) for _ in range(self._random.randint(low, high))]
 
 
 @dataclass
@@ -254,68 +275,64 @@ def check(case: Case) -> None:
 SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 
-@st.composite
-def numbers(draw: st.DrawFn) -> str:
+def numbers(draw: Draw) -> str:
     """A number in one of the notations models write."""
-    integer = draw(st.integers(0, 2_000_000))
-    kind = draw(
-        st.sampled_from(
-            [
-                "int",
-                "decimal",
-                "commas",
-                "spaces",
-                "exponent",
-                "fraction",
-                "superscript",
-                "fullwidth",
-                "arabic",
-                "chinese",
-                "roman",
-                "apostrophes",
-                "trailing-zeros",
-                "long-decimal",
-            ]
-        )
+    integer = draw.integer(0, 2_000_000)
+    kind = draw.pick(
+        [
+            "int",
+            "decimal",
+            "commas",
+            "spaces",
+            "exponent",
+            "fraction",
+            "superscript",
+            "fullwidth",
+            "arabic",
+            "chinese",
+            "roman",
+            "apostrophes",
+            "trailing-zeros",
+            "long-decimal",
+        ]
     )
     if kind == "decimal":
         text = f"{integer / 100:.2f}"
     elif kind == "commas":
         text = f"{integer:,}"
     elif kind == "spaces":
-        text = f"{integer:,}".replace(",", draw(st.sampled_from([" ", "\u202f", "\u00a0"])))
+        text = f"{integer:,}".replace(",", draw.pick([" ", "\u202f", "\u00a0"]))
     elif kind == "exponent":
-        mantissa = draw(st.sampled_from(["1", "4.2", "2.5", "1.0", "12"]))
-        text = f"{mantissa}{draw(st.sampled_from(['e', 'E']))}{draw(st.integers(-4, 6))}"
+        mantissa = draw.pick(["1", "4.2", "2.5", "1.0", "12"])
+        text = f"{mantissa}{draw.pick(['e', 'E'])}{draw.integer(-4, 6)}"
     elif kind == "fraction":
-        text = f"{integer % 20 or ''}{draw(st.sampled_from('½⅓¼¾⅔⅛'))}"
+        text = f"{integer % 20 or ''}{draw.pick('½⅓¼¾⅔⅛')}"
     elif kind == "superscript":
-        text = f"{integer % 13}{str(draw(st.integers(-2, 4))).translate(SUPERSCRIPT)}"
+        text = f"{integer % 13}{str(draw.integer(-2, 4)).translate(SUPERSCRIPT)}"
     elif kind == "fullwidth":
         text = "".join(chr(ord(c) + 0xFEE0) for c in str(integer % 1000))
     elif kind == "arabic":
         text = "".join(chr(0x0660 + int(c)) for c in str(integer % 1000))
     elif kind == "chinese":
-        text = draw(st.sampled_from(["十二", "三百", "一万二千", "三点一四", "二〇二五", "四十二"]))
+        text = draw.pick(["十二", "三百", "一万二千", "三点一四", "二〇二五", "四十二"])
     elif kind == "roman":
-        text = draw(st.sampled_from("ⅠⅡⅢⅣⅫ"))
+        text = draw.pick("ⅠⅡⅢⅣⅫ")
     elif kind == "apostrophes":
         text = f"{integer:,}".replace(",", "'")
     elif kind == "trailing-zeros":
-        text = f"{integer % 100}.{'0' * draw(st.integers(1, 3))}"
+        text = f"{integer % 100}.{'0' * draw.integer(1, 3)}"
     elif kind == "long-decimal":
-        text = f"{integer % 10}.{draw(st.integers(10000, 99999999))}"
+        text = f"{integer % 10}.{draw.integer(10000, 99999999)}"
     else:
         text = str(integer % 200)
-    sign = draw(st.sampled_from(["", "", "-", "−", "+"]))
+    sign = draw.pick(["", "", "-", "−", "+"])
     return sign + text
 
 
-@st.composite
-def decorated_numbers(draw: st.DrawFn) -> str:
-    number = draw(numbers())
-    before = draw(st.sampled_from(["", "", "$", "€", "£", "\\$", "**", "(", "~", "x=", "="]))
-    after = draw(st.sampled_from(["", "", ".", "!", ")", "**", "%", ",", " km", "?", ":"]))
+def decorated_numbers(draw: Draw) -> str:
+    number = numbers(draw)
+    before = draw.pick(["", "", "$", "€", "£", "\\$", "**", "(", "~", "x=", "="])
+    after = draw.pick(["", "", ".", "!", ")", "**", "%", ",", " km", "?", ":"])
     return before + number + after
 
 
@@ -360,61 +377,55 @@ PREFIXES = ["", "The answer is ", "Answer: ", "I think ", "so ", "Final answer:\
 SUFFIXES = ["", "", " indeed", "\n", "  ", " (I am sure)", "\nThat is all."]
 
 
-@st.composite
-def answers(draw: st.DrawFn) -> str:
-    if draw(st.booleans()):
-        return draw(decorated_numbers())
-    return draw(st.sampled_from(WORDS)) + draw(st.sampled_from(PUNCTUATION))
+def answers(draw: Draw) -> str:
+    if draw.coin():
+        return decorated_numbers(draw)
+    return draw.pick(WORDS) + draw.pick(PUNCTUATION)
 
 
-@st.composite
-def replies_and_targets(draw: st.DrawFn) -> tuple[str, list[str]]:
+def replies_and_targets(draw: Draw) -> tuple[str, list[str]]:
     """A reply around an answer, and targets that often (not always) name that answer."""
-    answer = draw(answers())
-    reply = draw(st.sampled_from(PREFIXES)) + answer + draw(st.sampled_from(SUFFIXES))
-    if draw(st.integers(0, 9)) == 0:
-        reply = draw(st.sampled_from(["", " ", "\n", "\n\n  "]))
+    answer = answers(draw)
+    reply = draw.pick(PREFIXES) + answer + draw.pick(SUFFIXES)
+    if draw.integer(0, 9) == 0:
+        reply = draw.pick(["", " ", "\n", "\n\n  "])
     core = answer.strip(string.punctuation + "~=x ")
-    pool = [core, answer, draw(answers()), draw(st.sampled_from(WORDS)), draw(numbers())]
-    targets = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=3))
+    pool = [core, answer, answers(draw), draw.pick(WORDS), numbers(draw)]
+    targets = draw.some(pool, 1, 3)
     return reply, targets
 
 
 # ── text scorers ─────────────────────────────────────────────────────────────────────────────────
 
 
-@given(
-    replies_and_targets(),
-    st.sampled_from(["begin", "end", "any", "exact"]),
-    st.booleans(),
-    st.booleans(),
-)
-@settings(EXAMPLES, max_examples=1500)
-def test_match(
-    case: tuple[str, list[str]], location: str, ignore_case: bool, numeric: bool
-) -> None:
-    reply, targets = case
-    params = {"location": location, "ignore_case": ignore_case, "numeric": numeric}
-    check(Case("match", params, reply, targets))
+def test_match() -> None:
+    draw = Draw("match")
+    for _ in range(1500):
+        reply, targets = replies_and_targets(draw)
+        location = draw.pick(["begin", "end", "any", "exact"])
+        params = {"location": location, "ignore_case": draw.coin(), "numeric": draw.coin()}
+        check(Case("match", params, reply, targets))
 
 
-@given(replies_and_targets(), st.booleans())
-@settings(EXAMPLES, max_examples=500)
-def test_includes(case: tuple[str, list[str]], ignore_case: bool) -> None:
-    check(Case("includes", {"ignore_case": ignore_case}, *case))
+def test_includes() -> None:
+    draw = Draw("includes")
+    for _ in range(500):
+        check(Case("includes", {"ignore_case": draw.coin()}, *replies_and_targets(draw)))
 
 
-@given(replies_and_targets())
-@settings(EXAMPLES, max_examples=500)
-def test_exact(case: tuple[str, list[str]]) -> None:
-    check(Case("exact", {}, *case))
+def test_exact() -> None:
+    draw = Draw("exact")
+    for _ in range(500):
+        check(Case("exact", {}, *replies_and_targets(draw)))
 
 
-@given(replies_and_targets(), st.sampled_from([None, ["the", "is"], ["Paris", "answer"], []]))
-@settings(EXAMPLES, max_examples=500)
-def test_f1(case: tuple[str, list[str]], stop_words: list[str] | None) -> None:
-    params = {} if stop_words is None else {"stop_words": stop_words}
-    check(Case("f1", params, *case))
+def test_f1() -> None:
+    draw = Draw("f1")
+    for _ in range(500):
+        case = replies_and_targets(draw)
+        stop_words = draw.pick([None, ["the", "is"], ["Paris", "answer"], []])
+        params = {} if stop_words is None else {"stop_words": stop_words}
+        check(Case("f1", params, *case))
 
 
 PATTERNS = [
@@ -430,13 +441,13 @@ PATTERNS = [
 ]
 
 
-@given(replies_and_targets(), st.sampled_from(PATTERNS), st.booleans(), st.booleans())
-@settings(EXAMPLES, max_examples=700)
-def test_pattern(
-    case: tuple[str, list[str]], regex: str, ignore_case: bool, match_all: bool
-) -> None:
-    params = {"pattern": regex, "ignore_case": ignore_case, "match_all": match_all}
-    check(Case("pattern", params, *case))
+def test_pattern() -> None:
+    draw = Draw("pattern")
+    for _ in range(700):
+        case = replies_and_targets(draw)
+        params = {"pattern": draw.pick(PATTERNS), "ignore_case": draw.coin()}
+        params["match_all"] = draw.coin()
+        check(Case("pattern", params, *case))
 
 
 ANSWER_LINES = [
@@ -459,18 +470,18 @@ ANSWER_LINES = [
 ANSWER_WORDS = ["A", "b", "C", "Paris", "yes", "No", "42", "Berlin!", "AB", "apple", "", "New York"]
 
 
-@st.composite
-def answer_cases(draw: st.DrawFn) -> tuple[str, list[str]]:
-    x, y = draw(st.sampled_from(ANSWER_WORDS)), draw(st.sampled_from(ANSWER_WORDS))
-    reply = draw(st.sampled_from(ANSWER_LINES)).format(x=x, y=y)
-    targets = draw(st.lists(st.sampled_from([x, y, x.lower(), "A", "Paris", ""]), min_size=1))
+def answer_cases(draw: Draw) -> tuple[str, list[str]]:
+    x, y = draw.pick(ANSWER_WORDS), draw.pick(ANSWER_WORDS)
+    reply = draw.pick(ANSWER_LINES).format(x=x, y=y)
+    targets = draw.some([x, y, x.lower(), "A", "Paris", ""], 1, 4)
     return reply, targets
 
 
-@given(answer_cases(), st.sampled_from(["letter", "word", "line"]))
-@settings(EXAMPLES, max_examples=700)
-def test_answer(case: tuple[str, list[str]], kind: str) -> None:
-    check(Case("answer", {"pattern": kind}, *case))
+def test_answer() -> None:
+    draw = Draw("answer")
+    for _ in range(700):
+        case = answer_cases(draw)
+        check(Case("answer", {"pattern": draw.pick(["letter", "word", "line"])}, *case))
 
 
 # ── multiple choice: the reader and the choice scorer ───────────────────────────────────────────
@@ -496,47 +507,43 @@ CHOICE_REPLIES = [
 ]
 
 
-@st.composite
-def choice_answers(draw: st.DrawFn, labels: list[str]) -> str:
-    picks = draw(st.lists(st.sampled_from([*labels, "Z", "E", "0", "27"]), min_size=1, max_size=3))
-    if draw(st.booleans()):
+def choice_answers(draw: Draw, labels: list[str]) -> str:
+    picks = draw.some([*labels, "Z", "E", "0", "27"], 1, 3)
+    if draw.coin():
         picks = [p.lower() for p in picks]
-    separator = draw(st.sampled_from([", ", ",", " ", "", " and ", ", and ", " & "]))
+    separator = draw.pick([", ", ",", " ", "", " and ", ", and ", " & "])
     return separator.join(picks)
 
 
-@st.composite
-def choice_cases(draw: st.DrawFn) -> tuple[str, list[str], list[str], bool]:
-    count = draw(st.sampled_from([2, 3, 4, 5, 26, 28, 31]))
+def choice_cases(draw: Draw) -> tuple[str, list[str], list[str], bool]:
+    count = draw.pick([2, 3, 4, 5, 26, 28, 31])
     choices = [f"option {i}" for i in range(count)]
     labels = [chr(65 + i) if i < 26 else str(i - 25) for i in range(count)]
-    a = draw(choice_answers(labels[:6] + labels[26:]))
-    b = draw(choice_answers(labels[:6]))
-    reply = draw(st.sampled_from(CHOICE_REPLIES)).format(a=a, b=b)
-    targets = draw(
-        st.sampled_from(
-            [
-                [labels[0]],
-                [labels[1]],
-                ["A,C" if count > 2 else "A,B"],
-                ["A, B"],
-                ["AB"],
-                ["B,A"],
-                ["A", "B"],
-                [labels[-1]],
-                ["a"],
-                ["A, B, C" if count > 2 else "A"],
-            ]
-        )
+    a = choice_answers(draw, labels[:6] + labels[26:])
+    b = choice_answers(draw, labels[:6])
+    reply = draw.pick(CHOICE_REPLIES).format(a=a, b=b)
+    targets = draw.pick(
+        [
+            [labels[0]],
+            [labels[1]],
+            ["A,C" if count > 2 else "A,B"],
+            ["A, B"],
+            ["AB"],
+            ["B,A"],
+            ["A", "B"],
+            [labels[-1]],
+            ["a"],
+            ["A, B, C" if count > 2 else "A"],
+        ]
     )
-    return reply, targets, choices, draw(st.booleans())
+    return reply, targets, choices, draw.coin()
 
 
-@given(choice_cases())
-@settings(EXAMPLES, max_examples=1500)
-def test_multiple_choice_and_choice(case: tuple[str, list[str], list[str], bool]) -> None:
-    reply, targets, choices, multiple = case
-    check(Case("choice", {"multiple_correct": multiple}, reply, targets, choices))
+def test_multiple_choice_and_choice() -> None:
+    draw = Draw("choice")
+    for _ in range(1500):
+        reply, targets, choices, multiple = choice_cases(draw)
+        check(Case("choice", {"multiple_correct": multiple}, reply, targets, choices))
 
 
 # ── model-graded: the grade read from the grader's reply ─────────────────────────────────────────
@@ -605,28 +612,25 @@ def our_grade(reply: str, params: dict[str, Any]) -> Any:
     return "I" if grade is None else grade
 
 
-@given(
-    st.sampled_from(GRADE_REPLIES),
-    st.sampled_from(GRADES),
-    st.sampled_from(
-        [
-            {},
-            {"partial_credit": True},
-            {"instructions": "Grade it: GRADE: C or I or P."},
-            {"grade_pattern": r"(?i)VERDICT:\s*(\w)"},
-            {"grade_pattern": r"(?is).*GRADE\s*:\s*([CPI])"},
-            {"grade_pattern": r"(?i)VERDICT:\s*([CI])|GRADE\s*:\s*(\w)"},
-        ]
-    ),
-)
-@settings(EXAMPLES, max_examples=150)
-def test_model_graded_grades(template: str, grade: str, params: dict[str, Any]) -> None:
-    reply = template.format(g=grade)
-    if "VERDICT" in params.get("grade_pattern", ""):
-        reply = reply.replace("GRADE", "VERDICT")
-    for name in ("model_graded_qa",):
-        case = Case(name, params, reply, ["t"])
-        CASES[name] += 1
+GRADER_PARAMS: list[dict[str, Any]] = [
+    {},
+    {"partial_credit": True},
+    {"instructions": "Grade it: GRADE: C or I or P."},
+    {"grade_pattern": r"(?i)VERDICT:\s*(\w)"},
+    {"grade_pattern": r"(?is).*GRADE\s*:\s*([CPI])"},
+    {"grade_pattern": r"(?i)VERDICT:\s*([CI])|GRADE\s*:\s*(\w)"},
+]
+
+
+def test_model_graded_grades() -> None:
+    draw = Draw("model_graded_qa")
+    for _ in range(150):
+        params = draw.pick(GRADER_PARAMS)
+        reply = draw.pick(GRADE_REPLIES).format(g=draw.pick(GRADES))
+        if "VERDICT" in params.get("grade_pattern", ""):
+            reply = reply.replace("GRADE", "VERDICT")
+        case = Case("model_graded_qa", params, reply, ["t"])
+        CASES[case.scorer] += 1
         inspect, ours = inspect_grade(reply, params), our_grade(reply, params)
         if inspect == ours:
             continue
