@@ -164,8 +164,8 @@ def _split(composed: Composed, overrides: list[str]) -> tuple[Composed, int | No
     if shard is not None:
         overrides = [*overrides, f"shard={shard}"]
         composed = compose_config(overrides)
-    if composed.config.workers == 1 or composed.config.shard is not None:
-        return composed, None  # one process (with `shard`: one of the workers)
+    if not composed.config.runs_workers:
+        return composed, None  # one process (perhaps one of the workers)
     from engine.cli._main import main
 
     code, merged = run_workers(composed, overrides, main)

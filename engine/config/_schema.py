@@ -544,6 +544,16 @@ class RunConfig(_Strict):
         return data
 
     @property
+    def runs_workers(self) -> bool:
+        """`workers=K` in the process the user started: it runs the K shard processes."""
+        return self.workers > 1 and self.shard is None
+
+    @property
+    def is_worker(self) -> bool:
+        """One of `workers=K`'s shard processes (the process that runs them sets its `shard`)."""
+        return self.workers > 1 and self.shard is not None
+
+    @property
     def reducers(self) -> list[ComponentSpec]:
         return (
             list(self.epochs_reducer)

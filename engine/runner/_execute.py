@@ -100,9 +100,8 @@ def prepare_run(plan: EvalPlan, run_dir: Path | None = None) -> PreparedRun:
     composed = plan.composed
     config = composed.config
     identity = identity_of(composed)
-    # A worker of `workers=K` (the parent set its `shard`): the parent said the job's notes once.
-    worker = config.workers > 1 and config.shard is not None
-    notes = [] if worker else [*composed.notes, *plan.warnings]
+    # The process that runs `workers=K` said the job's notes once, not each of its workers.
+    notes = [] if config.is_worker else [*composed.notes, *plan.warnings]
     remote = None
     log_root = Path(config.log_dir)
     if is_remote(config.log_dir) and run_dir is None:
