@@ -14,7 +14,6 @@ from __future__ import annotations
 import copy
 import functools
 import posixpath
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -304,18 +303,14 @@ def _provider(relative: str, dirs: Sequence[Path]) -> Path | None:
 
 
 def _package_of(text: str) -> str | None:
-    """The `# @package` of a config file's header, read as Hydra reads it (the `# @…` lines
-    before anything else)."""
-    for line in text.splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        if not re.match(r"#\s*@", line):
-            return None
-        directive = line.lstrip("#").split()
-        if len(directive) == 2 and directive[0] == "@package":
-            return directive[1]
-    return None
+    """The `# @package` of a config file's header, by Hydra's own reader of it, over the 512
+    characters its file source reads (None also where Hydra would refuse the header)."""
+    from hydra.plugins.config_source import ConfigSource
+
+    try:
+        return ConfigSource._get_header_dict(text[:512])["package"]
+    except ValueError:
+        return None
 
 
 def _defaults_order(path: Path | None) -> list[str] | None:
