@@ -35,6 +35,7 @@ INSPECT_RUN = str(Path(sys.executable).parent / "inspect-run")
 PRELOAD = (
     *("engine.cli._run", "engine.runner", "engine.providers._openai", "openai"),
     *("hydra._internal.hydra", "hydra.compose", "hydra.initialize", "omegaconf", "dotenv"),
+    "anyio._backends._asyncio",
 )
 """What a run against the OpenAI-compatible test servers imports: none of it reads the
 environment when imported (the rest is imported as used)."""
@@ -124,6 +125,9 @@ def _zygote_main() -> None:
 
     for module in PRELOAD:
         importlib.import_module(module)
+    from engine.providers._sdk import tls_context
+
+    tls_context()  # the CA store, loaded once (a command with other SSL_CERT_* loads its own)
     listener = socket.socket(fileno=int(sys.argv[1]))
     request, fds = _serve(listener)
     _become(request, fds)
