@@ -12,10 +12,10 @@ derived.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import posixpath
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from engine.config._memo import remembered
 from engine.config._searchpath import search_dirs
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Composition:
     """What one Hydra composition yields, before interpolations are resolved."""
 
@@ -34,9 +34,12 @@ class Composition:
     launcher: dict[str, Any]
     groups: frozenset[str]
     """The config groups at the top of Hydra's sources (a key among them is not a plain key)."""
+    sweep_refers: bool = False
+    """A sweep param's value holds a `${…}` reference: its text, resolved when composed, may
+    change with a key an override sets."""
 
 
-@dataclass
+@dataclasses.dataclass
 class HydraParts:
     sweep_params: dict[str, str]
     launcher: dict[str, Any]
@@ -75,7 +78,7 @@ def _remembered_composition(overrides: list[str]) -> Composition:
             below, dirs, lambda: _composition(below), _reads(dirs)
         )
         if base is not None and overlay is not None:
-            base = _with_overlay(base, overlay, dirs)
+            base = _with_overlay(base, overlay)
         if base is not None:
             derived = _with_values(base, [parsed_override(text) for text in values])
             if derived is not None:
@@ -190,12 +193,12 @@ def parsed_override(text: str) -> Any:
 
 def _with_values(base: Composition, values: list[Any]) -> Composition | None:
     """`base` with `values` set as Hydra sets them; None where Hydra's full composition could
-    differ (a key that names a config group, sweep settings that might refer to a key) or fail
-    (then composing in full gives Hydra's own error)."""
+    differ (a key that names a config group, sweep params that refer to keys) or fail (then
+    composing in full gives Hydra's own error)."""
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
-    if base.sweep_params or any(str(o.key_or_group) in base.groups for o in values):
+    if base.sweep_refers or any(str(o.key_or_group) in base.groups for o in values):
         return None
     cfg = OmegaConf.create(base.unresolved)
     OmegaConf.set_struct(cfg, True)
@@ -205,7 +208,7 @@ def _with_values(base: Composition, values: list[Any]) -> Composition | None:
     except OmegaConfBaseException:
         return None
     unresolved: dict[str, Any] = OmegaConf.to_container(cfg, resolve=False)  # type: ignore[assignment]
-    return Composition(unresolved, base.choices, base.sweep_params, base.launcher, base.groups)
+    return dataclasses.replace(base, unresolved=unresolved)
 
 
 def _set_keys(cfg: Any, overrides: list[Any]) -> bool:
@@ -234,7 +237,7 @@ def _set_keys(cfg: Any, overrides: list[Any]) -> bool:
     return True
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class _Overlay:
     """One option of a group the primary config lists after its own keys (`preset=smollm2`)."""
 
@@ -242,12 +245,15 @@ class _Overlay:
     option: str
     later: list[str]
     """What the primary config's defaults list holds after the group."""
+    content: Any
+    """The option's file as Hydra loads it (a DictConfig)."""
 
 
 def _overlay(groups: list[str], dirs: Sequence[Path]) -> tuple[list[str], _Overlay | None]:
     """(the group overrides but the one that picks an overlay, that overlay) where exactly one
-    picks one and none appends a group (`preset=smollm2`, which a run with no model adds); else
-    (`groups`, None)."""
+    picks one, none appends a group, and the option is a file Hydra merges as a whole
+    (`preset=smollm2`, which a run with no model adds); else (`groups`, None). Told before
+    composing: the other groups' composition is only worth making when the overlay can go on it."""
     order = _defaults_order(_provider("config.yaml", dirs)) if groups else None
     if order is None or "_self_" not in order:
         return groups, None
@@ -262,25 +268,24 @@ def _overlay(groups: list[str], dirs: Sequence[Path]) -> tuple[list[str], _Overl
     group, option = str(override.key_or_group), override.value()
     if override.is_delete() or override.package is not None or not isinstance(option, str):
         return groups, None
-    overlay = _Overlay(group, option, order[order.index(group) + 1 :])
+    content = _whole_global_file(group, option, dirs)
+    if content is None:
+        return groups, None
+    overlay = _Overlay(group, option, order[order.index(group) + 1 :], content)
     return [text for text in groups if text != picked[0]], overlay
 
 
-def _with_overlay(base: Composition, overlay: _Overlay, dirs: Sequence[Path]) -> Composition | None:
-    """`base` (composed without the overlay's group) with its option merged on top, as Hydra
-    merges it when the option is a `@package _global_` file without a defaults list or a
-    structured config of the same name, and what the primary config lists after the group is
-    groups left empty; None where Hydra's composition could differ."""
+def _whole_global_file(group: str, option: str, dirs: Sequence[Path]) -> Any:
+    """The option's file as Hydra loads it where Hydra merges it as a whole on the global
+    package: `@package _global_`, no defaults list, no structured config of the same name (which
+    Hydra would merge in too); else None."""
     from hydra.core.config_store import ConfigStore
     from omegaconf import DictConfig, OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+    from yaml import YAMLError
 
-    group, option = overlay.group, overlay.option
-    if base.sweep_params or group not in base.choices or base.choices[group] is not None:
-        return None
-    if any(base.choices.get(name, "") is not None for name in overlay.later):  # not a config
-        return None
     if f"{option}.yaml" in ConfigStore.instance().repo.get(group, {}):
-        return None  # Hydra would merge that schema in too
+        return None
     path = _provider(f"{group}/{option}.yaml", dirs)
     try:
         text = path.read_text(encoding="utf-8") if path is not None else ""
@@ -288,13 +293,29 @@ def _with_overlay(base: Composition, overlay: _Overlay, dirs: Sequence[Path]) ->
         return None
     if _package_of(text) != "_global_":
         return None
-    content = OmegaConf.create(text)  # as Hydra loads a file (OmegaConf's YAML loader)
+    try:
+        content = OmegaConf.create(text)  # as Hydra loads a file (OmegaConf's YAML loader)
+    except (OmegaConfBaseException, YAMLError):  # Hydra's composition reports it
+        return None
     if not isinstance(content, DictConfig) or "defaults" in content:
         return None
-    merged = OmegaConf.merge(OmegaConf.create(base.unresolved), content)
+    return content
+
+
+def _with_overlay(base: Composition, overlay: _Overlay) -> Composition | None:
+    """`base` (composed without the overlay's group) with its option merged on top, as Hydra
+    merges it where the primary config lists the group unchosen and what it lists after the
+    group is groups left empty; None where Hydra's composition could differ."""
+    from omegaconf import OmegaConf
+
+    group, option = overlay.group, overlay.option
+    if base.sweep_refers or group not in base.choices or base.choices[group] is not None:
+        return None
+    if any(base.choices.get(name, "") is not None for name in overlay.later):  # not a config
+        return None
+    merged = OmegaConf.merge(OmegaConf.create(base.unresolved), overlay.content)
     unresolved: dict[str, Any] = OmegaConf.to_container(merged, resolve=False)  # type: ignore[assignment]
-    choices = {**base.choices, group: option}
-    return Composition(unresolved, choices, base.sweep_params, base.launcher, base.groups)
+    return dataclasses.replace(base, unresolved=unresolved, choices={**base.choices, group: option})
 
 
 def _provider(relative: str, dirs: Sequence[Path]) -> Path | None:
@@ -373,12 +394,15 @@ def _composition(overrides: list[str]) -> Composition:
         str(k): (None if v is None else str(v)) for k, v in cfg.hydra.runtime.choices.items()
     }
     params = OmegaConf.select(cfg, "hydra.sweeper.params") or {}
+    refers = _mentions_interpolation(
+        OmegaConf.to_container(params, resolve=False) if params else {}
+    )
     launcher: dict[str, Any] = OmegaConf.to_container(cfg.hydra.launcher, resolve=False)  # type: ignore[assignment]
     with open_dict(cfg):
         del cfg["hydra"]
     unresolved: dict[str, Any] = OmegaConf.to_container(cfg, resolve=False)  # type: ignore[assignment]
     params_text = {str(k): str(v) for k, v in params.items()}
-    return Composition(unresolved, choices, params_text, launcher, groups)
+    return Composition(unresolved, choices, params_text, launcher, groups, refers)
 
 
 @functools.cache

@@ -44,6 +44,9 @@ def _derived(overrides: list[str]) -> object:
         ["task=arc_easy", "generation.temperature=0.5", "roles.grader=openai/g"],
         ["task=arc_easy", "sample_id=[1,'2']", "metadata={team: x}"],
         ["task=arc_easy", "limit=2", "hydra.job.chdir=true", "batch=on"],
+        ["+sweep=providers", "limit=3", "seed=1"],  # a sweep kept in config
+        ["+sweep=red_blue", "+roles.red_team=openai/r", "task=arc_easy", "limit=2"],  # its job
+        ["task=arc_easy", "gate=ci", "limit=4"],  # a group that is not a whole global file
     ],
 )
 def test_plain_keys_set_on_the_composed_groups_give_hydras_own_composition(
@@ -70,6 +73,8 @@ def test_a_folder_named_like_a_key_makes_it_a_group_as_in_hydra(clean_environmen
         ["task=arc_easy", "preset=[smollm2]"],
         ["task=arc_easy", "preset=nothing_here"],
         ["task=arc_easy", "+preset=smollm2"],
+        ["+sweep=providers", "preset=smollm2", "limit=5"],
+        ["task=arc_easy", "gate=default", "model=openai/m"],  # `gate` is no global file
     ],
 )
 def test_an_overlay_merged_on_the_composed_groups_gives_hydras_own_composition(
@@ -152,6 +157,16 @@ def test_a_run_with_no_model_composes_once(
     assert hydra_composes == [["task=arc_easy"]]
 
 
+def test_an_overlay_group_hydra_merges_otherwise_is_composed_once_with_the_others(
+    clean_environment: Path, hydra_composes: list[list[str]]
+) -> None:
+    """`gate=ci` is no global file to merge on top: the groups are composed with it, once, and
+    the plain keys set on that composition."""
+    composed = compose_config(["task=arc_easy", "gate=ci", "model=openai/m", "limit=2"])
+    assert composed.choices["gate"] == "ci" and composed.config.limit == 2
+    assert hydra_composes == [["task=arc_easy", "gate=ci"]]
+
+
 def test_a_three_by_three_sweep_plan_composes_each_task_once(
     hydra_composes: list[list[str]], clean_environment: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -165,6 +180,38 @@ def test_a_three_by_three_sweep_plan_composes_each_task_once(
     code = cli(["plan", "-m", "task=t1,t2,t3", "model=openai/a,openai/b,openai/c", "--json"])
     assert code == 0
     assert sorted(map(tuple, hydra_composes)) == [("task=t1",), ("task=t2",), ("task=t3",)]
+
+
+def test_a_sweep_param_that_refers_to_a_key_is_resolved_as_hydra_resolves_it(
+    clean_environment: Path, hydra_composes: list[list[str]]
+) -> None:
+    """Its text, resolved when composed, follows a key set on the command line: such a
+    composition is not derived from one made without that key."""
+    (clean_environment / "conf" / "sweep").mkdir(parents=True)
+    (clean_environment / "conf" / "sweep" / "mine.yaml").write_text(
+        "# @package _global_\nhydra:\n  sweeper:\n    params:\n      seed: ${limit},7\n"
+    )
+    composed = [_as_hydra_composes(["+sweep=mine", f"limit={n}"]) for n in (3, 4)]
+    derived = _derived(["+sweep=mine", "limit=4"])
+    assert derived.sweep_params == {"seed": "4,7"}  # type: ignore[attr-defined]
+    assert composed[0]["limit"] == 3 and composed[1]["limit"] == 4
+
+
+def test_a_sweep_kept_in_config_composes_once_for_all_its_jobs(
+    hydra_composes: list[list[str]], clean_environment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its jobs differ only in keys the sweep file adds (`+roles.red_team=…`): they are set on
+    the sweep's one composition, not composed again."""
+    (clean_environment / "d.jsonl").write_text('{"id": 1, "input": "x", "target": "A"}\n')
+    (clean_environment / "conf" / "task").mkdir(parents=True)
+    (clean_environment / "conf" / "task" / "t.yaml").write_text(
+        "name: t\ndataset: {path: d.jsonl}\nscorers: [match]\n"
+    )
+    for name in ("OPENAI", "ANTHROPIC", "GOOGLE"):
+        monkeypatch.setenv(f"{name}_API_KEY", "sk-test-plan")
+    code = cli(["plan", "-m", "+sweep=red_blue", "task=t", "preset=smollm2", "limit=1", "--json"])
+    assert code == 0
+    assert hydra_composes == [["+sweep=red_blue", "task=t", "preset=smollm2"]]
 
 
 def test_a_composition_shares_hydras_config_store_instead_of_copying_it() -> None:
