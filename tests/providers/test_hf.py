@@ -15,7 +15,7 @@ from engine.messages import system as system_message
 from engine.messages import user as user_message
 from engine.models import ModelHub
 from engine.providers import ProviderConfigError, create_api
-from tests.support.cli import run_cli_process
+from tests.support.cli import run_cli_forked
 from tests.test_cli import the_log
 
 # One worker runs this module: loads the model once (module fixtures); slow, so it starts
@@ -250,7 +250,7 @@ def test_cli_runs_a_model_from_the_local_cache(tiny_model: Path, tmp_path: Path)
     make_cache(home, "tiny-org/tiny-llama", tiny_model)
     env: dict[str, Any] = {"HF_HOME": str(home)}
 
-    done = run_cli_process(
+    done = run_cli_forked(
         "model=hf/tiny-org/tiny-llama",
         "limit=2",
         "generation.max_tokens=5",
@@ -260,7 +260,7 @@ def test_cli_runs_a_model_from_the_local_cache(tiny_model: Path, tmp_path: Path)
         cwd=tmp_path,
         env=env,
         timeout=300,
-    )  # a process: huggingface_hub reads HF_HOME when first imported
+    )  # a process of its own: huggingface_hub reads HF_HOME when first imported
 
     assert done.returncode == 0, done.stderr
     from inspect_ai.log import read_eval_log
@@ -275,7 +275,7 @@ def test_cli_runs_a_model_from_the_local_cache(tiny_model: Path, tmp_path: Path)
         assert 0 < usage.output_tokens <= 10
     assert log.eval.model_base_url is not None and "snapshots" in log.eval.model_base_url
 
-    missing = run_cli_process("model=hf/nobody/nothing", cwd=tmp_path, env=env)
+    missing = run_cli_forked("model=hf/nobody/nothing", cwd=tmp_path, env=env)
     assert missing.returncode == 2
     assert "hf/nobody/nothing: not in the local Hugging Face cache" in missing.stderr
     assert "never downloads" in missing.stderr
