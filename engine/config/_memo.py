@@ -1,8 +1,8 @@
 """Remember compositions within a process, keyed by the overrides and the content of the files they
 were composed from.
 
-Hydra re-reads, re-parses and re-merges every config file on each composition (~0.1 s even for a
-small tree), and a process often composes the same thing again: `validate` then the run, a sweep's
+Hydra re-reads and re-merges every config file on each composition (~0.1 s even for a small tree,
+with the YAML parses remembered by `_hydra`), and a process often composes the same thing again: `validate` then the run, a sweep's
 problem check then its jobs, a library user's repeated `engine.run`, a test suite.
 
 A composition is reused while nothing it depends on has changed:

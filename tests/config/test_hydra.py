@@ -230,3 +230,40 @@ def test_a_composition_shares_hydras_config_store_instead_of_copying_it() -> Non
         assert composed.unresolved["generation"]["temperature"] == 0.75
     finally:
         del store.repo["generation"]["from_the_store.yaml"]
+
+
+def test_a_config_text_is_parsed_once_and_a_changed_text_anew(clean_environment: Path) -> None:
+    """Hydra reads every file on each composition; a text parsed before is not parsed again, and
+    what is composed from it is Hydra's all the same (nodes built from a copy of the parse, so
+    nothing one composition does reaches the next)."""
+    from engine.config._hydra import _parse_yaml
+
+    task = clean_environment / "conf" / "task" / "t.yaml"
+    task.parent.mkdir(parents=True)
+    task.write_text("name: t\ndataset: {path: d.jsonl}\nscorers: [match]\nlimit: 3\n")
+    first = _composition(["task=t"])
+    parsed = _parse_yaml.cache_info().misses
+    second = _composition(["task=t"])
+    assert _parse_yaml.cache_info().misses == parsed  # every file of it was seen before
+    assert second == first and second.unresolved["task"]["name"] == "t"
+    second.unresolved["task"]["scorers"].append("changed")
+    assert _composition(["task=t"]).unresolved["task"]["scorers"] == ["match"]
+
+    task.write_text("name: t\ndataset: {path: d.jsonl}\nscorers: [includes]\nlimit: 3\n")
+    assert _composition(["task=t"]).unresolved["task"]["scorers"] == ["includes"]
+    assert _parse_yaml.cache_info().misses == parsed + 1
+
+
+def test_a_config_that_does_not_parse_is_named_with_its_line(clean_environment: Path) -> None:
+    from omegaconf import OmegaConf
+    from yaml import YAMLError
+
+    from engine.config._hydra import _remember_yaml_parses
+
+    _remember_yaml_parses()  # as a composition does
+    broken = clean_environment / "broken.yaml"
+    broken.write_text("name: t\nscorers: [match\n")
+    for _ in range(2):  # the error is not remembered in place of a parse
+        with broken.open() as stream, pytest.raises(YAMLError) as raised:
+            OmegaConf.load(stream)
+        assert f'"{broken}", line 3' in str(raised.value)
