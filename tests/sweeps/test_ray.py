@@ -1,9 +1,9 @@
 """Ray tasks (`hydra/launcher=ray_tasks`, `run_parts_on_ray`) on a real local Ray cluster: a head
 started on 127.0.0.1 once for this module, its workers reaching the quiz servers in this process.
 
-A two-job sweep gives the in-process sweep's manifest and table, one job runs as two parts, and
-every run folder is gathered into the one log_dir (nothing of the workers' temporary folders, and
-no API key, in any file: ours or Ray's)."""
+A two-job sweep gives the in-process sweep's manifest and table, one job runs as two parts and as
+two shards, and every run folder is gathered into the one log_dir (nothing of the workers'
+temporary folders, and no API key, in any file: ours or Ray's)."""
 
 from __future__ import annotations
 
@@ -198,47 +198,38 @@ def test_an_unfinished_job_resumes_on_a_worker_from_the_gathered_files(
     assert [sample for sample, value in samples if value != "C"] == ["q01", "q02", "q03", "q04"]
 
 
-def test_one_job_in_two_parts_on_ray(
+def test_one_job_in_two_parts_and_in_two_shards_on_ray(
     ray_head: tuple[str, Path], quiz: dict, tmp_path: Path
 ) -> None:
-    address, _ = ray_head
-    settings = RayTasks(address=address, env=["FAST_BASE_URL", "FAST_API_KEY"])
-    job = ["task=quiz", "model=openai-api/fast/best", "display=none"]
-    folders = [tmp_path / "logs" / "parts" / f"part-{i}" for i in range(2)]
-    outcomes = run_parts_on_ray(job, [["limit=[0,20]"], ["limit=[20,40]"]], folders, settings)
-
-    assert [outcome.status for outcome in outcomes] == ["success", "success"]
-    first, second = (eval_samples(folder) for folder in folders)
-    assert [sample for sample, _ in first] == [f"q{i:02d}" for i in range(1, 21)]
-    assert [sample for sample, _ in second] == [f"q{i:02d}" for i in range(21, 41)]
-    wrong = [sample for sample, value in first + second if value != "C"]
-    assert wrong == ["q01", "q02", "q03", "q04"]  # the 'best' model's known mistakes
-    assert len(quiz["best"].chat_requests()) == 40
-
-
-def test_one_job_in_two_shards_on_ray_merges_into_the_whole_run(
-    ray_head: tuple[str, Path], quiz: dict, tmp_path: Path
-) -> None:
-    """`shard=I/N` parts as Ray tasks, then `merge`: one log of every sample, scored as a single
-    process would score it."""
+    """Parts of one job as Ray tasks, gathered each into its folder: two sample ranges
+    (`limit=[a,b]`), and two `shard=I/N` shards that `merge` makes one log of every sample,
+    scored as a single process would score it. (One call, so one Ray job and one worker.)"""
     from engine.shards import merge_logs
 
     address, _ = ray_head
     settings = RayTasks(address=address, env=["FAST_BASE_URL", "FAST_API_KEY"])
     job = ["task=quiz", "model=openai-api/fast/best", "display=none"]
-    folders = [tmp_path / "logs" / "shards" / f"shard-{i}" for i in range(2)]
-    parts = [[f"shard={i}/2"] for i in range(2)]
+    names = ["part-0", "part-1", "shard-0", "shard-1"]
+    folders = [tmp_path / "logs" / name for name in names]
+    parts = [["limit=[0,20]"], ["limit=[20,40]"], ["shard=0/2"], ["shard=1/2"]]
     outcomes = run_parts_on_ray(job, parts, folders, settings)
-    assert [outcome.status for outcome in outcomes] == ["success", "success"]
 
-    merged = merge_logs(folders, tmp_path / "merged.eval")
+    assert [outcome.status for outcome in outcomes] == ["success"] * 4
+    assert [outcome.run.folder for outcome in outcomes] == folders
+    first, second = (eval_samples(folder) for folder in folders[:2])
+    assert [sample for sample, _ in first] == [f"q{i:02d}" for i in range(1, 21)]
+    assert [sample for sample, _ in second] == [f"q{i:02d}" for i in range(21, 41)]
+    wrong = [sample for sample, value in first + second if value != "C"]
+    assert wrong == ["q01", "q02", "q03", "q04"]  # the 'best' model's known mistakes
+
+    merged = merge_logs(folders[2:], tmp_path / "merged.eval")
     assert merged.status == "success"
     log = read_log(merged.path)
     scores = {s["id"]: s["scores"]["match"]["value"] for s in log["samples"]}
     assert sorted(scores) == [f"q{i:02d}" for i in range(1, 41)]
     assert sorted(k for k, v in scores.items() if v != "C") == ["q01", "q02", "q03", "q04"]
     assert log["results"]["scores"][0]["metrics"]["accuracy"]["value"] == 36 / 40
-    assert len(quiz["best"].chat_requests()) == 40
+    assert len(quiz["best"].chat_requests()) == 80
 
 
 def test_a_local_ray_started_for_the_job_listens_on_the_loopback_only(
