@@ -24,9 +24,11 @@ RANDOM = ("latency_p50", "latency_p95", "throughput", "log")
 
 
 ONE_WORKER = ["hydra/launcher=processes", "hydra.launcher.n_jobs=1"]
-"""joblib with one worker process, which runs the jobs one after the other, apart from the command:
-each worker is a fresh Python that imports the engine and the SDK (~1.5 s of CPU), and what these
-tests show needs only that the jobs run in another process than the sweep's."""
+"""Hydra's joblib launcher with `n_jobs=1`, which joblib runs one job after the other in the
+command's own process (its sequential path, no worker to start: a fresh Python importing the engine
+and the SDK costs ~1.5 s of CPU). What these tests show is how the sweep treats jobs a launcher
+runs (each its own share of the budget, each failing alone); that the jobs really run in worker
+processes is `test_joblib_and_submitit_local_give_the_in_process_table`'s part."""
 
 
 def table(folder: Path) -> list[dict[str, object]]:
