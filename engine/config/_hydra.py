@@ -434,15 +434,25 @@ def _remember_yaml_parses() -> None:
         if not callable(getattr(file_, "read", None)):
             return original(file_)
         text = file_.read()
+        if len(text) > _LARGEST_REMEMBERED_TEXT:
+            return original(_named_stream(text, file_))
         try:
             parsed = _parse_yaml(text)
         except Exception:  # parsed again from a stream of the same name: the error names the file
-            stream = io.StringIO(text) if isinstance(text, str) else io.BytesIO(text)
-            stream.name = getattr(file_, "name", "<file>")
-            return original(stream)
+            return original(_named_stream(text, file_))
         return OmegaConf.create() if parsed is None else OmegaConf.create(copy.deepcopy(parsed))
 
     OmegaConf.load = staticmethod(load)  # type: ignore[method-assign]
+
+
+_LARGEST_REMEMBERED_TEXT = 1 << 16
+"""Config files are a few KB; a larger YAML read through `OmegaConf.load` is not kept."""
+
+
+def _named_stream(text: str | bytes, file_: Any) -> io.StringIO | io.BytesIO:
+    stream = io.StringIO(text) if isinstance(text, str) else io.BytesIO(text)
+    stream.name = getattr(file_, "name", "<file>")
+    return stream
 
 
 @functools.lru_cache(maxsize=512)

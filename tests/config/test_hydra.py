@@ -267,3 +267,18 @@ def test_a_config_that_does_not_parse_is_named_with_its_line(clean_environment: 
         with broken.open() as stream, pytest.raises(YAMLError) as raised:
             OmegaConf.load(stream)
         assert f'"{broken}", line 3' in str(raised.value)
+
+
+def test_a_large_yaml_is_loaded_as_omegaconf_loads_it_and_not_kept(tmp_path: Path) -> None:
+    from omegaconf import OmegaConf
+
+    from engine.config._hydra import _parse_yaml, _remember_yaml_parses
+
+    _remember_yaml_parses()  # as a composition does
+    large = tmp_path / "large.yaml"
+    large.write_text("".join(f"key_{index}: {index}\n" for index in range(10_000)))
+    seen = _parse_yaml.cache_info()
+    with large.open() as stream:
+        loaded = OmegaConf.load(stream)
+    assert loaded["key_9999"] == 9999 and len(loaded) == 10_000
+    assert _parse_yaml.cache_info() == seen
