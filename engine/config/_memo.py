@@ -2,8 +2,9 @@
 were composed from.
 
 Hydra re-reads and re-merges every config file on each composition (~0.1 s even for a small tree,
-with the YAML parses remembered by `_hydra`), and a process often composes the same thing again: `validate` then the run, a sweep's
-problem check then its jobs, a library user's repeated `engine.run`, a test suite.
+with the YAML parses remembered by `_hydra`), and a process often composes the same thing again:
+`validate` then the run, a sweep's problem check then its jobs, a library user's repeated
+`engine.run`, a test suite.
 
 A composition is reused while nothing it depends on has changed:
 - the folders on the search path (a new folder can turn a key into a config group);
