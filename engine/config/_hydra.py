@@ -37,7 +37,8 @@ class Composition:
     """The config groups at the top of Hydra's sources (a key among them is not a plain key)."""
     sweep_refers: bool = False
     """A sweep param's value holds a `${…}` reference: its text, resolved when composed, may
-    change with a key an override sets."""
+    change with a key an override sets or with the environment (neither derived from nor
+    remembered)."""
 
 
 @dataclasses.dataclass
@@ -76,7 +77,7 @@ def _remembered_composition(overrides: list[str]) -> Composition:
     below, overlay = _overlay(groups, dirs)
     if values or overlay is not None:
         base: Composition | None = remembered(
-            below, dirs, lambda: _composition(below), _reads(dirs)
+            below, dirs, lambda: _composition(below), _reads(dirs), _files_only
         )
         if base is not None and overlay is not None:
             base = _with_overlay(base, overlay)
@@ -84,7 +85,14 @@ def _remembered_composition(overrides: list[str]) -> Composition:
             derived = _with_values(base, [parsed_override(text) for text in values])
             if derived is not None:
                 return derived
-    return remembered(overrides, dirs, lambda: _composition(overrides), _reads(dirs))
+    return remembered(overrides, dirs, lambda: _composition(overrides), _reads(dirs), _files_only)
+
+
+def _files_only(composition: Composition) -> bool:
+    """Whether the composition follows from the overrides and the files alone: sweep params are
+    kept as resolved when composed, and one that holds a `${…}` may read the environment
+    (`${oc.env:…}`) or a resolver."""
+    return not composition.sweep_refers
 
 
 def _reads(dirs: Sequence[Path]) -> Callable[[Composition], set[str] | None]:

@@ -88,10 +88,12 @@ def remembered(
     dirs: Sequence[Path],
     compose: Callable[[], T],
     reads: Callable[[T], Collection[str] | None],
+    keep: Callable[[T], bool] = lambda _: True,
 ) -> T:
     """`compose()`'s result for these overrides over `dirs`, reused while what it depends on is
     unchanged; `reads(result)`: the relative paths of the files it was composed from, None when
-    that cannot be told.
+    that cannot be told; `keep(result)`: False for a result that depends on more than the files
+    (it is composed anew each time).
 
     The result is the caller's own copy: changing it changes nothing remembered."""
     before = _search_path(dirs)
@@ -105,6 +107,8 @@ def remembered(
     for path in before.files.values():  # what Hydra is about to read, to tell if it changes
         content(path)
     found = compose()
+    if not keep(found):
+        return found
     read = reads(found)
     paths = sorted(before.files if read is None else set(read))
     depends = tuple((path, content(before.files.get(path))) for path in paths)

@@ -197,6 +197,21 @@ def test_a_sweep_param_that_refers_to_a_key_is_resolved_as_hydra_resolves_it(
     assert composed[0]["limit"] == 3 and composed[1]["limit"] == 4
 
 
+def test_a_sweep_param_read_from_the_environment_follows_the_environment(
+    clean_environment: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Such a composition is not remembered: the same overrides and files, composed after the
+    variable changed, give the new value (as a new Hydra composition would)."""
+    (clean_environment / "conf" / "sweep").mkdir(parents=True)
+    (clean_environment / "conf" / "sweep" / "env.yaml").write_text(
+        "# @package _global_\nhydra:\n  sweeper:\n    params:\n      seed: ${oc.env:SEEDS}\n"
+    )
+    for seeds in ("1,2", "3,4,5"):
+        monkeypatch.setenv("SEEDS", seeds)
+        for overrides in (["+sweep=env"], ["+sweep=env", "limit=2"]):
+            assert _derived(overrides).sweep_params == {"seed": seeds}  # type: ignore[attr-defined]
+
+
 def test_a_sweep_kept_in_config_composes_once_for_all_its_jobs(
     hydra_composes: list[list[str]], clean_environment: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
