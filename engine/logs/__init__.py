@@ -40,7 +40,13 @@ from engine.logs._resume import (
     run_identity,
     write_run_file,
 )
-from engine.logs._transcript import Transcript, current_transcript, event_time, recording
+from engine.logs._transcript import (
+    Transcript,
+    current_transcript,
+    event_time,
+    recording,
+    seconds_to_micros,
+)
 from engine.logs._writer import LOG_VERSION, LogWriter, journal_path, utc_now
 
 __all__ = [
@@ -92,6 +98,7 @@ __all__ = [
     "redact",
     "rescored_header",
     "run_identity",
+    "seconds_to_micros",
     "secret_values",
     "unusable_folder",
     "utc_now",

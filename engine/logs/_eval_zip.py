@@ -34,7 +34,14 @@ from typing import IO, Any
 from engine._secrets import Redactor
 from engine.logs._resume import Recovered, recover_journal
 from engine.logs._summary import sample_summary
-from engine.logs._writer import LOG_VERSION, _dumps, batched_text, journal_path, reductions_json
+from engine.logs._writer import (
+    LOG_VERSION,
+    _dumps,
+    _loads,
+    batched_text,
+    journal_path,
+    reductions_json,
+)
 
 __all__ = [
     "HEADER_JSON",
@@ -133,7 +140,7 @@ def _journal_lines(journal: Path) -> Iterator[str]:
 
 
 def _journal_records(journal: Path) -> Iterator[dict[str, Any]]:
-    return map(json.loads, _journal_lines(journal))
+    return map(_loads, _journal_lines(journal))
 
 
 class _JournaledEntries:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.logs._provenance import config_hash
+from engine.logs._writer import _loads
 
 RUN_FILE = "run.state"
 """JSON, but not named *.json: log viewers treat every .json in a folder as an eval log."""
@@ -112,7 +113,7 @@ def recover_journal(journal: Path, selected: set[str] | None = None) -> Recovere
         for line in lines:
             if not line.endswith("\n"):
                 continue  # torn by a kill mid-write
-            record = json.loads(line)
+            record = _loads(line)
             for model, usage in (record.get("model_usage") or {}).items():
                 total = recovered.usage.setdefault(model, {})
                 for name, value in usage.items():

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+import orjson
+
 from engine._secrets import Redactor
 from engine.logs._transcript import event_time
 
@@ -27,8 +29,39 @@ utc_now = event_time
 """Now, UTC, as Inspect writes a log's times."""
 
 
-def _dumps(value: Any) -> str:
+_ORJSON_AS_JSON = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
+"""Dataclasses and datetimes go to `default` (`str`), as the standard library sends them."""
+
+
+def _json_dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _dumps(value: Any) -> str:
+    """Compact JSON text of a log record, as `_json_dumps` makes it but about 10× faster (a sample
+    is among the engine's hottest work): orjson. Floats are written in their shortest form, as
+    Inspect writes them (`5.2e-05` as `0.000052`). What orjson would write otherwise goes to the
+    standard library: it writes NaN and ±Infinity as `null` (Inspect and `json` as `NaN`,
+    `Infinity`), and refuses an int beyond 64 bits, a key that is not a string, a lone surrogate
+    and nesting deeper than 255. (An `Enum` that is neither a `str` nor an `int` is written as its
+    value, not as `str(member)`.)"""
+    try:
+        text = orjson.dumps(value, default=str, option=_ORJSON_AS_JSON)
+    except orjson.JSONEncodeError:
+        return _json_dumps(value)
+    if b"null" in text:  # a None, or a NaN or ±Infinity written as one
+        return _json_dumps(value)
+    return text.decode()
+
+
+def _loads(text: str) -> Any:
+    """`json.loads(text)`, by orjson (3× faster on a journal line) where it can: it refuses the
+    `NaN`, `Infinity` and ints beyond 64 bits that the standard library reads, and those, like
+    text that is no JSON, go to `json.loads`."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def reductions_json(reductions: Iterable[Mapping[str, Any]]) -> Iterator[str]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from engine.config import BatchConfig, CacheConfig, ConnectionConfig, GenerationConfig
-from engine.logs import Transcript, current_transcript, event_time
+from engine.logs import Transcript, current_transcript, event_time, seconds_to_micros
 from engine.messages import ChatMessage, ModelOutput, ModelUsage, system
 from engine.models._structured import RESPONSE_SCHEMA_KEY, validate_reply
 from engine.providers import (
@@ -242,10 +242,10 @@ class Model:
             error=output.error,
             cache=cache,
             completed=event_time(),
-            working_time=round(output.time, 6),
+            working_time=seconds_to_micros(output.time),
             metadata=metadata or None,
         )
-        event["timestamp"], event["working_start"] = started[0], round(started[1], 6)
+        event["timestamp"], event["working_start"] = started[0], seconds_to_micros(started[1])
 
     def _count_usage(self, usage: ModelUsage) -> None:
         self.usage.add(usage)

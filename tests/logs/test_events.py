@@ -130,3 +130,14 @@ def test_event_times_are_what_isoformat_writes(second: int, micro: int) -> None:
     now = second + micro / 1_000_000
     assert iso_utc(now) == datetime.fromtimestamp(now, timezone.utc).isoformat()
     assert iso_utc(second - 0.5) == datetime.fromtimestamp(second - 0.5, timezone.utc).isoformat()
+
+
+@given(st.floats(min_value=0, max_value=1e6, allow_nan=False))
+def test_event_durations_are_kept_to_the_microsecond(seconds: float) -> None:
+    """`working_start` and `working_time` are `round(seconds, 6)` (at most a microsecond off where
+    the rounding ties), and their JSON text has at most 6 decimals."""
+    from engine.logs._transcript import seconds_to_micros
+
+    kept = seconds_to_micros(seconds)
+    assert abs(kept - round(seconds, 6)) <= 1.000001e-6
+    assert len(repr(kept).partition(".")[2]) <= 6

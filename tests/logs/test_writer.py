@@ -1,11 +1,18 @@
+import dataclasses
 import json
+import math
+from datetime import datetime, timezone
 from pathlib import Path
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from inspect_ai.log import read_eval_log
+from pydantic_core import to_json
 
 from engine.logs import LogWriter, config_hash, eval_reductions
 from engine.logs._provenance import _strip_credentials, git_revision
-from engine.logs._writer import batched_text, reductions_json
+from engine.logs._writer import _dumps, _json_dumps, _loads, batched_text, reductions_json
 
 HEADER = {
     "eval": {
@@ -126,3 +133,68 @@ def test_git_revision_reports_commit_and_dirty(tmp_path: Path) -> None:
 def test_credentials_are_stripped_from_remote_urls() -> None:
     assert _strip_credentials("https://x:tok@host/r.git") == "https://host/r.git"
     assert _strip_credentials("git@github.com:team/r.git") == "git@github.com:team/r.git"
+
+
+JSON_TREES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**64 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(JSON_TREES)
+def test_a_record_reads_back_as_the_standard_librarys_json_of_it(tree: object) -> None:
+    assert json.loads(_dumps(tree)) == json.loads(_json_dumps(tree))
+
+
+def test_floats_are_written_as_inspect_writes_them() -> None:
+    """Shortest form, as pydantic's `to_json` (Inspect's log writer): not `json`'s `5.2e-05`."""
+    record = {"working_start": 5.2e-05, "time": 0.008212, "big": 1e20, "one": 1.0, "n": 3}
+    assert (
+        _dumps(record) == '{"working_start":0.000052,"time":0.008212,"big":1e+20,"one":1.0,"n":3}'
+    )
+    assert _dumps(record) == to_json(record).decode()
+
+
+@dataclasses.dataclass
+class _Point:
+    x: int
+
+
+def test_what_orjson_would_write_otherwise_is_written_by_the_standard_library() -> None:
+    """NaN and infinities stay `NaN`/`Infinity` (orjson would write `null`); ints beyond 64 bits,
+    keys that are not strings, lone surrogates, deep nesting, dataclasses and datetimes are
+    written as `json.dumps(…, default=str)` writes them."""
+    moment = datetime(2026, 12, 4, 9, 52, 21, tzinfo=timezone.utc)
+    deep: object = "end"
+    for _ in range(300):
+        deep = [deep]
+    for value in (
+        {"value": math.nan, "low": -math.inf, "high": math.inf},
+        {"id": 2**70},
+        {1: "a", None: "b"},
+        {"text": "half \ud800 a pair"},
+        deep,
+        {"at": moment, "point": _Point(1)},
+    ):
+        assert _dumps(value) == _json_dumps(value)
+    assert _dumps({"value": math.nan}) == '{"value":NaN}'
+    assert _dumps({"at": moment}) == '{"at":"2026-12-04 09:52:21+00:00"}'
+
+
+def test_a_line_reads_back_whatever_the_standard_library_reads() -> None:
+    """orjson reads most lines; `NaN`, `Infinity` and big ints (which it refuses) are still read,
+    and text that is no JSON still raises `json`'s error."""
+    line = '{"value":NaN,"high":Infinity,"id":1180591620717411303424,"ok":[1,"a",null]}'
+    read = _loads(line)
+    assert math.isnan(read["value"]) and read["high"] == math.inf
+    assert read["id"] == 2**70 and read["ok"] == [1, "a", None]
+    assert _loads('{"a":0.000052}') == {"a": 5.2e-05}
+    with pytest.raises(json.JSONDecodeError):
+        _loads('{"torn": ')
