@@ -179,12 +179,15 @@ def _mask_pair(match: re.Match[str]) -> str:
     return text[: start - whole_start] + MASK + text[end - whole_start :]
 
 
+_AFTER_NAME = r"['\"]?\s*[:=]"
+"""What follows a name in a pair: its closing quote, spaces, then `:` or `=`."""
 _CREDENTIAL_NAME_END = re.compile(
-    r"(?:" + "|".join(sorted(_CREDENTIAL_WORDS, key=len, reverse=True)) + r")['\"]?\s*[:=]"
+    "(?:" + "|".join(sorted(_CREDENTIAL_WORDS, key=len, reverse=True)) + ")" + _AFTER_NAME
 )
 """Where a name ending in a credential word meets its `:` or `=`: a text without one has no pair
 to mask, so the pair patterns (most of a log sample's redaction cost) are skipped. Searched in
-the lower-cased text: a case-insensitive alternation is an order of magnitude slower."""
+the lower-cased text: a case-insensitive alternation is an order of magnitude slower. (What
+`_has_credential_name_end` finds faster.)"""
 
 
 _KEY_SHAPE_STARTS = (
@@ -220,7 +223,6 @@ _NAME_END_WORDS = tuple(
 )
 """The credential words no other one ends with (`apikey` ends with `key`, so a name ending in
 `apikey` ends in `key` too)."""
-_AFTER_NAME = re.compile(r"['\"]?\s*[:=]")
 
 
 def _gated(
@@ -236,23 +238,29 @@ def _gated(
     return tuple((gate, tuple(group)) for gate, group in groups.items())
 
 
-_NAME_END_GATES = _gated(_NAME_END_WORDS, stems=("pass",))
+def _name_end_of(words: tuple[str, ...]) -> re.Pattern[str]:
+    """One of `words` meeting its `:` or `=`, their common start written once (`pass(?:phrase|wd|
+    word)…`): `re` then scans for that literal at C speed, not branch by branch."""
+    start = words[0]
+    for word in words[1:]:
+        while not word.startswith(start):
+            start = start[:-1]
+    rests = sorted((word[len(start) :] for word in words), key=len, reverse=True)
+    return re.compile(
+        re.escape(start) + "(?:" + "|".join(map(re.escape, rests)) + ")" + _AFTER_NAME
+    )
+
+
+_NAME_END_GATES = tuple(
+    (gate, _name_end_of(words)) for gate, words in _gated(_NAME_END_WORDS, stems=("pass",))
+)
 
 
 def _has_credential_name_end(lower: str) -> bool:
-    """`_CREDENTIAL_NAME_END.search(lower)`, found with `str.find`: far faster on a log sample,
-    whose usage keys name tokens (`input_tokens`) but no credential. A group's words are looked
-    for only where its gate is in the text (fewer passes over it)."""
-    for gate, words in _NAME_END_GATES:
-        if gate not in lower:
-            continue
-        for word in words:
-            at = lower.find(word)
-            while at >= 0:
-                if _AFTER_NAME.match(lower, at + len(word)):
-                    return True
-                at = lower.find(word, at + 1)
-    return False
+    """`_CREDENTIAL_NAME_END.search(lower)`, a group of words at a time, each only where its gate
+    is in the text: far faster on a log sample, whose usage keys name tokens (`input_tokens`, a
+    dozen times) but no credential."""
+    return any(gate in lower and pattern.search(lower) for gate, pattern in _NAME_END_GATES)
 
 
 def redact_by_meaning(text: str) -> str:

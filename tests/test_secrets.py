@@ -314,3 +314,5 @@ def test_the_quick_checks_skip_only_rules_that_could_not_match(text: str) -> Non
     expected = s._BEARER.sub(lambda m: f"{m.group(1)} {s.MASK}", expected)
     expected = s._KEY_SHAPES.sub(s.MASK, expected)
     assert s.redact_by_meaning(text) == expected
+    lower = text.lower()
+    assert s._has_credential_name_end(lower) == bool(s._CREDENTIAL_NAME_END.search(lower))
