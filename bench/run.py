@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import IO, Any
 
 REPO = Path(__file__).resolve().parent.parent
-FIGURES = ("help", "one-sample", "cpu", "throughput", "memory", "big", "workers")
+FIGURES = ("help", "one-sample", "cpu", "engine", "throughput", "memory", "big", "workers")
 
 
 # ── what a run measured ──────────────────────────────────────────────────────────────────────────
@@ -268,6 +268,11 @@ QUICK = Sizes(
     big_series=(2_000,),
 )
 
+BENCH_MODEL = "openai-api/bench/bench"
+"""The local OpenAI-protocol server, through the openai SDK."""
+ENGINE_MODEL = "mockllm/model"
+"""Answers in process (the sample's target): no SDK, no HTTP, only the engine's own work."""
+ENGINE_TARGET_MS = 0.1
 CPU_CONNECTIONS = 100
 ONE_SAMPLE_CONNECTIONS = 10
 THROUGHPUT_LATENCY, THROUGHPUT_CONNECTIONS = 0.1, 100
@@ -369,7 +374,13 @@ class Bench:
         return run
 
     def run_eval(
-        self, label: str, samples: int, latency: float, connections: int, workers: int = 1
+        self,
+        label: str,
+        samples: int,
+        latency: float,
+        connections: int,
+        workers: int = 1,
+        model: str = BENCH_MODEL,
     ) -> Run:
         server = self.server(latency)
         self._runs += 1
@@ -385,7 +396,7 @@ class Bench:
         argv = [
             self.executable,
             "task=bench",
-            "model=openai-api/bench/bench",
+            f"model={model}",
             f"limit={samples}",
             f"connection.max_connections={connections}",
             "display=none",
@@ -493,6 +504,31 @@ class Bench:
                 note=note or "peers: the team's one CPU/sample figure",
             )
         )
+
+    def figure_engine(self) -> None:
+        """Issue 18's "CPU per sample spent in the engine's own code", without a profiler (which
+        inflates pure Python most): the cpu figure's eval with `mockllm/model`, which answers in
+        process, so what a sample costs beyond start-up is the engine's work (the runner, the
+        transcript, scoring, redaction, the log) and the asyncio it runs on."""
+        samples = self.sizes.cpu_samples
+        _section(f"engine CPU per sample ({ENGINE_MODEL}: no SDK, no HTTP), N={samples}", 1)
+        one = [
+            self.run_eval(
+                f"engine one-sample #{i + 1}", 1, 0.0, CPU_CONNECTIONS, model=ENGINE_MODEL
+            )
+            for i in range(self.sizes.reps)
+        ]
+        run = self.run_eval(
+            f"engine N={samples}", samples, 0.0, CPU_CONNECTIONS, model=ENGINE_MODEL
+        )
+        baseline = [r.cpu for r in one if r.ok]
+        marginal = None
+        if run.ok and baseline:
+            marginal = 1000 * (run.cpu - statistics.median(baseline)) / (samples - 1)
+            print(f"  → marginal {marginal:.3f} ms/sample", flush=True)
+        note = "" if marginal is not None else run.error or _first_error(one)
+        name = f"engine CPU/sample (N={samples}, {ENGINE_MODEL})"
+        self._add(Figure(name, marginal, "ms", ENGINE_TARGET_MS, False, "–", "–", note))
 
     def figure_throughput(self) -> None:
         samples = self.sizes.throughput_samples
@@ -772,6 +808,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "help": bench.figure_help,
         "one-sample": bench.figure_one_sample,
         "cpu": bench.figure_cpu,
+        "engine": bench.figure_engine,
         "throughput": bench.figure_throughput,
         "memory": bench.figure_memory,
         "big": bench.figure_big,

@@ -19,6 +19,7 @@ Each change is kept in `history` (Inspect's `EvalStats.connection_limit_history`
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 from collections import deque
@@ -84,7 +85,7 @@ class ConnectionPool:
             settings.max_connections if cap is None else min(cap, settings.max_connections)
         )
         """The configured cap (`max_connections`, or less if the provider imposes it)."""
-        self.limiter = anyio.CapacityLimiter(self.ceiling)
+        self.limiter = Slots(self.ceiling)
         self.adaptive = settings.adaptive
         self.retries = 0
         self.rate_limits = 0
@@ -112,12 +113,12 @@ class ConnectionPool:
     @property
     def limit(self) -> int:
         """The current concurrency limit (below `max_connections` after adaptive cuts)."""
-        return int(self.limiter.total_tokens)
+        return self.limiter.total
 
     @property
     def in_flight(self) -> int:
         """Attempts holding a connection right now."""
-        return self.limiter.borrowed_tokens
+        return self.limiter.borrowed
 
     def limit_history(self, model: str | None = None) -> list[dict[str, Any]]:
         """`history` in Inspect's `connection_limit_history` shape."""
@@ -134,7 +135,7 @@ class ConnectionPool:
         old = self.limit
         if new == old:
             return
-        self.limiter.total_tokens = new  # waiting attempts are let in when it grows
+        self.limiter.resize(new)  # waiting attempts are let in when it grows
         self.history.append(LimitChange(time.time(), self.name, old, new, reason))
 
     def _on_success(self, sequence: int) -> None:
@@ -195,9 +196,15 @@ class ConnectionPool:
                     if per_attempt is None:
                         result = await attempt(None)
                     else:
-                        # The SDK gets the timeout too; this is the backstop if it does not honour it.
-                        with anyio.fail_after(per_attempt + 5):
+                        # The SDK gets the timeout too; this is the backstop if it does not honour
+                        # it (`anyio.fail_after`'s scope, without its two generator wrappers).
+                        backstop = anyio.CancelScope(
+                            deadline=anyio.current_time() + per_attempt + 5
+                        )
+                        with backstop:
                             result = await attempt(per_attempt)
+                        if backstop.cancelled_caught:
+                            raise TimeoutError
                     if adaptive:
                         self._on_success(sequence)
                     self.auth.settle(None)
@@ -238,6 +245,50 @@ class ConnectionPool:
                 record.retry_errors.append(verdict.reason)
                 record.waited += delay
             await anyio.sleep(delay)
+
+
+class Slots:
+    """A pool's limit on attempts in flight: first come, first served, and resizable (adaptive
+    concurrency lets waiting attempts in as the limit grows). A free slot is taken without giving
+    the event loop a turn; anyio's `CapacityLimiter` takes a shielded checkpoint each time, a
+    loop turn and a cancel scope for every request."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.borrowed = 0
+        self._waiting: deque[asyncio.Future[None]] = deque()
+        """Attempts waiting for a slot, oldest first; none of them let in or cancelled yet."""
+
+    async def __aenter__(self) -> None:
+        if self.borrowed < self.total and not self._waiting:
+            self.borrowed += 1
+            return
+        let_in = asyncio.get_running_loop().create_future()
+        self._waiting.append(let_in)
+        try:
+            await let_in
+        except BaseException:
+            if let_in.done() and not let_in.cancelled():  # let in, then cancelled: pass it on
+                self.release()
+            else:
+                self._waiting.remove(let_in)
+            raise
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.release()
+
+    def release(self) -> None:
+        self.borrowed -= 1
+        self._let_in()
+
+    def resize(self, total: int) -> None:
+        self.total = total
+        self._let_in()
+
+    def _let_in(self) -> None:
+        while self._waiting and self.borrowed < self.total:
+            self._waiting.popleft().set_result(None)
+            self.borrowed += 1
 
 
 class AuthBreaker:

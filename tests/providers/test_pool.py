@@ -17,7 +17,7 @@ from engine.messages import user
 from engine.models import Model, ModelHub
 from engine.providers import GenerateError
 from engine.providers._errors import Classified, ErrorKind
-from engine.providers._pool import ConnectionPool
+from engine.providers._pool import ConnectionPool, Slots
 from tests.support.openai_server import OpenAIServer, Reply, Request, error
 
 MODEL = "openai/gpt-4o-mini"
@@ -276,3 +276,91 @@ async def test_off_by_default_nothing_is_counted() -> None:
 
     assert await pool.call(limited_twice, classify) == "ok"
     assert (pool.limit, pool.retries, pool.rate_limits, list(pool.history)) == (CEILING, 2, 2, [])
+
+
+@pytest.mark.anyio
+async def test_slots_let_waiting_attempts_in_first_come_first_served() -> None:
+    slots = Slots(2)
+    order: list[int] = []
+    release = anyio.Event()
+
+    async def attempt(index: int, ready: anyio.Event) -> None:
+        ready.set()
+        async with slots:
+            order.append(index)
+            await release.wait()
+
+    async with anyio.create_task_group() as group:
+        for index in range(5):  # started one by one: each queues behind the one before
+            ready = anyio.Event()
+            group.start_soon(attempt, index, ready)
+            await ready.wait()
+        assert (order, slots.borrowed) == ([0, 1], 2)
+        release.set()
+    assert order == [0, 1, 2, 3, 4] and slots.borrowed == 0
+
+
+@pytest.mark.anyio
+async def test_slots_growing_lets_waiters_in_and_shrinking_holds_new_ones() -> None:
+    slots = Slots(1)
+    inside: list[int] = []
+    done = anyio.Event()
+
+    async def attempt(index: int) -> None:
+        async with slots:
+            inside.append(index)
+            await done.wait()
+
+    async with anyio.create_task_group() as group:
+        for index in range(3):
+            group.start_soon(attempt, index)
+        await anyio.wait_all_tasks_blocked()
+        assert inside == [0]
+        slots.resize(3)  # the two waiting are let in at once
+        assert slots.borrowed == 3
+        await anyio.wait_all_tasks_blocked()
+        assert inside == [0, 1, 2]
+        slots.resize(1)  # the three inside stay; the next waits until two have left
+        group.start_soon(attempt, 3)
+        await anyio.wait_all_tasks_blocked()
+        assert inside == [0, 1, 2]
+        done.set()
+    assert inside == [0, 1, 2, 3] and slots.borrowed == 0
+
+
+@pytest.mark.anyio
+async def test_a_cancelled_waiter_takes_no_slot_and_a_free_slot_gives_no_loop_turn() -> None:
+    slots = Slots(1)
+    await slots.__aenter__()
+    with anyio.move_on_after(0):  # cancelled while it waits
+        async with slots:
+            raise AssertionError("let in without a free slot")
+    assert (slots.borrowed, len(slots._waiting)) == (1, 0)
+    await slots.__aexit__(None, None, None)
+
+    others_ran: list[str] = []
+
+    async def other() -> None:
+        others_ran.append("other")
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(other)
+        async with slots:  # free: taken without letting `other` run first
+            assert others_ran == []
+    assert others_ran == ["other"] and slots.borrowed == 0
+
+
+@pytest.mark.anyio
+async def test_an_attempt_the_sdk_does_not_stop_is_cut_by_the_backstop() -> None:
+    """The SDK gets the attempt timeout; an attempt still running 5 s after it is cut and
+    retried as a timeout (here: the budget then ends the call)."""
+    pool = pool_of(attempt_timeout=0.01, max_retries=0)
+    stuck = anyio.Event()
+
+    async def hangs(timeout: float | None) -> str:
+        await stuck.wait()  # never set: only the backstop's deadline ends it
+        return "late"
+
+    with anyio.fail_after(60):
+        with pytest.raises(GenerateError, match=r"attempt timed out after 0\.01s"):
+            await pool.call(hangs, classify)
