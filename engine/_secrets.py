@@ -190,32 +190,22 @@ the lower-cased text: a case-insensitive alternation is an order of magnitude sl
 `_has_credential_name_end` finds faster.)"""
 
 
-_KEY_SHAPE_STARTS = (
+_KEY_SHAPE_GATES = (
     "sk-",
     "AIza",
     "AKIA",
     "ASIA",
-    *(f"gh{letter}_" for letter in "pousr"),
+    "gh",
     "hf_",
-    *(f"{prefix}{sep}" for prefix in ("xai", "pplx", "gsk", "glpat") for sep in "-_"),
+    "xai",
+    "pplx",
+    "gsk",
+    "glpat",
     "xox",
 )
-"""Literal starts of `_KEY_SHAPES`: a text holding none of them has no key shape to mask."""
-
-
-def _any_of(literals: tuple[str, ...]) -> re.Pattern[str]:
-    """Any of `literals` in one pass over a text (not one `in` per literal), the alternatives
-    grouped by their first character (`A(?:Iza|KIA|SIA)|g(?:h…`): `re` then tries one branch,
-    not all, at each position."""
-    first: dict[str, list[str]] = {}
-    for literal in sorted(set(literals)):
-        first.setdefault(literal[0], []).append(re.escape(literal[1:]))
-    return re.compile(
-        "|".join(f"{re.escape(char)}(?:{'|'.join(rests)})" for char, rests in first.items())
-    )
-
-
-_KEY_SHAPE_START = _any_of(_KEY_SHAPE_STARTS)
+"""Literals every match of `_KEY_SHAPES` starts with one of: a text holding none of them has no
+key shape to mask. Looked for with `in`, one pass each: half the instructions of one pass of an
+alternation, which `re` tries at every `s`, `A`, `g`, `h`, `x` and `p` of a sample's JSON."""
 _NAME_END_WORDS = tuple(
     word
     for word in _CREDENTIAL_WORDS
@@ -290,7 +280,7 @@ def redact_by_meaning(text: str) -> str:
     # IGNORECASE also folds a few non-ASCII letters (`ſ`, `ı`, `K`) onto ASCII ones.
     if not text.isascii() or "bearer" in lower or "basic" in lower:
         text = _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", text)
-    if _KEY_SHAPE_START.search(text):
+    if any(gate in text for gate in _KEY_SHAPE_GATES):
         text = _KEY_SHAPES.sub(MASK, text)
     return text
 

@@ -316,3 +316,31 @@ def test_the_quick_checks_skip_only_rules_that_could_not_match(text: str) -> Non
     assert s.redact_by_meaning(text) == expected
     lower = text.lower()
     assert s._has_credential_name_end(lower) == bool(s._CREDENTIAL_NAME_END.search(lower))
+
+
+KEY_BODY = "aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bC1dF3"  # 34 letters and digits: long enough for any shape
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        f"sk-{KEY_BODY}",
+        f"sk-ant-{KEY_BODY}",
+        f"AIza{KEY_BODY}",
+        "AKIAABCDEFGHIJKLMNOP",
+        "ASIA0123456789ABCDEF",
+        *(f"gh{letter}_{KEY_BODY}" for letter in "pousr"),
+        f"hf_{KEY_BODY}",
+        *(f"{prefix}{sep}{KEY_BODY}" for prefix in ("xai", "pplx", "gsk", "glpat") for sep in "-_"),
+        *(f"xox{letter}-{KEY_BODY[:12]}" for letter in "abpr"),
+    ],
+)
+def test_every_key_shape_is_masked_in_a_log_sample(key: str) -> None:
+    """The quick check that lets a text skip the key shapes (a literal each shape starts with)
+    lets every shape through, in the JSON of a sample with nothing else to mask."""
+    from engine._secrets import redact_by_meaning
+
+    text = json.dumps({"id": 1, "output": {"content": f"your key is {key}, keep it"}})
+    assert key not in redact_by_meaning(text) and "your key is ***, keep it" in redact_by_meaning(
+        text
+    )
