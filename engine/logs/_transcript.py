@@ -106,6 +106,15 @@ class Transcript:
 
         About 13 events a sample, among the engine's hottest code: the keys are set one by one
         (no generator, no delete), in the order Inspect writes them."""
+        event = self._new(kind)
+        for key, value in fields.items():
+            if value is not None:
+                event[key] = value
+        self.events.append(event)
+        return event
+
+    def _new(self, kind: str) -> dict[str, Any]:
+        """An event's common keys, in Inspect's order; the caller adds its own and appends it."""
         working = time.monotonic() - self._started - self.waited  # `working_time`, inline
         event: dict[str, Any] = {"uuid": f"{_random_bits(88):022x}"}  # `_event_id()`, inline
         span_id = _span.get()
@@ -114,10 +123,6 @@ class Transcript:
         event["timestamp"] = iso_utc(time.time())
         event["working_start"] = seconds_to_micros(working) if working > 0 else 0.0
         event["event"] = kind
-        for key, value in fields.items():
-            if value is not None:
-                event[key] = value
-        self.events.append(event)
         return event
 
     def span(self, name: str, kind: str) -> _Span:
@@ -153,16 +158,24 @@ class _Span:
         self._kind = kind
 
     def __enter__(self) -> str:
+        """`add("span_begin", id=…, parent_id=…, type=…, name=…)`, the keys set directly (no
+        keyword dict: ~10 spans a sample)."""
         self.span_id = span_id = _event_id()
         parent = _span.get()
         self._token = _span.set(span_id)
-        self._transcript.add(
-            "span_begin", id=span_id, parent_id=parent, type=self._kind, name=self._name
-        )
+        event = self._transcript._new("span_begin")
+        event["id"] = span_id
+        if parent is not None:
+            event["parent_id"] = parent
+        event["type"] = self._kind
+        event["name"] = self._name
+        self._transcript.events.append(event)
         return span_id
 
     def __exit__(self, *exc_info: object) -> None:
-        self._transcript.add("span_end", id=self.span_id)
+        event = self._transcript._new("span_end")
+        event["id"] = self.span_id
+        self._transcript.events.append(event)
         _span.reset(self._token)
 
 

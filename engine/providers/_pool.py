@@ -197,10 +197,10 @@ class ConnectionPool:
                         result = await attempt(None)
                     else:
                         # The SDK gets the timeout too; this is the backstop if it does not honour
-                        # it (`anyio.fail_after`'s scope, without its two generator wrappers).
-                        backstop = anyio.CancelScope(
-                            deadline=anyio.current_time() + per_attempt + 5
-                        )
+                        # it (`anyio.fail_after`'s scope without its two generator wrappers; the
+                        # loop's clock is anyio's on asyncio, without asking which library runs).
+                        deadline_at = asyncio.get_running_loop().time() + per_attempt + 5
+                        backstop = anyio.CancelScope(deadline=deadline_at)
                         with backstop:
                             result = await attempt(per_attempt)
                         if backstop.cancelled_caught:
