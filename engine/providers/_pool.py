@@ -257,7 +257,8 @@ class Slots:
         self.total = total
         self.borrowed = 0
         self._waiting: deque[asyncio.Future[None]] = deque()
-        """Attempts waiting for a slot, oldest first; none of them let in or cancelled yet."""
+        """Attempts waiting for a slot, oldest first, none let in yet (a cancelled one stays
+        until its task runs again or `_let_in` passes over it)."""
 
     async def __aenter__(self) -> None:
         if self.borrowed < self.total and not self._waiting:
@@ -265,12 +266,13 @@ class Slots:
             return
         let_in = asyncio.get_running_loop().create_future()
         self._waiting.append(let_in)
+        self._let_in()  # a slot a cancelled waiter left free is taken now, in turn
         try:
             await let_in
         except BaseException:
             if let_in.done() and not let_in.cancelled():  # let in, then cancelled: pass it on
                 self.release()
-            else:
+            elif let_in in self._waiting:  # unless `_let_in` passed over it already
                 self._waiting.remove(let_in)
             raise
 
@@ -287,8 +289,10 @@ class Slots:
 
     def _let_in(self) -> None:
         while self._waiting and self.borrowed < self.total:
-            self._waiting.popleft().set_result(None)
-            self.borrowed += 1
+            let_in = self._waiting.popleft()
+            if not let_in.done():  # cancelled, its task not yet run: the slot is for the next
+                let_in.set_result(None)
+                self.borrowed += 1
 
 
 class AuthBreaker:

@@ -364,3 +364,27 @@ async def test_an_attempt_the_sdk_does_not_stop_is_cut_by_the_backstop() -> None
     with anyio.fail_after(60):
         with pytest.raises(GenerateError, match=r"attempt timed out after 0\.01s"):
             await pool.call(hangs, classify)
+
+
+@pytest.mark.anyio
+async def test_a_waiter_cancelled_as_its_slot_frees_leaves_the_slot_to_the_next() -> None:
+    """A waiter's cancellation lands before it runs again: a slot freed in that gap goes to the
+    next live waiter, not to the cancelled one (nor is it lost)."""
+    slots = Slots(1)
+    await slots.__aenter__()  # held by the test
+    entered: list[str] = []
+    scopes: dict[str, anyio.CancelScope] = {}
+
+    async def waiter(name: str) -> None:
+        with anyio.CancelScope() as scope:
+            scopes[name] = scope
+            async with slots:
+                entered.append(name)
+
+    async with anyio.create_task_group() as group:
+        for name in ("first", "second"):
+            group.start_soon(waiter, name)
+            await anyio.wait_all_tasks_blocked()
+        scopes["first"].cancel()  # its wait is cancelled now; it runs its handler later
+        slots.release()  # in the same turn
+    assert entered == ["second"] and slots.borrowed == 0
