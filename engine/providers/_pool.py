@@ -266,7 +266,6 @@ class Slots:
             return
         let_in = asyncio.get_running_loop().create_future()
         self._waiting.append(let_in)
-        self._let_in()  # a slot a cancelled waiter left free is taken now, in turn
         try:
             await let_in
         except BaseException:

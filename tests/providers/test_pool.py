@@ -6,10 +6,12 @@ answers scripted 429 bursts; what counts is the number of requests the *server* 
 
 from __future__ import annotations
 
+import random
 import threading
 from collections.abc import Iterator
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from engine.config import ConnectionConfig, GenerationConfig
@@ -388,3 +390,69 @@ async def test_a_waiter_cancelled_as_its_slot_frees_leaves_the_slot_to_the_next(
         scopes["first"].cancel()  # its wait is cancelled now; it runs its handler later
         slots.release()  # in the same turn
     assert entered == ["second"] and slots.borrowed == 0
+
+
+async def _random_slots_run(seed: int) -> None:
+    """One random run of attempts on `Slots` (see the test below)."""
+    rng = random.Random(seed)
+    slots = Slots(rng.randint(1, 3))
+    state: dict[int, str] = {}
+    leave = {index: anyio.Event() for index in range(8)}
+    scopes: dict[int, anyio.CancelScope] = {}
+
+    async def attempt(index: int) -> None:
+        with anyio.CancelScope() as scope:
+            scopes[index] = scope
+            state[index] = "waiting"
+            async with slots:
+                state[index] = "inside"
+                await leave[index].wait()
+            state[index] = "done"
+            return
+        state[index] = "cancelled"
+
+    def check() -> None:
+        inside = sum(1 for s in state.values() if s == "inside")
+        waiting = sum(1 for s in state.values() if s == "waiting")
+        assert slots.borrowed == inside
+        assert waiting == 0 or inside >= slots.total
+
+    async def settle() -> None:
+        """Until every task waits. (A few turns first: `wait_all_tasks_blocked` polls every
+        0.1 s while a task is still running.)"""
+        for _ in range(8):
+            await anyio.lowlevel.checkpoint()
+        await anyio.wait_all_tasks_blocked()
+
+    async with anyio.create_task_group() as group:
+        for index in leave:
+            group.start_soon(attempt, index)
+        await settle()
+        check()
+        for _ in range(12):
+            for _ in range(rng.randint(1, 3)):  # several in one turn
+                index, action = rng.randrange(8), rng.random()
+                if action < 0.3:
+                    scopes[index].cancel()
+                elif action < 0.8:
+                    leave[index].set()
+                else:
+                    slots.resize(rng.randint(1, 3))
+            await settle()
+            check()
+        for event in leave.values():
+            event.set()
+    assert set(state.values()) <= {"done", "cancelled"}
+    assert (slots.borrowed, len(slots._waiting)) == (0, 0)
+
+
+@pytest.mark.anyio
+async def test_slots_under_random_cancels_releases_and_resizes_never_hold_a_slot_back() -> None:
+    """Whatever the order of cancellations, releases and resizes (some in the same turn), once
+    every task has run: the holders are exactly those inside, no slot is free while an attempt
+    waits, and at the end every attempt has entered or was cancelled, and every slot is back."""
+    for seed in range(40):
+        try:
+            await _random_slots_run(seed)
+        except AssertionError as failure:
+            raise AssertionError(f"seed {seed}: {failure}") from failure
