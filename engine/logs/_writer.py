@@ -30,7 +30,14 @@ utc_now = event_time
 
 
 _ORJSON_AS_JSON = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
-"""Dataclasses and datetimes go to `default` (`str`), as the standard library sends them."""
+"""Dataclasses and datetimes go to `_as_json_writes`, as the standard library sends them there."""
+
+
+def _as_json_writes(value: Any) -> Any:
+    """orjson's `default`: what it does not write itself, as `json.dumps(…, default=str)` writes
+    it. A float subclass (numpy's `float64`, which scorers return) is a number to `json`, so it
+    stays one; anything else is its `str`."""
+    return float(value) if isinstance(value, float) else str(value)
 
 
 def _json_dumps(value: Any) -> str:
@@ -46,7 +53,7 @@ def _dumps(value: Any) -> str:
     and nesting deeper than 255. (An `Enum` that is neither a `str` nor an `int` is written as its
     value, not as `str(member)`.)"""
     try:
-        text = orjson.dumps(value, default=str, option=_ORJSON_AS_JSON)
+        text = orjson.dumps(value, default=_as_json_writes, option=_ORJSON_AS_JSON)
     except orjson.JSONEncodeError:
         return _json_dumps(value)
     if b"null" in text:  # a None, or a NaN or ±Infinity written as one

@@ -167,10 +167,14 @@ class _Point:
     x: int
 
 
+class _Float(float):
+    """As numpy's `float64`: a float subclass, which orjson does not write itself."""
+
+
 def test_what_orjson_would_write_otherwise_is_written_by_the_standard_library() -> None:
     """NaN and infinities stay `NaN`/`Infinity` (orjson would write `null`); ints beyond 64 bits,
-    keys that are not strings, lone surrogates, deep nesting, dataclasses and datetimes are
-    written as `json.dumps(…, default=str)` writes them."""
+    keys that are not strings, lone surrogates, deep nesting, dataclasses, datetimes and float
+    subclasses (numpy's `float64`) are written as `json.dumps(…, default=str)` writes them."""
     moment = datetime(2026, 12, 4, 9, 52, 21, tzinfo=timezone.utc)
     deep: object = "end"
     for _ in range(300):
@@ -182,10 +186,12 @@ def test_what_orjson_would_write_otherwise_is_written_by_the_standard_library() 
         {"text": "half \ud800 a pair"},
         deep,
         {"at": moment, "point": _Point(1)},
+        {"value": _Float(0.5), "scores": [_Float(1.0), _Float(math.nan)]},
     ):
         assert _dumps(value) == _json_dumps(value)
     assert _dumps({"value": math.nan}) == '{"value":NaN}'
     assert _dumps({"at": moment}) == '{"at":"2026-12-04 09:52:21+00:00"}'
+    assert _dumps({"value": _Float(0.5)}) == '{"value":0.5}'  # a number, not "0.5"
 
 
 def test_a_line_reads_back_whatever_the_standard_library_reads() -> None:
