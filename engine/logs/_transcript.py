@@ -46,9 +46,7 @@ def iso_utc(now: float) -> str:
     """`datetime.fromtimestamp(now, timezone.utc).isoformat()`, the date and time of day formatted
     once a second: a sample's ~15 timestamps cost half as much."""
     global _second
-    micros = round(now * 1_000_000)
-    second = micros // 1_000_000
-    micro = micros - second * 1_000_000
+    second, micro = divmod(round(now * 1_000_000), 1_000_000)
     cached = _second
     if cached[0] != second:
         cached = (
@@ -71,13 +69,10 @@ def seconds_to_micros(seconds: float) -> float:
     return round(seconds * 1_000_000) / 1_000_000
 
 
-_random_bits = random.getrandbits
-
-
 def _event_id() -> str:
     """22 random hex digits, as Inspect's event ids: from `random`'s generator (reseeded in a
     forked child), not `uuid4` (a system call and an object for each of a sample's ~20 events)."""
-    return f"{_random_bits(88):022x}"
+    return f"{random.getrandbits(88):022x}"
 
 
 class Transcript:
@@ -115,13 +110,12 @@ class Transcript:
 
     def _new(self, kind: str) -> dict[str, Any]:
         """An event's common keys, in Inspect's order; the caller adds its own and appends it."""
-        working = time.monotonic() - self._started - self.waited  # `working_time`, inline
-        event: dict[str, Any] = {"uuid": f"{_random_bits(88):022x}"}  # `_event_id()`, inline
+        event: dict[str, Any] = {"uuid": _event_id()}
         span_id = _span.get()
         if span_id is not None:
             event["span_id"] = span_id
-        event["timestamp"] = iso_utc(time.time())
-        event["working_start"] = seconds_to_micros(working) if working > 0 else 0.0
+        event["timestamp"] = event_time()
+        event["working_start"] = seconds_to_micros(self.working_time)
         event["event"] = kind
         return event
 

@@ -355,7 +355,7 @@ async def test_a_cancelled_waiter_takes_no_slot_and_a_free_slot_gives_no_loop_tu
 @pytest.mark.anyio
 async def test_an_attempt_the_sdk_does_not_stop_is_cut_by_the_backstop() -> None:
     """The SDK gets the attempt timeout; an attempt still running 5 s after it is cut and
-    retried as a timeout (here: the budget then ends the call)."""
+    counted as a timed-out attempt (here `max_retries=0`, so the call ends with it)."""
     pool = pool_of(attempt_timeout=0.01, max_retries=0)
     stuck = anyio.Event()
 
