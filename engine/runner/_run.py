@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 
 from engine._secrets import redact_tree
 from engine.batch import BatchJournal, batch_journal_path, running_batchers
@@ -431,11 +432,17 @@ async def run_plan(
             await anyio.to_thread.run_sync(remote.push, run_dir)
 
     async def worker() -> None:
+        # Each sample starts on a new turn of the event loop. A sample that never waits (every
+        # reply a cache hit, an in-process model) would otherwise let one worker run the whole
+        # job in one step, holding off the other workers, signals (SIGTERM, Ctrl-C) and timers,
+        # whose cancelled handles keep each finished sample's context alive until the step ends.
         if job_budget is None:
             for place, sample, epoch in work:  # workers share one iterator: each runs once
+                await anyio.lowlevel.checkpoint()
                 await run_one(place, sample, epoch)
             return
         for place, sample, epoch in work:
+            await anyio.lowlevel.checkpoint()
             cost, tokens = job_budget.expected()
             left = total - len(recovered.done) - job_budget.done
             if not job_budget.budget.admit(cost, tokens, left):
