@@ -8,17 +8,29 @@ runs again. In the command line's own process (`freeze_after_startup`, called by
 script) what start-up made is also moved out of the collector's sight (`gc.freeze`), so the
 collections during the run do not walk it either; a library caller's process (a test suite, a
 notebook) is not frozen, so its own objects stay collectable.
+
+While samples run (`sampling()`), the youngest generation is collected after `SAMPLING_THRESHOLD`
+new objects rather than Python's 700. Hundreds of requests in flight keep tens of thousands of
+objects alive for a moment each; at 700 the collector scanned them again and again (and promoted
+them, so older generations were scanned too) and found almost nothing to free: ~12 % of a run's
+CPU (N=10000, 500 connections), ~0.2 % at 100,000. Cyclic garbage is still collected, less often.
 """
 
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["freeze_after_startup", "startup"]
+__all__ = ["SAMPLING_THRESHOLD", "freeze_after_startup", "sampling", "startup"]
 
 _freeze = False
+
+SAMPLING_THRESHOLD = 100_000
+_sampling_lock = threading.Lock()
+_sampling_blocks = 0
+_thresholds_before = gc.get_threshold()
 
 
 def freeze_after_startup() -> None:
@@ -41,3 +53,24 @@ def startup() -> Iterator[None]:
         if _freeze:
             gc.freeze()
         gc.enable()
+
+
+@contextmanager
+def sampling() -> Iterator[None]:
+    """Run the block (an eval's samples) with the youngest generation's threshold at
+    `SAMPLING_THRESHOLD` (unless it is higher); the last of overlapping blocks to end (a sweep's
+    concurrent evals, evals in threads) restores the thresholds the first one found."""
+    global _sampling_blocks, _thresholds_before
+    with _sampling_lock:
+        if _sampling_blocks == 0:
+            _thresholds_before = gc.get_threshold()
+            young, *older = _thresholds_before
+            gc.set_threshold(max(young, SAMPLING_THRESHOLD), *older)
+        _sampling_blocks += 1
+    try:
+        yield
+    finally:
+        with _sampling_lock:
+            _sampling_blocks -= 1
+            if _sampling_blocks == 0:
+                gc.set_threshold(*_thresholds_before)

@@ -17,6 +17,7 @@ from typing import Any
 import anyio
 import anyio.lowlevel
 
+from engine._gc import sampling
 from engine._secrets import redact_tree
 from engine.batch import BatchJournal, batch_journal_path, running_batchers
 from engine.datasets import Sample
@@ -459,7 +460,7 @@ async def run_plan(
     journal = BatchJournal(batch_journal_path(log_path))
     try:
         async with running_batchers(batchers, journal, recovered.done, display.batches_changed):
-            with stop:
+            with stop, sampling():  # the collector's young threshold raised (engine._gc)
                 async with anyio.create_task_group() as group:
                     for _ in range(min(in_flight, total - len(recovered.done))):
                         group.start_soon(worker)
