@@ -433,10 +433,11 @@ async def run_plan(
             await anyio.to_thread.run_sync(remote.push, run_dir)
 
     async def worker() -> None:
-        # Each sample starts on a new turn of the event loop. A sample that never waits (every
-        # reply a cache hit, an in-process model) would otherwise let one worker run the whole
-        # job in one step, holding off the other workers, signals (SIGTERM, Ctrl-C) and timers,
-        # whose cancelled handles keep each finished sample's context alive until the step ends.
+        # Each sample starts on a new turn of the event loop. A sample that never waits (an
+        # in-process model such as mockllm/model, a solver that calls no model) would otherwise
+        # let one worker run the whole job in one step, holding off the other workers, signals
+        # (SIGTERM, Ctrl-C) and timers, whose cancelled handles keep each finished sample's
+        # context alive until the step ends.
         if job_budget is None:
             for place, sample, epoch in work:  # workers share one iterator: each runs once
                 await anyio.lowlevel.checkpoint()
