@@ -1,4 +1,4 @@
-"""The cyclic garbage collector during a run: paused while it starts up, less eager while samples run.
+"""The cyclic garbage collector during a run: paused at start-up, less eager while samples run.
 
 Start-up makes objects that live as long as the process (modules, classes, Hydra's and pydantic's
 schemas, the SDK's ~1,000 modules: ~100k tracked objects) and almost no cyclic garbage, yet the
