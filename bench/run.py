@@ -476,9 +476,8 @@ class Bench:
         run = self.run_eval(f"cpu N={samples}", samples, 0.0, CPU_CONNECTIONS)
         baseline = [r.cpu for r in baseline_runs if r.ok]
         total = run.cpu_ms_per_sample if run.ok else None
-        marginal = None
-        if run.ok and baseline:
-            marginal = 1000 * (run.cpu - statistics.median(baseline)) / (samples - 1)
+        marginal = _marginal_ms(run, baseline)
+        if marginal is not None:
             print(
                 f"  → total {total:.2f} ms/sample; marginal {marginal:.2f} ms/sample "
                 f"((CPU(N={samples}) − median CPU(1 sample) {statistics.median(baseline):.3f} s)"
@@ -521,10 +520,8 @@ class Bench:
         run = self.run_eval(
             f"engine N={samples}", samples, 0.0, CPU_CONNECTIONS, model=ENGINE_MODEL
         )
-        baseline = [r.cpu for r in one if r.ok]
-        marginal = None
-        if run.ok and baseline:
-            marginal = 1000 * (run.cpu - statistics.median(baseline)) / (samples - 1)
+        marginal = _marginal_ms(run, [r.cpu for r in one if r.ok])
+        if marginal is not None:
             print(f"  → marginal {marginal:.3f} ms/sample", flush=True)
         note = "" if marginal is not None else run.error or _first_error(one)
         name = f"engine CPU/sample (N={samples}, {ENGINE_MODEL})"
@@ -703,6 +700,13 @@ _COLUMNS = (
     ("eval s", 7, ">"),
     ("srv cpu s", 9, ">"),
 )
+
+
+def _marginal_ms(run: Run, baseline: list[float]) -> float | None:
+    """CPU ms per sample beyond start-up: (CPU(N) − median CPU of 1-sample runs) / (N − 1)."""
+    if not run.ok or not baseline:
+        return None
+    return 1000 * (run.cpu - statistics.median(baseline)) / (run.samples - 1)
 
 
 def _row(cells: Sequence[str]) -> str:

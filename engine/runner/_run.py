@@ -438,13 +438,11 @@ async def run_plan(
         # let one worker run the whole job in one step, holding off the other workers, signals
         # (SIGTERM, Ctrl-C) and timers, whose cancelled handles keep each finished sample's
         # context alive until the step ends.
-        if job_budget is None:
-            for place, sample, epoch in work:  # workers share one iterator: each runs once
-                await anyio.lowlevel.checkpoint()
-                await run_one(place, sample, epoch)
-            return
-        for place, sample, epoch in work:
+        for place, sample, epoch in work:  # workers share one iterator: each runs once
             await anyio.lowlevel.checkpoint()
+            if job_budget is None:
+                await run_one(place, sample, epoch)
+                continue
             cost, tokens = job_budget.expected()
             left = total - len(recovered.done) - job_budget.done
             if not job_budget.budget.admit(cost, tokens, left):
